@@ -1,0 +1,137 @@
+# sdat — build, test and install. Dependencies come only through pkg-config.
+# `make deps` installs the Debian packages (scripts/deps.sh); `make demo` and
+# `make check` run it first so that they work on a fresh Debian 12 machine.
+
+VERSION     := 0.1.0
+BUILD       ?= build
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+SYSCONFDIR  ?= /etc
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+DESTDIR     ?=
+
+CC          ?= cc
+PKG_CONFIG  ?= pkg-config
+PKGS        := rdkafka jansson libconfig sqlite3 libcrypto
+TEST_PKGS   := criterion
+
+# Project flags stay apart from the user's CFLAGS/LDFLAGS, which come last.
+WARN        := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+               -Wformat=2 -Wpointer-arith -Wvla -Wundef -Wold-style-definition
+ifdef CI
+WARN        += -Werror
+endif
+ifdef SANITIZE
+SANFLAGS    := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+CFLAGS      ?= -O2 -g
+PROJ_CFLAGS := -std=c11 -D_GNU_SOURCE -DSDAT_VERSION='"$(VERSION)"' \
+               -DSDAT_SYSCONFDIR='"$(SYSCONFDIR)"' -Idaemon -I$(BUILD)/gen \
+               $(WARN) $(SANFLAGS) -MMD -MP
+PKG_CFLAGS   = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -lm
+TEST_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
+TEST_LIBS    = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+
+# The core library: everything but the two programs' own mains.
+LIB_SRC     := $(filter-out daemon/sdatd.c,$(wildcard daemon/*.c)) $(wildcard connectors/*/*.c)
+CTL_SRC     := $(wildcard daemon/ctl/*.c)
+SCHEMAS     := $(sort $(wildcard schemas/*.json))
+LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o
+CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+HELPER_SRC  := $(wildcard tests/helpers/*.c)
+HELPER_BIN  := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps check check-unit check-integration check-asan demo bench soak fuzz \
+        install uninstall format clean
+
+all: $(BUILD)/sdatd $(BUILD)/sdatctl
+
+# Rebuild everything when the flags change (e.g. SANITIZE on or off).
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(PROJ_CFLAGS) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+	  echo '$(CC) $(PROJ_CFLAGS) $(CFLAGS) $(LDFLAGS)' >$@
+FORCE:
+
+$(BUILD)/gen/embedded.c: $(SCHEMAS) scripts/embed-files.sh
+	@mkdir -p $(@D)
+	sh scripts/embed-files.sh $@ $(SCHEMAS)
+
+$(BUILD)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(PROJ_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libsdat.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/sdatd: $(BUILD)/obj/daemon/sdatd.o $(BUILD)/libsdat.a
+	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/sdatctl: $(CTL_OBJ) $(BUILD)/libsdat.a
+	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libsdat.a $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< \
+	  $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(TEST_LIBS) $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/helpers/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
+	  $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
+
+deps:
+	sh scripts/deps.sh
+
+check: deps
+	$(MAKE) check-unit check-integration
+
+check-unit: all $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+check-integration: all $(HELPER_BIN)
+	@SDAT_BUILD=$(BUILD) sh tests/run-integration.sh
+
+check-asan: deps
+	$(MAKE) BUILD=build/asan SANITIZE=address,undefined check-unit check-integration
+
+demo: deps
+	$(MAKE) all
+	@SDAT_BUILD=$(BUILD) sh scripts/demo.sh
+
+bench soak fuzz:
+	@echo "make $@: not built yet (issue 11); see docs/ and the issue tracker" >&2; exit 1
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sdat/schemas \
+	  $(DESTDIR)$(SYSCONFDIR)/sdat $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/sdatd $(DESTDIR)$(SBINDIR)/sdatd
+	install -m 0755 $(BUILD)/sdatctl $(DESTDIR)$(BINDIR)/sdatctl
+	install -m 0644 $(SCHEMAS) $(DESTDIR)$(DATADIR)/sdat/schemas/
+	install -m 0644 config/sdatd.conf.example $(DESTDIR)$(SYSCONFDIR)/sdat/sdatd.conf.example
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  systemd/sdatd.service.in >$(DESTDIR)$(UNITDIR)/sdatd.service
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/sdatd $(DESTDIR)$(BINDIR)/sdatctl \
+	  $(DESTDIR)$(SYSCONFDIR)/sdat/sdatd.conf.example $(DESTDIR)$(UNITDIR)/sdatd.service
+	rm -rf $(DESTDIR)$(DATADIR)/sdat
+
+format:
+	clang-format -i $$(find daemon connectors tests bench -name '*.[ch]' 2>/dev/null)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

@@ -1,0 +1,33 @@
+/* sdatctl's commands. Each returns an exit code: 0 success, 1 a negative
+ * answer, 2 usage error, 78 bad configuration. */
+#ifndef SDAT_CTL_H
+#define SDAT_CTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+
+#define CTL_OK 0
+#define CTL_NEGATIVE 1
+#define CTL_USAGE 2
+#define CTL_CONFIG 78
+
+struct ctl_options {
+    const char *config_path;
+    bool config_given; /* -c was on the command line */
+    const char *url, *token_file, *ca_file;
+};
+
+/* Loads the configuration named by the options; prints problems and returns
+ * NULL on failure (the caller exits CTL_CONFIG). */
+struct sdat_config *ctl_load_config(const struct ctl_options *opts);
+/* Opens FILE or "-" (standard input); NULL with a message on failure. */
+FILE *ctl_open_input(const char *path);
+
+int ctl_import(const struct ctl_options *opts, int argc, char **argv);
+int ctl_publish(const struct ctl_options *opts, int argc, char **argv);
+int ctl_broker(const struct ctl_options *opts, int argc, char **argv);
+int ctl_validate(const struct ctl_options *opts, int argc, char **argv);
+
+#endif

@@ -1,0 +1,114 @@
+/* sdatctl: the operator's tool. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+#define DEFAULT_CONFIG SDAT_SYSCONFDIR "/sdat/sdatd.conf"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sdatctl [-c FILE] [--url URL] [--token-file F] [--ca-file F] COMMAND [ARGS]\n"
+            "commands:\n"
+            "  validate [--schema NAME] [FILE|-]     check JSON Lines against the schemas\n"
+            "  import children|flags [FILE|-]        bulk load the register into the store\n"
+            "  publish --topic NAME [--tombstone KEY]... [FILE|-]\n"
+            "                                        produce JSON Lines to Kafka\n"
+            "  broker [--brokers N] [--partitions N] [--topic NAME]...\n"
+            "                                        run a mock Kafka cluster on loopback\n"
+            "exit codes: 0 success, 1 negative answer, 2 usage error, 78 bad configuration\n");
+}
+
+struct sdat_config *ctl_load_config(const struct ctl_options *opts)
+{
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    if (sdat_config_load(opts->config_path, &cfg, &errors) < 0) {
+        if (errors) {
+            fputs(errors, stderr);
+        } else {
+            fprintf(stderr, "sdatctl: cannot load %s\n", opts->config_path);
+        }
+        free(errors);
+        return NULL;
+    }
+    free(errors);
+    return cfg;
+}
+
+FILE *ctl_open_input(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        return stdin;
+    }
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        fprintf(stderr, "sdatctl: cannot open %s: %s\n", path, strerror(errno));
+    }
+    return f;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctl_options opts = {.config_path = DEFAULT_CONFIG};
+    static const struct option long_options[] = {
+        {"url", required_argument, NULL, 'u'},
+        {"token-file", required_argument, NULL, 'T'},
+        {"ca-file", required_argument, NULL, 'A'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+
+    /* "+": options end at the command; each command parses its own. */
+    while ((opt = getopt_long(argc, argv, "+c:h", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            opts.config_path = optarg;
+            opts.config_given = true;
+            break;
+        case 'u':
+            opts.url = optarg;
+            break;
+        case 'T':
+            opts.token_file = optarg;
+            break;
+        case 'A':
+            opts.ca_file = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return CTL_OK;
+        default:
+            usage(stderr);
+            return CTL_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return CTL_USAGE;
+    }
+    const char *command = argv[optind];
+    int cargc = argc - optind;
+    char **cargv = argv + optind;
+    optind = 1; /* each command restarts getopt on its own arguments */
+    if (strcmp(command, "validate") == 0) {
+        return ctl_validate(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "import") == 0) {
+        return ctl_import(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "publish") == 0) {
+        return ctl_publish(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "broker") == 0) {
+        return ctl_broker(&opts, cargc, cargv);
+    }
+    fprintf(stderr, "sdatctl: unknown command \"%s\"\n", command);
+    usage(stderr);
+    return CTL_USAGE;
+}

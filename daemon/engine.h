@@ -1,0 +1,48 @@
+/* The processing engine: what an inbound event does to the store. Every
+ * function here runs on the one writer thread (the daemon's main loop) and
+ * either commits all of an event's effects — notifications, dead letters,
+ * audit records — in one transaction, or none of them. */
+#ifndef SDAT_ENGINE_H
+#define SDAT_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "audit.h"
+#include "config.h"
+#include "schemas.h"
+#include "store.h"
+
+struct sdat_engine {
+    const struct sdat_config *cfg; /* borrowed; replaced on reload */
+    sdat_store_t *st;
+    sdat_audit_t *audit;
+    const sdat_schemas_t *schemas;
+};
+
+struct sdat_inbound {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const void *key; /* may be NULL */
+    size_t key_len;
+    const void *value; /* NULL for a tombstone */
+    size_t value_len;
+};
+
+/* Processes one message. 0: its effects (or its dead letter) are committed
+ * and its offset may be stored. Negative: the store failed; nothing was
+ * committed and the message must be processed again. */
+int sdat_engine_ingest(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms);
+
+/* Within an open transaction: a police incident that passed validation and
+ * the key check. warnings: the validator's lenient-field warnings. Returns
+ * 0, a negative store error, or -EDOM with err set when the incident cannot
+ * be routed (the caller dead-letters it, stage routing). */
+int sdat_engine_incident(struct sdat_engine *e, const struct sdat_inbound *m, const json_t *doc,
+                         const struct sdat_validation *validation, int64_t now_ms, char *err,
+                         size_t errlen);
+
+#endif

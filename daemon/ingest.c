@@ -1,0 +1,168 @@
+/* One inbound Kafka message: size, parse, schema, key, then the flow for its
+ * topic. Bad input is never fatal: it is kept as a dead letter (mirrored to
+ * the DLQ topic by the daemon) and audited as rejected, in one transaction. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+
+#define DEAD_LETTER_KEEP (64 * 1024)
+
+static int dead_letter(struct sdat_engine *e, const struct sdat_inbound *m, const char *stage,
+                       const char *error, int64_t now_ms)
+{
+    bool cut = m->value_len > DEAD_LETTER_KEEP;
+    struct sdat_dead_letter dl = {
+        .at_ms = now_ms,
+        .stage = stage,
+        .error = error,
+        .topic = m->topic,
+        .partition = m->partition,
+        .offset = m->offset,
+        .key = m->key,
+        .key_len = m->key_len,
+        .value = m->value,
+        .value_len = cut ? DEAD_LETTER_KEEP : m->value_len,
+        .original_size = cut ? (int64_t)m->value_len : -1,
+    };
+    int64_t id = 0;
+    int r = sdat_store_dead_letter_insert(e->st, &dl, &id);
+    if (r < 0) {
+        return r;
+    }
+    r = sdat_audit_append(e->audit, e->st, now_ms, "event.rejected", "sdatd",
+                          json_pack("{s:s, s:i, s:I}", "topic", m->topic, "partition",
+                                    (int)m->partition, "offset", (json_int_t)m->offset),
+                          json_pack("{s:s, s:s, s:I}", "stage", stage, "error", error,
+                                    "dead_letter_id", (json_int_t)id));
+    if (r == 0) {
+        /* error names a JSON Pointer and a rule, never a value. */
+        log_warn("ingest", "rejected topic=%s partition=%d offset=%lld stage=%s: %s", m->topic,
+                 (int)m->partition, (long long)m->offset, stage, error);
+    }
+    return r;
+}
+
+/* The schema a topic carries, or NULL for a topic this daemon does not read. */
+static const char *topic_schema(const struct sdat_config *cfg, const char *topic)
+{
+    if (strcmp(topic, cfg->topics.police_incidents) == 0) {
+        return "police.da-incident/1";
+    }
+    if (strcmp(topic, cfg->topics.health_attendances) == 0) {
+        return "health.attendance/1";
+    }
+    if (strcmp(topic, cfg->topics.council_children) == 0) {
+        return "council.child/1";
+    }
+    if (strcmp(topic, cfg->topics.council_flags) == 0) {
+        return "council.cpis-flag/1";
+    }
+    return NULL;
+}
+
+/* The message key derived from a valid document (events.md). */
+static void derived_key(const json_t *doc, const char *schema, char *key, size_t keylen)
+{
+    const char *a = NULL, *b = NULL;
+    if (strcmp(schema, "police.da-incident/1") == 0) {
+        a = json_string_value(json_object_get(doc, "force"));
+        b = json_string_value(json_object_get(doc, "incident_id"));
+    } else if (strcmp(schema, "health.attendance/1") == 0) {
+        a = json_string_value(json_object_get(doc, "ods_code"));
+        b = json_string_value(json_object_get(doc, "attendance_id"));
+    } else if (strcmp(schema, "council.child/1") == 0) {
+        a = json_string_value(json_object_get(doc, "child_id"));
+    } else {
+        a = json_string_value(json_object_get(doc, "flag_id"));
+    }
+    if (b) {
+        snprintf(key, keylen, "%s/%s", a, b);
+    } else {
+        snprintf(key, keylen, "%s", a ? a : "");
+    }
+}
+
+static int process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms)
+{
+    char error[512], key[200];
+    json_error_t jerr;
+    json_t *doc = NULL;
+    int r;
+    const char *schema = topic_schema(e->cfg, m->topic);
+
+    if (!schema) {
+        return dead_letter(e, m, "schema", "this daemon reads no schema from this topic", now_ms);
+    }
+    if (m->value_len > (size_t)e->cfg->kafka.max_message_bytes) {
+        snprintf(error, sizeof error, "message of %zu bytes exceeds kafka.max_message_bytes (%d)",
+                 m->value_len, e->cfg->kafka.max_message_bytes);
+        return dead_letter(e, m, "size", error, now_ms);
+    }
+    if (!m->value) {
+        /* Tombstones belong to the compacted register topics. */
+        return dead_letter(e, m, "parse", "null value (tombstone) on an event topic", now_ms);
+    }
+    doc = json_loadb(m->value, m->value_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        /* jansson's text names the position and the rule, not the value. */
+        snprintf(error, sizeof error, "not valid JSON at line %d column %d: %s", jerr.line,
+                 jerr.column, jerr.text);
+        return dead_letter(e, m, "parse", error, now_ms);
+    }
+    struct sdat_validation v;
+    r = sdat_schemas_validate(e->schemas, doc, schema, &v);
+    if (r != 0) {
+        if (r < 0) {
+            snprintf(error, sizeof error, "validation failed internally");
+        } else {
+            snprintf(error, sizeof error, "%s: %s", v.n_errors ? v.errors[0].path : "",
+                     v.n_errors ? v.errors[0].message : "invalid");
+        }
+        r = dead_letter(e, m, "schema", error, now_ms);
+        goto out;
+    }
+    derived_key(doc, schema, key, sizeof key);
+    if (!m->key || m->key_len != strlen(key) || memcmp(m->key, key, m->key_len) != 0) {
+        r = dead_letter(e, m, "key", "message key differs from the key derived from its value",
+                        now_ms);
+        goto out;
+    }
+    if (strcmp(schema, "police.da-incident/1") == 0) {
+        r = sdat_engine_incident(e, m, doc, &v, now_ms, error, sizeof error);
+    } else {
+        /* Register topics and attendances are consumed by later flows. */
+        r = dead_letter(e, m, "schema", "this daemon does not yet process this schema", now_ms);
+    }
+    if (r == -EDOM) {
+        /* The incident's partial effects are rolled back by the caller. */
+        r = -EAGAIN;
+        snprintf(key, sizeof key, "%s", error);
+    }
+out:
+    json_decref(doc);
+    if (r == -EAGAIN) {
+        sdat_store_rollback(e->st);
+        r = sdat_store_begin(e->st);
+        if (r == 0) {
+            r = dead_letter(e, m, "routing", key, now_ms);
+        }
+    }
+    return r;
+}
+
+int sdat_engine_ingest(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms)
+{
+    int r = sdat_store_begin(e->st);
+    if (r < 0) {
+        return r;
+    }
+    r = process(e, m, now_ms);
+    if (r < 0) {
+        sdat_store_rollback(e->st);
+        return r;
+    }
+    return sdat_store_commit(e->st);
+}

@@ -1,0 +1,86 @@
+#include "kafka.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sdat_kafka_bootstrap(const struct sdat_config *cfg, char **ret_bootstrap, char *err,
+                         size_t errlen)
+{
+    if (!cfg->kafka.embedded) {
+        *ret_bootstrap = strdup(cfg->kafka.bootstrap_servers ? cfg->kafka.bootstrap_servers : "");
+        return *ret_bootstrap ? 0 : -ENOMEM;
+    }
+    char path[4096], line[1024];
+    snprintf(path, sizeof path, "%s/bootstrap.servers", cfg->state_dir);
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "cannot read \"%s\" (is sdatd with kafka.embedded running?): %s",
+                 path, strerror(errno));
+        return -ENOENT;
+    }
+    if (!fgets(line, sizeof line, f)) {
+        fclose(f);
+        snprintf(err, errlen, "\"%s\" is empty", path);
+        return -EINVAL;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    *ret_bootstrap = strdup(line);
+    return *ret_bootstrap ? 0 : -ENOMEM;
+}
+
+int sdat_kafka_conf_new(const struct sdat_config *cfg, const char *bootstrap,
+                        rd_kafka_conf_t **ret_conf, char *err, size_t errlen)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!conf) {
+        return -ENOMEM;
+    }
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "kafka.bootstrap_servers: %s", errstr);
+        goto fail;
+    }
+    /* librdkafka logs through its own callback to stderr at warning level;
+     * keep it quiet below that. */
+    rd_kafka_conf_set(conf, "log_level", "4", NULL, 0);
+    for (size_t i = 0; i < cfg->kafka.n_properties; i++) {
+        const struct sdat_kafka_property *p = &cfg->kafka.properties[i];
+        if (rd_kafka_conf_set(conf, p->name, p->value, errstr, sizeof errstr) !=
+            RD_KAFKA_CONF_OK) {
+            /* errstr may quote the value; name the property only. */
+            snprintf(err, errlen, "kafka.properties: \"%s\" is not accepted by librdkafka",
+                     p->name);
+            goto fail;
+        }
+    }
+    *ret_conf = conf;
+    return 0;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return -EINVAL;
+}
+
+int sdat_kafka_producer_new(const struct sdat_config *cfg, const char *bootstrap,
+                            rd_kafka_t **ret_rk, char *err, size_t errlen)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = NULL;
+    int r = sdat_kafka_conf_new(cfg, bootstrap, &conf, err, errlen);
+    if (r < 0) {
+        return r;
+    }
+    rd_kafka_conf_set(conf, "enable.idempotence", "true", NULL, 0);
+    rd_kafka_conf_set(conf, "linger.ms", "5", NULL, 0);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create a Kafka producer: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return -EIO;
+    }
+    *ret_rk = rk;
+    return 0;
+}

@@ -1,0 +1,466 @@
+/* sdatd: the safeguarding notification daemon. Runs in the foreground; one
+ * writer thread (this main loop) owns the store: it consumes events, commits
+ * each event's effects before storing its offset, and delivers what is due. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "audit.h"
+#include "broker.h"
+#include "config.h"
+#include "connector.h"
+#include "dlq.h"
+#include "engine.h"
+#include "kafka.h"
+#include "log.h"
+#include "outbox.h"
+#include "schemas.h"
+#include "sdnotify.h"
+#include "store.h"
+#include "timeutil.h"
+
+#define EXIT_CONFIG 78
+#define DEFAULT_CONFIG SDAT_SYSCONFDIR "/sdat/sdatd.conf"
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        reload_requested = 1;
+    } else {
+        stop_requested = 1;
+    }
+}
+
+struct daemon {
+    const char *config_path;
+    struct sdat_config *cfg;
+    sdat_store_t *st;
+    sdat_audit_t *audit;
+    sdat_schemas_t *schemas;
+    sdat_broker_t *broker;
+    char *bootstrap;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    sdat_dlq_t *dlq;
+    sdat_outbox_t *outbox;
+    struct sdat_engine engine;
+    /* A message whose effects could not be committed (store failure); it is
+     * processed again before anything else is consumed. */
+    rd_kafka_message_t *held;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: sdatd [-c FILE] [-t] [-V] [-h]\n"
+                 "  -c FILE  configuration (default %s)\n"
+                 "  -t       check the configuration and exit (0 valid, 78 invalid)\n"
+                 "  -V       print the version and exit\n"
+                 "  -h       this help\n",
+                 DEFAULT_CONFIG);
+}
+
+/* Loads and fully checks a configuration: the table's checks and each
+ * recipient's connector keys. Prints every problem to stderr. */
+static int load_config(const char *path, struct sdat_config **ret_cfg)
+{
+    char *errors = NULL;
+    struct sdat_config *cfg = NULL;
+    int r = sdat_config_load(path, &cfg, &errors);
+    if (r == 0 && sdat_connector_check_all(cfg, &errors) > 0) {
+        r = -EINVAL;
+    }
+    if (errors) {
+        fputs(errors, stderr);
+        free(errors);
+    }
+    if (r < 0) {
+        sdat_config_free(cfg);
+        return r;
+    }
+    *ret_cfg = cfg;
+    return 0;
+}
+
+static int write_bootstrap_file(const struct sdat_config *cfg, const char *bootstrap)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/bootstrap.servers", cfg->state_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "we");
+    if (!f) {
+        return -errno;
+    }
+    fprintf(f, "%s\n", bootstrap);
+    if (fclose(f) != 0 || rename(tmp, path) < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+static int start_kafka(struct daemon *d)
+{
+    const struct sdat_config *cfg = d->cfg;
+    char err[512], errstr[512];
+    rd_kafka_conf_t *conf = NULL;
+    int r;
+
+    if (cfg->kafka.embedded) {
+        r = sdat_broker_start(cfg->kafka.embedded_brokers, &d->broker, err, sizeof err);
+        if (r < 0) {
+            log_error("kafka", "embedded broker: %s", err);
+            return r;
+        }
+        const char *topics[] = {cfg->topics.police_incidents, cfg->topics.health_attendances,
+                                cfg->topics.council_children, cfg->topics.council_flags,
+                                cfg->topics.cpis_responses,   cfg->topics.dead_letter,
+                                cfg->topics.audit};
+        for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++) {
+            sdat_broker_create_topic(d->broker, topics[i], 4);
+        }
+        r = write_bootstrap_file(cfg, sdat_broker_bootstraps(d->broker));
+        if (r < 0) {
+            log_error("kafka", "cannot write %s/bootstrap.servers: %s", cfg->state_dir,
+                      strerror(-r));
+            return r;
+        }
+        log_info("kafka", "embedded broker listening bootstrap=%s",
+                 sdat_broker_bootstraps(d->broker));
+    }
+    r = sdat_kafka_bootstrap(cfg, &d->bootstrap, err, sizeof err);
+    if (r < 0) {
+        log_error("kafka", "%s", err);
+        return r;
+    }
+
+    r = sdat_kafka_conf_new(cfg, d->bootstrap, &conf, err, sizeof err);
+    if (r < 0) {
+        log_error("kafka", "%s", err);
+        return r;
+    }
+    /* At least once: an offset is stored only after the store transaction
+     * holding all of the event's effects committed; auto-commit then sends
+     * stored offsets, and close() commits the last ones. */
+    rd_kafka_conf_set(conf, "group.id", cfg->kafka.group_id, NULL, 0);
+    rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, 0);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "true", NULL, 0);
+    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", NULL, 0);
+    char maxbytes[32];
+    snprintf(maxbytes, sizeof maxbytes, "%d", cfg->kafka.max_message_bytes * 2 + 65536);
+    rd_kafka_conf_set(conf, "fetch.message.max.bytes", maxbytes, NULL, 0);
+    d->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    if (!d->consumer) {
+        log_error("kafka", "cannot create the consumer: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return -EIO;
+    }
+    rd_kafka_poll_set_consumer(d->consumer);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, cfg->topics.police_incidents,
+                                      RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(d->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        log_error("kafka", "cannot subscribe: %s", rd_kafka_err2str(e));
+        return -EIO;
+    }
+
+    r = sdat_kafka_conf_new(cfg, d->bootstrap, &conf, err, sizeof err);
+    if (r < 0) {
+        log_error("kafka", "%s", err);
+        return r;
+    }
+    rd_kafka_conf_set(conf, "enable.idempotence", "true", NULL, 0);
+    sdat_dlq_conf_hook(conf);
+    d->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!d->producer) {
+        log_error("kafka", "cannot create the producer: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return -EIO;
+    }
+    return sdat_dlq_new(d->producer, cfg->topics.dead_letter, &d->dlq);
+}
+
+static int start(struct daemon *d)
+{
+    char err[512];
+    int r;
+
+    r = sdat_store_open(d->cfg->state_dir, SDAT_STORE_WRITER, &d->st, err, sizeof err);
+    if (r < 0) {
+        log_error("store", "%s", err);
+        return r;
+    }
+    r = sdat_schemas_new(&d->schemas, err, sizeof err);
+    if (r < 0) {
+        log_error("schema", "%s", err);
+        return r;
+    }
+    r = sdat_audit_new(d->cfg->instance_id, &d->audit);
+    if (r < 0) {
+        return r;
+    }
+    r = sdat_outbox_new(d->cfg, &d->outbox, err, sizeof err);
+    if (r < 0) {
+        log_error("delivery", "%s", err);
+        return r;
+    }
+    d->engine = (struct sdat_engine){
+        .cfg = d->cfg, .st = d->st, .audit = d->audit, .schemas = d->schemas};
+    r = sdat_store_begin(d->st);
+    if (r == 0) {
+        r = sdat_audit_append(d->audit, d->st, sdat_time_now_ms(), "config.loaded", "sdatd",
+                              json_pack("{s:s}", "instance", d->cfg->instance_id),
+                              json_pack("{s:s, s:s}", "version", SDAT_VERSION, "reason", "start"));
+        r = r == 0 ? sdat_store_commit(d->st) : r;
+    }
+    if (r < 0) {
+        log_error("store", "cannot write the start record: %s", sdat_store_errmsg(d->st));
+        return r;
+    }
+    return start_kafka(d);
+}
+
+/* SIGHUP: reload the configuration; a bad file keeps the old one. */
+static void reload(struct daemon *d)
+{
+    struct sdat_config *cfg = NULL;
+    sdat_outbox_t *outbox = NULL;
+    char err[512];
+
+    log_info("config", "reloading %s", d->config_path);
+    if (load_config(d->config_path, &cfg) < 0) {
+        log_error("config", "reload failed; keeping the running configuration");
+        return;
+    }
+    char *ignored = sdat_config_restart_only_changes(d->cfg, cfg);
+    if (ignored) {
+        /* Restart-only keys keep their running values. */
+        char *line = strtok(ignored, "\n");
+        while (line) {
+            log_warn("config", "%s", line);
+            line = strtok(NULL, "\n");
+        }
+        free(ignored);
+    }
+    if (sdat_outbox_new(cfg, &outbox, err, sizeof err) < 0) {
+        log_error("config", "reload failed: %s; keeping the running configuration", err);
+        sdat_config_free(cfg);
+        return;
+    }
+    sdat_outbox_free(d->outbox);
+    d->outbox = outbox;
+    /* Restart-only values stay as they run: copy them into the new table
+     * by keeping the old config for those and the new for the rest. */
+    sdat_log_setup(cfg->log_level, cfg->log_format);
+    struct sdat_config *old = d->cfg;
+    d->cfg = cfg;
+    d->engine.cfg = cfg;
+    sdat_config_free(old);
+    log_info("config", "reloaded");
+}
+
+/* Processes one consumed message and stores its offset once its effects are
+ * committed. Returns 0, or a negative store error (the message is held). */
+static int handle_message(struct daemon *d, rd_kafka_message_t *msg)
+{
+    struct sdat_inbound m = {
+        .topic = rd_kafka_topic_name(msg->rkt),
+        .partition = msg->partition,
+        .offset = msg->offset,
+        .key = msg->key,
+        .key_len = msg->key_len,
+        .value = msg->payload,
+        .value_len = msg->len,
+    };
+    int r = sdat_engine_ingest(&d->engine, &m, sdat_time_now_ms());
+    if (r < 0) {
+        return r;
+    }
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, m.topic, m.partition)->offset = m.offset + 1;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(d->consumer, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (e) {
+        /* The partition was revoked meanwhile: its new owner reads the
+         * message again, and the deterministic ids make that harmless. */
+        log_debug("kafka", "offset not stored topic=%s partition=%d: %s", m.topic,
+                  (int)m.partition, rd_kafka_err2str(e));
+    }
+    return 0;
+}
+
+/* The order of shutdown, in one place: stop consuming (committing the
+ * stored offsets), flush what was produced, close the store. Deliveries are
+ * synchronous here, so none is in flight; abandoned ones stay scheduled. */
+static void shutdown_daemon(struct daemon *d)
+{
+    sdat_sdnotify("STOPPING=1");
+    if (d->held) {
+        rd_kafka_message_destroy(d->held);
+    }
+    if (d->consumer) {
+        rd_kafka_consumer_close(d->consumer);
+        rd_kafka_destroy(d->consumer);
+    }
+    if (d->producer) {
+        rd_kafka_flush(d->producer, 5000);
+        if (d->dlq && d->st) {
+            sdat_dlq_poll(d->dlq, d->st);
+        }
+        rd_kafka_destroy(d->producer);
+    }
+    sdat_dlq_free(d->dlq);
+    sdat_broker_stop(d->broker);
+    sdat_outbox_free(d->outbox);
+    sdat_audit_free(d->audit);
+    sdat_schemas_free(d->schemas);
+    sdat_store_close(d->st);
+    free(d->bootstrap);
+    sdat_config_free(d->cfg);
+}
+
+static int run(struct daemon *d)
+{
+    int64_t watchdog_ms = sdat_sdnotify_watchdog_interval_ms();
+    int64_t last_watchdog = 0, last_status = 0;
+    bool ready = false;
+
+    while (!stop_requested) {
+        int64_t now = sdat_time_now_ms();
+        int64_t mono = sdat_time_mono_ms();
+        if (reload_requested) {
+            reload_requested = 0;
+            reload(d);
+        }
+        if (d->held) {
+            if (handle_message(d, d->held) == 0) {
+                rd_kafka_message_destroy(d->held);
+                d->held = NULL;
+                log_info("store", "store writable again; consuming");
+            } else {
+                usleep(500 * 1000);
+                continue;
+            }
+        }
+        /* Deliver what is due before waiting for more events. */
+        if (sdat_outbox_run(d->outbox, &d->engine, now, 64) < 0) {
+            log_error("store", "cannot record deliveries: %s", sdat_store_errmsg(d->st));
+        }
+        sdat_dlq_pump(d->dlq, d->st);
+        sdat_dlq_poll(d->dlq, d->st);
+
+        int64_t next_due = INT64_MAX;
+        sdat_store_next_due(d->st, &next_due);
+        int timeout = 200;
+        if (next_due != INT64_MAX && next_due - now < timeout) {
+            timeout = next_due <= now ? 0 : (int)(next_due - now);
+        }
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(d->consumer, timeout);
+        if (msg) {
+            if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (handle_message(d, msg) < 0) {
+                    log_error("store", "cannot commit an event's effects (%s); holding it and "
+                              "not consuming until the store accepts it",
+                              sdat_store_errmsg(d->st));
+                    d->held = msg;
+                    msg = NULL;
+                }
+            } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                log_warn("kafka", "consumer: %s", rd_kafka_message_errstr(msg));
+            }
+            if (msg) {
+                rd_kafka_message_destroy(msg);
+            }
+        }
+        if (!ready) {
+            sdat_sdnotify("READY=1");
+            ready = true;
+        }
+        if (watchdog_ms > 0 && mono - last_watchdog >= watchdog_ms) {
+            sdat_sdnotify("WATCHDOG=1");
+            last_watchdog = mono;
+        }
+        if (mono - last_status >= 10000) {
+            char status[128];
+            int64_t pending = 0;
+            sdat_store_notification_count(d->st, "scheduled", &pending);
+            snprintf(status, sizeof status, "STATUS=consuming; %lld notifications pending",
+                     (long long)pending);
+            sdat_sdnotify(status);
+            last_status = mono;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d = {.config_path = DEFAULT_CONFIG};
+    bool check_only = false;
+    int opt;
+
+    while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+        switch (opt) {
+        case 'c':
+            d.config_path = optarg;
+            break;
+        case 't':
+            check_only = true;
+            break;
+        case 'V':
+            printf("sdatd %s (librdkafka %s)\n", SDAT_VERSION, rd_kafka_version_str());
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_CONFIG;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return EXIT_CONFIG;
+    }
+    if (load_config(d.config_path, &d.cfg) < 0) {
+        return EXIT_CONFIG;
+    }
+    if (check_only) {
+        sdat_config_free(d.cfg);
+        fprintf(stderr, "%s: configuration ok\n", d.config_path);
+        return 0;
+    }
+    sdat_log_setup(d.cfg->log_level, d.cfg->log_format);
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    srandom((unsigned)(sdat_time_now_ms() ^ getpid()));
+
+    log_info("main", "sdatd %s starting instance=%s", SDAT_VERSION, d.cfg->instance_id);
+    int rc = 0;
+    if (start(&d) < 0) {
+        rc = 1;
+    } else {
+        log_info("main", "running");
+        rc = run(&d) < 0 ? 1 : 0;
+        log_info("main", "stopping");
+    }
+    shutdown_daemon(&d);
+    if (rc == 0) {
+        log_info("main", "stopped");
+    }
+    return rc;
+}

@@ -1,0 +1,359 @@
+#include "store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Versioned migrations: migrations[i] takes user_version i to i + 1. Never
+ * edit a released step; append a new one. */
+static const char *const migrations[] = {
+    /* 0 → 1: the walking skeleton's tables. */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE children("
+    "  child_id TEXT PRIMARY KEY, la_code TEXT NOT NULL, nhs_number TEXT, upn TEXT,"
+    "  dob TEXT NOT NULL, postcode TEXT, doc TEXT NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX children_nhs ON children(nhs_number) WHERE nhs_number IS NOT NULL;"
+    "CREATE INDEX children_upn ON children(upn) WHERE upn IS NOT NULL;"
+    "CREATE INDEX children_dob ON children(dob);"
+    "CREATE TABLE incidents(key TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE notifications("
+    "  id TEXT PRIMARY KEY, kind TEXT NOT NULL, recipient TEXT NOT NULL,"
+    "  source_key TEXT NOT NULL, source_version INTEGER NOT NULL, child_ref TEXT,"
+    "  state TEXT NOT NULL, created_ms INTEGER NOT NULL, scheduled_ms INTEGER NOT NULL,"
+    "  next_attempt_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  payload TEXT, payload_sha256 TEXT NOT NULL, amends TEXT, route_reason TEXT,"
+    "  last_error TEXT);"
+    "CREATE INDEX notifications_due ON notifications(next_attempt_ms) WHERE state = 'scheduled';"
+    "CREATE INDEX notifications_source ON notifications(source_key);"
+    "CREATE TABLE attempts(notification_id TEXT NOT NULL, n INTEGER NOT NULL,"
+    "  at_ms INTEGER NOT NULL, outcome TEXT NOT NULL, detail TEXT,"
+    "  PRIMARY KEY(notification_id, n));"
+    "CREATE TABLE audit(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, record TEXT NOT NULL,"
+    "  hash TEXT NOT NULL);"
+    "CREATE TABLE dead_letters(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
+    "  stage TEXT NOT NULL, error TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,"
+    "  offset INTEGER NOT NULL, key BLOB, value BLOB, original_size INTEGER NOT NULL,"
+    "  sent INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX dead_letters_unsent ON dead_letters(id) WHERE sent = 0;",
+};
+
+#define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+
+sqlite3_stmt *store_stmt(sdat_store_t *st, const char *sql)
+{
+    for (size_t i = 0; i < st->n_cache; i++) {
+        if (st->cache[i].sql == sql) {
+            sqlite3_reset(st->cache[i].stmt);
+            sqlite3_clear_bindings(st->cache[i].stmt);
+            return st->cache[i].stmt;
+        }
+    }
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) !=
+        SQLITE_OK) {
+        return NULL;
+    }
+    if (st->n_cache < STORE_MAX_STMTS) {
+        st->cache[st->n_cache].sql = sql;
+        st->cache[st->n_cache].stmt = stmt;
+        st->n_cache++;
+    } else {
+        /* A programming error (more distinct statements than the cache):
+         * refuse rather than leak one statement per call. */
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+int store_step_done(sdat_store_t *st, sqlite3_stmt *stmt)
+{
+    (void)st;
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        return 0;
+    }
+    return rc == SQLITE_FULL ? -ENOSPC : rc == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
+}
+
+void store_bind_text(sqlite3_stmt *stmt, int i, const char *text)
+{
+    if (text) {
+        sqlite3_bind_text(stmt, i, text, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(stmt, i);
+    }
+}
+
+static int exec(sdat_store_t *st, const char *sql)
+{
+    return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+int sdat_store_schema_version(sdat_store_t *st)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "PRAGMA user_version");
+    int version = -1;
+    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+        version = sqlite3_column_int(stmt, 0);
+    }
+    if (stmt) {
+        sqlite3_reset(stmt);
+    }
+    return version;
+}
+
+static int migrate(sdat_store_t *st, char *err, size_t errlen)
+{
+    int version = sdat_store_schema_version(st);
+    if (version < 0) {
+        snprintf(err, errlen, "cannot read the store's schema version: %s",
+                 sqlite3_errmsg(st->db));
+        return -EIO;
+    }
+    if ((size_t)version > N_MIGRATIONS) {
+        snprintf(err, errlen, "store schema version %d is newer than this sdat (%zu)", version,
+                 N_MIGRATIONS);
+        return -EPROTO;
+    }
+    for (size_t v = (size_t)version; v < N_MIGRATIONS; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %zu", v + 1);
+        if (exec(st, "BEGIN IMMEDIATE") < 0 || exec(st, migrations[v]) < 0 ||
+            exec(st, pragma) < 0 || exec(st, "COMMIT") < 0) {
+            snprintf(err, errlen, "store migration %zu failed: %s", v + 1, sqlite3_errmsg(st->db));
+            exec(st, "ROLLBACK");
+            return -EIO;
+        }
+    }
+    return 0;
+}
+
+static void load_audit_head(sdat_store_t *st)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    st->audit_seq = 0;
+    memset(st->audit_hash, '0', 64);
+    st->audit_hash[64] = '\0';
+    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+        st->audit_seq = sqlite3_column_int64(stmt, 0);
+        const unsigned char *hash = sqlite3_column_text(stmt, 1);
+        if (hash && strlen((const char *)hash) == 64) {
+            memcpy(st->audit_hash, hash, 65);
+        }
+    }
+    if (stmt) {
+        sqlite3_reset(stmt);
+    }
+}
+
+static int take_lock(const char *state_dir, int *ret_fd)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sdatd.lock", state_dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return -errno;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno == EWOULDBLOCK ? EBUSY : errno;
+        close(fd);
+        return -e;
+    }
+    *ret_fd = fd;
+    return 0;
+}
+
+bool sdat_store_locked_by_other(const char *state_dir)
+{
+    int fd = -1;
+    int r = take_lock(state_dir, &fd);
+    if (r == 0) {
+        close(fd);
+        return false;
+    }
+    return r == -EBUSY;
+}
+
+int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st, char *err,
+                    size_t errlen)
+{
+    char path[4096];
+    sdat_store_t *st = calloc(1, sizeof *st);
+    int r;
+
+    if (!st) {
+        return -ENOMEM;
+    }
+    st->lock_fd = -1;
+    if (!(flags & SDAT_STORE_READONLY) && mkdir(state_dir, 0750) < 0 && errno != EEXIST) {
+        r = -errno;
+        snprintf(err, errlen, "cannot create state directory \"%s\": %s", state_dir,
+                 strerror(errno));
+        goto fail;
+    }
+    if (flags & SDAT_STORE_WRITER) {
+        r = take_lock(state_dir, &st->lock_fd);
+        if (r < 0) {
+            snprintf(err, errlen,
+                     r == -EBUSY ? "the store in \"%s\" is in use by a running sdatd or import"
+                                 : "cannot lock the store in \"%s\"",
+                     state_dir);
+            goto fail;
+        }
+    }
+    snprintf(path, sizeof path, "%s/sdat.db", state_dir);
+    int oflags = (flags & SDAT_STORE_READONLY) ? SQLITE_OPEN_READONLY
+                                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open the store \"%s\": %s", path,
+                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        r = -EIO;
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    if (!(flags & SDAT_STORE_READONLY)) {
+        /* WAL: readers beside the writer. FULL: a committed transaction
+         * survives power loss, because its Kafka offset is committed next. */
+        if (exec(st, "PRAGMA journal_mode = WAL") < 0 || exec(st, "PRAGMA synchronous = FULL") < 0 ||
+            exec(st, "PRAGMA foreign_keys = ON") < 0) {
+            snprintf(err, errlen, "cannot configure the store: %s", sqlite3_errmsg(st->db));
+            r = -EIO;
+            goto fail;
+        }
+        r = migrate(st, err, errlen);
+        if (r < 0) {
+            goto fail;
+        }
+    } else if (sdat_store_schema_version(st) != (int)N_MIGRATIONS) {
+        snprintf(err, errlen, "the store \"%s\" has schema version %d, expected %zu", path,
+                 sdat_store_schema_version(st), N_MIGRATIONS);
+        r = -EPROTO;
+        goto fail;
+    }
+    load_audit_head(st);
+    *ret_st = st;
+    return 0;
+fail:
+    sdat_store_close(st);
+    return r;
+}
+
+void sdat_store_close(sdat_store_t *st)
+{
+    if (!st) {
+        return;
+    }
+    if (st->in_txn) {
+        sdat_store_rollback(st);
+    }
+    for (size_t i = 0; i < st->n_cache; i++) {
+        sqlite3_finalize(st->cache[i].stmt);
+    }
+    if (st->db) {
+        sqlite3_close(st->db);
+    }
+    if (st->lock_fd >= 0) {
+        close(st->lock_fd);
+    }
+    free(st);
+}
+
+int sdat_store_begin(sdat_store_t *st)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "BEGIN IMMEDIATE");
+    if (!stmt || store_step_done(st, stmt) < 0) {
+        return -EIO;
+    }
+    st->in_txn = true;
+    st->saved_audit_seq = st->audit_seq;
+    memcpy(st->saved_audit_hash, st->audit_hash, sizeof st->audit_hash);
+    return 0;
+}
+
+int sdat_store_commit(sdat_store_t *st)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "COMMIT");
+    int r = stmt ? store_step_done(st, stmt) : -EIO;
+    if (r < 0) {
+        sdat_store_rollback(st);
+        return r;
+    }
+    st->in_txn = false;
+    return 0;
+}
+
+void sdat_store_rollback(sdat_store_t *st)
+{
+    if (!st->in_txn) {
+        return;
+    }
+    exec(st, "ROLLBACK");
+    st->in_txn = false;
+    st->audit_seq = st->saved_audit_seq;
+    memcpy(st->audit_hash, st->saved_audit_hash, sizeof st->audit_hash);
+}
+
+const char *sdat_store_errmsg(sdat_store_t *st)
+{
+    return sqlite3_errmsg(st->db);
+}
+
+void sdat_store_audit_head(sdat_store_t *st, int64_t *ret_seq, char ret_hash[65])
+{
+    *ret_seq = st->audit_seq;
+    memcpy(ret_hash, st->audit_hash, 65);
+}
+
+int sdat_store_audit_insert(sdat_store_t *st, int64_t seq, const char *type, const char *record,
+                            const char *hash)
+{
+    sqlite3_stmt *stmt =
+        store_stmt(st, "INSERT INTO audit(seq, type, record, hash) VALUES (?, ?, ?, ?)");
+    if (!stmt) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, seq);
+    store_bind_text(stmt, 2, type);
+    store_bind_text(stmt, 3, record);
+    store_bind_text(stmt, 4, hash);
+    int r = store_step_done(st, stmt);
+    if (r == 0) {
+        st->audit_seq = seq;
+        memcpy(st->audit_hash, hash, 64);
+        st->audit_hash[64] = '\0';
+    }
+    return r;
+}
+
+int sdat_store_audit_each(sdat_store_t *st, int64_t from_seq,
+                          int (*fn)(int64_t seq, const char *record, void *opaque), void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    int r = 0;
+    /* Not cached: a long read may overlap cached statements of the caller. */
+    if (sqlite3_prepare_v2(st->db, "SELECT seq, record FROM audit WHERE seq >= ? ORDER BY seq", -1,
+                           &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, from_seq);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        r = fn(sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1), opaque);
+        if (r != 0) {
+            break;
+        }
+    }
+    if (r == 0 && rc != SQLITE_DONE) {
+        r = -EIO;
+    }
+    sqlite3_finalize(stmt);
+    return r;
+}

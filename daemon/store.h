@@ -1,0 +1,109 @@
+/* The store: SQLite at STATE_DIR/sdat.db in WAL mode.
+ *
+ * One owner of writes: the daemon's main loop, or — only while no daemon
+ * holds STATE_DIR/sdatd.lock — `sdatctl import`. Other sdatctl commands open
+ * the store read-only and may run beside the daemon (WAL readers never block
+ * the writer). Every change and the audit records describing it are written
+ * in one transaction (sdat_store_begin … sdat_store_commit). */
+#ifndef SDAT_STORE_H
+#define SDAT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+typedef struct sdat_store sdat_store_t;
+
+enum {
+    SDAT_STORE_WRITER = 1,   /* take the exclusive lock; fail with -EBUSY if held */
+    SDAT_STORE_READONLY = 2, /* open read-only; no lock */
+};
+
+#define SDAT_STORE_SCHEMA_VERSION 1
+
+int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st, char *err,
+                    size_t errlen);
+void sdat_store_close(sdat_store_t *st); /* accepts NULL; rolls back an open transaction */
+/* Whether a writer (a daemon or an import) holds the store's lock now. */
+bool sdat_store_locked_by_other(const char *state_dir);
+
+int sdat_store_begin(sdat_store_t *st);
+int sdat_store_commit(sdat_store_t *st);
+void sdat_store_rollback(sdat_store_t *st);
+int sdat_store_schema_version(sdat_store_t *st);
+const char *sdat_store_errmsg(sdat_store_t *st);
+
+/* Register. child is a validated council.child/1 document (borrowed). */
+int sdat_store_child_upsert(sdat_store_t *st, const json_t *child, int64_t now_ms);
+/* 0 deleted, -ENOENT when absent. */
+int sdat_store_child_delete(sdat_store_t *st, const char *child_id);
+/* The register children whose NHS number or UPN equals the one given (either
+ * may be NULL), as a new array of council.child/1 documents (caller owns). */
+int sdat_store_children_by_identifier(sdat_store_t *st, const char *nhs_number, const char *upn,
+                                      json_t **ret_children);
+int sdat_store_child_count(sdat_store_t *st, int64_t *ret_count);
+
+/* Incidents: the highest version processed per FORCE/INCIDENT_ID key. */
+int sdat_store_incident_version(sdat_store_t *st, const char *key, int64_t *ret_version);
+int sdat_store_incident_put(sdat_store_t *st, const char *key, int64_t version, int64_t now_ms);
+
+struct sdat_notification {
+    char id[40];
+    const char *kind;
+    const char *recipient;
+    const char *source_key;
+    int64_t source_version;
+    const char *child_ref; /* NULL for per-incident kinds */
+    const char *state;
+    int64_t created_ms, scheduled_ms, next_attempt_ms;
+    int attempts;
+    const char *payload; /* canonical JSON text */
+    const char *payload_sha256;
+    const char *amends, *route_reason, *last_error;
+};
+
+/* 0 inserted, 1 when a notification with that id exists already (untouched). */
+int sdat_store_notification_insert(sdat_store_t *st, const struct sdat_notification *n);
+/* Calls fn for up to limit scheduled notifications due at now_ms, oldest
+ * first; the strings are borrowed for the duration of the call only. */
+int sdat_store_notifications_due(sdat_store_t *st, int64_t now_ms, int limit,
+                                 int (*fn)(const struct sdat_notification *n, void *opaque),
+                                 void *opaque);
+/* The earliest next_attempt_ms of a scheduled notification, or INT64_MAX. */
+int sdat_store_next_due(sdat_store_t *st, int64_t *ret_ms);
+int sdat_store_notification_update(sdat_store_t *st, const char *id, const char *state,
+                                   int attempts, int64_t next_attempt_ms, const char *last_error);
+int sdat_store_attempt_insert(sdat_store_t *st, const char *id, int n, int64_t at_ms,
+                              const char *outcome, const char *detail);
+int sdat_store_notification_count(sdat_store_t *st, const char *state, int64_t *ret_count);
+
+/* Audit chain storage; the audit module computes the records. */
+void sdat_store_audit_head(sdat_store_t *st, int64_t *ret_seq, char ret_hash[65]);
+int sdat_store_audit_insert(sdat_store_t *st, int64_t seq, const char *type, const char *record,
+                            const char *hash);
+int sdat_store_audit_each(sdat_store_t *st, int64_t from_seq,
+                          int (*fn)(int64_t seq, const char *record, void *opaque), void *opaque);
+
+/* Dead letters: kept in the store first, then mirrored to the DLQ topic. */
+struct sdat_dead_letter {
+    int64_t id;
+    int64_t at_ms;
+    const char *stage, *error, *topic;
+    int32_t partition;
+    int64_t offset;
+    const void *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    int64_t original_size; /* -1 when not cut */
+};
+int sdat_store_dead_letter_insert(sdat_store_t *st, const struct sdat_dead_letter *dl,
+                                  int64_t *ret_id);
+int sdat_store_dead_letters_unsent(sdat_store_t *st, int limit,
+                                   int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
+                                   void *opaque);
+int sdat_store_dead_letter_mark_sent(sdat_store_t *st, int64_t id);
+
+#endif

@@ -1,0 +1,431 @@
+/* The store's rows: register children, incidents, notifications, attempts,
+ * dead letters. */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *child_text(const json_t *child, const char *key)
+{
+    return json_string_value(json_object_get(child, key));
+}
+
+int sdat_store_child_upsert(sdat_store_t *st, const json_t *child, int64_t now_ms)
+{
+    const json_t *address = json_object_get(child, "address");
+    char *doc = json_dumps(child, JSON_COMPACT | JSON_SORT_KEYS);
+    sqlite3_stmt *stmt = store_stmt(
+        st, "INSERT INTO children(child_id, la_code, nhs_number, upn, dob, postcode, doc,"
+            " updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(child_id) DO UPDATE SET la_code = excluded.la_code,"
+            " nhs_number = excluded.nhs_number, upn = excluded.upn, dob = excluded.dob,"
+            " postcode = excluded.postcode, doc = excluded.doc, updated_ms = excluded.updated_ms");
+    int r;
+
+    if (!doc || !stmt) {
+        r = doc ? -EIO : -ENOMEM;
+        goto out;
+    }
+    store_bind_text(stmt, 1, child_text(child, "child_id"));
+    store_bind_text(stmt, 2, child_text(child, "la_code"));
+    store_bind_text(stmt, 3, child_text(child, "nhs_number"));
+    store_bind_text(stmt, 4, child_text(child, "upn"));
+    store_bind_text(stmt, 5, child_text(child, "dob"));
+    store_bind_text(stmt, 6, child_text(address, "postcode"));
+    store_bind_text(stmt, 7, doc);
+    sqlite3_bind_int64(stmt, 8, now_ms);
+    r = store_step_done(st, stmt);
+out:
+    free(doc);
+    return r;
+}
+
+int sdat_store_child_delete(sdat_store_t *st, const char *child_id)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "DELETE FROM children WHERE child_id = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, child_id);
+    int r = store_step_done(st, stmt);
+    if (r == 0 && sqlite3_changes(st->db) == 0) {
+        r = -ENOENT;
+    }
+    return r;
+}
+
+static int append_docs(sqlite3_stmt *stmt, json_t *out)
+{
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(stmt, 1);
+        const char *child_id = (const char *)sqlite3_column_text(stmt, 0);
+        bool seen = false;
+        size_t i;
+        json_t *c;
+        json_array_foreach(out, i, c)
+        {
+            if (strcmp(json_string_value(json_object_get(c, "child_id")), child_id) == 0) {
+                seen = true;
+            }
+        }
+        if (seen) {
+            continue;
+        }
+        json_t *doc = json_loads(text, 0, NULL);
+        if (!doc) {
+            sqlite3_reset(stmt);
+            return -EIO;
+        }
+        json_array_append_new(out, doc);
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int sdat_store_children_by_identifier(sdat_store_t *st, const char *nhs_number, const char *upn,
+                                      json_t **ret_children)
+{
+    json_t *out = json_array();
+    int r = 0;
+    if (!out) {
+        return -ENOMEM;
+    }
+    if (nhs_number) {
+        sqlite3_stmt *stmt =
+            store_stmt(st, "SELECT child_id, doc FROM children WHERE nhs_number = ?");
+        if (!stmt) {
+            r = -EIO;
+            goto out;
+        }
+        store_bind_text(stmt, 1, nhs_number);
+        r = append_docs(stmt, out);
+        if (r < 0) {
+            goto out;
+        }
+    }
+    if (upn) {
+        sqlite3_stmt *stmt = store_stmt(st, "SELECT child_id, doc FROM children WHERE upn = ?");
+        if (!stmt) {
+            r = -EIO;
+            goto out;
+        }
+        store_bind_text(stmt, 1, upn);
+        r = append_docs(stmt, out);
+    }
+out:
+    if (r < 0) {
+        json_decref(out);
+        return r;
+    }
+    *ret_children = out;
+    return 0;
+}
+
+static int count(sdat_store_t *st, sqlite3_stmt *stmt, int64_t *ret_count)
+{
+    (void)st;
+    if (!stmt) {
+        return -EIO;
+    }
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *ret_count = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+int sdat_store_child_count(sdat_store_t *st, int64_t *ret_count)
+{
+    return count(st, store_stmt(st, "SELECT count(*) FROM children"), ret_count);
+}
+
+int sdat_store_notification_count(sdat_store_t *st, const char *state, int64_t *ret_count)
+{
+    if (!state) {
+        return count(st, store_stmt(st, "SELECT count(*) FROM notifications"), ret_count);
+    }
+    sqlite3_stmt *stmt = store_stmt(st, "SELECT count(*) FROM notifications WHERE state = ?");
+    if (stmt) {
+        store_bind_text(stmt, 1, state);
+    }
+    return count(st, stmt, ret_count);
+}
+
+int sdat_store_incident_version(sdat_store_t *st, const char *key, int64_t *ret_version)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "SELECT version FROM incidents WHERE key = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, key);
+    int rc = sqlite3_step(stmt);
+    int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+    if (r == 0) {
+        *ret_version = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_reset(stmt);
+    return r;
+}
+
+int sdat_store_incident_put(sdat_store_t *st, const char *key, int64_t version, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = store_stmt(
+        st, "INSERT INTO incidents(key, version, updated_ms) VALUES (?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET version = excluded.version,"
+            " updated_ms = excluded.updated_ms");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, key);
+    sqlite3_bind_int64(stmt, 2, version);
+    sqlite3_bind_int64(stmt, 3, now_ms);
+    return store_step_done(st, stmt);
+}
+
+int sdat_store_notification_insert(sdat_store_t *st, const struct sdat_notification *n)
+{
+    sqlite3_stmt *stmt = store_stmt(
+        st, "INSERT INTO notifications(id, kind, recipient, source_key, source_version,"
+            " child_ref, state, created_ms, scheduled_ms, next_attempt_ms, attempts, payload,"
+            " payload_sha256, amends, route_reason, last_error)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, n->id);
+    store_bind_text(stmt, 2, n->kind);
+    store_bind_text(stmt, 3, n->recipient);
+    store_bind_text(stmt, 4, n->source_key);
+    sqlite3_bind_int64(stmt, 5, n->source_version);
+    store_bind_text(stmt, 6, n->child_ref);
+    store_bind_text(stmt, 7, n->state);
+    sqlite3_bind_int64(stmt, 8, n->created_ms);
+    sqlite3_bind_int64(stmt, 9, n->scheduled_ms);
+    sqlite3_bind_int64(stmt, 10, n->next_attempt_ms);
+    sqlite3_bind_int(stmt, 11, n->attempts);
+    store_bind_text(stmt, 12, n->payload);
+    store_bind_text(stmt, 13, n->payload_sha256);
+    store_bind_text(stmt, 14, n->amends);
+    store_bind_text(stmt, 15, n->route_reason);
+    store_bind_text(stmt, 16, n->last_error);
+    int r = store_step_done(st, stmt);
+    if (r < 0) {
+        return r;
+    }
+    return sqlite3_changes(st->db) == 1 ? 0 : 1;
+}
+
+/* A notification row with owned copies of its strings. */
+struct owned_row {
+    struct sdat_notification n;
+    char *strings[12];
+};
+
+static char *dup_col(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? strdup((const char *)text) : NULL;
+}
+
+static void owned_row_free(struct owned_row *row)
+{
+    for (size_t i = 0; i < 12; i++) {
+        free(row->strings[i]);
+    }
+}
+
+int sdat_store_notifications_due(sdat_store_t *st, int64_t now_ms, int limit,
+                                 int (*fn)(const struct sdat_notification *n, void *opaque),
+                                 void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    struct owned_row *rows = NULL;
+    size_t n_rows = 0;
+    int r = 0, rc;
+
+    /* The rows are read completely before fn runs: fn writes to the same
+     * rows, and a statement must not iterate over an index it changes. */
+    if (limit <= 0 || !(rows = calloc((size_t)limit, sizeof *rows))) {
+        return limit <= 0 ? 0 : -ENOMEM;
+    }
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id, kind, recipient, source_key, source_version, child_ref,"
+                           " state, created_ms, scheduled_ms, next_attempt_ms, attempts, payload,"
+                           " payload_sha256, amends, route_reason, last_error FROM notifications"
+                           " WHERE state = 'scheduled' AND next_attempt_ms <= ?"
+                           " ORDER BY next_attempt_ms LIMIT ?",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        free(rows);
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_int(stmt, 2, limit);
+    while (n_rows < (size_t)limit && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct owned_row *row = &rows[n_rows++];
+        static const int text_cols[] = {1, 2, 3, 5, 6, 11, 12, 13, 14, 15};
+        for (size_t i = 0; i < sizeof text_cols / sizeof text_cols[0]; i++) {
+            row->strings[i] = dup_col(stmt, text_cols[i]);
+        }
+        snprintf(row->n.id, sizeof row->n.id, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        row->n.kind = row->strings[0];
+        row->n.recipient = row->strings[1];
+        row->n.source_key = row->strings[2];
+        row->n.source_version = sqlite3_column_int64(stmt, 4);
+        row->n.child_ref = row->strings[3];
+        row->n.state = row->strings[4];
+        row->n.created_ms = sqlite3_column_int64(stmt, 7);
+        row->n.scheduled_ms = sqlite3_column_int64(stmt, 8);
+        row->n.next_attempt_ms = sqlite3_column_int64(stmt, 9);
+        row->n.attempts = sqlite3_column_int(stmt, 10);
+        row->n.payload = row->strings[5];
+        row->n.payload_sha256 = row->strings[6];
+        row->n.amends = row->strings[7];
+        row->n.route_reason = row->strings[8];
+        row->n.last_error = row->strings[9];
+    }
+    sqlite3_finalize(stmt);
+    for (size_t i = 0; i < n_rows && r == 0; i++) {
+        r = fn(&rows[i].n, opaque);
+    }
+    for (size_t i = 0; i < n_rows; i++) {
+        owned_row_free(&rows[i]);
+    }
+    free(rows);
+    return r;
+}
+
+int sdat_store_next_due(sdat_store_t *st, int64_t *ret_ms)
+{
+    sqlite3_stmt *stmt =
+        store_stmt(st, "SELECT min(next_attempt_ms) FROM notifications WHERE state = 'scheduled'");
+    if (!stmt) {
+        return -EIO;
+    }
+    int rc = sqlite3_step(stmt);
+    *ret_ms = (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+                  ? sqlite3_column_int64(stmt, 0)
+                  : INT64_MAX;
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+int sdat_store_notification_update(sdat_store_t *st, const char *id, const char *state,
+                                   int attempts, int64_t next_attempt_ms, const char *last_error)
+{
+    sqlite3_stmt *stmt =
+        store_stmt(st, "UPDATE notifications SET state = ?, attempts = ?, next_attempt_ms = ?,"
+                       " last_error = ? WHERE id = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, state);
+    sqlite3_bind_int(stmt, 2, attempts);
+    sqlite3_bind_int64(stmt, 3, next_attempt_ms);
+    store_bind_text(stmt, 4, last_error);
+    store_bind_text(stmt, 5, id);
+    int r = store_step_done(st, stmt);
+    if (r == 0 && sqlite3_changes(st->db) == 0) {
+        r = -ENOENT;
+    }
+    return r;
+}
+
+int sdat_store_attempt_insert(sdat_store_t *st, const char *id, int n, int64_t at_ms,
+                              const char *outcome, const char *detail)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "INSERT OR REPLACE INTO attempts(notification_id, n,"
+                                        " at_ms, outcome, detail) VALUES (?, ?, ?, ?, ?)");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, id);
+    sqlite3_bind_int(stmt, 2, n);
+    sqlite3_bind_int64(stmt, 3, at_ms);
+    store_bind_text(stmt, 4, outcome);
+    store_bind_text(stmt, 5, detail);
+    return store_step_done(st, stmt);
+}
+
+int sdat_store_dead_letter_insert(sdat_store_t *st, const struct sdat_dead_letter *dl,
+                                  int64_t *ret_id)
+{
+    sqlite3_stmt *stmt = store_stmt(
+        st, "INSERT INTO dead_letters(at_ms, stage, error, topic, partition, offset, key, value,"
+            " original_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!stmt) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, dl->at_ms);
+    store_bind_text(stmt, 2, dl->stage);
+    store_bind_text(stmt, 3, dl->error);
+    store_bind_text(stmt, 4, dl->topic);
+    sqlite3_bind_int(stmt, 5, dl->partition);
+    sqlite3_bind_int64(stmt, 6, dl->offset);
+    if (dl->key) {
+        sqlite3_bind_blob(stmt, 7, dl->key, (int)dl->key_len, SQLITE_STATIC);
+    }
+    if (dl->value) {
+        sqlite3_bind_blob(stmt, 8, dl->value, (int)dl->value_len, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(stmt, 9, dl->original_size);
+    int r = store_step_done(st, stmt);
+    if (r == 0 && ret_id) {
+        *ret_id = sqlite3_last_insert_rowid(st->db);
+    }
+    return r;
+}
+
+int sdat_store_dead_letters_unsent(sdat_store_t *st, int limit,
+                                   int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
+                                   void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    int r = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id, at_ms, stage, error, topic, partition, offset, key, value,"
+                           " original_size FROM dead_letters WHERE sent = 0 ORDER BY id LIMIT ?",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_int(stmt, 1, limit);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct sdat_dead_letter dl = {
+            .id = sqlite3_column_int64(stmt, 0),
+            .at_ms = sqlite3_column_int64(stmt, 1),
+            .stage = (const char *)sqlite3_column_text(stmt, 2),
+            .error = (const char *)sqlite3_column_text(stmt, 3),
+            .topic = (const char *)sqlite3_column_text(stmt, 4),
+            .partition = sqlite3_column_int(stmt, 5),
+            .offset = sqlite3_column_int64(stmt, 6),
+            .key = sqlite3_column_blob(stmt, 7),
+            .key_len = (size_t)sqlite3_column_bytes(stmt, 7),
+            .value = sqlite3_column_blob(stmt, 8),
+            .value_len = (size_t)sqlite3_column_bytes(stmt, 8),
+            .original_size = sqlite3_column_int64(stmt, 9),
+        };
+        r = fn(&dl, opaque);
+        if (r != 0) {
+            break;
+        }
+    }
+    if (r == 0 && rc != SQLITE_DONE) {
+        r = -EIO;
+    }
+    sqlite3_finalize(stmt);
+    return r;
+}
+
+int sdat_store_dead_letter_mark_sent(sdat_store_t *st, int64_t id)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "UPDATE dead_letters SET sent = 1 WHERE id = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, id);
+    return store_step_done(st, stmt);
+}

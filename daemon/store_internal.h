@@ -1,0 +1,31 @@
+/* Shared between the store's source files only. */
+#ifndef SDAT_STORE_INTERNAL_H
+#define SDAT_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_MAX_STMTS 64
+
+struct sdat_store {
+    sqlite3 *db;
+    int lock_fd;
+    bool in_txn;
+    struct {
+        const char *sql; /* identity of a string literal */
+        sqlite3_stmt *stmt;
+    } cache[STORE_MAX_STMTS];
+    size_t n_cache;
+    /* The audit chain's head, and its value when the transaction began, so
+     * that a rollback also rolls the head back. */
+    int64_t audit_seq, saved_audit_seq;
+    char audit_hash[65], saved_audit_hash[65];
+};
+
+/* A cached, reset statement for SQL (a string literal: cached by address). */
+sqlite3_stmt *store_stmt(sdat_store_t *st, const char *sql);
+int store_step_done(sdat_store_t *st, sqlite3_stmt *stmt);
+void store_bind_text(sqlite3_stmt *stmt, int i, const char *text);
+
+#endif

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian packages sdat needs to build, test and run its demo,
+# when any is missing. Needs root or sudo only when something is missing.
+set -eu
+pkgs="build-essential pkg-config librdkafka-dev libcurl4-openssl-dev libjansson-dev
+libconfig-dev libcriterion-dev libsqlite3-dev libmicrohttpd-dev libssl-dev tzdata
+kcat sqlite3 python3 python3-aiosmtpd openssl ca-certificates"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+else
+    echo "deps: missing packages:$missing; run as root or install sudo" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing
