@@ -136,18 +136,16 @@ static int process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t 
         /* Register topics and attendances are consumed by later flows. */
         r = dead_letter(e, m, "schema", "this daemon does not yet process this schema", now_ms);
     }
-    if (r == -EDOM) {
-        /* The incident's partial effects are rolled back by the caller. */
-        r = -EAGAIN;
-        snprintf(key, sizeof key, "%s", error);
-    }
 out:
     json_decref(doc);
-    if (r == -EAGAIN) {
+    if (r == -EDOM) {
+        /* Cannot be routed: drop the incident's partial effects and keep
+         * it as a dead letter (error holds the reason) for a replay once
+         * the directory is fixed. */
         sdat_store_rollback(e->st);
         r = sdat_store_begin(e->st);
         if (r == 0) {
-            r = dead_letter(e, m, "routing", key, now_ms);
+            r = dead_letter(e, m, "routing", error, now_ms);
         }
     }
     return r;

@@ -53,9 +53,9 @@ start_sdatd() {
     PIDS="$PIDS $SDATD_PID"
 }
 
-# stop_sdatd: SIGTERM and wait; prints the exit code.
+# stop_sdatd: SIGTERM and wait; sets STOP_RC to the daemon's exit code.
 stop_sdatd() {
     kill -TERM "$SDATD_PID"
     wait "$SDATD_PID"
-    echo $?
+    STOP_RC=$?
 }

@@ -89,7 +89,8 @@ check "dead letters carry their source topic and offset" grep -q "sdat-source-to
 check "import refuses to run while the daemon holds the store (exit 1)" test $? -eq 1
 check "import names why it refused" grep -q "in use by a running sdatd" "$T/import2.out"
 
-check "SIGTERM stops the daemon with exit 0" test "$(stop_sdatd)" -eq 0
+stop_sdatd
+check "SIGTERM stops the daemon with exit 0" test "$STOP_RC" -eq 0
 
 # While the daemon is down: the same incident again, and a new one.
 produce derbyshire/DEMO-0001 "$(line 1)"
@@ -101,7 +102,8 @@ duplicate_audited() {
     sqlite3 "$T/state/sdat.db" "SELECT count(*) FROM audit WHERE type = 'event.duplicate'" | grep -qx 1
 }
 check "the same incident re-consumed is audited as a duplicate" wait_for 30 duplicate_audited
-check "SIGTERM stops the restarted daemon with exit 0" test "$(stop_sdatd)" -eq 0
+stop_sdatd
+check "SIGTERM stops the restarted daemon with exit 0" test "$STOP_RC" -eq 0
 check "the re-consumed incident created no second notification" test \
     "$(sqlite3 "$T/state/sdat.db" "SELECT count(*) FROM notifications WHERE source_key = 'derbyshire/DEMO-0001'")" -eq 2
 check "exactly one file per school notification" test "$(ls "$T"/spool/school_100001 | wc -l)" -eq 1
@@ -165,7 +167,7 @@ bad() { # NAME FILE EXPECTED-PATTERN
     if [ "$rc" -eq 78 ] && grep -q "$3" "$T/bad.err"; then ok "$1"; else notok "$1 (exit $rc: $(cat "$T/bad.err"))"; fi
 }
 sed 's/^log_level = "debug";/log_level = "debug"; colour = "blue";/' "$T/sdatd.conf" >"$T/unknown.conf"
-bad "an unknown key exits 78 naming file, line and key" "$T/unknown.conf" "^$T/unknown.conf:4: colour:"
+bad "an unknown key exits 78 naming file, line and key" "$T/unknown.conf" "^$T/unknown.conf:3: colour:"
 sed 's/^instance_id = "it1";/instance_id = 7;/' "$T/sdatd.conf" >"$T/type.conf"
 bad "a wrong type exits 78 naming file, line and key" "$T/type.conf" "^$T/type.conf:2: instance_id:"
 sed 's/mash = "la:831:mash"; ehe/mash = "la:831:nosuch"; ehe/' "$T/sdatd.conf" >"$T/dangling.conf"

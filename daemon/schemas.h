@@ -1,0 +1,20 @@
+/* The project's schemas (schemas/ (one .json file per schema), compiled into the binaries),
+ * compiled once and chosen by an event's "schema" field. */
+#ifndef SDAT_SCHEMAS_H
+#define SDAT_SCHEMAS_H
+
+#include "schema.h"
+
+typedef struct sdat_schemas sdat_schemas_t;
+
+int sdat_schemas_new(sdat_schemas_t **ret_schemas, char *err, size_t errlen);
+void sdat_schemas_free(sdat_schemas_t *schemas); /* accepts NULL */
+/* "police.da-incident/1" → the compiled schema, or NULL. */
+const sdat_schema_t *sdat_schemas_get(const sdat_schemas_t *schemas, const char *name);
+/* Validates doc by its "schema" field, or by force_name when not NULL (a
+ * differing "schema" is then an error at /schema). An unknown or missing
+ * schema is invalid with an error at /schema. 0 valid, 1 invalid. */
+int sdat_schemas_validate(const sdat_schemas_t *schemas, const json_t *doc,
+                          const char *force_name, struct sdat_validation *ret);
+
+#endif
