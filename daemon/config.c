@@ -273,6 +273,9 @@ struct parse {
     struct diag *d;
     struct config_origins *origins;
     const char *main_file;
+    const char *include_dir; /* NULL when the main file has no directory part */
+    char *names[64];         /* included files' paths, owned, freed after loading */
+    size_t n_names;
 };
 
 /* Key paths are short (the deepest is "recipients.[N].secret_file_next");
@@ -284,10 +287,38 @@ static void path_join(char *out, size_t outlen, const char *a, const char *sep, 
     }
 }
 
-static const char *file_of(const struct parse *p, const config_setting_t *s)
+static char *xstrdup(const char *s)
+{
+    char *c = strdup(s);
+    if (!c) {
+        abort(); /* configuration is loaded at start and reload only */
+    }
+    return c;
+}
+
+/* The file a setting came from; an @include'd file is named by its path
+ * relative to the main file's directory, as an operator would open it. */
+static const char *file_of(struct parse *p, const config_setting_t *s)
 {
     const char *f = s ? config_setting_source_file(s) : NULL;
-    return f ? f : p->main_file;
+    if (!f || strcmp(f, p->main_file) == 0) {
+        return p->main_file;
+    }
+    if (f[0] == '/' || !p->include_dir) {
+        return f;
+    }
+    char joined[4096];
+    snprintf(joined, sizeof joined, "%s/%s", p->include_dir, f);
+    for (size_t i = 0; i < p->n_names; i++) {
+        if (strcmp(p->names[i], joined) == 0) {
+            return p->names[i];
+        }
+    }
+    if (p->n_names == sizeof p->names / sizeof p->names[0]) {
+        return f;
+    }
+    p->names[p->n_names] = xstrdup(joined);
+    return p->names[p->n_names++];
 }
 
 static int line_of(const config_setting_t *s)
@@ -314,14 +345,6 @@ static bool is_number(const config_setting_t *s)
     return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64 || t == CONFIG_TYPE_FLOAT;
 }
 
-static char *xstrdup(const char *s)
-{
-    char *c = strdup(s);
-    if (!c) {
-        abort(); /* configuration is loaded at start and reload only */
-    }
-    return c;
-}
 
 static int parse_time(const char *s)
 {
@@ -786,6 +809,7 @@ int sdat_config_load(const char *path, struct sdat_config **ret_cfg, char **ret_
     config_t lc;
     struct diag d = {0};
     struct config_origins origins = {0};
+    struct parse p = {0};
     struct sdat_config *cfg = calloc(1, sizeof *cfg);
     int r = -EINVAL;
 
@@ -812,7 +836,10 @@ int sdat_config_load(const char *path, struct sdat_config **ret_cfg, char **ret_
         }
         goto out;
     }
-    struct parse p = {.d = &d, .origins = &origins, .main_file = path};
+    p.d = &d;
+    p.origins = &origins;
+    p.main_file = path;
+    p.include_dir = slash ? (dir[0] ? dir : "/") : NULL;
     const config_setting_t *root = config_root_setting(&lc);
     origins.root.file = path;
     origins.root.line = 1;
@@ -840,6 +867,9 @@ int sdat_config_load(const char *path, struct sdat_config **ret_cfg, char **ret_
     r = d.count == 0 ? 0 : -EINVAL;
 out:
     free(dir);
+    for (size_t i = 0; i < p.n_names; i++) {
+        free(p.names[i]);
+    }
     config_destroy(&lc);
     free_origins(&origins);
     if (r < 0) {

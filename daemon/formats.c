@@ -116,6 +116,10 @@ int sdat_datetime_parse(const char *s, int64_t *ret_unix_ms)
         return -EINVAL;
     }
     if (sec == 60) {
+        /* A leap second exists only at 23:59:60 UTC. */
+        if (((h * 60 + mi - offset_min) % 1440 + 1440) % 1440 != 1439) {
+            return -EINVAL;
+        }
         sec = 59;
         ms = 999;
     }

@@ -319,7 +319,12 @@ static bool validate_scalar(struct vctx *v, const struct node *n, const json_t *
             ok = false;
         }
         const char *message = NULL;
-        if (n->format && !sdat_format_check(n->format, s, &message)) {
+        /* A NUL inside the string would hide the rest from the C checkers. */
+        bool nul = strlen(s) != json_string_length(x);
+        if (n->format && nul && !message) {
+            message = "contains a NUL character";
+        }
+        if (n->format && (nul || !sdat_format_check(n->format, s, &message))) {
             issue(v, n->lenient, "%s", message);
             ok = ok && n->lenient;
         }

@@ -1,0 +1,378 @@
+/* The configuration table: good files, defaults, and one test per kind of
+ * problem, each asserting the exact FILE:LINE: KEY: prefix. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/sdat-test-config-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(config, .init = setup, .fini = teardown);
+
+static const char *base_conf =
+    "state_dir = \"/tmp/sdat-state\";\n"                                     /* 1 */
+    "lawful_basis = { da_incident = \"a\"; da_incident_urgent = \"b\";\n"    /* 2 */
+    "  unmatched_child = \"c\"; review_needed = \"d\"; cpis_access = \"e\";\n"/* 3 */
+    "  delivery_failed = \"f\"; withdrawn = \"g\"; };\n"                     /* 4 */
+    "kafka = { embedded = true; };\n"                                        /* 5 */
+    "calendars = ( { id = \"c1\"; terms = ( [ \"2026-09-01\", \"2026-12-18\" ] ); } );\n" /* 6 */
+    "areas = ( { la_code = \"831\"; name = \"A\"; postcode_districts = [ \"de22\", \"DE23 6\" ];\n" /* 7 */
+    "            mash = \"la:831:mash\"; } );\n"                              /* 8 */
+    "forces = ( { id = \"derbyshire\"; default_area = \"831\"; } );\n"       /* 9 */
+    "recipients = (\n"                                                       /* 10 */
+    "  { id = \"school:1\"; kind = \"school\"; la_code = \"831\"; name = \"S\"; urn = \"100001\";\n" /* 11 */
+    "    calendar = \"c1\"; connector = \"file\"; directory = \"/tmp/x\"; },\n" /* 12 */
+    "  { id = \"la:831:mash\"; kind = \"mash\"; la_code = \"831\"; name = \"M\";\n" /* 13 */
+    "    connector = \"file\"; directory = \"/tmp/x\"; }\n"                  /* 14 */
+    ");\n";                                                                   /* 15 */
+
+static char *write_file(const char *name, const char *text)
+{
+    char *path = malloc(256);
+    snprintf(path, 256, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* Loads text with `from` replaced by `to` (once); returns the error text. */
+static char *load_variant(const char *from, const char *to, int *ret)
+{
+    char text[8192];
+    const char *at = strstr(base_conf, from);
+    cr_assert_not_null(at, "fixture lacks %s", from);
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - base_conf), base_conf, to,
+             at + strlen(from));
+    char *path = write_file("test.conf", text);
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    *ret = sdat_config_load(path, &cfg, &errors);
+    sdat_config_free(cfg);
+    free(path);
+    return errors;
+}
+
+static void expect_error(const char *from, const char *to, const char *prefix)
+{
+    int r;
+    char *errors = load_variant(from, to, &r);
+    char want[512];
+    snprintf(want, sizeof want, "%s/test.conf:%s", dir, prefix);
+    cr_assert_eq(r, -EINVAL, "expected -EINVAL for %s", prefix);
+    cr_assert_not_null(errors);
+    cr_assert(strstr(errors, want) != NULL, "wanted \"%s\" in:\n%s", want, errors);
+    free(errors);
+}
+
+Test(config, good_file_loads_with_typed_values_and_defaults)
+{
+    char *path = write_file("good.conf", base_conf);
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    cr_assert_eq(sdat_config_load(path, &cfg, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_str_eq(cfg->timezone, "Europe/London");
+    cr_assert_eq(cfg->log_level, SDAT_LOG_INFO);
+    cr_assert(cfg->kafka.embedded);
+    cr_assert_eq(cfg->kafka.max_message_bytes, 1048576);
+    cr_assert_str_eq(cfg->topics.police_incidents, "police.da-incidents");
+    cr_assert_eq(cfg->delivery.concurrency, 16);
+    cr_assert_float_eq(cfg->delivery.retry_max, 900.0, 1e-9);
+    cr_assert_eq(cfg->calendars[0].release_time, 7 * 60 + 30);
+    cr_assert_eq(cfg->calendars[0].weekdays, 0x1fu);
+    cr_assert_eq(cfg->calendars[0].n_terms, 1);
+    cr_assert_str_eq(cfg->areas[0].postcode_districts.v[0], "DE22");
+    cr_assert_str_eq(cfg->areas[0].postcode_districts.v[1], "DE23 6");
+    cr_assert_eq(cfg->n_recipients, 2);
+    cr_assert_eq(cfg->recipients[1].kind, SDAT_KIND_MASH);
+    cr_assert_eq(cfg->recipients[1].line, 13);
+    cr_assert_str_eq(sdat_config_school_by_urn(cfg, "100001")->id, "school:1");
+    cr_assert_not_null(cfg->instance_id); /* the host name by default */
+    sdat_config_free(cfg);
+    free(path);
+}
+
+Test(config, numbers_may_be_written_as_decimals)
+{
+    int r;
+    char *errors = load_variant("kafka = { embedded = true; };",
+                                "kafka = { embedded = true; embedded_brokers = 3.0; };\n"
+                                "delivery = { retry_initial = 2; retry_max = 60.5; };",
+                                &r);
+    cr_assert_eq(r, 0, "%s", errors ? errors : "");
+}
+
+Test(config, unknown_key_is_reported_with_file_and_line)
+{
+    expect_error("kafka = { embedded = true; };", "kafka = { embedded = true; colour = 1; };",
+                 "5: kafka.colour: unknown key");
+}
+
+Test(config, unknown_key_inside_a_list_element_names_its_index)
+{
+    expect_error("calendar = \"c1\"; connector", "calendar = \"c1\"; colour = 1; connector",
+                 "12: recipients.[0].colour: unknown key");
+}
+
+Test(config, wrong_type_is_reported)
+{
+    expect_error("state_dir = \"/tmp/sdat-state\";", "state_dir = 5;", "1: state_dir: must be a string");
+}
+
+Test(config, out_of_range_value_is_reported)
+{
+    expect_error("kafka = { embedded = true; };", "kafka = { embedded = true; embedded_brokers = 12; };",
+                 "5: kafka.embedded_brokers: 12 is out of range");
+}
+
+Test(config, fractional_value_for_an_integer_is_reported)
+{
+    expect_error("kafka = { embedded = true; };", "kafka = { embedded = true; embedded_brokers = 1.5; };",
+                 "5: kafka.embedded_brokers: 1.5 is not a whole number");
+}
+
+Test(config, bad_enum_value_is_quoted)
+{
+    expect_error("state_dir", "log_level = \"loud\"; state_dir",
+                 "1: log_level: \"loud\" is not one of error, warn, info, debug");
+}
+
+Test(config, missing_required_key_is_reported_at_its_group)
+{
+    expect_error(" withdrawn = \"g\";", "", "2: lawful_basis.withdrawn: is required");
+}
+
+Test(config, dangling_recipient_reference_is_reported)
+{
+    expect_error("mash = \"la:831:mash\";", "mash = \"la:831:nosuch\";",
+                 "7: areas.[0].mash: recipient \"la:831:nosuch\" does not exist");
+}
+
+Test(config, dangling_calendar_is_reported)
+{
+    expect_error("calendar = \"c1\";", "calendar = \"c9\";",
+                 "11: recipients.[0].calendar: calendar \"c9\" does not exist");
+}
+
+Test(config, area_role_pointing_at_the_wrong_kind_is_reported)
+{
+    expect_error("mash = \"la:831:mash\";", "mash = \"school:1\";",
+                 "7: areas.[0].mash: recipient \"school:1\" is of kind school, not mash");
+}
+
+Test(config, review_threshold_above_match_threshold_is_reported)
+{
+    expect_error("state_dir", "matching = { match_threshold = 5; review_threshold = 8; };\nstate_dir",
+                 "1: matching.review_threshold: 8 is above match_threshold");
+}
+
+Test(config, postcode_entry_in_two_areas_is_reported)
+{
+    expect_error("areas = ( {", "areas = ( { la_code = \"832\"; name = \"B\"; postcode_districts = "
+                 "[ \"DE22\" ]; }, {",
+                 "7: areas.[1].postcode_districts: \"DE22\" is also listed in areas.[0]");
+}
+
+Test(config, overlapping_terms_are_reported)
+{
+    expect_error("[ \"2026-09-01\", \"2026-12-18\" ]",
+                 "[ \"2026-09-01\", \"2026-12-18\" ], [ \"2026-12-01\", \"2027-01-18\" ]",
+                 "6: calendars.[0].terms: term 1 overlaps");
+}
+
+Test(config, unordered_term_is_reported)
+{
+    expect_error("[ \"2026-09-01\", \"2026-12-18\" ]", "[ \"2026-12-18\", \"2026-09-01\" ]",
+                 "6: calendars.[0].terms: term 0 ends before it starts");
+}
+
+Test(config, impossible_date_is_reported)
+{
+    expect_error("\"2026-09-01\", \"2026-12-18\"", "\"2026-02-30\", \"2026-12-18\"",
+                 "6: calendars.[0].terms: term 0: \"2026-02-30\" is not a real date");
+}
+
+Test(config, unknown_timezone_is_reported)
+{
+    expect_error("state_dir", "timezone = \"Europe/Atlantis\";\nstate_dir",
+                 "1: timezone: \"Europe/Atlantis\" is not a time zone");
+}
+
+Test(config, group_readable_secret_file_is_refused_without_showing_its_contents)
+{
+    char *secret = write_file("secret", "hunter2-do-not-print\n");
+    chmod(secret, 0640);
+    char to[512];
+    snprintf(to, sizeof to, "directory = \"/tmp/x\"; secret_file = \"%s\"; },", secret);
+    int r;
+    char *errors = load_variant("directory = \"/tmp/x\"; },", to, &r);
+    cr_assert_eq(r, -EINVAL);
+    cr_assert(strstr(errors, "11: recipients.[0].secret_file:") != NULL, "%s", errors);
+    cr_assert(strstr(errors, "readable by group or others") != NULL, "%s", errors);
+    cr_assert_null(strstr(errors, "hunter2"));
+    free(errors);
+    chmod(secret, 0600);
+    errors = load_variant("directory = \"/tmp/x\"; },", to, &r);
+    cr_assert_eq(r, 0, "%s", errors ? errors : "");
+    free(secret);
+}
+
+Test(config, secret_kafka_property_must_come_from_a_file)
+{
+    expect_error("kafka = { embedded = true; };",
+                 "kafka = { bootstrap_servers = \"k:9093\"; properties = ( ( \"ssl.key.password\", \"x\" ) ); };",
+                 "5: kafka.properties.[0]: \"ssl.key.password\" must be given as \"@file:PATH\"");
+}
+
+Test(config, file_property_is_read_from_a_private_file)
+{
+    char *secret = write_file("kpass", "s3cret\n");
+    chmod(secret, 0600);
+    char to[512];
+    snprintf(to, sizeof to,
+             "kafka = { bootstrap_servers = \"k:9093\"; properties = ( ( \"ssl.key.password\", "
+             "\"@file:%s\" ) ); };", secret);
+    char text[8192];
+    const char *at = strstr(base_conf, "kafka = { embedded = true; };");
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - base_conf), base_conf, to,
+             at + strlen("kafka = { embedded = true; };"));
+    char *path = write_file("k.conf", text);
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    cr_assert_eq(sdat_config_load(path, &cfg, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_str_eq(cfg->kafka.properties[0].value, "s3cret");
+    cr_assert(cfg->kafka.properties[0].secret);
+    sdat_config_free(cfg);
+    free(path);
+    free(secret);
+}
+
+Test(config, security_property_with_the_embedded_broker_is_reported)
+{
+    expect_error("kafka = { embedded = true; };",
+                 "kafka = { embedded = true; properties = ( ( \"security.protocol\", \"ssl\" ) ); };",
+                 "5: kafka.properties.[0]: \"security.protocol\" is a security property");
+}
+
+Test(config, syntax_error_names_file_and_line)
+{
+    expect_error("forces = (", "forces = ( ;", "9: (syntax):");
+}
+
+Test(config, error_in_an_included_file_names_that_file)
+{
+    char *inc = write_file("recipients.inc",
+                           "recipients = ( { id = \"la:831:mash\"; kind = \"mash\"; la_code = \"831\";\n"
+                           "  name = \"M\"; connector = \"file\"; directory = \"/tmp/x\"; colour = 2; } );\n");
+    char text[8192];
+    const char *at = strstr(base_conf, "recipients = (");
+    snprintf(text, sizeof text, "%.*s@include \"recipients.inc\"\n", (int)(at - base_conf), base_conf);
+    /* the included file is relative to the main file's directory */
+    char *path = write_file("main.conf", text);
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    cr_assert_eq(sdat_config_load(path, &cfg, &errors), -EINVAL);
+    char want[256];
+    snprintf(want, sizeof want, "%s:2: recipients.[0].colour: unknown key", inc);
+    cr_assert(strstr(errors, want) != NULL, "wanted %s in %s", want, errors);
+    free(errors);
+    free(path);
+    free(inc);
+}
+
+Test(config, restart_only_changes_are_listed)
+{
+    char *a = write_file("a.conf", base_conf);
+    struct sdat_config *old_cfg = NULL, *new_cfg = NULL;
+    char *errors = NULL;
+    cr_assert_eq(sdat_config_load(a, &old_cfg, &errors), 0);
+    int r;
+    free(load_variant("state_dir = \"/tmp/sdat-state\";",
+                      "state_dir = \"/tmp/other\"; log_level = \"debug\";", &r));
+    char path[256];
+    snprintf(path, sizeof path, "%s/test.conf", dir);
+    cr_assert_eq(sdat_config_load(path, &new_cfg, &errors), 0);
+    char *changes = sdat_config_restart_only_changes(old_cfg, new_cfg);
+    cr_assert_not_null(changes);
+    cr_assert(strstr(changes, "state_dir: changed; restart-only, ignoring") != NULL, "%s", changes);
+    cr_assert_null(strstr(changes, "log_level"));
+    free(changes);
+    sdat_config_free(old_cfg);
+    sdat_config_free(new_cfg);
+    free(a);
+}
+
+Test(config, example_configuration_passes_when_its_files_exist)
+{
+    /* config/sdatd.conf.example with /etc/sdat rewritten into the temp dir. */
+    FILE *in = fopen("config/sdatd.conf.example", "r");
+    cr_assert_not_null(in, "run the tests from the repository root");
+    char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+    text[n] = '\0';
+    char out[70000], *o = out;
+    for (char *p = text; *p;) {
+        if (strncmp(p, "/etc/sdat", 9) == 0) {
+            o += sprintf(o, "%s", dir);
+            p += 9;
+        } else if (strncmp(p, "/var/spool/sdat", 15) == 0) {
+            o += sprintf(o, "%s/spool", dir);
+            p += 15;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    char keys[128];
+    snprintf(keys, sizeof keys, "%s/keys", dir);
+    mkdir(keys, 0700);
+    static const char *const secrets[] = {"keys/kafka-key-pass", "keys/112233", "keys/smtp",
+                                          "keys/ack", "keys/audit"};
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+        char *p = write_file(secrets[i], "synthetic-secret\n");
+        chmod(p, 0600);
+        free(p);
+    }
+    free(write_file("kafka-ca.pem", "synthetic\n"));
+    char *path = write_file("sdatd.conf", out);
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    cr_assert_eq(sdat_config_load(path, &cfg, &errors), 0, "%s", errors ? errors : "");
+    /* Its thresholds must not auto-match everything. */
+    cr_assert_gt(cfg->matching.match_threshold, cfg->matching.review_threshold);
+    cr_assert_gt(cfg->matching.match_threshold, 0);
+    sdat_config_free(cfg);
+    free(path);
+}
+
+Test(config, reference_lists_every_key)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    sdat_config_write_reference(f);
+    fclose(f);
+    cr_assert(strstr(buf, "`kafka.max_message_bytes`") != NULL);
+    cr_assert(strstr(buf, "`recipients.[N].secret_file_next`") != NULL);
+    cr_assert(strstr(buf, "restart-only") != NULL);
+    free(buf);
+}
