@@ -9,244 +9,6 @@
 
 #include "config_internal.h"
 
-enum type {
-    T_STRING,
-    T_BOOL,
-    T_INT,
-    T_NUMBER,
-    T_ENUM,     /* a string among names, stored as int */
-    T_STRV,     /* array of strings */
-    T_TIME,     /* "HH:MM", stored as minutes */
-    T_WEEKDAYS, /* array of mon..sun, stored as a bit mask */
-    T_TERMS,    /* list of [ "DATE", "DATE" ] */
-    T_DATES,    /* array of dates */
-    T_SHA256,   /* 64 hex digits */
-    T_ROLES,    /* array of role names, stored as a bit mask */
-    T_PROPS,    /* list of ( "name", "value" ) pairs */
-    T_GROUP,    /* a nested group */
-    T_LIST,     /* a list of groups */
-};
-
-enum {
-    F_REQUIRED = 1,
-    F_RESTART = 2, /* restart-only: a changed value is logged and ignored on SIGHUP */
-};
-
-struct key {
-    const char *name;
-    enum type type;
-    size_t offset;
-    unsigned flags;
-    const char *def; /* default as text, NULL: none (absent → NULL / 0) */
-    double min, max; /* for T_INT and T_NUMBER */
-    const char *const *names; /* T_ENUM */
-    const struct key *sub;    /* T_GROUP, T_LIST */
-    size_t elem_size;         /* T_LIST */
-    size_t count_offset;      /* T_LIST, T_TERMS, T_DATES, T_PROPS: where the count goes */
-    size_t origins_offset;    /* T_LIST: where the element origins go, or 0 */
-    const char *description;
-};
-
-static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
-static const char *const log_formats[] = {"text", "json", NULL};
-static const char *const kinds[] = {"school", "mash", "ehe", "early_years", "cpis",
-                                    "education_safeguarding", "escalation", "other", NULL};
-
-#define C(field) offsetof(struct sdat_config, field)
-#define END {NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL, 0, 0, 0, NULL}
-#define S(n, off, fl, def, desc) {n, T_STRING, off, fl, def, 0, 0, NULL, NULL, 0, 0, 0, desc}
-#define B(n, off, fl, def, desc) {n, T_BOOL, off, fl, def, 0, 0, NULL, NULL, 0, 0, 0, desc}
-#define I(n, off, fl, def, lo, hi, desc) {n, T_INT, off, fl, def, lo, hi, NULL, NULL, 0, 0, 0, desc}
-#define N(n, off, fl, def, lo, hi, desc) {n, T_NUMBER, off, fl, def, lo, hi, NULL, NULL, 0, 0, 0, desc}
-#define E(n, off, fl, def, names, desc) {n, T_ENUM, off, fl, def, 0, 0, names, NULL, 0, 0, 0, desc}
-#define V(n, off, fl, desc) {n, T_STRV, off, fl, NULL, 0, 0, NULL, NULL, 0, 0, 0, desc}
-#define G(n, sub, desc) {n, T_GROUP, 0, 0, NULL, 0, 0, NULL, sub, 0, 0, 0, desc}
-#define L(n, off, sub, type, cnt, orig, desc) \
-    {n, T_LIST, off, 0, NULL, 0, 0, NULL, sub, sizeof(type), cnt, orig, desc}
-#define X(n, t, off, fl, def, cnt, desc) {n, t, off, fl, def, 0, 0, NULL, NULL, 0, cnt, 0, desc}
-
-#define K(field) offsetof(struct sdat_config, kafka.field)
-static const struct key kafka_keys[] = {
-    B("embedded", K(embedded), F_RESTART, "false",
-      "start an in-process Kafka-protocol broker (librdkafka's mock cluster) on loopback"),
-    I("embedded_brokers", K(embedded_brokers), F_RESTART, "1", 1, 9,
-      "brokers in the embedded cluster"),
-    S("bootstrap_servers", K(bootstrap_servers), F_RESTART, NULL,
-      "host:port list of the Kafka cluster (ignored with embedded)"),
-    S("group_id", K(group_id), F_RESTART, "sdatd", "consumer group of the inbound event topics"),
-    I("max_message_bytes", K(max_message_bytes), F_RESTART, "1048576", 1024, 104857600,
-      "a larger event is dead-lettered (stage size) as its first 64 KiB"),
-    X("properties", T_PROPS, K(properties), F_RESTART, NULL, K(n_properties),
-      "( ( \"name\", \"value\" ), … ) passed to librdkafka; \"@file:PATH\" reads a secret file"),
-    END,
-};
-#define TP(field) offsetof(struct sdat_config, topics.field)
-static const struct key topic_keys[] = {
-    S("police_incidents", TP(police_incidents), F_RESTART, "police.da-incidents", "police.da-incident/1 in"),
-    S("health_attendances", TP(health_attendances), F_RESTART, "health.attendances", "health.attendance/1 in"),
-    S("council_children", TP(council_children), F_RESTART, "council.children", "council.child/1 in (compacted)"),
-    S("council_flags", TP(council_flags), F_RESTART, "council.cpis-flags", "council.cpis-flag/1 in (compacted)"),
-    S("cpis_responses", TP(cpis_responses), F_RESTART, "health.cpis-responses", "sdat.cpis-response/1 out"),
-    S("dead_letter", TP(dead_letter), F_RESTART, "sdat.dlq", "rejected events out"),
-    S("audit", TP(audit), F_RESTART, "sdat.audit", "audit mirror out"),
-    END,
-};
-#define TK(field) offsetof(struct sdat_token, field)
-static const struct key token_keys[] = {
-    S("name", TK(name), F_REQUIRED, NULL, "names the token in audit records"),
-    X("sha256", T_SHA256, TK(sha256), F_REQUIRED, NULL, 0, "hex SHA-256 digest of the token"),
-    X("roles", T_ROLES, TK(roles), F_REQUIRED, NULL, 0, "lookup, ack, operator, metrics"),
-    V("ods_codes", TK(ods_codes), 0, "narrows a lookup token to these organisations"),
-    V("recipients", TK(recipients), 0, "narrows an ack token to these recipients"),
-    END,
-};
-#define H(field) offsetof(struct sdat_config, http.field)
-static const struct key http_keys[] = {
-    S("listen", H(listen), F_RESTART, "127.0.0.1:8080", "address and port of the HTTP API"),
-    S("tls_cert", H(tls_cert), 0, NULL, "server certificate (TLS when set with tls_key)"),
-    S("tls_key", H(tls_key), 0, NULL, "server private key (a secret file)"),
-    S("client_ca", H(client_ca), 0, NULL, "require client certificates from this CA"),
-    S("public_url", H(public_url), 0, NULL, "base URL for ack_url and review URLs"),
-    B("metrics_public", H(metrics_public), 0, "true", "serve /metrics without a token"),
-    S("ack_key_file", H(ack_key_file), 0, NULL, "secret that signs the token in ack_url"),
-    L("tokens", H(tokens), token_keys, struct sdat_token, H(n_tokens),
-      offsetof(struct config_origins, tokens), "API tokens (digests only)"),
-    END,
-};
-#define M(field) offsetof(struct sdat_config, matching.field)
-static const struct key matching_keys[] = {
-    N("match_threshold", M(match_threshold), 0, "12", -100, 100,
-      "a best score at or above this (and ahead by match_margin) is a match"),
-    N("review_threshold", M(review_threshold), 0, "6", -100, 100,
-      "a best score at or above this is sent for review"),
-    N("match_margin", M(match_margin), 0, "4", 0, 100,
-      "how far the best score must lead the second for a match"),
-    S("nicknames_file", M(nicknames_file), 0, NULL, "nickname equivalences, one group per line"),
-    END,
-};
-#define D(field) offsetof(struct sdat_config, delivery.field)
-static const struct key delivery_keys[] = {
-    I("concurrency", D(concurrency), 0, "16", 1, 1024, "deliveries in flight at once"),
-    N("retry_initial", D(retry_initial), 0, "5", 0.1, 86400, "first retry delay (s)"),
-    N("retry_max", D(retry_max), 0, "900", 1, 86400, "longest retry delay (s)"),
-    I("circuit_failures", D(circuit_failures), 0, "5", 1, 1000,
-      "consecutive failures that open a recipient's circuit"),
-    N("escalate_after", D(escalate_after), 0, "7200", 1, 31536000,
-      "undelivered this long after due: escalate as late (s)"),
-    N("give_up_after", D(give_up_after), 0, "259200", 1, 31536000,
-      "undelivered this long after due: stop retrying, escalate as failed (s)"),
-    END,
-};
-#define A(field) offsetof(struct sdat_config, audit.field)
-static const struct key audit_keys[] = {
-    I("checkpoint_every", A(checkpoint_every), 0, "1000", 1, 100000000,
-      "records between checkpoint records"),
-    S("checkpoint_key_file", A(checkpoint_key_file), 0, NULL,
-      "secret for checkpoint MACs and lookup HMACs"),
-    END,
-};
-#define R(field) offsetof(struct sdat_config, retention.field)
-static const struct key retention_keys[] = {
-    I("payload_days", R(payload_days), 0, "400", 1, 36500, "notification payloads kept (days)"),
-    I("dead_letter_days", R(dead_letter_days), 0, "30", 1, 36500, "dead-lettered bytes kept (days)"),
-    I("access_days", R(access_days), 0, "400", 1, 36500, "CP-IS access history kept (days)"),
-    END,
-};
-#define LB(field) offsetof(struct sdat_config, lawful_basis.field)
-static const struct key lawful_keys[] = {
-    S("da_incident", LB(da_incident), F_REQUIRED, NULL, "lawful basis text for da-incident"),
-    S("da_incident_urgent", LB(da_incident_urgent), F_REQUIRED, NULL, "… for da-incident-urgent"),
-    S("unmatched_child", LB(unmatched_child), F_REQUIRED, NULL, "… for unmatched-child"),
-    S("review_needed", LB(review_needed), F_REQUIRED, NULL, "… for review-needed"),
-    S("cpis_access", LB(cpis_access), F_REQUIRED, NULL, "… for cpis-access"),
-    S("delivery_failed", LB(delivery_failed), F_REQUIRED, NULL, "… for delivery-failed"),
-    S("withdrawn", LB(withdrawn), F_REQUIRED, NULL, "… for withdrawn"),
-    END,
-};
-#define CA(field) offsetof(struct sdat_calendar, field)
-static const struct key calendar_keys[] = {
-    S("id", CA(id), F_REQUIRED, NULL, "referred to by school recipients"),
-    S("timezone", CA(timezone), 0, "Europe/London", "the calendar's time zone"),
-    X("release_time", T_TIME, CA(release_time), 0, "07:30", 0, "when notifications are released"),
-    X("start_time", T_TIME, CA(start_time), 0, "08:45", 0, "when pupils arrive (late escalation)"),
-    X("close_time", T_TIME, CA(close_time), 0, "16:00", 0, "end of the school day"),
-    X("weekdays", T_WEEKDAYS, CA(weekdays), 0, "mon,tue,wed,thu,fri", 0, "school weekdays"),
-    X("terms", T_TERMS, CA(terms), 0, NULL, CA(n_terms), "( [ \"FIRST\", \"LAST\" ], … ) inclusive"),
-    X("closures", T_DATES, CA(closures), 0, NULL, CA(n_closures), "single closure dates"),
-    END,
-};
-#define AR(field) offsetof(struct sdat_area, field)
-static const struct key area_keys[] = {
-    S("la_code", AR(la_code), F_REQUIRED, NULL, "DfE local authority number"),
-    S("name", AR(name), F_REQUIRED, NULL, "the authority's name"),
-    V("postcode_districts", AR(postcode_districts), 0, "districts (DE22) or sectors (DE22 3)"),
-    S("mash", AR(mash), 0, NULL, "MASH recipient id"),
-    S("ehe", AR(ehe), 0, NULL, "elective home education recipient id (default: mash)"),
-    S("cpis", AR(cpis), 0, NULL, "CP-IS recipient id"),
-    S("education_safeguarding", AR(education_safeguarding), 0, NULL,
-      "education safeguarding recipient id (default: mash)"),
-    S("early_years", AR(early_years), 0, NULL, "early years recipient id (default: mash)"),
-    S("escalation", AR(escalation), 0, NULL, "escalation recipient id (default: mash)"),
-    END,
-};
-#define FO(field) offsetof(struct sdat_force, field)
-static const struct key force_keys[] = {
-    S("id", FO(id), F_REQUIRED, NULL, "the force id in police.da-incident/1"),
-    S("default_area", FO(default_area), 0, NULL, "la_code of the area for unplaced incidents"),
-    END,
-};
-#define RE(field) offsetof(struct sdat_recipient, field)
-static const struct key recipient_keys[] = {
-    S("id", RE(id), F_REQUIRED, NULL, "[a-z0-9:._-]{1,64}"),
-    E("kind", RE(kind), F_REQUIRED, NULL, kinds, "the area role"),
-    S("la_code", RE(la_code), F_REQUIRED, NULL, "the recipient's area"),
-    S("name", RE(name), F_REQUIRED, NULL, "shown in payloads"),
-    S("urn", RE(urn), 0, NULL, "a school's URN (schools)"),
-    S("calendar", RE(calendar), 0, NULL, "a school's calendar id (schools)"),
-    B("minimal", RE(minimal), 0, "false", "receive the minimal da-incident payload"),
-    N("ack_within", RE(ack_within), 0, "0", 0, 31536000, "escalate if not acknowledged (s)"),
-    S("connector", RE(connector), F_REQUIRED, NULL, "webhook, smtp, kafka or file"),
-    S("url", RE(url), 0, NULL, "webhook: https URL; smtp: smtp:// or smtps:// URL"),
-    S("secret_file", RE(secret_file), 0, NULL, "webhook signing secret"),
-    S("secret_file_next", RE(secret_file_next), 0, NULL, "webhook: the next secret (rotation)"),
-    S("ca_file", RE(ca_file), 0, NULL, "an extra trust anchor"),
-    S("client_cert", RE(client_cert), 0, NULL, "webhook: client certificate (mTLS)"),
-    S("client_key", RE(client_key), 0, NULL, "webhook: client key (a secret file)"),
-    N("timeout", RE(timeout), 0, "15", 1, 600, "webhook: request timeout (s)"),
-    S("from", RE(from), 0, NULL, "smtp: sender address"),
-    V("to", RE(to), 0, "smtp: recipient addresses"),
-    S("username", RE(username), 0, NULL, "smtp: user name"),
-    S("password_file", RE(password_file), 0, NULL, "smtp: password (a secret file)"),
-    S("topic", RE(topic), 0, NULL, "kafka: topic"),
-    S("directory", RE(directory), 0, NULL, "file: spool directory"),
-    END,
-};
-static const struct key root_keys[] = {
-    S("state_dir", C(state_dir), F_RESTART, "/var/lib/sdat", "the store (sdat.db) and runtime files"),
-    S("instance_id", C(instance_id), F_RESTART, NULL, "names this daemon in audit records (default: host name)"),
-    S("timezone", C(timezone), F_RESTART, "Europe/London", "the zone for \"the date of\" an instant"),
-    E("log_level", C(log_level), 0, "info", log_levels, "error, warn, info or debug"),
-    E("log_format", C(log_format), 0, "text", log_formats, "text or json"),
-    G("kafka", kafka_keys, "the Kafka connection"),
-    G("topics", topic_keys, "topic names"),
-    G("http", http_keys, "the HTTP API"),
-    G("matching", matching_keys, "matching thresholds"),
-    G("delivery", delivery_keys, "retries, circuits and escalation"),
-    G("audit", audit_keys, "the audit chain"),
-    G("retention", retention_keys, "what is removed when"),
-    {"lawful_basis", T_GROUP, 0, F_REQUIRED, NULL, 0, 0, NULL, lawful_keys, 0, 0, 0,
-     "one lawful basis text per notification kind"},
-    L("calendars", C(calendars), calendar_keys, struct sdat_calendar, C(n_calendars),
-      offsetof(struct config_origins, calendars), "school calendars"),
-    L("areas", C(areas), area_keys, struct sdat_area, C(n_areas),
-      offsetof(struct config_origins, areas), "local authority areas"),
-    L("forces", C(forces), force_keys, struct sdat_force, C(n_forces),
-      offsetof(struct config_origins, forces), "police forces"),
-    L("recipients", C(recipients), recipient_keys, struct sdat_recipient, C(n_recipients),
-      offsetof(struct config_origins, recipients), "the directory of recipients"),
-    END,
-};
-
 void diag_add(struct diag *d, const char *file, int line, const char *key, const char *fmt, ...)
 {
     char msg[768], full[1024];
@@ -327,7 +89,7 @@ static int line_of(const config_setting_t *s)
     return line > 0 ? line : 1;
 }
 
-static const char *type_name(enum type t)
+static const char *type_name(enum config_type t)
 {
     static const char *const names[] = {
         "a string", "a boolean", "an integer", "a number", "a string",
@@ -356,7 +118,6 @@ static int parse_time(const char *s)
     return h > 23 ? -1 : h * 60 + m;
 }
 
-int32_t config_date(const char *s, bool *ok);
 
 static int parse_weekdays_text(const char *list, unsigned *mask)
 {
@@ -790,7 +551,7 @@ void sdat_config_free(struct sdat_config *cfg)
     for (size_t i = 0; i < cfg->n_recipients; i++) {
         free(cfg->recipients[i].file);
     }
-    free_group(root_keys, (char *)cfg);
+    free_group(config_root_keys, (char *)cfg);
     free(cfg->path);
     free(cfg);
 }
@@ -849,7 +610,7 @@ int sdat_config_load(const char *path, struct sdat_config **ret_cfg, char **ret_
     const config_setting_t *kafka = config_setting_get_member(root, "kafka");
     origins.kafka.file = kafka ? file_of(&p, kafka) : path;
     origins.kafka.line = kafka ? line_of(kafka) : 1;
-    parse_group(&p, root_keys, root, (char *)cfg, "");
+    parse_group(&p, config_root_keys, root, (char *)cfg, "");
     for (size_t i = 0; i < cfg->n_recipients; i++) {
         cfg->recipients[i].file = xstrdup(origins.recipients[i].file);
         cfg->recipients[i].line = origins.recipients[i].line;
@@ -934,10 +695,6 @@ const struct sdat_calendar *sdat_config_calendar(const struct sdat_config *cfg, 
     return NULL;
 }
 
-const char *sdat_recipient_kind_name(enum sdat_recipient_kind kind)
-{
-    return (unsigned)kind < sizeof kinds / sizeof kinds[0] - 1 ? kinds[kind] : "other";
-}
 
 static bool str_differs(const char *a, const char *b)
 {
@@ -997,11 +754,55 @@ static void diff_group(const struct key *keys, const char *a, const char *b, con
     }
 }
 
+/* Swaps the values of restart-only scalar keys between two parsed groups. */
+static void swap_group(const struct key *keys, char *a, char *b)
+{
+    for (const struct key *k = keys; k->name; k++) {
+        size_t size = 0;
+        if (k->type == T_GROUP) {
+            swap_group(k->sub, a, b);
+            continue;
+        }
+        if (!(k->flags & F_RESTART)) {
+            continue;
+        }
+        switch (k->type) {
+        case T_STRING:
+        case T_PROPS:
+            size = sizeof(char *);
+            break;
+        case T_BOOL:
+            size = sizeof(bool);
+            break;
+        case T_INT:
+        case T_ENUM:
+            size = sizeof(int);
+            break;
+        default:
+            continue; /* lists are reloadable */
+        }
+        char tmp[sizeof(char *)];
+        memcpy(tmp, a + k->offset, size);
+        memcpy(a + k->offset, b + k->offset, size);
+        memcpy(b + k->offset, tmp, size);
+        if (k->type == T_PROPS) {
+            size_t n = *(size_t *)(a + k->count_offset);
+            *(size_t *)(a + k->count_offset) = *(size_t *)(b + k->count_offset);
+            *(size_t *)(b + k->count_offset) = n;
+        }
+    }
+}
+
+void sdat_config_keep_restart_only(struct sdat_config *new_cfg, struct sdat_config *old_cfg)
+{
+    swap_group(config_root_keys, (char *)new_cfg, (char *)old_cfg);
+}
+
 char *sdat_config_restart_only_changes(const struct sdat_config *old_cfg,
                                        const struct sdat_config *new_cfg)
 {
     struct diag d = {0};
-    diff_group(root_keys, (const char *)old_cfg, (const char *)new_cfg, "", &d);
+    diff_group(config_root_keys, (const char *)old_cfg, (const char *)new_cfg, "", &d);
     return d.text;
 }
 
@@ -1033,5 +834,5 @@ static void write_keys(FILE *out, const struct key *keys, const char *path)
 void sdat_config_write_reference(FILE *out)
 {
     fprintf(out, "# sdatd.conf keys\n\nGenerated from the configuration table (daemon/config.c).\n\n");
-    write_keys(out, root_keys, "");
+    write_keys(out, config_root_keys, "");
 }

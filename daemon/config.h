@@ -156,6 +156,10 @@ const char *sdat_recipient_kind_name(enum sdat_recipient_kind kind);
  * differs; malloc'd, or NULL when none. */
 char *sdat_config_restart_only_changes(const struct sdat_config *old_cfg,
                                        const struct sdat_config *new_cfg);
+/* Gives new_cfg the running values of every restart-only key (swapping them
+ * with old_cfg's, which is about to be freed), so that a reload changes only
+ * reloadable keys. */
+void sdat_config_keep_restart_only(struct sdat_config *new_cfg, struct sdat_config *old_cfg);
 /* The configuration reference (every key: type, default, range, reload,
  * description), generated from the table, as Markdown. */
 void sdat_config_write_reference(FILE *out);

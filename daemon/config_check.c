@@ -12,7 +12,6 @@
 #include "config_internal.h"
 #include "formats.h"
 
-int32_t config_date(const char *s, bool *ok);
 
 int32_t config_date(const char *s, bool *ok)
 {

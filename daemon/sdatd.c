@@ -256,10 +256,10 @@ static void reload(struct daemon *d)
         sdat_config_free(cfg);
         return;
     }
+    /* Restart-only values stay as they run. */
+    sdat_config_keep_restart_only(cfg, d->cfg);
     sdat_outbox_free(d->outbox);
     d->outbox = outbox;
-    /* Restart-only values stay as they run: copy them into the new table
-     * by keeping the old config for those and the new for the rest. */
     sdat_log_setup(cfg->log_level, cfg->log_format);
     struct sdat_config *old = d->cfg;
     d->cfg = cfg;

@@ -315,6 +315,10 @@ Test(config, restart_only_changes_are_listed)
     cr_assert(strstr(changes, "state_dir: changed; restart-only, ignoring") != NULL, "%s", changes);
     cr_assert_null(strstr(changes, "log_level"));
     free(changes);
+    sdat_config_keep_restart_only(new_cfg, old_cfg);
+    cr_assert_str_eq(new_cfg->state_dir, "/tmp/sdat-state"); /* the running value */
+    cr_assert_eq(new_cfg->log_level, SDAT_LOG_DEBUG);         /* reloadable: the new one */
+    cr_assert_str_eq(old_cfg->state_dir, "/tmp/other");
     sdat_config_free(old_cfg);
     sdat_config_free(new_cfg);
     free(a);

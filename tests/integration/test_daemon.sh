@@ -1,0 +1,87 @@
+#!/bin/sh
+# The daemon as systemd and an operator see it: readiness and stopping
+# notifications on $NOTIFY_SOCKET, SIGHUP reload that keeps the old
+# configuration when the new one is bad, the embedded broker's address
+# file, and sdatctl validate's verdicts and exit codes.
+. tests/integration/lib.sh
+
+cat >"$T/sdatd.conf" <<CONF
+state_dir = "$T/state";
+instance_id = "it2";
+log_level = "info";
+kafka = { embedded = true; };
+lawful_basis = { da_incident = "A"; da_incident_urgent = "B"; unmatched_child = "C";
+                 review_needed = "D"; cpis_access = "E"; delivery_failed = "F"; withdrawn = "G"; };
+areas = ( { la_code = "831"; name = "Test City"; mash = "la:831:mash"; } );
+recipients = ( { id = "la:831:mash"; kind = "mash"; la_code = "831"; name = "Test MASH";
+                 connector = "file"; directory = "$T/spool"; } );
+CONF
+
+# A datagram socket standing in for systemd's notification socket.
+python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "a") as log:
+    try:
+        while True:
+            log.write(s.recv(4096).decode() + "\n")
+            log.flush()
+    except socket.timeout:
+        pass
+PY
+PIDS="$PIDS $!"
+wait_for 10 test -S "$T/notify.sock" || notok "notification socket created"
+
+NOTIFY_SOCKET="$T/notify.sock" "$SDATD" -c "$T/sdatd.conf" 2>"$T/sdatd.log" &
+SDATD_PID=$!
+PIDS="$PIDS $SDATD_PID"
+check "READY=1 is sent once the daemon consumes" wait_for 30 grep -qx "READY=1" "$T/notify.log"
+check "the embedded broker's address is written to STATE_DIR/bootstrap.servers" \
+    grep -q "^127.0.0.1:[0-9]" "$T/state/bootstrap.servers"
+
+sed -i 's/log_level = "info";/log_level = "debug";/' "$T/sdatd.conf"
+kill -HUP "$SDATD_PID"
+check "SIGHUP reloads the configuration" wait_for 10 grep -q "config: reloaded" "$T/sdatd.log"
+sed -i 's/instance_id = "it2";/instance_id = "it3";/' "$T/sdatd.conf"
+kill -HUP "$SDATD_PID"
+check "a changed restart-only key is logged and ignored" \
+    wait_for 10 grep -q "instance_id: changed; restart-only, ignoring" "$T/sdatd.log"
+echo 'colour = "blue";' >>"$T/sdatd.conf"
+kill -HUP "$SDATD_PID"
+check "a bad new file keeps the running configuration" \
+    wait_for 10 grep -q "reload failed; keeping the running configuration" "$T/sdatd.log"
+check "the daemon still runs after a bad reload" kill -0 "$SDATD_PID"
+stop_sdatd
+check "SIGTERM after reloads exits 0" test "$STOP_RC" -eq 0
+check "STOPPING=1 is sent on shutdown" grep -qx "STOPPING=1" "$T/notify.log"
+
+check "sdatd -V prints the version" sh -c "'$SDATD' -V | grep -q '^sdatd [0-9]'"
+"$SDATD" -c "$T/missing.conf" 2>/dev/null
+check "a missing configuration file exits 78" test $? -eq 78
+
+# sdatctl validate: one verdict per non-blank line, blank lines counted.
+{
+    sed -n 1p config/demo-incidents.jsonl
+    echo
+    echo '{"schema":"police.da-incident/1","force":"x"}'
+    sed -n 1p config/demo-incidents.jsonl | sed 's/"nhs_number": "9990000018"/"nhs_number": "9990000017"/'
+    echo 'not json'
+} >"$T/validate.jsonl"
+"$SDATCTL" validate "$T/validate.jsonl" >"$T/validate.out"
+check "sdatctl validate exits 1 when a line is invalid" test $? -eq 1
+python3 - "$T/validate.out" <<'PY' && ok "sdatctl validate prints the specified verdicts" || notok "sdatctl validate prints the specified verdicts"
+import json, sys
+v = [json.loads(l) for l in open(sys.argv[1])]
+assert [x["line"] for x in v] == [1, 3, 4, 5], v
+assert v[0] == {"line": 1, "valid": True}, v[0]
+assert v[1]["valid"] is False and v[1]["errors"][0]["path"] == "", v[1]
+assert v[2] == {"line": 4, "valid": True, "warnings": [{"path": "/children/0/nhs_number", "message": v[2]["warnings"][0]["message"]}]}, v[2]
+assert v[3]["valid"] is False and v[3]["errors"][0]["path"] == "" and "JSON" in v[3]["errors"][0]["message"], v[3]
+PY
+sed -n 1p config/demo-incidents.jsonl | "$SDATCTL" validate >/dev/null
+check "sdatctl validate exits 0 when every line is valid (standard input)" test $? -eq 0
+sed -n 1p config/demo-incidents.jsonl | "$SDATCTL" validate --schema council.child/1 >"$T/forced.out"
+check "validate --schema reports a differing schema field at /schema" grep -q '"path":"/schema"' "$T/forced.out"
+echo "# done"
