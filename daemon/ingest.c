@@ -63,28 +63,6 @@ static const char *topic_schema(const struct sdat_config *cfg, const char *topic
     return NULL;
 }
 
-/* The message key derived from a valid document (events.md). */
-static void derived_key(const json_t *doc, const char *schema, char *key, size_t keylen)
-{
-    const char *a = NULL, *b = NULL;
-    if (strcmp(schema, "police.da-incident/1") == 0) {
-        a = json_string_value(json_object_get(doc, "force"));
-        b = json_string_value(json_object_get(doc, "incident_id"));
-    } else if (strcmp(schema, "health.attendance/1") == 0) {
-        a = json_string_value(json_object_get(doc, "ods_code"));
-        b = json_string_value(json_object_get(doc, "attendance_id"));
-    } else if (strcmp(schema, "council.child/1") == 0) {
-        a = json_string_value(json_object_get(doc, "child_id"));
-    } else {
-        a = json_string_value(json_object_get(doc, "flag_id"));
-    }
-    if (b) {
-        snprintf(key, keylen, "%s/%s", a, b);
-    } else {
-        snprintf(key, keylen, "%s", a ? a : "");
-    }
-}
-
 static int process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms)
 {
     char error[512], key[200];
@@ -124,8 +102,8 @@ static int process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t 
         r = dead_letter(e, m, "schema", error, now_ms);
         goto out;
     }
-    derived_key(doc, schema, key, sizeof key);
-    if (!m->key || m->key_len != strlen(key) || memcmp(m->key, key, m->key_len) != 0) {
+    if (sdat_schemas_derive_key(doc, schema, key, sizeof key) < 0 || !m->key ||
+        m->key_len != strlen(key) || memcmp(m->key, key, m->key_len) != 0) {
         r = dead_letter(e, m, "key", "message key differs from the key derived from its value",
                         now_ms);
         goto out;

@@ -111,3 +111,35 @@ int sdat_schemas_validate(const sdat_schemas_t *schemas, const json_t *doc,
     }
     return sdat_schema_validate(schema, doc, ret);
 }
+
+int sdat_schemas_derive_key(const json_t *doc, const char *name, char *key, size_t keylen)
+{
+    static const struct {
+        const char *schema, *first, *second;
+    } keys[] = {
+        {"police.da-incident/1", "force", "incident_id"},
+        {"health.attendance/1", "ods_code", "attendance_id"},
+        {"council.child/1", "child_id", NULL},
+        {"council.cpis-flag/1", "flag_id", NULL},
+    };
+    const char *schema = name ? name : json_string_value(json_object_get(doc, "schema"));
+    key[0] = '\0';
+    for (size_t i = 0; schema && i < sizeof keys / sizeof keys[0]; i++) {
+        if (strcmp(keys[i].schema, schema) != 0) {
+            continue;
+        }
+        const char *a = json_string_value(json_object_get(doc, keys[i].first));
+        const char *b = keys[i].second ? json_string_value(json_object_get(doc, keys[i].second))
+                                       : NULL;
+        if (!a || (keys[i].second && !b)) {
+            return -EINVAL;
+        }
+        int n = b ? snprintf(key, keylen, "%s/%s", a, b) : snprintf(key, keylen, "%s", a);
+        if (n < 0 || (size_t)n >= keylen) {
+            key[0] = '\0';
+            return -EINVAL;
+        }
+        return 0;
+    }
+    return -EINVAL;
+}

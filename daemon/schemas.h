@@ -17,4 +17,9 @@ const sdat_schema_t *sdat_schemas_get(const sdat_schemas_t *schemas, const char 
 int sdat_schemas_validate(const sdat_schemas_t *schemas, const json_t *doc,
                           const char *force_name, struct sdat_validation *ret);
 
+/* The Kafka key events.md derives from a document of schema NAME (NULL: its
+ * "schema" field): FORCE/INCIDENT_ID, ODS_CODE/ATTENDANCE_ID, child_id or
+ * flag_id. 0, or -EINVAL when it cannot be derived (key is then ""). */
+int sdat_schemas_derive_key(const json_t *doc, const char *name, char *key, size_t keylen);
+
 #endif

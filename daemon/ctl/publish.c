@@ -10,6 +10,7 @@
 
 #include "ctl.h"
 #include "kafka.h"
+#include "schemas.h"
 
 static int failures;
 
@@ -20,33 +21,6 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     if (msg->err) {
         failures++;
         fprintf(stderr, "sdatctl: a message was not delivered: %s\n", rd_kafka_err2str(msg->err));
-    }
-}
-
-/* The key derived from a document's schema; empty when it cannot be derived. */
-static void derive_key(const json_t *doc, char *key, size_t keylen)
-{
-    const char *schema = json_string_value(json_object_get(doc, "schema"));
-    const char *a = NULL, *b = NULL;
-    key[0] = '\0';
-    if (!schema) {
-        return;
-    }
-    if (strcmp(schema, "police.da-incident/1") == 0) {
-        a = json_string_value(json_object_get(doc, "force"));
-        b = json_string_value(json_object_get(doc, "incident_id"));
-    } else if (strcmp(schema, "health.attendance/1") == 0) {
-        a = json_string_value(json_object_get(doc, "ods_code"));
-        b = json_string_value(json_object_get(doc, "attendance_id"));
-    } else if (strcmp(schema, "council.child/1") == 0) {
-        a = json_string_value(json_object_get(doc, "child_id"));
-    } else if (strcmp(schema, "council.cpis-flag/1") == 0) {
-        a = json_string_value(json_object_get(doc, "flag_id"));
-    }
-    if (a && b) {
-        snprintf(key, keylen, "%s/%s", a, b);
-    } else if (a && !b && strncmp(schema, "council.", 8) == 0) {
-        snprintf(key, keylen, "%s", a);
     }
 }
 
@@ -121,7 +95,9 @@ int ctl_publish(const struct ctl_options *opts, int argc, char **argv)
             }
             char key[256];
             json_t *doc = json_loadb(line, (size_t)len, 0, NULL);
-            derive_key(doc, key, sizeof key);
+            /* A line whose key cannot be derived goes without a key; the
+             * daemon dead-letters it (stage key or parse). */
+            sdat_schemas_derive_key(doc, NULL, key, sizeof key);
             json_decref(doc);
             rd_kafka_resp_err_t e;
             while ((e = rd_kafka_producev(
