@@ -34,10 +34,11 @@ PY
 PIDS="$PIDS $!"
 wait_for 10 test -S "$T/notify.sock" || notok "notification socket created"
 
-NOTIFY_SOCKET="$T/notify.sock" "$SDATD" -c "$T/sdatd.conf" 2>"$T/sdatd.log" &
+NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 "$SDATD" -c "$T/sdatd.conf" 2>"$T/sdatd.log" &
 SDATD_PID=$!
 PIDS="$PIDS $SDATD_PID"
 check "READY=1 is sent once the daemon consumes" wait_for 30 grep -qx "READY=1" "$T/notify.log"
+check "WATCHDOG=1 is sent when systemd's watchdog is on" wait_for 10 grep -qx "WATCHDOG=1" "$T/notify.log"
 check "the embedded broker's address is written to STATE_DIR/bootstrap.servers" \
     grep -q "^127.0.0.1:[0-9]" "$T/state/bootstrap.servers"
 

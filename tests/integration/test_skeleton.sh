@@ -92,9 +92,16 @@ check "import names why it refused" grep -q "in use by a running sdatd" "$T/impo
 stop_sdatd
 check "SIGTERM stops the daemon with exit 0" test "$STOP_RC" -eq 0
 
+echo "rtt 1 5" >&3
+check "sdatctl broker applies a fault command from standard input" \
+    wait_for 10 grep -q "ok: rtt 1 5" "$T/broker.err"
+echo "rtt 1 0" >&3
+
 # While the daemon is down: the same incident again, and a new one.
 produce derbyshire/DEMO-0001 "$(line 1)"
-produce derbyshire/DEMO-0002 "$(line 2)"
+line 2 >"$T/incident2.jsonl"
+"$SDATCTL" -c "$T/sdatd.conf" publish --topic police.da-incidents "$T/incident2.jsonl" >"$T/publish.out"
+check "sdatctl publish produces with the configured connection" grep -q "published 1 messages" "$T/publish.out"
 start_sdatd "$T/sdatd.conf" "$T/sdatd2.log"
 mash_two() { [ "$(ls "$T"/spool/la_831_mash/n_*.json 2>/dev/null | wc -l)" -ge 2 ]; }
 check "an incident published while the daemon was down is processed after it starts" wait_for 60 mash_two
