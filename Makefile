@@ -95,7 +95,7 @@ deps:
 	sh scripts/deps.sh
 
 check: deps
-	$(MAKE) check-unit check-integration
+	$(MAKE) --no-print-directory check-unit check-integration
 
 check-unit: all $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
@@ -104,10 +104,10 @@ check-integration: all $(HELPER_BIN)
 	@SDAT_BUILD=$(BUILD) sh tests/run-integration.sh
 
 check-asan: deps
-	$(MAKE) BUILD=build/asan SANITIZE=address,undefined check-unit check-integration
+	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=address,undefined check-unit check-integration
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) --no-print-directory all
 	@SDAT_BUILD=$(BUILD) sh scripts/demo.sh
 
 bench soak fuzz:

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -440,6 +441,10 @@ int main(int argc, char **argv)
         return 0;
     }
     sdat_log_setup(d.cfg->log_level, d.cfg->log_format);
+    /* "The date of" an instant is its date in the deployment's zone; set it
+     * once, before any library thread exists (timezone is restart-only). */
+    setenv("TZ", d.cfg->timezone, 1);
+    tzset();
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);

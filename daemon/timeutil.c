@@ -92,11 +92,23 @@ int sdat_age_on(int32_t dob_days, int32_t on_days)
 
 int sdat_time_local_date(int64_t unix_ms, const char *zone, int32_t *ret_days)
 {
-    /* The process is single-threaded where this runs (the main loop); TZ is
-     * swapped and restored around one localtime_r call. */
-    char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
     struct tm tm;
     time_t s = (time_t)(unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000);
+    const char *current = getenv("TZ");
+
+    /* sdatd sets TZ to the deployment's zone before any thread starts, so
+     * the common case reads the environment only. Another zone is swapped
+     * in around one localtime_r call, which is safe only while no other
+     * thread reads the environment (tests, sdatctl); the calendar work
+     * replaces this with a reader of the zone's rules. */
+    if (current && strcmp(current, zone) == 0) {
+        if (!localtime_r(&s, &tm)) {
+            return -EINVAL;
+        }
+        *ret_days = sdat_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        return 0;
+    }
+    char *saved = current ? strdup(current) : NULL;
 
     setenv("TZ", zone, 1);
     tzset();

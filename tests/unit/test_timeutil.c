@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "timeutil.h"
 
@@ -35,6 +36,13 @@ Test(timeutil, local_date_uses_the_zone_not_the_process_tz)
     ms = (int64_t)sdat_days_from_civil(2026, 12, 30) * 86400000 + (23 * 60 + 30) * 60000LL;
     cr_assert_eq(sdat_time_local_date(ms, "Europe/London", &days), 0);
     cr_assert_eq(days, sdat_days_from_civil(2026, 12, 30));
+    /* The same answer when the process already runs in the zone (sdatd
+     * sets TZ and calls tzset at start). */
+    setenv("TZ", "Europe/London", 1);
+    tzset();
+    ms = (int64_t)sdat_days_from_civil(2026, 6, 30) * 86400000 + (23 * 60 + 30) * 60000LL;
+    cr_assert_eq(sdat_time_local_date(ms, "Europe/London", &days), 0);
+    cr_assert_eq(days, sdat_days_from_civil(2026, 7, 1));
 }
 
 Test(timeutil, formats_utc_with_milliseconds)
