@@ -38,11 +38,13 @@ echo "== publishing sample incidents (config/demo-incidents.jsonl)"
 "$SDATCTL" -c "$CONF" publish --topic police.da-incidents config/demo-incidents.jsonl
 
 
-echo "== waiting for the notifications"
+# Two schools (incident 1), and the MASH: an under-five child, an unmatched
+# child and the urgent copy of a high-risk incident (incident 2).
+echo "== waiting for the 5 notifications to be delivered"
 i=0
 while :; do
     delivered=$(grep -c 'delivered id=' "$STATE/sdatd.log" || true)
-    [ "$delivered" -ge 4 ] && break
+    [ "$delivered" -ge 5 ] && break
     i=$((i + 1))
     if [ "$i" -gt 600 ]; then
         echo "timed out; the daemon's log:" >&2
@@ -51,7 +53,7 @@ while :; do
     fi
     sleep 0.1
 done
-sleep 0.5
+
 echo "== delivered notifications (file connector, $SPOOL):"
 find "$SPOOL" -name 'n_*.json' | sort
 first=$(find "$SPOOL/school_100001" -name 'n_*.json' | head -n 1)

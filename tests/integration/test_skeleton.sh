@@ -83,6 +83,16 @@ dlq_has() { # STAGE: the DLQ topic holds a message with that stage header
 check "a message that is not JSON is dead-lettered with stage parse" wait_for 30 dlq_has parse
 check "a message whose key differs from its value's is dead-lettered with stage key" wait_for 30 dlq_has key
 kcat -C -b "$BS" -t sdat.dlq -e -q -f '%h\n' 2>/dev/null >"$T/dlq.headers"
+# An oversized event: dead-lettered as its first 64 KiB with its original size.
+python3 -c 'import sys; sys.stdout.write("{\"pad\": \"" + "x" * 1100000 + "\"}")' >"$T/big.json"
+kcat -P -b "$BS" -t police.da-incidents -k big -X message.max.bytes=2000000 "$T/big.json" 2>>"$T/kcat.err"
+check "an oversized event is dead-lettered with stage size" wait_for 30 dlq_has size
+kcat -C -b "$BS" -t sdat.dlq -e -q -f '%h %S\n' 2>/dev/null | grep "sdat-stage=size" >"$T/dlq.size"
+check "it keeps its first 64 KiB and names its original size" \
+    grep -q "sdat-original-size=1100011 65536$" "$T/dlq.size"
+"$SDATCTL" -c "$T/sdatd.conf" publish --topic police.da-incidents --tombstone derbyshire/GONE >/dev/null
+tombstone_dead() { kcat -C -b "$BS" -t sdat.dlq -e -q -f '%k %h\n' 2>/dev/null | grep -q "^derbyshire/GONE .*sdat-stage=parse"; }
+check "a tombstone on an event topic is dead-lettered under its key" wait_for 30 tombstone_dead
 check "dead letters carry their source topic and offset" grep -q "sdat-source-topic=police.da-incidents.*sdat-source-offset=" "$T/dlq.headers"
 
 "$SDATCTL" -c "$T/sdatd.conf" import children config/demo-children.jsonl >"$T/import2.out" 2>&1
