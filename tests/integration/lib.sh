@@ -17,7 +17,7 @@ check() {
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
-    rm -rf "$T"
+    [ -n "${SDAT_KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 
