@@ -27,6 +27,9 @@ endif
 ifdef SANITIZE
 SANFLAGS    := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+ifdef FUZZ_INSTRUMENT
+SANFLAGS    += -fsanitize=fuzzer-no-link
+endif
 CFLAGS      ?= -O2 -g
 PROJ_CFLAGS := -std=c11 -D_GNU_SOURCE -DSDAT_VERSION='"$(VERSION)"' \
                -DSDAT_SYSCONFDIR='"$(SYSCONFDIR)"' -Idaemon -I$(BUILD)/gen \
@@ -46,8 +49,18 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRC  := $(wildcard tests/helpers/*.c)
 HELPER_BIN  := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
+# Fuzz targets: parse + validate per schema, and configuration loading. Built
+# for libFuzzer by `make fuzz` (clang), and with a plain replay driver for
+# `make check`, which runs the seeds and the malformed corpus through them.
+FUZZ_SCHEMAS := police.da-incident health.attendance council.child council.cpis-flag \
+                sdat.notification sdat.cpis-response sdat.audit-record
+FUZZ_TARGETS := $(FUZZ_SCHEMAS:%=event-%) config
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
+REPLAY_BIN   := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay-%)
+FUZZ_TIME    ?= 60
 
-.PHONY: all deps check check-unit check-integration check-asan demo bench soak fuzz \
+.PHONY: all deps check check-unit check-seeds check-integration check-asan demo bench soak fuzz \
+        fuzz-build \
         install uninstall format clean
 
 all: $(BUILD)/sdatd $(BUILD)/sdatctl
@@ -91,6 +104,30 @@ $(BUILD)/tests/%: tests/helpers/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
 	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
 	  $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
+# One rule per kind of fuzz binary; the schema is fixed at build time.
+$(BUILD)/fuzz/fuzz-event-%: tests/fuzz/fuzz_event.c $(BUILD)/libsdat.a $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -o $@ $< \
+	  $(BUILD)/libsdat.a $(SANFLAGS) -fsanitize=fuzzer $(LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/fuzz/fuzz-config: tests/fuzz/fuzz_config.c $(BUILD)/libsdat.a $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
+	  $(BUILD)/libsdat.a $(SANFLAGS) -fsanitize=fuzzer $(LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/tests/replay-event-%: tests/fuzz/fuzz_event.c tests/fuzz/replay.c $(BUILD)/libsdat.a \
+                               $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -o $@ \
+	  tests/fuzz/fuzz_event.c tests/fuzz/replay.c $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) \
+	  $(PKG_LIBS)
+
+$(BUILD)/tests/replay-config: tests/fuzz/fuzz_config.c tests/fuzz/replay.c $(BUILD)/libsdat.a \
+                              $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ tests/fuzz/fuzz_config.c \
+	  tests/fuzz/replay.c $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
+
 deps:
 	sh scripts/deps.sh
 
@@ -99,6 +136,10 @@ check: deps
 
 check-unit: all $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
+	@$(MAKE) --no-print-directory check-seeds
+
+check-seeds: $(REPLAY_BIN)
+	@sh tests/fuzz/replay-seeds.sh $(BUILD)/tests
 
 check-integration: all $(HELPER_BIN)
 	@SDAT_BUILD=$(BUILD) sh tests/run-integration.sh
@@ -110,7 +151,17 @@ demo: deps
 	$(MAKE) --no-print-directory all
 	@SDAT_BUILD=$(BUILD) sh scripts/demo.sh
 
-bench soak fuzz:
+# libFuzzer needs clang; everything is rebuilt in build/fuzz with coverage
+# instrumentation, AddressSanitizer and UndefinedBehaviorSanitizer.
+fuzz:
+	sh scripts/deps.sh fuzz
+	$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang SANITIZE=address,undefined \
+	  FUZZ_INSTRUMENT=1 fuzz-build
+	@FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh build/fuzz $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_BIN)
+
+bench soak:
 	@echo "make $@: not built yet (issue 11); see docs/ and the issue tracker" >&2; exit 1
 
 install: all
