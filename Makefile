@@ -58,6 +58,8 @@ FUZZ_TARGETS := $(FUZZ_SCHEMAS:%=event-%) config
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
 REPLAY_BIN   := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay-%)
 FUZZ_TIME    ?= 60
+BENCH_SRC    := $(wildcard bench/bench_*.c)
+BENCH_BIN    := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps check check-unit check-seeds check-integration check-asan demo bench soak fuzz \
         fuzz-build \
@@ -128,6 +130,11 @@ $(BUILD)/tests/replay-config: tests/fuzz/fuzz_config.c tests/fuzz/replay.c $(BUI
 	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ tests/fuzz/fuzz_config.c \
 	  tests/fuzz/replay.c $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsdat.a $(SANFLAGS) \
+	  $(LDFLAGS) $(PKG_LIBS)
+
 deps:
 	sh scripts/deps.sh
 
@@ -161,7 +168,13 @@ fuzz:
 
 fuzz-build: $(FUZZ_BIN)
 
-bench soak:
+# Benchmarks print figures and ratios against a reference measured in the
+# same run (quality.md); nothing asserts a time.
+bench: deps
+	$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@SDAT_BUILD=$(BUILD) sh bench/run.sh $(BENCH_BIN)
+
+soak:
 	@echo "make $@: not built yet (issue 11); see docs/ and the issue tracker" >&2; exit 1
 
 install: all
