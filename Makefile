@@ -109,31 +109,32 @@ $(BUILD)/tests/%: tests/helpers/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
 # One rule per kind of fuzz binary; the schema is fixed at build time.
 $(BUILD)/fuzz/fuzz-event-%: tests/fuzz/fuzz_event.c $(BUILD)/libsdat.a $(BUILD)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -o $@ $< \
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -MF $@.d -o $@ $< \
 	  $(BUILD)/libsdat.a $(SANFLAGS) -fsanitize=fuzzer $(LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/fuzz/fuzz-config: tests/fuzz/fuzz_config.c $(BUILD)/libsdat.a $(BUILD)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $@.d -o $@ $< \
 	  $(BUILD)/libsdat.a $(SANFLAGS) -fsanitize=fuzzer $(LDFLAGS) $(PKG_LIBS)
 
-$(BUILD)/tests/replay-event-%: tests/fuzz/fuzz_event.c tests/fuzz/replay.c $(BUILD)/libsdat.a \
-                               $(BUILD)/.flags
+# (-MF: the default dependency file name drops everything after the last
+# dot of the output, and these names have dots.)
+$(BUILD)/tests/replay-event-%: tests/fuzz/fuzz_event.c $(BUILD)/obj/tests/fuzz/replay.o \
+                               $(BUILD)/libsdat.a $(BUILD)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -o $@ \
-	  tests/fuzz/fuzz_event.c tests/fuzz/replay.c $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) \
-	  $(PKG_LIBS)
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -MF $@.d -o $@ \
+	  $< $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
-$(BUILD)/tests/replay-config: tests/fuzz/fuzz_config.c tests/fuzz/replay.c $(BUILD)/libsdat.a \
-                              $(BUILD)/.flags
+$(BUILD)/tests/replay-config: tests/fuzz/fuzz_config.c $(BUILD)/obj/tests/fuzz/replay.o \
+                              $(BUILD)/libsdat.a $(BUILD)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ tests/fuzz/fuzz_config.c \
-	  tests/fuzz/replay.c $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $@.d -o $@ $< \
+	  $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsdat.a $(SANFLAGS) \
-	  $(LDFLAGS) $(PKG_LIBS)
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $@.d -o $@ $< $(BUILD)/libsdat.a \
+	  $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
 deps:
 	sh scripts/deps.sh
@@ -198,4 +199,4 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/bench -name '*.d' 2>/dev/null)

@@ -104,6 +104,15 @@ int sdat_store_dead_letter_insert(sdat_store_t *st, const struct sdat_dead_lette
 int sdat_store_dead_letters_unsent(sdat_store_t *st, int limit,
                                    int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
                                    void *opaque);
+/* Every dead letter recorded at or after since_ms, oldest first; the
+ * pointers are borrowed for the duration of the call. */
+int sdat_store_dead_letters_since(sdat_store_t *st, int64_t since_ms,
+                                  int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
+                                  void *opaque);
+/* One dead letter by id: 0 after fn ran, -ENOENT when there is none. */
+int sdat_store_dead_letter_get(sdat_store_t *st, int64_t id,
+                               int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
+                               void *opaque);
 int sdat_store_dead_letter_mark_sent(sdat_store_t *st, int64_t id);
 
 #endif

@@ -379,21 +379,20 @@ int sdat_store_dead_letter_insert(sdat_store_t *st, const struct sdat_dead_lette
     return r;
 }
 
-int sdat_store_dead_letters_unsent(sdat_store_t *st, int limit,
-                                   int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
-                                   void *opaque)
+static int dead_letters_each(sdat_store_t *st, const char *sql, int64_t arg, int limit,
+                             int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
+                             void *opaque)
 {
     sqlite3_stmt *stmt = NULL;
     int r = 0;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT id, at_ms, stage, error, topic, partition, offset, key, value,"
-                           " original_size FROM dead_letters WHERE sent = 0 ORDER BY id LIMIT ?",
-                           -1, &stmt, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
         return -EIO;
     }
-    sqlite3_bind_int(stmt, 1, limit);
-    int rc;
+    sqlite3_bind_int64(stmt, 1, arg);
+    sqlite3_bind_int(stmt, 2, limit);
+    int rc, rows = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        rows++;
         struct sdat_dead_letter dl = {
             .id = sqlite3_column_int64(stmt, 0),
             .at_ms = sqlite3_column_int64(stmt, 1),
@@ -417,7 +416,38 @@ int sdat_store_dead_letters_unsent(sdat_store_t *st, int limit,
         r = -EIO;
     }
     sqlite3_finalize(stmt);
-    return r;
+    return r < 0 ? r : rows;
+}
+
+#define DEAD_LETTER_COLUMNS                                                                      \
+    "SELECT id, at_ms, stage, error, topic, partition, offset, key, value, original_size"        \
+    " FROM dead_letters "
+
+int sdat_store_dead_letters_unsent(sdat_store_t *st, int limit,
+                                   int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
+                                   void *opaque)
+{
+    int r = dead_letters_each(st, DEAD_LETTER_COLUMNS "WHERE sent = 0 AND ?1 = ?1 ORDER BY id"
+                                                      " LIMIT ?2",
+                              0, limit, fn, opaque);
+    return r < 0 ? r : 0;
+}
+
+int sdat_store_dead_letters_since(sdat_store_t *st, int64_t since_ms,
+                                  int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
+                                  void *opaque)
+{
+    int r = dead_letters_each(st, DEAD_LETTER_COLUMNS "WHERE at_ms >= ?1 ORDER BY id LIMIT ?2",
+                              since_ms, -1, fn, opaque);
+    return r < 0 ? r : 0;
+}
+
+int sdat_store_dead_letter_get(sdat_store_t *st, int64_t id,
+                               int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
+                               void *opaque)
+{
+    int r = dead_letters_each(st, DEAD_LETTER_COLUMNS "WHERE id = ?1 LIMIT ?2", id, 1, fn, opaque);
+    return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }
 
 int sdat_store_dead_letter_mark_sent(sdat_store_t *st, int64_t id)

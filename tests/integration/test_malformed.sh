@@ -74,6 +74,27 @@ check "resident memory after the corpus is within 10 % of before" \
     test $((after * 100)) -le $((before * 110))
 rejected=$(sqlite3 "$T/state/sdat.db" "SELECT count(*) FROM audit WHERE type = 'event.rejected'")
 check "every dead letter is audited as event.rejected" test "$rejected" -eq "$expected"
+
+# sdatctl dlq reads the store beside the running daemon.
+"$SDAT_BUILD/sdatctl" -c "$T/sdatd.conf" dlq --json >"$T/dlq.jsonl" 2>"$T/dlq.err"
+check "sdatctl dlq --json exits 0 beside the running daemon" test $? -eq 0
+python3 - "$T/dlq.jsonl" "$expected" <<'PY' && ok "sdatctl dlq --json lists every dead letter with id, stage, error, topic, partition, offset, at" || notok "sdatctl dlq --json lists every dead letter with id, stage, error, topic, partition, offset, at"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == int(sys.argv[2]), len(rows)
+for r in rows:
+    assert set(r) == {"id", "stage", "error", "topic", "partition", "offset", "at"}, r
+    assert r["topic"] == "police.da-incidents" and r["error"] and r["at"].endswith("Z"), r
+    assert r["stage"] in ("parse", "size", "schema", "key", "routing"), r
+assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+PY
+"$SDAT_BUILD/sdatctl" -c "$T/sdatd.conf" dlq >"$T/dlq.txt" 2>"$T/dlq.err"
+check "sdatctl dlq prints a table with a header and one row per dead letter" \
+    test "$(sed -n '1s/ .*//p' "$T/dlq.txt")" = ID -a "$(($(wc -l <"$T/dlq.txt") - 1))" -eq "$expected"
+"$SDAT_BUILD/sdatctl" -c "$T/sdatd.conf" dlq --json --since 2999-01-01T00:00:00Z >"$T/dlq.late"
+check "sdatctl dlq --since a later time lists none" test ! -s "$T/dlq.late"
+"$SDAT_BUILD/sdatctl" -c "$T/sdatd.conf" dlq --since yesterday >/dev/null 2>&1
+check "sdatctl dlq --since without a date-time is a usage error (exit 2)" test $? -eq 2
 stop_sdatd
 check "SIGTERM after the corpus exits 0" test "$STOP_RC" -eq 0
 echo "# done"
