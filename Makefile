@@ -43,7 +43,9 @@ TEST_LIBS    = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
 LIB_SRC     := $(filter-out daemon/sdatd.c,$(wildcard daemon/*.c)) $(wildcard connectors/*/*.c)
 CTL_SRC     := $(wildcard daemon/ctl/*.c)
 SCHEMAS     := $(sort $(wildcard schemas/*.json))
-LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o
+DATA_FILES  := config/nicknames.txt
+LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o \
+               $(BUILD)/obj/gen/embedded_data.o
 CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -76,9 +78,13 @@ FORCE:
 
 $(BUILD)/gen/embedded.c: $(SCHEMAS) scripts/embed-files.sh
 	@mkdir -p $(@D)
-	sh scripts/embed-files.sh $@ $(SCHEMAS)
+	sh scripts/embed-files.sh $@ schemas $(SCHEMAS)
 
-$(BUILD)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c $(BUILD)/.flags
+$(BUILD)/gen/embedded_data.c: $(DATA_FILES) scripts/embed-files.sh
+	@mkdir -p $(@D)
+	sh scripts/embed-files.sh $@ data $(DATA_FILES)
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(PROJ_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -108,32 +114,32 @@ $(BUILD)/tests/%: tests/helpers/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
 
 # One rule per kind of fuzz binary; the schema is fixed at build time.
 $(BUILD)/fuzz/fuzz-event-%: tests/fuzz/fuzz_event.c $(BUILD)/libsdat.a $(BUILD)/.flags
-	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -MF $@.d -o $@ $< \
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -MF $(BUILD)/dep/$(@F).d -o $@ $< \
 	  $(BUILD)/libsdat.a $(SANFLAGS) -fsanitize=fuzzer $(LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/fuzz/fuzz-config: tests/fuzz/fuzz_config.c $(BUILD)/libsdat.a $(BUILD)/.flags
-	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $@.d -o $@ $< \
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< \
 	  $(BUILD)/libsdat.a $(SANFLAGS) -fsanitize=fuzzer $(LDFLAGS) $(PKG_LIBS)
 
 # (-MF: the default dependency file name drops everything after the last
 # dot of the output, and these names have dots.)
 $(BUILD)/tests/replay-event-%: tests/fuzz/fuzz_event.c $(BUILD)/obj/tests/fuzz/replay.o \
                                $(BUILD)/libsdat.a $(BUILD)/.flags
-	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -MF $@.d -o $@ \
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -MF $(BUILD)/dep/$(@F).d -o $@ \
 	  $< $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/tests/replay-config: tests/fuzz/fuzz_config.c $(BUILD)/obj/tests/fuzz/replay.o \
                               $(BUILD)/libsdat.a $(BUILD)/.flags
-	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $@.d -o $@ $< \
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< \
 	  $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
-	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $@.d -o $@ $< $(BUILD)/libsdat.a \
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< $(BUILD)/libsdat.a \
 	  $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
 deps:
@@ -199,4 +205,4 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/bench -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/dep -name '*.d' 2>/dev/null)

@@ -14,5 +14,8 @@ struct sdat_embedded_file {
 
 extern const struct sdat_embedded_file sdat_embedded_schemas[];
 extern const size_t sdat_embedded_schemas_count;
+/* Data files with built-in defaults: config/nicknames.txt. */
+extern const struct sdat_embedded_file sdat_embedded_data[];
+extern const size_t sdat_embedded_data_count;
 
 #endif

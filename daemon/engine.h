@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "match.h"
 #include "schemas.h"
 #include "store.h"
 
@@ -20,6 +21,7 @@ struct sdat_engine {
     sdat_store_t *st;
     sdat_audit_t *audit;
     const sdat_schemas_t *schemas;
+    const sdat_nicknames_t *nicknames; /* may be NULL: no nickname level */
 };
 
 struct sdat_inbound {
@@ -36,6 +38,9 @@ struct sdat_inbound {
  * and its offset may be stored. Negative: the store failed; nothing was
  * committed and the message must be processed again. */
 int sdat_engine_ingest(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms);
+/* The same within a transaction the caller holds (the register feed
+ * applies a batch of records in one). */
+int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms);
 
 /* Within an open transaction: a police incident that passed validation and
  * the key check. warnings: the validator's lenient-field warnings. Returns
@@ -44,5 +49,11 @@ int sdat_engine_ingest(struct sdat_engine *e, const struct sdat_inbound *m, int6
 int sdat_engine_incident(struct sdat_engine *e, const struct sdat_inbound *m, const json_t *doc,
                          const struct sdat_validation *validation, int64_t now_ms, char *err,
                          size_t errlen);
+
+/* Matches one police child against the store's register with the
+ * configured thresholds (the parameters used are returned for the
+ * explanation). 0, or a negative store error. */
+int sdat_engine_match(struct sdat_engine *e, const struct sdat_match_query *q,
+                      struct sdat_match_params *ret_params, struct sdat_match_outcome *ret);
 
 #endif

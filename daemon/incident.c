@@ -55,7 +55,7 @@ static const char *lawful_basis_for(const struct sdat_config *cfg, const char *k
 
 /* Builds, validates, stores and audits one notification. */
 static int notify(struct sdat_engine *e, const struct child_ctx *c, const struct sdat_route *route,
-                  const struct sdat_match_result *match, const json_t *candidates, int64_t now_ms,
+                  const json_t *register_child, const json_t *candidates, int64_t now_ms,
                   char *err, size_t errlen)
 {
     char id[SDAT_ID_LEN + 1], sha[65];
@@ -80,11 +80,11 @@ static int notify(struct sdat_engine *e, const struct child_ctx *c, const struct
         payload = sdat_payload_urgent(&common, c->incident, c->decisions);
     } else if (route->school) {
         payload = sdat_payload_school_incident(&common, c->incident, c->police_child,
-                                               match->register_child);
+                                               register_child);
     } else if (strcmp(route->kind, "da-incident") == 0) {
         payload = sdat_payload_other_incident(
             &common, c->incident, c->police_child,
-            json_string_value(json_object_get(match->register_child, "child_id")), c->ignored);
+            json_string_value(json_object_get(register_child, "child_id")), c->ignored);
     } else {
         payload = sdat_payload_unmatched(&common, c->incident, c->police_child, candidates,
                                          c->ignored);
@@ -170,58 +170,105 @@ static int child_age(const json_t *child, bool use_dob, int32_t incident_days)
     return json_is_integer(age) ? (int)json_integer_value(age) : -1;
 }
 
+/* The candidates shown to the MASH with an unmatched or review-needed
+ * child: those with positive evidence (score above zero), with the names
+ * and date of birth the register holds. New reference. */
+static int candidates_for_mash(struct sdat_engine *e, const struct sdat_match_outcome *o,
+                               json_t **ret_candidates)
+{
+    json_t *list = json_array();
+    if (!list) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < o->n_candidates; i++) {
+        if (o->candidates[i].score <= 0) {
+            continue;
+        }
+        json_t *doc = NULL;
+        int r = sdat_store_child_get(e->st, o->candidates[i].child_id, &doc);
+        if (r < 0) {
+            json_decref(list);
+            return r;
+        }
+        char score[16];
+        sdat_match_format_score(o->candidates[i].score, score);
+        json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:O, s:s}", "child_id",
+                                              json_object_get(doc, "child_id"), "given_name",
+                                              json_object_get(doc, "given_name"), "family_name",
+                                              json_object_get(doc, "family_name"), "dob",
+                                              json_object_get(doc, "dob"), "score", score));
+        json_decref(doc);
+    }
+    *ret_candidates = list;
+    return 0;
+}
+
+int sdat_engine_match(struct sdat_engine *e, const struct sdat_match_query *q,
+                      struct sdat_match_params *ret_params, struct sdat_match_outcome *ret)
+{
+    struct sdat_register_row *rows = NULL;
+    size_t n_rows = 0;
+    int64_t size = 0;
+    int r = sdat_store_child_count(e->st, &size);
+    if (r == 0) {
+        r = sdat_store_register_candidates(e->st, q, &rows, &n_rows);
+    }
+    if (r < 0) {
+        return r;
+    }
+    *ret_params = (struct sdat_match_params){
+        .match_threshold = e->cfg->matching.match_threshold,
+        .review_threshold = e->cfg->matching.review_threshold,
+        .match_margin = e->cfg->matching.match_margin,
+        .register_size = size,
+        .nicknames = e->nicknames,
+    };
+    sdat_match_decide(ret_params, q, rows, n_rows, ret);
+    sdat_store_rows_free(rows, n_rows);
+    return 0;
+}
+
 static int process_child(struct sdat_engine *e, struct child_ctx *c,
                          const struct sdat_validation *v, const struct sdat_area *incident_area,
                          int32_t incident_days, int32_t reported_days, int64_t now_ms, char *err,
                          size_t errlen)
 {
-    struct sdat_police_child_view view = {
-        .child = c->police_child,
-        .use_nhs_number = !ignored_field(v, c->index, "nhs_number"),
-        .use_upn = !ignored_field(v, c->index, "upn"),
-        .use_dob = !ignored_field(v, c->index, "dob"),
-        .occurred_days = incident_days,
-    };
-    json_t *candidates = NULL;
+    bool use_dob = !ignored_field(v, c->index, "dob");
+    json_t *candidates = NULL, *register_child = NULL;
     int r;
 
-    int age = child_age(c->police_child, view.use_dob, incident_days);
+    int age = child_age(c->police_child, use_dob, incident_days);
     if (age >= 18) {
         return sdat_audit_append(
             e->audit, e->st, now_ms, "child.out-of-scope", "sdatd",
             json_pack("{s:s, s:s}", "incident", c->key, "child", c->ref),
             json_pack("{s:I, s:s}", "position", (json_int_t)c->index, "reason", "18 or over"));
     }
-    const char *nhs = view.use_nhs_number
-                          ? json_string_value(json_object_get(c->police_child, "nhs_number"))
-                          : NULL;
-    const char *upn =
-        view.use_upn ? json_string_value(json_object_get(c->police_child, "upn")) : NULL;
-    r = sdat_store_children_by_identifier(e->st, nhs, upn, &candidates);
+    struct sdat_match_query q;
+    sdat_match_query_from_police(c->police_child, json_object_get(c->incident, "location"),
+                                 !ignored_field(v, c->index, "nhs_number"),
+                                 !ignored_field(v, c->index, "upn"), use_dob, incident_days, &q);
+    struct sdat_match_params params;
+    struct sdat_match_outcome o;
+    r = sdat_engine_match(e, &q, &params, &o);
     if (r < 0) {
         return r;
     }
-    struct sdat_match_result match;
-    sdat_match_identifier(&view, candidates, &match);
-
-    json_t *detail = json_pack("{s:I, s:s, s:s, s:s, s:o}", "position", (json_int_t)c->index,
-                               "decision", sdat_decision_name(match.decision), "rule", match.rule,
-                               "reason", match.reason, "candidates", json_array());
-    size_t i;
-    json_t *cand;
-    json_array_foreach(candidates, i, cand)
-    {
-        json_array_append_new(json_object_get(detail, "candidates"),
-                              json_pack("{s:O}", "child_id", json_object_get(cand, "child_id")));
+    if (o.decision == SDAT_DECISION_MATCH) {
+        r = sdat_store_child_get(e->st, o.child_id, &register_child);
+    } else {
+        r = candidates_for_mash(e, &o, &candidates);
     }
-    if (match.register_child) {
-        json_object_set(detail, "register_child_id", json_object_get(match.register_child, "child_id"));
+    if (r < 0) {
+        goto out;
     }
+    /* The explanation: ids, levels, weights and thresholds, never names. */
+    json_t *detail = sdat_match_explain(&params, &o);
+    json_object_set_new(detail, "position", json_integer((json_int_t)c->index));
     json_t *decided = json_pack("{s:I, s:s}", "position", (json_int_t)c->index, "decision",
-                                sdat_decision_name(match.decision));
-    if (decided && match.register_child) {
-        json_object_set(decided, "register_child_id",
-                        json_object_get(match.register_child, "child_id"));
+                                sdat_decision_name(o.decision));
+    if (decided && register_child) {
+        json_object_set_new(decided, "register_child_id", json_string(o.child_id));
     }
     json_array_append_new(c->decisions, decided);
     r = sdat_audit_append(e->audit, e->st, now_ms, "match.decided", "sdatd",
@@ -229,20 +276,23 @@ static int process_child(struct sdat_engine *e, struct child_ctx *c,
     if (r < 0) {
         goto out;
     }
+    log_debug("engine", "match incident=%s child=%s decision=%s rule=%s considered=%zu", c->key,
+              c->ref, sdat_decision_name(o.decision), o.rule, o.considered);
 
     struct sdat_route routes[SDAT_ROUTE_MAX];
     size_t n_routes = 0;
-    r = sdat_route_child(e->cfg, match.decision, match.register_child, incident_area,
-                         reported_days, incident_days, routes, &n_routes, err, errlen);
+    r = sdat_route_child(e->cfg, o.decision, register_child, incident_area, reported_days,
+                         incident_days, routes, &n_routes, err, errlen);
     if (r < 0) {
         r = -EDOM;
         goto out;
     }
     for (size_t k = 0; k < n_routes && r == 0; k++) {
-        r = notify(e, c, &routes[k], &match, candidates, now_ms, err, errlen);
+        r = notify(e, c, &routes[k], register_child, candidates, now_ms, err, errlen);
     }
 out:
     json_decref(candidates);
+    json_decref(register_child);
     return r;
 }
 
@@ -352,8 +402,7 @@ int sdat_engine_incident(struct sdat_engine *e, const struct sdat_inbound *m, co
             return -EDOM;
         }
         struct sdat_route urgent = {.recipient = mash, .kind = "da-incident-urgent"};
-        struct sdat_match_result none = {.decision = SDAT_DECISION_NONE};
-        r = notify(e, &whole, &urgent, &none, NULL, now_ms, err, errlen);
+        r = notify(e, &whole, &urgent, NULL, NULL, now_ms, err, errlen);
     }
     json_decref(decisions);
     if (r < 0) {

@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "register.h"
 
 #define DEAD_LETTER_KEEP (64 * 1024)
 
@@ -63,7 +64,29 @@ static const char *topic_schema(const struct sdat_config *cfg, const char *topic
     return NULL;
 }
 
-static int process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms)
+/* A compacted register topic's message: an upsert, or a tombstone that
+ * removes the record named by the key. */
+static int register_record(struct sdat_engine *e, const struct sdat_inbound *m, const char *schema,
+                           const json_t *doc, int64_t now_ms)
+{
+    char key[200];
+    enum sdat_register_kind kind =
+        strcmp(schema, "council.child/1") == 0 ? SDAT_REGISTER_CHILD : SDAT_REGISTER_FLAG;
+    if (!m->key || m->key_len == 0 || m->key_len >= sizeof key || memchr(m->key, 0, m->key_len)) {
+        return dead_letter(e, m, "key", "a register record needs its id as the message key",
+                           now_ms);
+    }
+    memcpy(key, m->key, m->key_len);
+    key[m->key_len] = '\0';
+    return sdat_register_apply(e->st, e->audit, kind, key, doc, "sdatd", "topic", now_ms);
+}
+
+static bool is_register_schema(const char *schema)
+{
+    return strcmp(schema, "council.child/1") == 0 || strcmp(schema, "council.cpis-flag/1") == 0;
+}
+
+int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms)
 {
     char error[512], key[200];
     json_error_t jerr;
@@ -81,6 +104,9 @@ static int process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t 
     }
     if (!m->value) {
         /* Tombstones belong to the compacted register topics. */
+        if (is_register_schema(schema)) {
+            return register_record(e, m, schema, NULL, now_ms);
+        }
         return dead_letter(e, m, "parse", "null value (tombstone) on an event topic", now_ms);
     }
     doc = json_loadb(m->value, m->value_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -110,6 +136,8 @@ static int process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t 
     }
     if (strcmp(schema, "police.da-incident/1") == 0) {
         r = sdat_engine_incident(e, m, doc, &v, now_ms, error, sizeof error);
+    } else if (is_register_schema(schema)) {
+        r = register_record(e, m, schema, doc, now_ms);
     } else {
         /* Register topics and attendances are consumed by later flows. */
         r = dead_letter(e, m, "schema", "this daemon does not yet process this schema", now_ms);
@@ -135,7 +163,7 @@ int sdat_engine_ingest(struct sdat_engine *e, const struct sdat_inbound *m, int6
     if (r < 0) {
         return r;
     }
-    r = process(e, m, now_ms);
+    r = sdat_engine_process(e, m, now_ms);
     if (r < 0) {
         sdat_store_rollback(e->st);
         return r;

@@ -1,10 +1,76 @@
 #include "match.h"
 
-#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "embedded.h"
 #include "formats.h"
 #include "timeutil.h"
+
+/* Field levels with their m (how often a true match shows this level) and
+ * u (how often two different children do) probabilities; the weight is
+ * log2(m/u). Defaults chosen from what officers' records look like and
+ * tuned on the synthetic set (bench/synth, seed 1); docs/MATCHING.md gives
+ * the reasoning. The family name's exact level takes u from the register's
+ * own count of the name (term-frequency adjustment), bounded below so that
+ * one rare name cannot carry a match on its own. */
+struct level {
+    const char *name;
+    double m, u;
+};
+
+enum { G_EXACT, G_OTHER, G_NICKNAME, G_SIMILAR, G_SIMILAR_WEAK, G_INITIAL, G_DISAGREE };
+static const struct level given_levels[] = {
+    [G_EXACT] = {"exact", 0.80, 0.01},
+    [G_OTHER] = {"other-name", 0.04, 0.002},
+    [G_NICKNAME] = {"nickname", 0.07, 0.002},
+    [G_SIMILAR] = {"similar", 0.05, 0.004},
+    [G_SIMILAR_WEAK] = {"similar-weak", 0.02, 0.02},
+    [G_INITIAL] = {"initial", 0.01, 0.05},
+    [G_DISAGREE] = {"disagree", 0.01, 0.91},
+};
+
+enum { F_EXACT, F_ALIAS, F_SIMILAR, F_SIMILAR_WEAK, F_DISAGREE };
+static const struct level family_levels[] = {
+    [F_EXACT] = {"exact", 0.85, 0.002}, /* u replaced by the name's frequency */
+    [F_ALIAS] = {"alias", 0.05, 0.002},
+    [F_SIMILAR] = {"similar", 0.05, 0.002},
+    [F_SIMILAR_WEAK] = {"similar-weak", 0.02, 0.01},
+    [F_DISAGREE] = {"disagree", 0.03, 0.985},
+};
+#define FAMILY_U_MIN 0.0005
+#define FAMILY_U_MAX 0.05
+
+enum { D_EXACT, D_SWAPPED, D_ONE_OFF, D_YEAR, D_DISAGREE };
+static const struct level dob_levels[] = {
+    [D_EXACT] = {"exact", 0.88, 0.00015},    [D_SWAPPED] = {"swapped", 0.02, 0.0001},
+    [D_ONE_OFF] = {"one-off", 0.05, 0.005},  [D_YEAR] = {"year", 0.95, 0.11},
+    [D_DISAGREE] = {"disagree", 0.02, 0.99},
+};
+
+enum { P_FULL, P_SECTOR, P_DISTRICT, P_DISAGREE };
+static const struct level postcode_levels[] = {
+    [P_FULL] = {"full", 0.60, 0.0002},
+    [P_SECTOR] = {"sector", 0.05, 0.004},
+    [P_DISTRICT] = {"district", 0.10, 0.05},
+    [P_DISAGREE] = {"disagree", 0.25, 0.95},
+};
+
+enum { U_EXACT, U_DISAGREE };
+static const struct level uprn_levels[] = {
+    [U_EXACT] = {"exact", 0.50, 0.0002},
+    [U_DISAGREE] = {"disagree", 0.50, 0.9998},
+};
+
+static const struct sdat_field_score missing = {"missing", 0.0};
+
+static struct sdat_field_score level_score(const struct level *l)
+{
+    return (struct sdat_field_score){l->name, log2(l->m / l->u)};
+}
 
 const char *sdat_decision_name(enum sdat_decision decision)
 {
@@ -19,139 +85,448 @@ const char *sdat_decision_name(enum sdat_decision decision)
     return "none";
 }
 
-/* Folds a name for comparison: ASCII letters lower-cased, separators dropped;
- * other bytes (UTF-8) kept as they are. */
-static void fold(const char *in, char *out, size_t outlen)
+const char *sdat_field_name(enum sdat_field field)
 {
-    size_t n = 0;
-    for (; *in && n + 1 < outlen; in++) {
-        unsigned char c = (unsigned char)*in;
-        if (c == ' ' || c == '-' || c == '\'' || c == '.') {
-            continue;
-        }
-        out[n++] = (char)(c < 128 ? tolower(c) : c);
-    }
-    out[n] = '\0';
+    static const char *const names[] = {"given_name", "family_name", "dob", "postcode", "uprn"};
+    return field < SDAT_FIELD_COUNT ? names[field] : "?";
 }
 
-static bool names_equal(const char *a, const char *b)
+/* Whether word is one of the space-separated words of list. */
+static bool in_words(const char *word, const char *list)
 {
-    char fa[256], fb[256];
-    if (!a || !b) {
-        return false;
-    }
-    fold(a, fa, sizeof fa);
-    fold(b, fb, sizeof fb);
-    return fa[0] && strcmp(fa, fb) == 0;
-}
-
-bool sdat_match_given_name_agrees(const char *police_name, const json_t *register_child)
-{
-    if (names_equal(police_name, json_string_value(json_object_get(register_child, "given_name")))) {
-        return true;
-    }
-    const char *middle = json_string_value(json_object_get(register_child, "middle_names"));
-    if (middle) {
-        char word[128];
-        const char *p = middle;
-        while (*p) {
-            size_t len = strcspn(p, " ");
-            if (len > 0 && len < sizeof word) {
-                memcpy(word, p, len);
-                word[len] = '\0';
-                if (names_equal(police_name, word)) {
-                    return true;
-                }
-            }
-            p += len;
-            p += strspn(p, " ");
-        }
-    }
-    size_t i;
-    json_t *alias;
-    json_array_foreach(json_object_get(register_child, "aliases"), i, alias)
-    {
-        if (names_equal(police_name, json_string_value(json_object_get(alias, "given_name")))) {
+    size_t len = strlen(word);
+    for (const char *p = list ? list : ""; len && *p;) {
+        size_t n = strcspn(p, " ");
+        if (n == len && memcmp(p, word, len) == 0) {
             return true;
         }
+        p += n;
+        p += strspn(p, " ");
     }
     return false;
 }
 
-/* Whether the police date of birth (or age) fits the register child's. */
-static bool dob_agrees(const struct sdat_police_child_view *view, const json_t *register_child)
+static bool nickname_in_words(const struct sdat_match_params *p, const char *word, const char *list)
 {
-    int32_t reg_dob;
-    if (sdat_date_parse(json_string_value(json_object_get(register_child, "dob")), &reg_dob) < 0) {
-        return false;
-    }
-    const char *police_dob = json_string_value(json_object_get(view->child, "dob"));
-    if (view->use_dob && police_dob) {
-        int32_t dob;
-        return sdat_date_parse(police_dob, &dob) == 0 && dob == reg_dob;
-    }
-    const json_t *age = json_object_get(view->child, "age");
-    if (json_is_integer(age)) {
-        return sdat_age_on(reg_dob, view->occurred_days) == json_integer_value(age);
-    }
-    return false;
-}
-
-static bool same_child(const json_t *a, const json_t *b)
-{
-    return strcmp(json_string_value(json_object_get(a, "child_id")),
-                  json_string_value(json_object_get(b, "child_id"))) == 0;
-}
-
-void sdat_match_identifier(const struct sdat_police_child_view *view, const json_t *candidates,
-                           struct sdat_match_result *ret)
-{
-    const char *nhs = view->use_nhs_number
-                          ? json_string_value(json_object_get(view->child, "nhs_number"))
-                          : NULL;
-    const char *upn =
-        view->use_upn ? json_string_value(json_object_get(view->child, "upn")) : NULL;
-    const json_t *by_nhs = NULL, *by_upn = NULL;
-    size_t i;
-    json_t *c;
-
-    memset(ret, 0, sizeof *ret);
-    ret->decision = SDAT_DECISION_NONE;
-    ret->rule = "none";
-    ret->reason = "no register child shares an identifier";
-    json_array_foreach(candidates, i, c)
-    {
-        const char *cn = json_string_value(json_object_get(c, "nhs_number"));
-        const char *cu = json_string_value(json_object_get(c, "upn"));
-        if (nhs && cn && strcmp(nhs, cn) == 0) {
-            by_nhs = c;
+    char w[SDAT_MATCH_NAME_MAX];
+    for (const char *s = list ? list : ""; *s;) {
+        size_t n = strcspn(s, " ");
+        if (n > 0 && n < sizeof w) {
+            memcpy(w, s, n);
+            w[n] = '\0';
+            if (sdat_nicknames_equivalent(p->nicknames, word, w)) {
+                return true;
+            }
         }
-        if (upn && cu && strcmp(upn, cu) == 0) {
-            by_upn = c;
+        s += n;
+        s += strspn(s, " ");
+    }
+    return false;
+}
+
+static struct sdat_field_score given_score(const struct sdat_match_params *p,
+                                           const struct sdat_match_query *q,
+                                           const struct sdat_register_row *row)
+{
+    if (!q->given[0] || !row->given || !row->given[0]) {
+        return missing;
+    }
+    if (strcmp(q->given, row->given) == 0) {
+        return level_score(&given_levels[G_EXACT]);
+    }
+    if (in_words(q->given, row->other_given)) {
+        return level_score(&given_levels[G_OTHER]);
+    }
+    if (sdat_nicknames_equivalent(p->nicknames, q->given, row->given) ||
+        nickname_in_words(p, q->given, row->other_given)) {
+        return level_score(&given_levels[G_NICKNAME]);
+    }
+    double jw = sdat_jaro_winkler(q->given, row->given);
+    if (jw >= 0.92) {
+        return level_score(&given_levels[G_SIMILAR]);
+    }
+    if (jw >= 0.85) {
+        return level_score(&given_levels[G_SIMILAR_WEAK]);
+    }
+    if ((q->given[1] == '\0' || row->given[1] == '\0') && q->given[0] == row->given[0]) {
+        return level_score(&given_levels[G_INITIAL]);
+    }
+    return level_score(&given_levels[G_DISAGREE]);
+}
+
+static struct sdat_field_score family_score(const struct sdat_match_params *p,
+                                            const struct sdat_match_query *q,
+                                            const struct sdat_register_row *row)
+{
+    if (!q->family[0] || !row->family || !row->family[0]) {
+        return missing;
+    }
+    if (strcmp(q->family, row->family) == 0) {
+        double u = p->register_size > 0 ? (double)row->family_count / (double)p->register_size
+                                        : family_levels[F_EXACT].u;
+        u = u < FAMILY_U_MIN ? FAMILY_U_MIN : u > FAMILY_U_MAX ? FAMILY_U_MAX : u;
+        return (struct sdat_field_score){"exact", log2(family_levels[F_EXACT].m / u)};
+    }
+    bool alias = in_words(q->family, row->other_family);
+    for (size_t i = 0; !alias && i < q->n_family_parts; i++) {
+        alias = strcmp(q->family_parts[i], row->family) == 0 ||
+                in_words(q->family_parts[i], row->other_family);
+    }
+    if (alias) {
+        return level_score(&family_levels[F_ALIAS]);
+    }
+    double jw = sdat_jaro_winkler(q->family, row->family);
+    if (jw >= 0.92) {
+        return level_score(&family_levels[F_SIMILAR]);
+    }
+    if (jw >= 0.85) {
+        return level_score(&family_levels[F_SIMILAR_WEAK]);
+    }
+    return level_score(&family_levels[F_DISAGREE]);
+}
+
+static struct sdat_field_score dob_score(const struct sdat_match_query *q,
+                                         const struct sdat_register_row *row)
+{
+    int32_t days;
+    if (!row->dob || sdat_date_parse(row->dob, &days) < 0) {
+        return missing;
+    }
+    if (q->has_dob) {
+        int qy, qm, qd, y, m, d;
+        if (q->dob_days == days) {
+            return level_score(&dob_levels[D_EXACT]);
+        }
+        sdat_civil_from_days(q->dob_days, &qy, &qm, &qd);
+        sdat_civil_from_days(days, &y, &m, &d);
+        if (qy == y && qm == d && qd == m) {
+            return level_score(&dob_levels[D_SWAPPED]);
+        }
+        if ((qy == y) + (qm == m) + (qd == d) == 2) {
+            return level_score(&dob_levels[D_ONE_OFF]);
+        }
+        return level_score(&dob_levels[D_DISAGREE]);
+    }
+    if (q->age >= 0) {
+        return sdat_age_on(days, q->occurred_days) == q->age ? level_score(&dob_levels[D_YEAR])
+                                                             : level_score(&dob_levels[D_DISAGREE]);
+    }
+    return missing;
+}
+
+static struct sdat_field_score postcode_score(const struct sdat_match_query *q,
+                                              const struct sdat_register_row *row)
+{
+    if (!q->postcode[0] || !row->postcode || !row->postcode[0]) {
+        return missing;
+    }
+    if (strcmp(q->postcode, row->postcode) == 0) {
+        return level_score(&postcode_levels[P_FULL]);
+    }
+    /* Normalised: "OUTWARD INWARD", the inward code always 3 characters. */
+    const char *qs = strchr(q->postcode, ' '), *rs = strchr(row->postcode, ' ');
+    if (qs && rs && qs - q->postcode == rs - row->postcode &&
+        memcmp(q->postcode, row->postcode, (size_t)(qs - q->postcode)) == 0) {
+        return level_score(qs[1] == rs[1] ? &postcode_levels[P_SECTOR]
+                                          : &postcode_levels[P_DISTRICT]);
+    }
+    return level_score(&postcode_levels[P_DISAGREE]);
+}
+
+static struct sdat_field_score uprn_score(const struct sdat_match_query *q,
+                                          const struct sdat_register_row *row)
+{
+    if (!q->uprn[0] || !row->uprn || !row->uprn[0]) {
+        return missing;
+    }
+    return level_score(strcmp(q->uprn, row->uprn) == 0 ? &uprn_levels[U_EXACT]
+                                                       : &uprn_levels[U_DISAGREE]);
+}
+
+void sdat_match_score(const struct sdat_match_params *p, const struct sdat_match_query *q,
+                      const struct sdat_register_row *row, struct sdat_candidate *ret)
+{
+    snprintf(ret->child_id, sizeof ret->child_id, "%s", row->child_id);
+    ret->fields[SDAT_FIELD_GIVEN_NAME] = given_score(p, q, row);
+    ret->fields[SDAT_FIELD_FAMILY_NAME] = family_score(p, q, row);
+    ret->fields[SDAT_FIELD_DOB] = dob_score(q, row);
+    ret->fields[SDAT_FIELD_POSTCODE] = postcode_score(q, row);
+    ret->fields[SDAT_FIELD_UPRN] = uprn_score(q, row);
+    ret->score = 0;
+    for (int f = 0; f < SDAT_FIELD_COUNT; f++) {
+        ret->score += ret->fields[f].weight;
+    }
+}
+
+static void split_family(const char *raw, struct sdat_match_query *q)
+{
+    /* Parts of a hyphenated or two-word family name, normalised. */
+    q->n_family_parts = 0;
+    for (const char *p = raw; *p && q->n_family_parts < SDAT_MATCH_MAX_PARTS;) {
+        size_t n = strcspn(p, " -");
+        if (n > 0) {
+            char part[SDAT_MATCH_NAME_MAX * 2];
+            snprintf(part, sizeof part, "%.*s", (int)(n < 160 ? n : 160), p);
+            sdat_name_normalise(part, q->family_parts[q->n_family_parts],
+                                sizeof q->family_parts[0]);
+            if (q->family_parts[q->n_family_parts][0]) {
+                q->n_family_parts++;
+            }
+        }
+        p += n;
+        p += strspn(p, " -");
+    }
+    if (q->n_family_parts < 2) {
+        q->n_family_parts = 0;
+    }
+}
+
+void sdat_match_query_from_police(const json_t *police_child, const json_t *location,
+                                  bool use_nhs_number, bool use_upn, bool use_dob,
+                                  int32_t occurred_days, struct sdat_match_query *ret)
+{
+    const char *s;
+    memset(ret, 0, sizeof *ret);
+    ret->age = -1;
+    ret->occurred_days = occurred_days;
+    if ((s = json_string_value(json_object_get(police_child, "given_name")))) {
+        sdat_name_normalise(s, ret->given, sizeof ret->given);
+    }
+    if ((s = json_string_value(json_object_get(police_child, "family_name")))) {
+        sdat_name_normalise(s, ret->family, sizeof ret->family);
+        split_family(s, ret);
+    }
+    if (use_dob && (s = json_string_value(json_object_get(police_child, "dob"))) &&
+        sdat_date_parse(s, &ret->dob_days) == 0) {
+        ret->has_dob = true;
+    }
+    const json_t *age = json_object_get(police_child, "age");
+    if (json_is_integer(age)) {
+        ret->age = (int)json_integer_value(age);
+    }
+    /* The incident address is the child's home only for a resident child
+     * (absent: assumed, as most children in these incidents live there). */
+    if (!json_is_false(json_object_get(police_child, "resident"))) {
+        if ((s = json_string_value(json_object_get(location, "postcode"))) &&
+            sdat_postcode_normalise(s, ret->postcode, sizeof ret->postcode) < 0) {
+            ret->postcode[0] = '\0';
+        }
+        if ((s = json_string_value(json_object_get(location, "uprn")))) {
+            snprintf(ret->uprn, sizeof ret->uprn, "%s", s);
+        }
+    }
+    if (use_nhs_number && (s = json_string_value(json_object_get(police_child, "nhs_number")))) {
+        snprintf(ret->nhs_number, sizeof ret->nhs_number, "%s", s);
+    }
+    if (use_upn && (s = json_string_value(json_object_get(police_child, "upn")))) {
+        snprintf(ret->upn, sizeof ret->upn, "%s", s);
+    }
+}
+
+static int by_score_desc(const void *a, const void *b)
+{
+    const struct sdat_candidate *x = a, *y = b;
+    if (x->score != y->score) {
+        return x->score < y->score ? 1 : -1;
+    }
+    return strcmp(x->child_id, y->child_id); /* stable across runs */
+}
+
+/* The identifier rule: NULL when no candidate shares an identifier. */
+static void identifier_rule(const struct sdat_match_query *q, const struct sdat_register_row *rows,
+                            size_t n_rows, const struct sdat_match_params *p,
+                            struct sdat_match_outcome *ret)
+{
+    const struct sdat_register_row *by_nhs = NULL, *by_upn = NULL;
+    for (size_t i = 0; i < n_rows; i++) {
+        if (q->nhs_number[0] && rows[i].nhs_number && strcmp(q->nhs_number, rows[i].nhs_number) == 0) {
+            by_nhs = &rows[i];
+        }
+        if (q->upn[0] && rows[i].upn && strcmp(q->upn, rows[i].upn) == 0) {
+            by_upn = &rows[i];
         }
     }
     if (!by_nhs && !by_upn) {
         return;
     }
     ret->rule = "identifier";
-    if (by_nhs && by_upn && !same_child(by_nhs, by_upn)) {
-        ret->decision = SDAT_DECISION_REVIEW;
+    ret->decision = SDAT_DECISION_REVIEW;
+    if (by_nhs && by_upn && strcmp(by_nhs->child_id, by_upn->child_id) != 0) {
         ret->reason = "NHS number and UPN point at different children";
         return;
     }
-    const json_t *child = by_nhs ? by_nhs : by_upn;
-    if (!dob_agrees(view, child)) {
-        ret->decision = SDAT_DECISION_REVIEW;
+    const struct sdat_register_row *row = by_nhs ? by_nhs : by_upn;
+    struct sdat_candidate c;
+    sdat_match_score(p, q, row, &c);
+    const char *dob = c.fields[SDAT_FIELD_DOB].level, *given = c.fields[SDAT_FIELD_GIVEN_NAME].level;
+    if (strcmp(dob, "exact") != 0 && strcmp(dob, "year") != 0) {
         ret->reason = "identifier agrees, date of birth does not";
         return;
     }
-    if (!sdat_match_given_name_agrees(json_string_value(json_object_get(view->child, "given_name")),
-                                      child)) {
-        ret->decision = SDAT_DECISION_REVIEW;
+    /* "Does not disagree" (flows.md §4): a nickname or a near spelling
+     * does not; near-identical twins are caught by the check below. */
+    if (strcmp(given, "disagree") == 0 || strcmp(given, "similar-weak") == 0 ||
+        strcmp(given, "initial") == 0) {
         ret->reason = "identifier agrees, given name does not";
         return;
     }
+    /* A twin's identifier written against the other twin whose middle name
+     * is the police given name: another candidate that scores as well is a
+     * person's decision, not ours. */
+    for (size_t i = 0; i < ret->n_candidates; i++) {
+        if (strcmp(ret->candidates[i].child_id, row->child_id) != 0 &&
+            ret->candidates[i].score > c.score - p->match_margin) {
+            ret->reason = "identifier agrees, but another child matches as well";
+            return;
+        }
+    }
     ret->decision = SDAT_DECISION_MATCH;
-    ret->register_child = child;
     ret->reason = "identifier, date of birth and given name agree";
+    snprintf(ret->child_id, sizeof ret->child_id, "%s", row->child_id);
+}
+
+/* Positive evidence on a field: any level but disagreement, an initial
+ * or nothing known. */
+static bool agrees(const struct sdat_field_score *f)
+{
+    return strcmp(f->level, "disagree") != 0 && strcmp(f->level, "missing") != 0 &&
+           strcmp(f->level, "initial") != 0;
+}
+
+/* A score-based match needs the given name to agree, and the date of birth
+ * to agree unless the given name is exactly the register's (a recorded date
+ * of birth is often wrong; a sibling with a near-identical name and another
+ * date of birth must not be taken for the child). */
+static bool evidence_suffices(const struct sdat_candidate *c)
+{
+    const struct sdat_field_score *given = &c->fields[SDAT_FIELD_GIVEN_NAME];
+    if (!agrees(given)) {
+        return false;
+    }
+    if (agrees(&c->fields[SDAT_FIELD_DOB])) {
+        return true;
+    }
+    return strcmp(given->level, "exact") == 0;
+}
+
+void sdat_match_decide(const struct sdat_match_params *p, const struct sdat_match_query *q,
+                       const struct sdat_register_row *rows, size_t n_rows,
+                       struct sdat_match_outcome *ret)
+{
+    memset(ret, 0, sizeof *ret);
+    ret->decision = SDAT_DECISION_NONE;
+    ret->rule = "none";
+    ret->reason = "no candidate";
+    /* Best SDAT_MATCH_MAX_CANDIDATES distinct children by score. */
+    for (size_t i = 0; i < n_rows; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++) {
+            seen = strcmp(rows[k].child_id, rows[i].child_id) == 0;
+        }
+        if (seen) {
+            continue;
+        }
+        struct sdat_candidate c;
+        sdat_match_score(p, q, &rows[i], &c);
+        ret->considered++;
+        if (ret->n_candidates < SDAT_MATCH_MAX_CANDIDATES) {
+            ret->candidates[ret->n_candidates++] = c;
+        } else if (by_score_desc(&c, &ret->candidates[SDAT_MATCH_MAX_CANDIDATES - 1]) < 0) {
+            ret->candidates[SDAT_MATCH_MAX_CANDIDATES - 1] = c;
+        } else {
+            continue;
+        }
+        qsort(ret->candidates, ret->n_candidates, sizeof ret->candidates[0], by_score_desc);
+    }
+    identifier_rule(q, rows, n_rows, p, ret);
+    if (strcmp(ret->rule, "identifier") == 0 || ret->n_candidates == 0) {
+        return;
+    }
+    const struct sdat_candidate *best = &ret->candidates[0];
+    double second = ret->n_candidates > 1 ? ret->candidates[1].score : -INFINITY;
+    ret->rule = "score";
+    if (best->score >= p->match_threshold && best->score - second >= p->match_margin &&
+        evidence_suffices(best)) {
+        ret->decision = SDAT_DECISION_MATCH;
+        ret->reason = "best score above the match threshold and ahead by the margin";
+        snprintf(ret->child_id, sizeof ret->child_id, "%s", best->child_id);
+    } else if (best->score >= p->review_threshold) {
+        ret->decision = SDAT_DECISION_REVIEW;
+        ret->reason = best->score >= p->match_threshold
+                          ? "best score above the match threshold but not clear of the next, or "
+                            "given name or date of birth not in agreement"
+                          : "best score between the review and match thresholds";
+    } else {
+        ret->rule = "none";
+        ret->reason = "no candidate scores above the review threshold";
+    }
+}
+
+void sdat_match_format_score(double score, char buf[16])
+{
+    snprintf(buf, 16, "%.2f", fabs(score) < 0.005 ? 0.0 : score);
+}
+
+json_t *sdat_match_explain(const struct sdat_match_params *p, const struct sdat_match_outcome *o)
+{
+    char s[16];
+    json_t *candidates = json_array();
+    for (size_t i = 0; i < o->n_candidates; i++) {
+        const struct sdat_candidate *c = &o->candidates[i];
+        json_t *fields = json_object();
+        for (int f = 0; f < SDAT_FIELD_COUNT; f++) {
+            sdat_match_format_score(c->fields[f].weight, s);
+            json_object_set_new(fields, sdat_field_name(f),
+                                json_pack("{s:s, s:s}", "level", c->fields[f].level, "weight", s));
+        }
+        sdat_match_format_score(c->score, s);
+        json_array_append_new(candidates, json_pack("{s:s, s:s, s:o}", "child_id", c->child_id,
+                                                    "score", s, "fields", fields));
+    }
+    json_t *out = json_pack("{s:s, s:s, s:s, s:o, s:I}", "decision",
+                            sdat_decision_name(o->decision), "rule", o->rule, "reason", o->reason,
+                            "candidates", candidates, "considered", (json_int_t)o->considered);
+    json_object_set_new(out, "child_id", o->child_id[0] ? json_string(o->child_id) : json_null());
+    /* The score of the decision: the matched child's, else the best. */
+    const struct sdat_candidate *scored = NULL;
+    for (size_t i = 0; i < o->n_candidates && !scored; i++) {
+        if (!o->child_id[0] || strcmp(o->candidates[i].child_id, o->child_id) == 0) {
+            scored = &o->candidates[i];
+        }
+    }
+    if (scored && o->decision != SDAT_DECISION_NONE) {
+        sdat_match_format_score(scored->score, s);
+        json_object_set_new(out, "score", json_string(s));
+    } else {
+        json_object_set_new(out, "score", json_null());
+    }
+    char mt[16], rt[16], mm[16];
+    sdat_match_format_score(p->match_threshold, mt);
+    sdat_match_format_score(p->review_threshold, rt);
+    sdat_match_format_score(p->match_margin, mm);
+    json_object_set_new(out, "thresholds", json_pack("{s:s, s:s, s:s}", "match", mt, "review", rt,
+                                                     "margin", mm));
+    return out;
+}
+
+int sdat_match_nicknames_load(const char *path, sdat_nicknames_t **ret_nicknames, char *err,
+                              size_t errlen)
+{
+    if (path) {
+        return sdat_nicknames_load(path, ret_nicknames, err, errlen);
+    }
+    for (size_t i = 0; i < sdat_embedded_data_count; i++) {
+        if (strcmp(sdat_embedded_data[i].name, "nicknames.txt") == 0) {
+            int r = sdat_nicknames_parse((const char *)sdat_embedded_data[i].data,
+                                         sdat_embedded_data[i].size, ret_nicknames, err, errlen);
+            if (r == -EINVAL) {
+                /* The built-in list is checked by make check; name it. */
+                size_t len = strlen(err);
+                snprintf(err + len, errlen - len, " (built-in nicknames.txt)");
+            }
+            return r;
+        }
+    }
+    snprintf(err, errlen, "no built-in nickname list");
+    return -ENOENT;
 }

@@ -18,6 +18,7 @@
 #include "connector.h"
 #include "dlq.h"
 #include "engine.h"
+#include "regfeed.h"
 #include "kafka.h"
 #include "log.h"
 #include "outbox.h"
@@ -41,6 +42,8 @@ static void on_signal(int sig)
     }
 }
 
+#define REGISTER_WAIT_MS 30000
+
 struct daemon {
     const char *config_path;
     struct sdat_config *cfg;
@@ -50,6 +53,10 @@ struct daemon {
     sdat_broker_t *broker;
     char *bootstrap;
     rd_kafka_t *consumer;
+    sdat_regfeed_t *regfeed;
+    sdat_nicknames_t *nicknames;
+    int64_t started_mono_ms;
+    bool register_wait_over;
     rd_kafka_t *producer;
     sdat_dlq_t *dlq;
     sdat_outbox_t *outbox;
@@ -187,6 +194,12 @@ static int start_kafka(struct daemon *d)
         rd_kafka_conf_destroy(conf);
         return -EIO;
     }
+    r = sdat_regfeed_new(cfg, d->bootstrap, &d->regfeed, err, sizeof err);
+    if (r < 0) {
+        log_error("kafka", "%s", err);
+        return r;
+    }
+    d->started_mono_ms = sdat_time_mono_ms();
     return sdat_dlq_new(d->producer, cfg->topics.dead_letter, &d->dlq);
 }
 
@@ -214,8 +227,17 @@ static int start(struct daemon *d)
         log_error("delivery", "%s", err);
         return r;
     }
-    d->engine = (struct sdat_engine){
-        .cfg = d->cfg, .st = d->st, .audit = d->audit, .schemas = d->schemas};
+    r = sdat_match_nicknames_load(d->cfg->matching.nicknames_file, &d->nicknames, err,
+                                  sizeof err);
+    if (r < 0) {
+        log_error("config", "matching.nicknames_file: %s", err);
+        return r;
+    }
+    d->engine = (struct sdat_engine){.cfg = d->cfg,
+                                     .st = d->st,
+                                     .audit = d->audit,
+                                     .schemas = d->schemas,
+                                     .nicknames = d->nicknames};
     r = sdat_store_begin(d->st);
     if (r == 0) {
         r = sdat_audit_append(d->audit, d->st, sdat_time_now_ms(), "config.loaded", "sdatd",
@@ -312,6 +334,7 @@ static void shutdown_daemon(struct daemon *d)
         rd_kafka_consumer_close(d->consumer);
         rd_kafka_destroy(d->consumer);
     }
+    sdat_regfeed_free(d->regfeed);
     if (d->producer) {
         rd_kafka_flush(d->producer, 5000);
         if (d->dlq && d->st) {
@@ -324,6 +347,7 @@ static void shutdown_daemon(struct daemon *d)
     sdat_outbox_free(d->outbox);
     sdat_audit_free(d->audit);
     sdat_schemas_free(d->schemas);
+    sdat_nicknames_free(d->nicknames);
     sdat_store_close(d->st);
     free(d->bootstrap);
     sdat_config_free(d->cfg);
@@ -334,6 +358,7 @@ static int run(struct daemon *d)
     int64_t watchdog_ms = sdat_sdnotify_watchdog_interval_ms();
     int64_t last_watchdog = 0, last_status = 0;
     bool ready = false;
+    int timeout_override = -1;
 
     while (!stop_requested) {
         int64_t now = sdat_time_now_ms();
@@ -359,13 +384,44 @@ static int run(struct daemon *d)
         sdat_dlq_pump(d->dlq, d->st);
         sdat_dlq_poll(d->dlq, d->st);
 
+        /* The register first: a batch of its records per turn. */
+        int applied = sdat_regfeed_poll(d->regfeed, &d->engine, now, 512);
+        if (applied < 0) {
+            log_error("store", "cannot apply register records (%s); retrying",
+                      sdat_store_errmsg(d->st));
+            usleep(500 * 1000);
+            continue;
+        }
+        /* Police incidents wait until the register is current, so that a
+         * child is matched against what the council has published, for at
+         * most REGISTER_WAIT_MS after start (a register topic that does not
+         * exist must not stop the police flow). */
+        bool consume = d->register_wait_over;
+        if (!consume && (sdat_regfeed_current(d->regfeed) ||
+                         mono - d->started_mono_ms >= REGISTER_WAIT_MS)) {
+            consume = d->register_wait_over = true;
+            if (!sdat_regfeed_current(d->regfeed)) {
+                log_warn("register", "register topics not read to their end after %d s; "
+                         "processing incidents anyway", REGISTER_WAIT_MS / 1000);
+            }
+        }
+        if (applied > 0) {
+            timeout_override = 0; /* more register records may be waiting */
+        }
         int64_t next_due = INT64_MAX;
         sdat_store_next_due(d->st, &next_due);
-        int timeout = 200;
+        int timeout = timeout_override >= 0 ? timeout_override : 200;
+        timeout_override = -1;
         if (next_due != INT64_MAX && next_due - now < timeout) {
             timeout = next_due <= now ? 0 : (int)(next_due - now);
         }
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(d->consumer, timeout);
+        rd_kafka_message_t *msg = NULL;
+        if (consume) {
+            msg = rd_kafka_consumer_poll(d->consumer, timeout);
+        } else {
+            /* The group join goes on in librdkafka's threads meanwhile. */
+            usleep((useconds_t)(timeout > 50 ? 50 : timeout) * 1000);
+        }
         if (msg) {
             if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 if (handle_message(d, msg) < 0) {

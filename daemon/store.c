@@ -41,6 +41,25 @@ static const char *const migrations[] = {
     "  offset INTEGER NOT NULL, key BLOB, value BLOB, original_size INTEGER NOT NULL,"
     "  sent INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX dead_letters_unsent ON dead_letters(id) WHERE sent = 0;",
+    /* 1 → 2: the register for scored matching (normalised names, blocking
+     * keys, family-name counts), CP-IS flags and the register topics'
+     * positions. The derived columns of existing children are filled in by
+     * store_register_backfill in the same transaction. */
+    "ALTER TABLE children ADD COLUMN given_norm TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE children ADD COLUMN family_norm TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE children ADD COLUMN other_given TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE children ADD COLUMN other_family TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE children ADD COLUMN uprn TEXT;"
+    "CREATE TABLE child_keys(key TEXT NOT NULL, child_id TEXT NOT NULL,"
+    "  PRIMARY KEY(key, child_id)) WITHOUT ROWID;"
+    "CREATE INDEX child_keys_child ON child_keys(child_id);"
+    "CREATE TABLE family_names(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE cpis_flags(flag_id TEXT PRIMARY KEY, la_code TEXT NOT NULL,"
+    "  nhs_number TEXT NOT NULL, type TEXT NOT NULL, start_date TEXT NOT NULL, end_date TEXT,"
+    "  doc TEXT NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX cpis_flags_nhs ON cpis_flags(nhs_number);"
+    "CREATE TABLE register_offsets(topic TEXT NOT NULL, partition INTEGER NOT NULL,"
+    "  next_offset INTEGER NOT NULL, PRIMARY KEY(topic, partition));",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -127,7 +146,8 @@ static int migrate(sdat_store_t *st, char *err, size_t errlen)
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %zu", v + 1);
         if (exec(st, "BEGIN IMMEDIATE") < 0 || exec(st, migrations[v]) < 0 ||
-            exec(st, pragma) < 0 || exec(st, "COMMIT") < 0) {
+            (v + 1 == 2 && store_register_backfill(st) < 0) || exec(st, pragma) < 0 ||
+            exec(st, "COMMIT") < 0) {
             snprintf(err, errlen, "store migration %zu failed: %s", v + 1, sqlite3_errmsg(st->db));
             exec(st, "ROLLBACK");
             return -EIO;
@@ -193,6 +213,7 @@ int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st
         return -ENOMEM;
     }
     st->lock_fd = -1;
+    st->n_children = -1;
     if (!(flags & SDAT_STORE_READONLY) && mkdir(state_dir, 0750) < 0 && errno != EEXIST) {
         r = -errno;
         snprintf(err, errlen, "cannot create state directory \"%s\": %s", state_dir,

@@ -21,7 +21,7 @@ enum {
     SDAT_STORE_READONLY = 2, /* open read-only; no lock */
 };
 
-#define SDAT_STORE_SCHEMA_VERSION 1
+#define SDAT_STORE_SCHEMA_VERSION 2
 
 int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st, char *err,
                     size_t errlen);
@@ -35,15 +35,35 @@ void sdat_store_rollback(sdat_store_t *st);
 int sdat_store_schema_version(sdat_store_t *st);
 const char *sdat_store_errmsg(sdat_store_t *st);
 
-/* Register. child is a validated council.child/1 document (borrowed). */
+/* Register (store_register.c). child is a validated council.child/1
+ * document (borrowed); the store derives the matching columns and blocking
+ * keys from it. Upsert: 0 inserted, 1 replaced. Delete: 0, or -ENOENT. */
 int sdat_store_child_upsert(sdat_store_t *st, const json_t *child, int64_t now_ms);
-/* 0 deleted, -ENOENT when absent. */
 int sdat_store_child_delete(sdat_store_t *st, const char *child_id);
-/* The register children whose NHS number or UPN equals the one given (either
- * may be NULL), as a new array of council.child/1 documents (caller owns). */
-int sdat_store_children_by_identifier(sdat_store_t *st, const char *nhs_number, const char *upn,
-                                      json_t **ret_children);
 int sdat_store_child_count(sdat_store_t *st, int64_t *ret_count);
+/* The register child's document (new reference), or -ENOENT. */
+int sdat_store_child_get(sdat_store_t *st, const char *child_id, json_t **ret_child);
+
+/* The candidates for a police child: the register children sharing one of
+ * its blocking keys (blocking.h) or its NHS number or UPN. The rows and
+ * their strings are owned by *ret_rows; free with sdat_store_rows_free. */
+struct sdat_match_query;
+struct sdat_register_row;
+int sdat_store_register_candidates(sdat_store_t *st, const struct sdat_match_query *q,
+                                   struct sdat_register_row **ret_rows, size_t *ret_n);
+void sdat_store_rows_free(struct sdat_register_row *rows, size_t n);
+
+/* CP-IS flags: flag is a validated council.cpis-flag/1 document. */
+int sdat_store_flag_upsert(sdat_store_t *st, const json_t *flag, int64_t now_ms);
+int sdat_store_flag_delete(sdat_store_t *st, const char *flag_id);
+int sdat_store_flag_count(sdat_store_t *st, int64_t *ret_count);
+
+/* The register topics' positions, kept by each instance (global tables):
+ * the next offset to read, or -ENOENT when the partition was never read. */
+int sdat_store_register_offset(sdat_store_t *st, const char *topic, int32_t partition,
+                               int64_t *ret_next_offset);
+int sdat_store_register_offset_set(sdat_store_t *st, const char *topic, int32_t partition,
+                                   int64_t next_offset);
 
 /* Incidents: the highest version processed per FORCE/INCIDENT_ID key. */
 int sdat_store_incident_version(sdat_store_t *st, const char *key, int64_t *ret_version);

@@ -1,4 +1,4 @@
-/* The store's rows: register children, incidents, notifications, attempts,
+/* The store's rows: incidents, notifications, attempts,
  * dead letters. */
 #include "store_internal.h"
 
@@ -7,124 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *child_text(const json_t *child, const char *key)
-{
-    return json_string_value(json_object_get(child, key));
-}
-
-int sdat_store_child_upsert(sdat_store_t *st, const json_t *child, int64_t now_ms)
-{
-    const json_t *address = json_object_get(child, "address");
-    char *doc = json_dumps(child, JSON_COMPACT | JSON_SORT_KEYS);
-    sqlite3_stmt *stmt = store_stmt(
-        st, "INSERT INTO children(child_id, la_code, nhs_number, upn, dob, postcode, doc,"
-            " updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(child_id) DO UPDATE SET la_code = excluded.la_code,"
-            " nhs_number = excluded.nhs_number, upn = excluded.upn, dob = excluded.dob,"
-            " postcode = excluded.postcode, doc = excluded.doc, updated_ms = excluded.updated_ms");
-    int r;
-
-    if (!doc || !stmt) {
-        r = doc ? -EIO : -ENOMEM;
-        goto out;
-    }
-    store_bind_text(stmt, 1, child_text(child, "child_id"));
-    store_bind_text(stmt, 2, child_text(child, "la_code"));
-    store_bind_text(stmt, 3, child_text(child, "nhs_number"));
-    store_bind_text(stmt, 4, child_text(child, "upn"));
-    store_bind_text(stmt, 5, child_text(child, "dob"));
-    store_bind_text(stmt, 6, child_text(address, "postcode"));
-    store_bind_text(stmt, 7, doc);
-    sqlite3_bind_int64(stmt, 8, now_ms);
-    r = store_step_done(st, stmt);
-out:
-    free(doc);
-    return r;
-}
-
-int sdat_store_child_delete(sdat_store_t *st, const char *child_id)
-{
-    sqlite3_stmt *stmt = store_stmt(st, "DELETE FROM children WHERE child_id = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, child_id);
-    int r = store_step_done(st, stmt);
-    if (r == 0 && sqlite3_changes(st->db) == 0) {
-        r = -ENOENT;
-    }
-    return r;
-}
-
-static int append_docs(sqlite3_stmt *stmt, json_t *out)
-{
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(stmt, 1);
-        const char *child_id = (const char *)sqlite3_column_text(stmt, 0);
-        bool seen = false;
-        size_t i;
-        json_t *c;
-        json_array_foreach(out, i, c)
-        {
-            if (strcmp(json_string_value(json_object_get(c, "child_id")), child_id) == 0) {
-                seen = true;
-            }
-        }
-        if (seen) {
-            continue;
-        }
-        json_t *doc = json_loads(text, 0, NULL);
-        if (!doc) {
-            sqlite3_reset(stmt);
-            return -EIO;
-        }
-        json_array_append_new(out, doc);
-    }
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? 0 : -EIO;
-}
-
-int sdat_store_children_by_identifier(sdat_store_t *st, const char *nhs_number, const char *upn,
-                                      json_t **ret_children)
-{
-    json_t *out = json_array();
-    int r = 0;
-    if (!out) {
-        return -ENOMEM;
-    }
-    if (nhs_number) {
-        sqlite3_stmt *stmt =
-            store_stmt(st, "SELECT child_id, doc FROM children WHERE nhs_number = ?");
-        if (!stmt) {
-            r = -EIO;
-            goto out;
-        }
-        store_bind_text(stmt, 1, nhs_number);
-        r = append_docs(stmt, out);
-        if (r < 0) {
-            goto out;
-        }
-    }
-    if (upn) {
-        sqlite3_stmt *stmt = store_stmt(st, "SELECT child_id, doc FROM children WHERE upn = ?");
-        if (!stmt) {
-            r = -EIO;
-            goto out;
-        }
-        store_bind_text(stmt, 1, upn);
-        r = append_docs(stmt, out);
-    }
-out:
-    if (r < 0) {
-        json_decref(out);
-        return r;
-    }
-    *ret_children = out;
-    return 0;
-}
-
-static int count(sdat_store_t *st, sqlite3_stmt *stmt, int64_t *ret_count)
+int store_count(sdat_store_t *st, sqlite3_stmt *stmt, int64_t *ret_count)
 {
     (void)st;
     if (!stmt) {
@@ -138,21 +21,16 @@ static int count(sdat_store_t *st, sqlite3_stmt *stmt, int64_t *ret_count)
     return rc == SQLITE_ROW ? 0 : -EIO;
 }
 
-int sdat_store_child_count(sdat_store_t *st, int64_t *ret_count)
-{
-    return count(st, store_stmt(st, "SELECT count(*) FROM children"), ret_count);
-}
-
 int sdat_store_notification_count(sdat_store_t *st, const char *state, int64_t *ret_count)
 {
     if (!state) {
-        return count(st, store_stmt(st, "SELECT count(*) FROM notifications"), ret_count);
+        return store_count(st, store_stmt(st, "SELECT count(*) FROM notifications"), ret_count);
     }
     sqlite3_stmt *stmt = store_stmt(st, "SELECT count(*) FROM notifications WHERE state = ?");
     if (stmt) {
         store_bind_text(stmt, 1, state);
     }
-    return count(st, stmt, ret_count);
+    return store_count(st, stmt, ret_count);
 }
 
 int sdat_store_incident_version(sdat_store_t *st, const char *key, int64_t *ret_version)

@@ -21,11 +21,17 @@ struct sdat_store {
      * that a rollback also rolls the head back. */
     int64_t audit_seq, saved_audit_seq;
     char audit_hash[65], saved_audit_hash[65];
+    int64_t n_children; /* register size, -1 until counted */
 };
 
 /* A cached, reset statement for SQL (a string literal: cached by address). */
 sqlite3_stmt *store_stmt(sdat_store_t *st, const char *sql);
 int store_step_done(sdat_store_t *st, sqlite3_stmt *stmt);
 void store_bind_text(sqlite3_stmt *stmt, int i, const char *text);
+
+/* One integer from a cached statement (count(*) and the like). */
+int store_count(sdat_store_t *st, sqlite3_stmt *stmt, int64_t *ret_count);
+/* Migration 2: derives the matching columns and keys of every child. */
+int store_register_backfill(sdat_store_t *st);
 
 #endif

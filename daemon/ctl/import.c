@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "audit.h"
+#include "register.h"
 #include "ctl.h"
 #include "schemas.h"
 #include "store.h"
@@ -23,6 +25,7 @@ struct import {
     sdat_schemas_t *schemas;
     long accepted, rejected;
     int in_batch;
+    bool flags; /* importing council.cpis-flag/1 rather than children */
 };
 
 static int flush_batch(struct import *im)
@@ -34,30 +37,38 @@ static int flush_batch(struct import *im)
     return sdat_store_commit(im->st);
 }
 
-static int import_child(struct import *im, const json_t *doc, int64_t now_ms)
+static int import_one(struct import *im, const json_t *doc, int64_t now_ms)
 {
     if (im->in_batch == 0 && sdat_store_begin(im->st) < 0) {
         return -EIO;
     }
     im->in_batch++;
-    int r = sdat_store_child_upsert(im->st, doc, now_ms);
-    if (r == 0) {
-        r = sdat_audit_append(im->audit, im->st, now_ms, "register.changed", "sdatctl",
-                              json_pack("{s:O}", "child_id", json_object_get(doc, "child_id")),
-                              json_pack("{s:s, s:s}", "change", "upsert", "source", "import"));
-    }
+    const char *key = json_string_value(json_object_get(doc, im->flags ? "flag_id" : "child_id"));
+    int r = sdat_register_apply(im->st, im->audit,
+                                im->flags ? SDAT_REGISTER_FLAG : SDAT_REGISTER_CHILD, key, doc,
+                                "sdatctl", "import", now_ms);
     if (r == 0 && im->in_batch >= IMPORT_BATCH) {
         r = flush_batch(im);
     }
     return r;
 }
 
-static void progress(const struct import *im, int64_t started_ms, bool final)
+/* On a terminal: records, rate and, for a regular file, the time left
+ * from the share of its bytes read so far. */
+static void progress(const struct import *im, FILE *in, int64_t started_ms, bool final)
 {
     double secs = (double)(sdat_time_mono_ms() - started_ms) / 1000.0;
     long total = im->accepted + im->rejected;
-    fprintf(stderr, "\r%ld records, %ld rejected, %.0f records/s%s", total, im->rejected,
-            secs > 0 ? (double)total / secs : 0.0, final ? "\n" : "");
+    char eta[48] = "";
+    struct stat sb;
+    long pos = ftell(in);
+    if (!final && pos > 0 && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode) &&
+        sb.st_size > pos) {
+        double left = secs * (double)(sb.st_size - pos) / (double)pos;
+        snprintf(eta, sizeof eta, ", ETA %.0f s", left);
+    }
+    fprintf(stderr, "\r%ld records, %ld rejected, %.0f records/s%s   %s", total, im->rejected,
+            secs > 0 ? (double)total / secs : 0.0, eta, final ? "\n" : "");
 }
 
 int ctl_import(const struct ctl_options *opts, int argc, char **argv)
@@ -72,11 +83,8 @@ int ctl_import(const struct ctl_options *opts, int argc, char **argv)
         fprintf(stderr, "usage: sdatctl import children|flags [FILE|-]\n");
         return CTL_USAGE;
     }
-    if (strcmp(argv[1], "flags") == 0) {
-        /* CP-IS flags need their own store tables (the CP-IS issue). */
-        fprintf(stderr, "sdatctl: import flags is not available in this version\n");
-        return CTL_NEGATIVE;
-    }
+    im.flags = strcmp(argv[1], "flags") == 0;
+    const char *schema = im.flags ? "council.cpis-flag/1" : "council.child/1";
     cfg = ctl_load_config(opts);
     if (!cfg) {
         return CTL_CONFIG;
@@ -114,17 +122,17 @@ int ctl_import(const struct ctl_options *opts, int argc, char **argv)
             im.rejected++;
             continue;
         }
-        if (sdat_schemas_validate(im.schemas, doc, "council.child/1", &v) != 0) {
+        if (sdat_schemas_validate(im.schemas, doc, schema, &v) != 0) {
             fprintf(stderr, "line %ld: %s: %s\n", lineno, v.n_errors ? v.errors[0].path : "",
                     v.n_errors ? v.errors[0].message : "invalid");
             im.rejected++;
         } else {
-            r = import_child(&im, doc, sdat_time_now_ms());
+            r = import_one(&im, doc, sdat_time_now_ms());
             im.accepted++;
         }
         json_decref(doc);
         if (tty && sdat_time_mono_ms() - last_progress >= 500) {
-            progress(&im, started, false);
+            progress(&im, in, started, false);
             last_progress = sdat_time_mono_ms();
         }
     }
@@ -138,9 +146,10 @@ int ctl_import(const struct ctl_options *opts, int argc, char **argv)
         goto out;
     }
     if (tty) {
-        progress(&im, started, true);
+        progress(&im, in, started, true);
     }
-    printf("imported %ld children, rejected %ld lines\n", im.accepted, im.rejected);
+    printf("imported %ld %s, rejected %ld lines\n", im.accepted, im.flags ? "flags" : "children",
+           im.rejected);
     rc = im.rejected > 0 ? CTL_NEGATIVE : CTL_OK;
 out:
     if (in && in != stdin) {

@@ -20,6 +20,7 @@ static void usage(FILE *out)
             "                                        produce JSON Lines to Kafka\n"
             "  broker [--brokers N] [--partitions N] [--topic NAME]...\n"
             "                                        run a mock Kafka cluster on loopback\n"
+            "  match [FILE|-]                        match police incidents' children to the register\n"
             "  dlq [--json] [--since DATETIME]       list the rejected events (dead letters)\n"
             "exit codes: 0 success, 1 negative answer, 2 usage error, 78 bad configuration\n");
 }
@@ -105,6 +106,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "publish") == 0) {
         return ctl_publish(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "match") == 0) {
+        return ctl_match(&opts, cargc, cargv);
     }
     if (strcmp(command, "dlq") == 0) {
         return ctl_dlq(&opts, cargc, cargv);

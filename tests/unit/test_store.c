@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "match.h"
 #include "store.h"
 
 static char dir[64];
@@ -156,5 +157,142 @@ Test(store, audit_chain_links_records_and_rolls_back_with_the_transaction)
     cr_assert_eq(c.bad, 0);
     cr_assert_eq(c.expected, 3);
     sdat_audit_free(audit);
+    sdat_store_close(st);
+}
+
+static json_t *child(const char *id, const char *given, const char *family, const char *dob,
+                     const char *postcode)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "schema", "council.child/1",
+                     "child_id", id, "la_code", "831", "given_name", given, "family_name", family,
+                     "dob", dob, "nhs_number", "9990000018", "address", "postcode", postcode);
+}
+
+static size_t candidates(sdat_store_t *st, const char *given, const char *family,
+                         const char *dob, const char *postcode, int64_t *ret_family_count)
+{
+    json_t *police = json_pack("{s:s, s:s, s:s}", "given_name", given, "family_name", family,
+                               "dob", dob);
+    json_t *location = json_pack("{s:s, s:s}", "address", "x", "postcode", postcode);
+    struct sdat_match_query q;
+    sdat_match_query_from_police(police, location, false, false, true, 0, &q);
+    struct sdat_register_row *rows = NULL;
+    size_t n = 0;
+    cr_assert_eq(sdat_store_register_candidates(st, &q, &rows, &n), 0);
+    if (ret_family_count && n > 0) {
+        *ret_family_count = rows[0].family_count;
+    }
+    sdat_store_rows_free(rows, n);
+    json_decref(police);
+    json_decref(location);
+    return n;
+}
+
+Test(store, register_candidates_come_from_blocking_keys_and_follow_changes)
+{
+    sdat_store_t *st = NULL;
+    char err[256];
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sdat_store_begin(st), 0);
+    json_t *a = child("C1", "Ashlyn", "Testwood", "2016-04-12", "DE22 3XY");
+    json_t *b = child("C2", "Bramwell", "Testwood", "2018-09-30", "DE22 3XY");
+    cr_assert_eq(sdat_store_child_upsert(st, a, 1), 0);
+    cr_assert_eq(sdat_store_child_upsert(st, b, 1), 0);
+    int64_t n = 0, fam = 0;
+    cr_assert_eq(sdat_store_child_count(st, &n), 0);
+    cr_assert_eq(n, 2);
+    /* Same postcode: both; another postcode and dob swapped: C1 only. */
+    cr_assert_eq(candidates(st, "Ashlyn", "Testwood", "2016-04-12", "DE22 3XY", &fam), 2);
+    cr_assert_eq(fam, 2, "both children count towards the family name");
+    cr_assert_eq(candidates(st, "Ashlyn", "Testwood", "2016-12-04", "S40 2QT", NULL), 1);
+    cr_assert_eq(candidates(st, "Zed", "Nobody", "2001-01-01", "S40 2QT", NULL), 0);
+    /* A change of name and postcode moves the keys with it. */
+    json_decref(a);
+    a = child("C1", "Ashlyn", "Newname", "2016-04-12", "S40 2QT");
+    cr_assert_eq(sdat_store_child_upsert(st, a, 2), 1, "an update answers 1");
+    cr_assert_eq(candidates(st, "Bramwell", "Testwood", "2010-01-01", "DE22 3XY", &fam), 1);
+    cr_assert_eq(fam, 1, "the family count followed the change");
+    cr_assert_eq(sdat_store_child_count(st, &n), 0);
+    cr_assert_eq(n, 2);
+    /* Deleted: gone from candidates and counts. */
+    cr_assert_eq(sdat_store_child_delete(st, "C2"), 0);
+    cr_assert_eq(sdat_store_child_delete(st, "C2"), -ENOENT);
+    cr_assert_eq(candidates(st, "Bramwell", "Testwood", "2018-09-30", "DE22 3XY", NULL), 0);
+    cr_assert_eq(sdat_store_child_count(st, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    json_decref(a);
+    json_decref(b);
+    sdat_store_close(st);
+}
+
+Test(store, version_1_store_is_migrated_and_its_children_get_matching_keys)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/sdat.db", dir);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    /* The walking skeleton's children table, as a version 1 store has it. */
+    cr_assert_eq(
+        sqlite3_exec(db,
+                     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                     "CREATE TABLE children(child_id TEXT PRIMARY KEY, la_code TEXT NOT NULL,"
+                     " nhs_number TEXT, upn TEXT, dob TEXT NOT NULL, postcode TEXT, doc TEXT NOT NULL,"
+                     " updated_ms INTEGER NOT NULL);"
+                     "CREATE TABLE incidents(key TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+                     " updated_ms INTEGER NOT NULL);"
+                     "CREATE TABLE notifications(id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+                     " recipient TEXT NOT NULL, source_key TEXT NOT NULL, source_version INTEGER"
+                     " NOT NULL, child_ref TEXT, state TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+                     " scheduled_ms INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL, attempts"
+                     " INTEGER NOT NULL DEFAULT 0, payload TEXT, payload_sha256 TEXT NOT NULL,"
+                     " amends TEXT, route_reason TEXT, last_error TEXT);"
+                     "CREATE TABLE attempts(notification_id TEXT NOT NULL, n INTEGER NOT NULL,"
+                     " at_ms INTEGER NOT NULL, outcome TEXT NOT NULL, detail TEXT,"
+                     " PRIMARY KEY(notification_id, n));"
+                     "CREATE TABLE audit(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, record TEXT"
+                     " NOT NULL, hash TEXT NOT NULL);"
+                     "CREATE TABLE dead_letters(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
+                     " stage TEXT NOT NULL, error TEXT NOT NULL, topic TEXT NOT NULL, partition"
+                     " INTEGER NOT NULL, offset INTEGER NOT NULL, key BLOB, value BLOB,"
+                     " original_size INTEGER NOT NULL, sent INTEGER NOT NULL DEFAULT 0);"
+                     "INSERT INTO children VALUES('C1', '831', NULL, NULL, '2016-04-12', 'DE22 3XY',"
+                     " '{\"child_id\":\"C1\",\"dob\":\"2016-04-12\",\"family_name\":\"Testwood\","
+                     "\"given_name\":\"Ashlyn\",\"la_code\":\"831\",\"schema\":\"council.child/1\"}', 5);"
+                     "PRAGMA user_version = 1;",
+                     NULL, NULL, NULL),
+        SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    sdat_store_t *st = NULL;
+    char err[256];
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sdat_store_schema_version(st), SDAT_STORE_SCHEMA_VERSION);
+    int64_t fam = 0;
+    cr_assert_eq(candidates(st, "Ashlyn", "Testwood", "2016-04-12", "S40 2QT", &fam), 1);
+    cr_assert_eq(fam, 1);
+    sdat_store_close(st);
+}
+
+Test(store, register_offsets_and_flags)
+{
+    sdat_store_t *st = NULL;
+    char err[256];
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
+    int64_t next = 0, n = 0;
+    cr_assert_eq(sdat_store_register_offset(st, "council.children", 3, &next), -ENOENT);
+    cr_assert_eq(sdat_store_register_offset_set(st, "council.children", 3, 42), 0);
+    cr_assert_eq(sdat_store_register_offset(st, "council.children", 3, &next), 0);
+    cr_assert_eq(next, 42);
+    json_t *flag = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{}}", "schema",
+                             "council.cpis-flag/1", "flag_id", "F1", "la_code", "831",
+                             "nhs_number", "9990000018", "type", "CPP", "start_date",
+                             "2026-01-01", "la_name", "Test", "contact");
+    cr_assert_eq(sdat_store_flag_upsert(st, flag, 1), 0);
+    cr_assert_eq(sdat_store_flag_upsert(st, flag, 2), 0);
+    cr_assert_eq(sdat_store_flag_count(st, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(sdat_store_flag_delete(st, "F1"), 0);
+    cr_assert_eq(sdat_store_flag_delete(st, "F1"), -ENOENT);
+    json_decref(flag);
     sdat_store_close(st);
 }

@@ -1,0 +1,480 @@
+/* The register in the store: children with their matching columns and
+ * blocking keys, family-name counts for term-frequency adjustment, CP-IS
+ * flags, and the register topics' positions. */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blocking.h"
+#include "formats.h"
+#include "match.h"
+#include "names.h"
+
+static const char *text_of(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* Appends the normalised form of name to a space-separated list. */
+static void append_word(char *list, size_t cap, const char *name)
+{
+    char norm[SDAT_MATCH_NAME_MAX];
+    sdat_name_normalise(name, norm, sizeof norm);
+    size_t len = strlen(list);
+    if (norm[0] && len + strlen(norm) + 2 <= cap) {
+        snprintf(list + len, cap - len, "%s%s", len ? " " : "", norm);
+    }
+}
+
+/* Appends each hyphen- or space-separated part of name (when it has two or
+ * more) to list. */
+static void append_parts(char *list, size_t cap, const char *name)
+{
+    if (!name || !strpbrk(name, " -")) {
+        return;
+    }
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, " -");
+        if (n > 0 && n < SDAT_MATCH_NAME_MAX) {
+            char part[SDAT_MATCH_NAME_MAX];
+            memcpy(part, p, n);
+            part[n] = '\0';
+            append_word(list, cap, part);
+        }
+        p += n;
+        p += strspn(p, " -");
+    }
+}
+
+struct derived {
+    char given[SDAT_MATCH_NAME_MAX], family[SDAT_MATCH_NAME_MAX];
+    char other_given[1024], other_family[1024];
+    char postcode[9];
+    const char *uprn;
+};
+
+static void derive(const json_t *child, struct derived *d)
+{
+    memset(d, 0, sizeof *d);
+    const json_t *address = json_object_get(child, "address");
+    sdat_name_normalise(text_of(child, "given_name") ? text_of(child, "given_name") : "",
+                        d->given, sizeof d->given);
+    sdat_name_normalise(text_of(child, "family_name") ? text_of(child, "family_name") : "",
+                        d->family, sizeof d->family);
+    const char *middle = text_of(child, "middle_names");
+    for (const char *p = middle ? middle : ""; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n > 0 && n < SDAT_MATCH_NAME_MAX) {
+            char word[SDAT_MATCH_NAME_MAX];
+            memcpy(word, p, n);
+            word[n] = '\0';
+            append_word(d->other_given, sizeof d->other_given, word);
+        }
+        p += n;
+        p += strspn(p, " ");
+    }
+    size_t i;
+    json_t *alias;
+    json_array_foreach(json_object_get(child, "aliases"), i, alias)
+    {
+        append_word(d->other_given, sizeof d->other_given, text_of(alias, "given_name"));
+        append_word(d->other_family, sizeof d->other_family, text_of(alias, "family_name"));
+        append_parts(d->other_family, sizeof d->other_family, text_of(alias, "family_name"));
+    }
+    append_parts(d->other_family, sizeof d->other_family, text_of(child, "family_name"));
+    if (!text_of(address, "postcode") ||
+        sdat_postcode_normalise(text_of(address, "postcode"), d->postcode, sizeof d->postcode) < 0) {
+        d->postcode[0] = '\0';
+    }
+    d->uprn = text_of(address, "uprn");
+}
+
+static int family_count_add(sdat_store_t *st, const char *name, int delta)
+{
+    if (!name || !name[0]) {
+        return 0;
+    }
+    sqlite3_stmt *stmt = store_stmt(st, "INSERT INTO family_names(name, n) VALUES (?, ?)"
+                                        " ON CONFLICT(name) DO UPDATE SET n = n + excluded.n");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, name);
+    sqlite3_bind_int(stmt, 2, delta);
+    return store_step_done(st, stmt);
+}
+
+/* Removes a child's keys and its family-name count; 1 when it existed. */
+static int forget(sdat_store_t *st, const char *child_id)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "SELECT family_norm FROM children WHERE child_id = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, child_id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(stmt);
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(stmt);
+        return -EIO;
+    }
+    char family[SDAT_MATCH_NAME_MAX];
+    snprintf(family, sizeof family, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_reset(stmt);
+    int r = family_count_add(st, family, -1);
+    if (r < 0) {
+        return r;
+    }
+    stmt = store_stmt(st, "DELETE FROM child_keys WHERE child_id = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, child_id);
+    r = store_step_done(st, stmt);
+    return r < 0 ? r : 1;
+}
+
+static int remember(sdat_store_t *st, const char *child_id, const char *dob,
+                    const struct derived *d)
+{
+    struct sdat_blocking_keys keys;
+    sdat_blocking_register(d->given, d->family, d->other_given, d->other_family, dob,
+                           d->postcode, d->uprn, &keys);
+    for (size_t i = 0; i < keys.n; i++) {
+        sqlite3_stmt *stmt =
+            store_stmt(st, "INSERT OR IGNORE INTO child_keys(key, child_id) VALUES (?, ?)");
+        if (!stmt) {
+            return -EIO;
+        }
+        store_bind_text(stmt, 1, keys.key[i]);
+        store_bind_text(stmt, 2, child_id);
+        int r = store_step_done(st, stmt);
+        if (r < 0) {
+            return r;
+        }
+    }
+    return family_count_add(st, d->family, +1);
+}
+
+static int child_write(sdat_store_t *st, const json_t *child, const char *doc, int64_t now_ms)
+{
+    const char *child_id = text_of(child, "child_id");
+    struct derived d;
+    derive(child, &d);
+    int existed = forget(st, child_id);
+    if (existed < 0) {
+        return existed;
+    }
+    sqlite3_stmt *stmt = store_stmt(
+        st, "INSERT INTO children(child_id, la_code, nhs_number, upn, dob, postcode, doc,"
+            " updated_ms, given_norm, family_norm, other_given, other_family, uprn)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(child_id) DO UPDATE SET la_code = excluded.la_code,"
+            " nhs_number = excluded.nhs_number, upn = excluded.upn, dob = excluded.dob,"
+            " postcode = excluded.postcode, doc = excluded.doc, updated_ms = excluded.updated_ms,"
+            " given_norm = excluded.given_norm, family_norm = excluded.family_norm,"
+            " other_given = excluded.other_given, other_family = excluded.other_family,"
+            " uprn = excluded.uprn");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, child_id);
+    store_bind_text(stmt, 2, text_of(child, "la_code"));
+    store_bind_text(stmt, 3, text_of(child, "nhs_number"));
+    store_bind_text(stmt, 4, text_of(child, "upn"));
+    store_bind_text(stmt, 5, text_of(child, "dob"));
+    store_bind_text(stmt, 6, d.postcode[0] ? d.postcode : NULL);
+    store_bind_text(stmt, 7, doc);
+    sqlite3_bind_int64(stmt, 8, now_ms);
+    store_bind_text(stmt, 9, d.given);
+    store_bind_text(stmt, 10, d.family);
+    store_bind_text(stmt, 11, d.other_given);
+    store_bind_text(stmt, 12, d.other_family);
+    store_bind_text(stmt, 13, d.uprn);
+    int r = store_step_done(st, stmt);
+    if (r == 0) {
+        r = remember(st, child_id, text_of(child, "dob"), &d);
+    }
+    if (r == 0 && !existed && st->n_children >= 0) {
+        st->n_children++;
+    }
+    return r < 0 ? r : existed;
+}
+
+int sdat_store_child_upsert(sdat_store_t *st, const json_t *child, int64_t now_ms)
+{
+    char *doc = json_dumps(child, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!doc) {
+        return -ENOMEM;
+    }
+    int r = child_write(st, child, doc, now_ms);
+    free(doc);
+    return r;
+}
+
+int sdat_store_child_delete(sdat_store_t *st, const char *child_id)
+{
+    int existed = forget(st, child_id);
+    if (existed <= 0) {
+        return existed < 0 ? existed : -ENOENT;
+    }
+    sqlite3_stmt *stmt = store_stmt(st, "DELETE FROM children WHERE child_id = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, child_id);
+    int r = store_step_done(st, stmt);
+    if (r == 0 && st->n_children > 0) {
+        st->n_children--;
+    }
+    return r;
+}
+
+int sdat_store_child_count(sdat_store_t *st, int64_t *ret_count)
+{
+    if (st->n_children < 0) {
+        int r = store_count(st, store_stmt(st, "SELECT count(*) FROM children"), &st->n_children);
+        if (r < 0) {
+            st->n_children = -1;
+            return r;
+        }
+    }
+    *ret_count = st->n_children;
+    return 0;
+}
+
+int sdat_store_child_get(sdat_store_t *st, const char *child_id, json_t **ret_child)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "SELECT doc FROM children WHERE child_id = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, child_id);
+    int rc = sqlite3_step(stmt), r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+    if (r == 0) {
+        json_t *doc = json_loads((const char *)sqlite3_column_text(stmt, 0), 0, NULL);
+        if (doc) {
+            *ret_child = doc;
+        } else {
+            r = -EIO;
+        }
+    }
+    sqlite3_reset(stmt);
+    return r;
+}
+
+int store_register_backfill(sdat_store_t *st)
+{
+    sqlite3_stmt *stmt = NULL;
+    int r = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT doc, updated_ms FROM children", -1, &stmt, NULL) !=
+        SQLITE_OK) {
+        return -EIO;
+    }
+    /* Rewriting rows while reading the same table: collect first. */
+    json_t *docs = json_array();
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        json_t *doc = json_loads((const char *)sqlite3_column_text(stmt, 0), 0, NULL);
+        if (!doc) {
+            r = -EIO;
+            break;
+        }
+        json_object_set_new(doc, "\x01updated", json_integer(sqlite3_column_int64(stmt, 1)));
+        json_array_append_new(docs, doc);
+    }
+    sqlite3_finalize(stmt);
+    size_t i;
+    json_t *doc;
+    json_array_foreach(docs, i, doc)
+    {
+        if (r < 0) {
+            break;
+        }
+        int64_t updated = json_integer_value(json_object_get(doc, "\x01updated"));
+        json_object_del(doc, "\x01updated");
+        r = sdat_store_child_upsert(st, doc, updated);
+    }
+    json_decref(docs);
+    return r < 0 ? r : 0;
+}
+
+/* The candidate query: the children sharing any of up to 40 blocking keys,
+ * or the NHS number or UPN. */
+#define CANDIDATE_SQL_HEAD                                                                         \
+    "SELECT c.child_id, c.given_norm, c.family_norm, c.other_given, c.other_family, c.dob,"      \
+    " c.postcode, c.uprn, c.nhs_number, c.upn, coalesce(f.n, 1) FROM children c"                  \
+    " LEFT JOIN family_names f ON f.name = c.family_norm WHERE c.child_id IN ("                  \
+    "SELECT child_id FROM child_keys WHERE key IN ("
+#define K4 "?,?,?,?,"
+#define K40 K4 K4 K4 K4 K4 K4 K4 K4 K4 "?"
+static const char candidate_sql[] =
+    CANDIDATE_SQL_HEAD K40 ") UNION SELECT child_id FROM children WHERE nhs_number = ?41"
+                           " UNION SELECT child_id FROM children WHERE upn = ?42) LIMIT 2000";
+
+static char *dup_column(sqlite3_stmt *stmt, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(stmt, i);
+    return s ? strdup(s) : NULL;
+}
+
+void sdat_store_rows_free(struct sdat_register_row *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++) {
+        free((char *)rows[i].child_id);
+        free((char *)rows[i].given);
+        free((char *)rows[i].family);
+        free((char *)rows[i].other_given);
+        free((char *)rows[i].other_family);
+        free((char *)rows[i].dob);
+        free((char *)rows[i].postcode);
+        free((char *)rows[i].uprn);
+        free((char *)rows[i].nhs_number);
+        free((char *)rows[i].upn);
+    }
+    free(rows);
+}
+
+int sdat_store_register_candidates(sdat_store_t *st, const struct sdat_match_query *q,
+                                   struct sdat_register_row **ret_rows, size_t *ret_n)
+{
+    _Static_assert(SDAT_BLOCKING_MAX_KEYS == 40, "candidate_sql binds 40 keys");
+    struct sdat_blocking_keys keys;
+    sdat_blocking_query(q, &keys);
+    sqlite3_stmt *stmt = store_stmt(st, candidate_sql);
+    if (!stmt) {
+        return -EIO;
+    }
+    for (size_t i = 0; i < keys.n; i++) {
+        sqlite3_bind_text(stmt, (int)i + 1, keys.key[i], -1, SQLITE_STATIC);
+    }
+    store_bind_text(stmt, 41, q->nhs_number[0] ? q->nhs_number : NULL);
+    store_bind_text(stmt, 42, q->upn[0] ? q->upn : NULL);
+    struct sdat_register_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    int rc, r = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            struct sdat_register_row *bigger = realloc(rows, cap * sizeof *rows);
+            if (!bigger) {
+                r = -ENOMEM;
+                break;
+            }
+            rows = bigger;
+        }
+        struct sdat_register_row *row = &rows[n++];
+        row->child_id = dup_column(stmt, 0);
+        row->given = dup_column(stmt, 1);
+        row->family = dup_column(stmt, 2);
+        row->other_given = dup_column(stmt, 3);
+        row->other_family = dup_column(stmt, 4);
+        row->dob = dup_column(stmt, 5);
+        row->postcode = dup_column(stmt, 6);
+        row->uprn = dup_column(stmt, 7);
+        row->nhs_number = dup_column(stmt, 8);
+        row->upn = dup_column(stmt, 9);
+        row->family_count = sqlite3_column_int64(stmt, 10);
+        if (!row->child_id) {
+            r = -ENOMEM;
+            break;
+        }
+    }
+    if (r == 0 && rc != SQLITE_DONE) {
+        r = -EIO;
+    }
+    sqlite3_reset(stmt);
+    if (r < 0) {
+        sdat_store_rows_free(rows, n);
+        return r;
+    }
+    *ret_rows = rows;
+    *ret_n = n;
+    return 0;
+}
+
+int sdat_store_flag_upsert(sdat_store_t *st, const json_t *flag, int64_t now_ms)
+{
+    char *doc = json_dumps(flag, JSON_COMPACT | JSON_SORT_KEYS);
+    sqlite3_stmt *stmt = store_stmt(
+        st, "INSERT INTO cpis_flags(flag_id, la_code, nhs_number, type, start_date, end_date,"
+            " doc, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(flag_id) DO UPDATE SET"
+            " la_code = excluded.la_code, nhs_number = excluded.nhs_number, type = excluded.type,"
+            " start_date = excluded.start_date, end_date = excluded.end_date, doc = excluded.doc,"
+            " updated_ms = excluded.updated_ms");
+    int r;
+    if (!doc || !stmt) {
+        r = doc ? -EIO : -ENOMEM;
+        goto out;
+    }
+    store_bind_text(stmt, 1, text_of(flag, "flag_id"));
+    store_bind_text(stmt, 2, text_of(flag, "la_code"));
+    store_bind_text(stmt, 3, text_of(flag, "nhs_number"));
+    store_bind_text(stmt, 4, text_of(flag, "type"));
+    store_bind_text(stmt, 5, text_of(flag, "start_date"));
+    store_bind_text(stmt, 6, text_of(flag, "end_date"));
+    store_bind_text(stmt, 7, doc);
+    sqlite3_bind_int64(stmt, 8, now_ms);
+    r = store_step_done(st, stmt);
+out:
+    free(doc);
+    return r;
+}
+
+int sdat_store_flag_delete(sdat_store_t *st, const char *flag_id)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "DELETE FROM cpis_flags WHERE flag_id = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, flag_id);
+    int r = store_step_done(st, stmt);
+    if (r == 0 && sqlite3_changes(st->db) == 0) {
+        r = -ENOENT;
+    }
+    return r;
+}
+
+int sdat_store_flag_count(sdat_store_t *st, int64_t *ret_count)
+{
+    return store_count(st, store_stmt(st, "SELECT count(*) FROM cpis_flags"), ret_count);
+}
+
+int sdat_store_register_offset(sdat_store_t *st, const char *topic, int32_t partition,
+                               int64_t *ret_next_offset)
+{
+    sqlite3_stmt *stmt = store_stmt(
+        st, "SELECT next_offset FROM register_offsets WHERE topic = ? AND partition = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, topic);
+    sqlite3_bind_int(stmt, 2, partition);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *ret_next_offset = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int sdat_store_register_offset_set(sdat_store_t *st, const char *topic, int32_t partition,
+                                   int64_t next_offset)
+{
+    sqlite3_stmt *stmt = store_stmt(
+        st, "INSERT INTO register_offsets(topic, partition, next_offset) VALUES (?, ?, ?)"
+            " ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, topic);
+    sqlite3_bind_int(stmt, 2, partition);
+    sqlite3_bind_int64(stmt, 3, next_offset);
+    return store_step_done(st, stmt);
+}

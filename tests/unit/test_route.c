@@ -1,0 +1,122 @@
+/* Routing (flows.md §1) over a small hand-built directory. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "match.h"
+#include "route.h"
+#include "timeutil.h"
+
+
+/* A directory: area 831 (DE22, and sector DE23 6), force derbyshire → 831,
+ * school:1 at URN 100001, mash and ehe. */
+static struct sdat_recipient recipients[] = {
+    {.id = "school:1", .kind = SDAT_KIND_SCHOOL, .la_code = "831", .name = "S1", .urn = "100001"},
+    {.id = "la:831:mash", .kind = SDAT_KIND_MASH, .la_code = "831", .name = "MASH"},
+    {.id = "la:831:ehe", .kind = SDAT_KIND_EHE, .la_code = "831", .name = "EHE"},
+    {.id = "la:832:mash", .kind = SDAT_KIND_MASH, .la_code = "832", .name = "MASH 2"},
+};
+static char *districts_831[] = {"DE22", "DE23 6"};
+static char *districts_832[] = {"DE23"};
+static struct sdat_area areas[] = {
+    {.la_code = "831", .name = "A", .postcode_districts = {districts_831, 2},
+     .mash = "la:831:mash", .ehe = "la:831:ehe"},
+    {.la_code = "832", .name = "B", .postcode_districts = {districts_832, 1}, .mash = "la:832:mash"},
+};
+static struct sdat_force forces[] = {{.id = "derbyshire", .default_area = "831"}};
+
+static struct sdat_config directory(void)
+{
+    struct sdat_config cfg = {0};
+    cfg.recipients = recipients;
+    cfg.n_recipients = 4;
+    cfg.areas = areas;
+    cfg.n_areas = 2;
+    cfg.forces = forces;
+    cfg.n_forces = 1;
+    return cfg;
+}
+
+Test(route, longest_postcode_entry_wins_then_force_default)
+{
+    struct sdat_config cfg = directory();
+    json_t *inc = json_pack("{s:s, s:{s:s}}", "force", "derbyshire", "location", "postcode",
+                            "de23 6ab");
+    cr_assert_str_eq(sdat_route_incident_area(&cfg, inc)->la_code, "831");
+    json_object_set_new(json_object_get(inc, "location"), "postcode", json_string("DE237XY"));
+    cr_assert_str_eq(sdat_route_incident_area(&cfg, inc)->la_code, "832");
+    json_object_set_new(json_object_get(inc, "location"), "postcode", json_string("DE2 1AA"));
+    cr_assert_str_eq(sdat_route_incident_area(&cfg, inc)->la_code, "831"); /* force default */
+    json_object_set_new(inc, "force", json_string("elsewhere"));
+    cr_assert_null(sdat_route_incident_area(&cfg, inc));
+    json_decref(inc);
+}
+
+Test(route, current_spell_at_a_directory_school_goes_to_that_school)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}, {s:s, s:s, s:s}]}", "child_id", "R1",
+                              "la_code", "831", "dob", "2016-04-12", "education", "urn", "100001",
+                              "start", "2025-09-01", "urn", "100001", "start", "2020-09-01", "end",
+                              "2021-07-20");
+    struct sdat_route routes[SDAT_ROUTE_MAX];
+    size_t n = 0;
+    char err[128];
+    int32_t on = sdat_days_from_civil(2026, 11, 20);
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, child, &areas[0], on, on, routes, &n,
+                                  err, sizeof err),
+                 0);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(routes[0].recipient->id, "school:1");
+    cr_assert(routes[0].school);
+    cr_assert_null(routes[0].route_reason);
+    json_decref(child);
+}
+
+Test(route, non_school_rows_carry_their_route_reason)
+{
+    struct sdat_config cfg = directory();
+    struct sdat_route routes[SDAT_ROUTE_MAX];
+    size_t n = 0;
+    char err[128];
+    int32_t on = sdat_days_from_civil(2026, 11, 20);
+
+    json_t *ehe = json_pack("{s:s, s:s, s:s, s:b}", "child_id", "R2", "la_code", "831", "dob",
+                            "2014-01-01", "ehe", 1);
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, ehe, &areas[0], on, on, routes, &n,
+                                  err, sizeof err), 0);
+    cr_assert_str_eq(routes[0].recipient->id, "la:831:ehe");
+    cr_assert_str_eq(routes[0].route_reason, "ehe");
+
+    json_t *away = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "child_id", "R3", "la_code", "832",
+                             "dob", "2014-01-01", "education", "urn", "999999", "start",
+                             "2025-09-01");
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, away, &areas[0], on, on, routes, &n,
+                                  err, sizeof err), 0);
+    cr_assert_str_eq(routes[0].recipient->id, "la:832:mash"); /* the child's area */
+    cr_assert_str_eq(routes[0].route_reason, "school-not-in-directory");
+
+    json_t *young = json_pack("{s:s, s:s, s:s}", "child_id", "R4", "la_code", "831", "dob",
+                              "2023-01-01");
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, young, &areas[0], on, on, routes, &n,
+                                  err, sizeof err), 0);
+    cr_assert_str_eq(routes[0].recipient->id, "la:831:mash"); /* no early_years: mash */
+    cr_assert_str_eq(routes[0].route_reason, "under-five");
+
+    json_t *none = json_pack("{s:s, s:s, s:s}", "child_id", "R5", "la_code", "831", "dob",
+                             "2012-01-01");
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, none, &areas[0], on, on, routes, &n,
+                                  err, sizeof err), 0);
+    cr_assert_str_eq(routes[0].route_reason, "no-current-education");
+
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_NONE, NULL, &areas[1], on, on, routes, &n,
+                                  err, sizeof err), 0);
+    cr_assert_str_eq(routes[0].kind, "unmatched-child");
+    cr_assert_str_eq(routes[0].recipient->id, "la:832:mash"); /* the incident area */
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_REVIEW, NULL, &areas[0], on, on, routes, &n,
+                                  err, sizeof err), 0);
+    cr_assert_str_eq(routes[0].kind, "review-needed");
+    json_decref(ehe);
+    json_decref(away);
+    json_decref(young);
+    json_decref(none);
+}
