@@ -63,7 +63,8 @@ FUZZ_TIME    ?= 60
 BENCH_SRC    := $(wildcard bench/bench_*.c)
 BENCH_BIN    := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check check-unit check-seeds check-integration check-asan demo bench soak fuzz \
+.PHONY: all deps check check-unit check-seeds check-integration check-asan demo bench bench-match \
+        soak fuzz \
         fuzz-build \
         install uninstall format clean
 
@@ -179,7 +180,13 @@ fuzz-build: $(FUZZ_BIN)
 # same run (quality.md); nothing asserts a time.
 bench: deps
 	$(MAKE) --no-print-directory all $(BENCH_BIN)
-	@SDAT_BUILD=$(BUILD) sh bench/run.sh $(BENCH_BIN)
+	@SDAT_BUILD=$(BUILD) sh bench/run.sh $(filter-out %/bench_match,$(BENCH_BIN))
+	@SDAT_BUILD=$(BUILD) sh bench/match.sh
+
+# Matching quality and latency on the labelled synthetic set (bench/synth).
+bench-match: deps
+	$(MAKE) --no-print-directory all $(BUILD)/bench/bench_match
+	@SDAT_BUILD=$(BUILD) sh bench/match.sh
 
 soak:
 	@echo "make $@: not built yet (issue 11); see docs/ and the issue tracker" >&2; exit 1

@@ -17,7 +17,7 @@ static void add(struct sdat_blocking_keys *k, const char *key)
     }
 }
 
-/* Calls fn for the first word and each space-separated word of others. */
+/* The first word and each space-separated word of others, into out. */
 #define MAX_WORDS 12
 static size_t words(const char *first, const char *others, char out[MAX_WORDS][SDAT_MATCH_NAME_MAX])
 {
@@ -42,18 +42,13 @@ static void name_keys(struct sdat_blocking_keys *k, char given[][SDAT_MATCH_NAME
                       size_t n_given, char family[][SDAT_MATCH_NAME_MAX], size_t n_family,
                       const int *years, size_t n_years)
 {
-    char key[SDAT_BLOCKING_KEY_LEN], fs[5], gs[5];
+    char key[SDAT_BLOCKING_KEY_LEN], fs[5];
     for (size_t f = 0; f < n_family; f++) {
         sdat_name_soundex(family[f], fs);
         if (!fs[0]) {
             continue;
         }
         for (size_t g = 0; g < n_given; g++) {
-            sdat_name_soundex(given[g], gs);
-            if (gs[0]) {
-                snprintf(key, sizeof key, "n:%s:%s", gs, fs);
-                add(k, key);
-            }
             for (size_t y = 0; y < n_years; y++) {
                 snprintf(key, sizeof key, "f:%s:%d:%c", fs, years[y], given[g][0]);
                 add(k, key);
@@ -93,7 +88,7 @@ void sdat_blocking_query(const struct sdat_match_query *q, struct sdat_blocking_
 {
     char g[1][SDAT_MATCH_NAME_MAX], f[SDAT_MATCH_MAX_PARTS + 1][SDAT_MATCH_NAME_MAX];
     char key[SDAT_BLOCKING_KEY_LEN];
-    int years[2];
+    int years[3];
     size_t n_years = 0;
     ret->n = 0;
     if (q->has_dob) {
@@ -105,7 +100,10 @@ void sdat_blocking_query(const struct sdat_match_query *q, struct sdat_blocking_
             snprintf(key, sizeof key, "d:%04d-%02d-%02d", y, d, m);
             add(ret, key);
         }
+        /* A year one off is the commonest slip after a swapped day. */
         years[n_years++] = y;
+        years[n_years++] = y - 1;
+        years[n_years++] = y + 1;
     } else if (q->age >= 0) {
         /* An age on the incident date fits two birth years. */
         int y, m, d;

@@ -9,10 +9,13 @@
  *   p:DE22 3XY             postcode (resident children)
  *   u:UPRN                 property reference
  *   f:SOUNDEX:YEAR:I       family-name Soundex, birth year, given initial
- *   n:SOUNDEX:SOUNDEX      given-name and family-name Soundex
+ *                          (the query asks the year either side too, or
+ *                          the two years an age fits)
  *
  * Family and given names include aliases, middle names and the parts of a
- * hyphenated family name. */
+ * hyphenated family name. Every key names a block of at most a few hundred
+ * children in a register of a million (a given-and-family-name key without
+ * the year was dropped: "Oliver Smith" alone is thousands). */
 #ifndef SDAT_BLOCKING_H
 #define SDAT_BLOCKING_H
 

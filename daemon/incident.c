@@ -245,9 +245,7 @@ static int process_child(struct sdat_engine *e, struct child_ctx *c,
             json_pack("{s:I, s:s}", "position", (json_int_t)c->index, "reason", "18 or over"));
     }
     struct sdat_match_query q;
-    sdat_match_query_from_police(c->police_child, json_object_get(c->incident, "location"),
-                                 !ignored_field(v, c->index, "nhs_number"),
-                                 !ignored_field(v, c->index, "upn"), use_dob, incident_days, &q);
+    sdat_match_query_from_incident(c->incident, c->index, v, incident_days, &q);
     struct sdat_match_params params;
     struct sdat_match_outcome o;
     r = sdat_engine_match(e, &q, &params, &o);

@@ -323,6 +323,24 @@ void sdat_match_query_from_police(const json_t *police_child, const json_t *loca
     }
 }
 
+void sdat_match_query_from_incident(const json_t *incident, size_t index,
+                                    const struct sdat_validation *v, int32_t occurred_days,
+                                    struct sdat_match_query *ret)
+{
+    static const char *const lenient[] = {"nhs_number", "upn", "dob"};
+    bool use[3] = {true, true, true};
+    for (int k = 0; k < 3; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "/children/%zu/%s", index, lenient[k]);
+        for (size_t w = 0; v && w < v->n_warnings; w++) {
+            use[k] = use[k] && strcmp(v->warnings[w].path, path) != 0;
+        }
+    }
+    sdat_match_query_from_police(json_array_get(json_object_get(incident, "children"), index),
+                                 json_object_get(incident, "location"), use[0], use[1], use[2],
+                                 occurred_days, ret);
+}
+
 static int by_score_desc(const void *a, const void *b)
 {
     const struct sdat_candidate *x = a, *y = b;

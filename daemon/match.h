@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "names.h"
+#include "schema.h"
 
 enum sdat_decision {
     SDAT_DECISION_NONE = 0,
@@ -109,6 +110,12 @@ const char *sdat_field_name(enum sdat_field field);
 void sdat_match_query_from_police(const json_t *police_child, const json_t *location,
                                   bool use_nhs_number, bool use_upn, bool use_dob,
                                   int32_t occurred_days, struct sdat_match_query *ret);
+
+/* The same for child INDEX of a validated police.da-incident/1 event; v
+ * holds the validator's warnings, whose lenient fields are not used. */
+void sdat_match_query_from_incident(const json_t *incident, size_t index,
+                                    const struct sdat_validation *v, int32_t occurred_days,
+                                    struct sdat_match_query *ret);
 
 /* Scores one candidate. */
 void sdat_match_score(const struct sdat_match_params *p, const struct sdat_match_query *q,

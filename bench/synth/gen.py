@@ -459,7 +459,10 @@ class World:
         if rng.random() < 0.5:
             j = rng.randrange(size)
             d = add_days(DOB_MIN, rng.randint(0, span_max) - sum(gaps[:j]))
-            d = max(DOB_MIN, min(d, add_days(DOB_MAX, -sum(gaps))))
+            if d < DOB_MIN or d > add_days(DOB_MAX, -sum(gaps)):
+                # out of range: draw again rather than clamp, which would
+                # pile children onto the two boundary dates
+                d = add_days(DOB_MIN, rng.randint(0, span_max - sum(gaps)))
         else:
             d = add_days(DOB_MIN, rng.randint(0, span_max - sum(gaps)))
         dobs = [d]

@@ -38,19 +38,8 @@ static int match_incident(struct sdat_engine *e, const json_t *doc, const struct
     json_t *child;
     json_array_foreach(json_object_get(doc, "children"), i, child)
     {
-        bool use[3];
-        static const char *const lenient[] = {"nhs_number", "upn", "dob"};
-        for (int k = 0; k < 3; k++) {
-            char path[64];
-            snprintf(path, sizeof path, "/children/%zu/%s", i, lenient[k]);
-            use[k] = true;
-            for (size_t w = 0; w < v->n_warnings; w++) {
-                use[k] = use[k] && strcmp(v->warnings[w].path, path) != 0;
-            }
-        }
         struct sdat_match_query q;
-        sdat_match_query_from_police(child, json_object_get(doc, "location"), use[0], use[1],
-                                     use[2], occurred_days, &q);
+        sdat_match_query_from_incident(doc, i, v, occurred_days, &q);
         int age = q.has_dob ? sdat_age_on(q.dob_days, occurred_days) : q.age;
         json_t *line;
         if (age >= 18) {
