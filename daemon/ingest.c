@@ -78,7 +78,13 @@ static int register_record(struct sdat_engine *e, const struct sdat_inbound *m, 
     }
     memcpy(key, m->key, m->key_len);
     key[m->key_len] = '\0';
-    return sdat_register_apply(e->st, e->audit, kind, key, doc, "sdatd", "topic", now_ms);
+    int r = sdat_register_apply(e->st, e->audit, kind, key, doc, "sdatd", "topic", now_ms);
+    if (r == 0) {
+        /* Register ids are the council's own, not personal data. */
+        log_info("register", "%s %s=%s", doc ? "upsert" : "tombstone",
+                 kind == SDAT_REGISTER_CHILD ? "child_id" : "flag_id", key);
+    }
+    return r;
 }
 
 static bool is_register_schema(const char *schema)

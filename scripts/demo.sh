@@ -54,6 +54,30 @@ while :; do
     sleep 0.1
 done
 
+# The register changes through its compacted topic; a third incident names
+# the new child with a misspelt given name, half of a hyphenated family name
+# and the day and month swapped: a scored match, to her school.
+echo "== publishing a new register child on council.children (config/demo-register-update.jsonl)"
+"$SDATCTL" -c "$CONF" publish --topic council.children config/demo-register-update.jsonl
+wait_log() { # PATTERN COUNT
+    i=0
+    while [ "$(grep -c "$1" "$STATE/sdatd.log" || true)" -lt "$2" ]; do
+        i=$((i + 1))
+        if [ "$i" -gt 600 ]; then
+            echo "timed out waiting for \"$1\"; the daemon's log:" >&2
+            cat "$STATE/sdatd.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+}
+wait_log 'register: upsert child_id=DC-0006' 1
+echo "== how the third incident's child matches (sdatctl match config/demo-incident-3.jsonl):"
+"$SDATCTL" -c "$CONF" match config/demo-incident-3.jsonl | python3 -m json.tool
+echo "== publishing it (config/demo-incident-3.jsonl) and waiting for the 6th delivery"
+"$SDATCTL" -c "$CONF" publish --topic police.da-incidents config/demo-incident-3.jsonl
+wait_log 'delivered id=' 6
+
 echo "== delivered notifications (file connector, $SPOOL):"
 find "$SPOOL" -name 'n_*.json' | sort
 first=$(find "$SPOOL/school_100001" -name 'n_*.json' | head -n 1)
