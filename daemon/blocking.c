@@ -88,7 +88,7 @@ void sdat_blocking_query(const struct sdat_match_query *q, struct sdat_blocking_
 {
     char g[1][SDAT_MATCH_NAME_MAX], f[SDAT_MATCH_MAX_PARTS + 1][SDAT_MATCH_NAME_MAX];
     char key[SDAT_BLOCKING_KEY_LEN];
-    int years[3];
+    int years[2];
     size_t n_years = 0;
     ret->n = 0;
     if (q->has_dob) {
@@ -100,10 +100,7 @@ void sdat_blocking_query(const struct sdat_match_query *q, struct sdat_blocking_
             snprintf(key, sizeof key, "d:%04d-%02d-%02d", y, d, m);
             add(ret, key);
         }
-        /* A year one off is the commonest slip after a swapped day. */
         years[n_years++] = y;
-        years[n_years++] = y - 1;
-        years[n_years++] = y + 1;
     } else if (q->age >= 0) {
         /* An age on the incident date fits two birth years. */
         int y, m, d;

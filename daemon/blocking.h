@@ -9,8 +9,7 @@
  *   p:DE22 3XY             postcode (resident children)
  *   u:UPRN                 property reference
  *   f:SOUNDEX:YEAR:I       family-name Soundex, birth year, given initial
- *                          (the query asks the year either side too, or
- *                          the two years an age fits)
+ *                          (for an age only, the two years it fits)
  *
  * Family and given names include aliases, middle names and the parts of a
  * hyphenated family name. Every key names a block of at most a few hundred

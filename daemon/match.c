@@ -411,20 +411,22 @@ static bool agrees(const struct sdat_field_score *f)
            strcmp(f->level, "initial") != 0;
 }
 
-/* A score-based match needs the given name to agree, and the date of birth
- * to agree unless the given name is exactly the register's (a recorded date
- * of birth is often wrong; a sibling with a near-identical name and another
- * date of birth must not be taken for the child). */
+/* A score-based match needs the given name to agree, and the family name
+ * and the date of birth each to agree unless the given name is exactly the
+ * register's: a recorded date of birth is often wrong, but a sibling with a
+ * near-identical name and another date of birth, or another family's child
+ * with a similar name, must not be taken for the child. */
 static bool evidence_suffices(const struct sdat_candidate *c)
 {
     const struct sdat_field_score *given = &c->fields[SDAT_FIELD_GIVEN_NAME];
     if (!agrees(given)) {
         return false;
     }
-    if (agrees(&c->fields[SDAT_FIELD_DOB])) {
-        return true;
+    bool exact_given = strcmp(given->level, "exact") == 0;
+    if (strcmp(c->fields[SDAT_FIELD_FAMILY_NAME].level, "disagree") == 0 && !exact_given) {
+        return false; /* another family's child with a similar name */
     }
-    return strcmp(given->level, "exact") == 0;
+    return agrees(&c->fields[SDAT_FIELD_DOB]) || exact_given;
 }
 
 void sdat_match_decide(const struct sdat_match_params *p, const struct sdat_match_query *q,

@@ -300,7 +300,10 @@ def typo(rng, name):
 
 class Places:
     def __init__(self, rng, n_households):
-        n = max(200, n_households // 12)
+        # About five households per postcode unit that has any children in
+        # it (a unit is ~15 addresses), bounded by the units the districts
+        # can hold.
+        n = max(200, min(n_households // 5, len(DISTRICTS) * 10 * len(INWARD_LETTERS) ** 2 * 4 // 5))
         dsam = Sampler([(d, w) for d, w in DISTRICTS])
         seen = set()
         self.postcodes, self.streets, self.district = [], [], []
