@@ -439,13 +439,6 @@ void sdat_match_decide(const struct sdat_match_params *p, const struct sdat_matc
     ret->reason = "no candidate";
     /* Best SDAT_MATCH_MAX_CANDIDATES distinct children by score. */
     for (size_t i = 0; i < n_rows; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++) {
-            seen = strcmp(rows[k].child_id, rows[i].child_id) == 0;
-        }
-        if (seen) {
-            continue;
-        }
         struct sdat_candidate c;
         sdat_match_score(p, q, &rows[i], &c);
         ret->considered++;

@@ -122,7 +122,7 @@ void sdat_match_score(const struct sdat_match_params *p, const struct sdat_match
                       const struct sdat_register_row *row, struct sdat_candidate *ret);
 
 /* Decides among the candidate rows (from the blocking keys and the
- * identifiers; duplicates allowed). */
+ * identifiers), each register child at most once. */
 void sdat_match_decide(const struct sdat_match_params *p, const struct sdat_match_query *q,
                        const struct sdat_register_row *rows, size_t n_rows,
                        struct sdat_match_outcome *ret);

@@ -243,7 +243,7 @@ int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st
     /* The register's indexes are read for every police child and written
      * for every register record: a 64 MiB page cache and memory-mapped
      * reads keep them off the read() path. */
-    if (exec(st, "PRAGMA cache_size = -65536") < 0 || exec(st, "PRAGMA mmap_size = 268435456") < 0) {
+    if (exec(st, "PRAGMA cache_size = -65536") < 0 || exec(st, "PRAGMA mmap_size = 4294967296") < 0) {
         snprintf(err, errlen, "cannot configure the store: %s", sqlite3_errmsg(st->db));
         r = -EIO;
         goto fail;
