@@ -50,8 +50,12 @@ static const char *const migrations[] = {
     "ALTER TABLE children ADD COLUMN other_given TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE children ADD COLUMN other_family TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE children ADD COLUMN uprn TEXT;"
+    /* A key row carries the child's matching columns, so that a block is
+     * read as one range of the index, not a row lookup per candidate. */
     "CREATE TABLE child_keys(key TEXT NOT NULL, child_id TEXT NOT NULL,"
-    "  PRIMARY KEY(key, child_id)) WITHOUT ROWID;"
+    "  given_norm TEXT NOT NULL, family_norm TEXT NOT NULL, other_given TEXT NOT NULL,"
+    "  other_family TEXT NOT NULL, dob TEXT NOT NULL, postcode TEXT, uprn TEXT,"
+    "  nhs_number TEXT, upn TEXT, PRIMARY KEY(key, child_id)) WITHOUT ROWID;"
     "CREATE INDEX child_keys_child ON child_keys(child_id);"
     "CREATE TABLE family_names(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE cpis_flags(flag_id TEXT PRIMARY KEY, la_code TEXT NOT NULL,"

@@ -140,20 +140,31 @@ static int forget(sdat_store_t *st, const char *child_id)
     return r < 0 ? r : 1;
 }
 
-static int remember(sdat_store_t *st, const char *child_id, const char *dob,
-                    const struct derived *d)
+static int remember(sdat_store_t *st, const json_t *child, const struct derived *d)
 {
+    const char *child_id = text_of(child, "child_id"), *dob = text_of(child, "dob");
     struct sdat_blocking_keys keys;
     sdat_blocking_register(d->given, d->family, d->other_given, d->other_family, dob,
                            d->postcode, d->uprn, &keys);
     for (size_t i = 0; i < keys.n; i++) {
-        sqlite3_stmt *stmt =
-            store_stmt(st, "INSERT OR IGNORE INTO child_keys(key, child_id) VALUES (?, ?)");
+        sqlite3_stmt *stmt = store_stmt(
+            st, "INSERT OR IGNORE INTO child_keys(key, child_id, given_norm, family_norm,"
+                " other_given, other_family, dob, postcode, uprn, nhs_number, upn)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         if (!stmt) {
             return -EIO;
         }
         store_bind_text(stmt, 1, keys.key[i]);
         store_bind_text(stmt, 2, child_id);
+        store_bind_text(stmt, 3, d->given);
+        store_bind_text(stmt, 4, d->family);
+        store_bind_text(stmt, 5, d->other_given);
+        store_bind_text(stmt, 6, d->other_family);
+        store_bind_text(stmt, 7, dob);
+        store_bind_text(stmt, 8, d->postcode[0] ? d->postcode : NULL);
+        store_bind_text(stmt, 9, d->uprn);
+        store_bind_text(stmt, 10, text_of(child, "nhs_number"));
+        store_bind_text(stmt, 11, text_of(child, "upn"));
         int r = store_step_done(st, stmt);
         if (r < 0) {
             return r;
@@ -199,7 +210,7 @@ static int child_write(sdat_store_t *st, const json_t *child, const char *doc, i
     store_bind_text(stmt, 13, d.uprn);
     int r = store_step_done(st, stmt);
     if (r == 0) {
-        r = remember(st, child_id, text_of(child, "dob"), &d);
+        r = remember(st, child, &d);
     }
     if (r == 0 && !existed && st->n_children >= 0) {
         st->n_children++;
@@ -305,18 +316,19 @@ int store_register_backfill(sdat_store_t *st)
     return r < 0 ? r : 0;
 }
 
-/* The candidate query: the children sharing any of up to 40 blocking keys,
- * or the NHS number or UPN. */
-#define CANDIDATE_SQL_HEAD                                                                         \
-    "SELECT c.child_id, c.given_norm, c.family_norm, c.other_given, c.other_family, c.dob,"      \
-    " c.postcode, c.uprn, c.nhs_number, c.upn, coalesce(f.n, 1) FROM children c"                  \
-    " LEFT JOIN family_names f ON f.name = c.family_norm WHERE c.child_id IN ("                  \
-    "SELECT child_id FROM child_keys WHERE key IN ("
+/* The candidate query: the children sharing any of up to 40 blocking keys
+ * (each block one range of child_keys, which carries the matching columns),
+ * or the NHS number or UPN. UNION drops a child found under several keys. */
+#define MATCH_COLUMNS                                                                              \
+    "child_id, given_norm, family_norm, other_given, other_family, dob, postcode, uprn,"         \
+    " nhs_number, upn"
 #define K4 "?,?,?,?,"
 #define K40 K4 K4 K4 K4 K4 K4 K4 K4 K4 "?"
 static const char candidate_sql[] =
-    CANDIDATE_SQL_HEAD K40 ") UNION SELECT child_id FROM children WHERE nhs_number = ?41"
-                           " UNION SELECT child_id FROM children WHERE upn = ?42) LIMIT 2000";
+    "SELECT c.*, coalesce(f.n, 1) FROM (SELECT " MATCH_COLUMNS " FROM child_keys WHERE key IN ("
+    K40 ") UNION SELECT " MATCH_COLUMNS " FROM children WHERE nhs_number = ?41"
+    " UNION SELECT " MATCH_COLUMNS " FROM children WHERE upn = ?42 LIMIT 2000) c"
+    " LEFT JOIN family_names f ON f.name = c.family_norm";
 
 static char *dup_column(sqlite3_stmt *stmt, int i)
 {

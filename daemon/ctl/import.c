@@ -17,7 +17,7 @@
 #include "store.h"
 #include "timeutil.h"
 
-#define IMPORT_BATCH 2000
+#define IMPORT_BATCH 20000
 
 struct import {
     sdat_store_t *st;
