@@ -14,9 +14,9 @@
  * u (how often two different children do) probabilities; the weight is
  * log2(m/u). Defaults chosen from what officers' records look like and
  * tuned on the synthetic set (bench/synth, seed 1); docs/MATCHING.md gives
- * the reasoning. The family name's exact level takes u from the register's
- * own count of the name (term-frequency adjustment), bounded below so that
- * one rare name cannot carry a match on its own. */
+ * the reasoning. The exact levels of the given and the family name take u
+ * from the register's own count of the name (term-frequency adjustment),
+ * bounded so that one rare name cannot carry a match on its own. */
 struct level {
     const char *name;
     double m, u;
@@ -41,6 +41,8 @@ static const struct level family_levels[] = {
     [F_SIMILAR_WEAK] = {"similar-weak", 0.02, 0.01},
     [F_DISAGREE] = {"disagree", 0.03, 0.985},
 };
+#define GIVEN_U_MIN 0.002
+#define GIVEN_U_MAX 0.05
 #define FAMILY_U_MIN 0.0005
 #define FAMILY_U_MAX 0.05
 
@@ -59,11 +61,18 @@ static const struct level postcode_levels[] = {
     [P_DISAGREE] = {"disagree", 0.25, 0.95},
 };
 
-enum { U_EXACT, U_DISAGREE };
+/* The UPRN and the postcode describe one address: with the postcode
+ * already in full agreement, an equal UPRN only says "the same property of
+ * the ~15 in that postcode" (u = 1/15), not a second independent fact. */
+enum { U_EXACT, U_EXACT_SAME_POSTCODE, U_DISAGREE };
 static const struct level uprn_levels[] = {
     [U_EXACT] = {"exact", 0.50, 0.0002},
+    [U_EXACT_SAME_POSTCODE] = {"exact", 0.90, 1.0 / 15},
     [U_DISAGREE] = {"disagree", 0.50, 0.9998},
 };
+
+/* Given and family names written the wrong way round. */
+static const struct level swapped_name = {"swapped", 0.02, 0.0001};
 
 static const struct sdat_field_score missing = {"missing", 0.0};
 
@@ -132,6 +141,11 @@ static struct sdat_field_score given_score(const struct sdat_match_params *p,
         return missing;
     }
     if (strcmp(q->given, row->given) == 0) {
+        if (p->register_size > 0 && row->given_count > 0) {
+            double u = (double)row->given_count / (double)p->register_size;
+            u = u < GIVEN_U_MIN ? GIVEN_U_MIN : u > GIVEN_U_MAX ? GIVEN_U_MAX : u;
+            return (struct sdat_field_score){"exact", log2(given_levels[G_EXACT].m / u)};
+        }
         return level_score(&given_levels[G_EXACT]);
     }
     if (in_words(q->given, row->other_given)) {
@@ -234,13 +248,17 @@ static struct sdat_field_score postcode_score(const struct sdat_match_query *q,
 }
 
 static struct sdat_field_score uprn_score(const struct sdat_match_query *q,
-                                          const struct sdat_register_row *row)
+                                          const struct sdat_register_row *row,
+                                          const struct sdat_field_score *postcode)
 {
     if (!q->uprn[0] || !row->uprn || !row->uprn[0]) {
         return missing;
     }
-    return level_score(strcmp(q->uprn, row->uprn) == 0 ? &uprn_levels[U_EXACT]
-                                                       : &uprn_levels[U_DISAGREE]);
+    if (strcmp(q->uprn, row->uprn) != 0) {
+        return level_score(&uprn_levels[U_DISAGREE]);
+    }
+    return level_score(strcmp(postcode->level, "full") == 0 ? &uprn_levels[U_EXACT_SAME_POSTCODE]
+                                                           : &uprn_levels[U_EXACT]);
 }
 
 void sdat_match_score(const struct sdat_match_params *p, const struct sdat_match_query *q,
@@ -251,7 +269,13 @@ void sdat_match_score(const struct sdat_match_params *p, const struct sdat_match
     ret->fields[SDAT_FIELD_FAMILY_NAME] = family_score(p, q, row);
     ret->fields[SDAT_FIELD_DOB] = dob_score(q, row);
     ret->fields[SDAT_FIELD_POSTCODE] = postcode_score(q, row);
-    ret->fields[SDAT_FIELD_UPRN] = uprn_score(q, row);
+    ret->fields[SDAT_FIELD_UPRN] = uprn_score(q, row, &ret->fields[SDAT_FIELD_POSTCODE]);
+    if (strcmp(ret->fields[SDAT_FIELD_GIVEN_NAME].level, "disagree") == 0 &&
+        strcmp(ret->fields[SDAT_FIELD_FAMILY_NAME].level, "disagree") == 0 &&
+        strcmp(q->given, row->family) == 0 && strcmp(q->family, row->given) == 0) {
+        ret->fields[SDAT_FIELD_GIVEN_NAME] = level_score(&swapped_name);
+        ret->fields[SDAT_FIELD_FAMILY_NAME] = level_score(&swapped_name);
+    }
     ret->score = 0;
     for (int f = 0; f < SDAT_FIELD_COUNT; f++) {
         ret->score += ret->fields[f].weight;

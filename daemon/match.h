@@ -63,6 +63,7 @@ struct sdat_register_row {
     const char *postcode;     /* normalised, or NULL */
     const char *uprn, *nhs_number, *upn; /* or NULL */
     int64_t family_count; /* register children with this family name */
+    int64_t given_count;  /* and with this given name; 0 when unknown */
 };
 
 enum sdat_field {

@@ -58,6 +58,7 @@ static const char *const migrations[] = {
     "  nhs_number TEXT, upn TEXT, PRIMARY KEY(key, child_id)) WITHOUT ROWID;"
     "CREATE INDEX child_keys_child ON child_keys(child_id);"
     "CREATE TABLE family_names(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE given_names(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE cpis_flags(flag_id TEXT PRIMARY KEY, la_code TEXT NOT NULL,"
     "  nhs_number TEXT NOT NULL, type TEXT NOT NULL, start_date TEXT NOT NULL, end_date TEXT,"
     "  doc TEXT NOT NULL, updated_ms INTEGER NOT NULL);"

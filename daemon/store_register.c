@@ -92,25 +92,38 @@ static void derive(const json_t *child, struct derived *d)
     d->uprn = text_of(address, "uprn");
 }
 
-static int family_count_add(sdat_store_t *st, const char *name, int delta)
+/* The register's count of each given and family name (term frequency). */
+static int name_counts_add(sdat_store_t *st, const char *given, const char *family, int delta)
 {
-    if (!name || !name[0]) {
-        return 0;
+    sqlite3_stmt *stmt;
+    int r = 0;
+    if (family && family[0]) {
+        stmt = store_stmt(st, "INSERT INTO family_names(name, n) VALUES (?, ?)"
+                              " ON CONFLICT(name) DO UPDATE SET n = n + excluded.n");
+        if (!stmt) {
+            return -EIO;
+        }
+        store_bind_text(stmt, 1, family);
+        sqlite3_bind_int(stmt, 2, delta);
+        r = store_step_done(st, stmt);
     }
-    sqlite3_stmt *stmt = store_stmt(st, "INSERT INTO family_names(name, n) VALUES (?, ?)"
-                                        " ON CONFLICT(name) DO UPDATE SET n = n + excluded.n");
-    if (!stmt) {
-        return -EIO;
+    if (r == 0 && given && given[0]) {
+        stmt = store_stmt(st, "INSERT INTO given_names(name, n) VALUES (?, ?)"
+                              " ON CONFLICT(name) DO UPDATE SET n = n + excluded.n");
+        if (!stmt) {
+            return -EIO;
+        }
+        store_bind_text(stmt, 1, given);
+        sqlite3_bind_int(stmt, 2, delta);
+        r = store_step_done(st, stmt);
     }
-    store_bind_text(stmt, 1, name);
-    sqlite3_bind_int(stmt, 2, delta);
-    return store_step_done(st, stmt);
+    return r;
 }
 
-/* Removes a child's keys and its family-name count; 1 when it existed. */
+/* Removes a child's keys and its name counts; 1 when it existed. */
 static int forget(sdat_store_t *st, const char *child_id)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "SELECT family_norm FROM children WHERE child_id = ?");
+    sqlite3_stmt *stmt = store_stmt(st, "SELECT family_norm, given_norm FROM children WHERE child_id = ?");
     if (!stmt) {
         return -EIO;
     }
@@ -124,10 +137,11 @@ static int forget(sdat_store_t *st, const char *child_id)
         sqlite3_reset(stmt);
         return -EIO;
     }
-    char family[SDAT_MATCH_NAME_MAX];
+    char family[SDAT_MATCH_NAME_MAX], given[SDAT_MATCH_NAME_MAX];
     snprintf(family, sizeof family, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    snprintf(given, sizeof given, "%s", (const char *)sqlite3_column_text(stmt, 1));
     sqlite3_reset(stmt);
-    int r = family_count_add(st, family, -1);
+    int r = name_counts_add(st, given, family, -1);
     if (r < 0) {
         return r;
     }
@@ -170,7 +184,7 @@ static int remember(sdat_store_t *st, const json_t *child, const struct derived 
             return r;
         }
     }
-    return family_count_add(st, d->family, +1);
+    return name_counts_add(st, d->given, d->family, +1);
 }
 
 static int child_write(sdat_store_t *st, const json_t *child, const char *doc, int64_t now_ms)
@@ -325,10 +339,11 @@ int store_register_backfill(sdat_store_t *st)
 #define K4 "?,?,?,?,"
 #define K40 K4 K4 K4 K4 K4 K4 K4 K4 K4 "?"
 static const char candidate_sql[] =
-    "SELECT c.*, coalesce(f.n, 1) FROM (SELECT " MATCH_COLUMNS " FROM child_keys WHERE key IN ("
+    "SELECT c.*, coalesce(f.n, 1), coalesce(g.n, 1) FROM (SELECT " MATCH_COLUMNS " FROM child_keys WHERE key IN ("
     K40 ") UNION SELECT " MATCH_COLUMNS " FROM children WHERE nhs_number = ?41"
     " UNION SELECT " MATCH_COLUMNS " FROM children WHERE upn = ?42 LIMIT 2000) c"
-    " LEFT JOIN family_names f ON f.name = c.family_norm";
+    " LEFT JOIN family_names f ON f.name = c.family_norm"
+    " LEFT JOIN given_names g ON g.name = c.given_norm";
 
 static char *dup_column(sqlite3_stmt *stmt, int i)
 {
@@ -393,6 +408,7 @@ int sdat_store_register_candidates(sdat_store_t *st, const struct sdat_match_que
         row->nhs_number = dup_column(stmt, 8);
         row->upn = dup_column(stmt, 9);
         row->family_count = sqlite3_column_int64(stmt, 10);
+        row->given_count = sqlite3_column_int64(stmt, 11);
         if (!row->child_id) {
             r = -ENOMEM;
             break;

@@ -375,3 +375,47 @@ Test(match, blocking_keys_of_query_and_register_meet)
     }
     cr_assert(met, "the swapped date of birth or the phonetic key should meet");
 }
+
+Test(match, common_given_name_weighs_less_than_a_rare_one)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row common = row("R1", "oliver", "testwood", "2016-04-12", NULL);
+    struct sdat_register_row rare = row("R2", "elowen", "testwood", "2016-04-12", NULL);
+    common.given_count = 3000; /* 3 % of the register */
+    rare.given_count = 3;
+    struct sdat_candidate c1, c2;
+    struct sdat_match_query q1 = query("Oliver", "Testwood", "2016-04-12", NULL);
+    struct sdat_match_query q2 = query("Elowen", "Testwood", "2016-04-12", NULL);
+    sdat_match_score(&p, &q1, &common, &c1);
+    sdat_match_score(&p, &q2, &rare, &c2);
+    cr_assert_str_eq(level(&c1, SDAT_FIELD_GIVEN_NAME), "exact");
+    cr_assert_lt(c1.fields[SDAT_FIELD_GIVEN_NAME].weight,
+                 c2.fields[SDAT_FIELD_GIVEN_NAME].weight - 2);
+}
+
+Test(match, given_and_family_names_written_the_wrong_way_round)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row r = row("R1", "morgan", "ellis", "2016-04-12", "DE22 3XY");
+    struct sdat_match_query q = query("Ellis", "Morgan", "2016-04-12", "DE22 3XY");
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, &r, 1, &o);
+    cr_assert_str_eq(level(&o.candidates[0], SDAT_FIELD_GIVEN_NAME), "swapped");
+    cr_assert_str_eq(level(&o.candidates[0], SDAT_FIELD_FAMILY_NAME), "swapped");
+    cr_assert_eq(o.decision, SDAT_DECISION_MATCH);
+}
+
+Test(match, an_equal_uprn_adds_little_to_a_full_postcode)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row r = row("R1", "ada", "testwood", "2016-04-12", "DE22 3XY");
+    r.uprn = "100030000001";
+    struct sdat_match_query q = query("Ada", "Testwood", "2016-04-12", "DE22 3XY");
+    strcpy(q.uprn, "100030000001");
+    struct sdat_candidate with_postcode, alone;
+    sdat_match_score(&p, &q, &r, &with_postcode);
+    q.postcode[0] = '\0';
+    sdat_match_score(&p, &q, &r, &alone);
+    cr_assert_lt(with_postcode.fields[SDAT_FIELD_UPRN].weight, 5);
+    cr_assert_gt(alone.fields[SDAT_FIELD_UPRN].weight, 10);
+}
