@@ -76,7 +76,7 @@ static const struct key http_keys[] = {
 static const struct key matching_keys[] = {
     N("match_threshold", M(match_threshold), 0, "18", -100, 100,
       "a best score at or above this (and ahead by match_margin) is a match"),
-    N("review_threshold", M(review_threshold), 0, "13", -100, 100,
+    N("review_threshold", M(review_threshold), 0, "14", -100, 100,
       "a best score at or above this is sent for review"),
     N("match_margin", M(match_margin), 0, "5", 0, 100,
       "how far the best score must lead the second for a match"),

@@ -450,6 +450,14 @@ static bool evidence_suffices(const struct sdat_candidate *c)
     if (strcmp(c->fields[SDAT_FIELD_FAMILY_NAME].level, "disagree") == 0 && !exact_given) {
         return false; /* another family's child with a similar name */
     }
+    /* A name and an approximate age fit many children in a large register:
+     * a full date of birth or the address must corroborate them. */
+    const char *dob = c->fields[SDAT_FIELD_DOB].level;
+    if (strcmp(dob, "exact") != 0 && strcmp(dob, "swapped") != 0 &&
+        strcmp(c->fields[SDAT_FIELD_POSTCODE].level, "full") != 0 &&
+        strcmp(c->fields[SDAT_FIELD_UPRN].level, "exact") != 0) {
+        return false;
+    }
     return agrees(&c->fields[SDAT_FIELD_DOB]) || exact_given;
 }
 

@@ -419,3 +419,21 @@ Test(match, an_equal_uprn_adds_little_to_a_full_postcode)
     cr_assert_lt(with_postcode.fields[SDAT_FIELD_UPRN].weight, 5);
     cr_assert_gt(alone.fields[SDAT_FIELD_UPRN].weight, 10);
 }
+
+Test(match, a_name_and_an_age_alone_are_never_a_match)
+{
+    struct sdat_match_params p = params();
+    p.match_threshold = 5; /* whatever the thresholds */
+    struct sdat_register_row r = row("R1", "elowen", "quillbrook", "2016-04-12", "DE22 3XY");
+    struct sdat_match_query q = query("Elowen", "Quillbrook", NULL, "S40 2QT");
+    q.age = 10;
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, &r, 1, &o);
+    cr_assert_str_eq(level(&o.candidates[0], SDAT_FIELD_DOB), "year");
+    cr_assert_neq(o.decision, SDAT_DECISION_MATCH);
+    /* The same with the address agreeing is. */
+    q = query("Elowen", "Quillbrook", NULL, "DE22 3XY");
+    q.age = 10;
+    sdat_match_decide(&p, &q, &r, 1, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_MATCH);
+}
