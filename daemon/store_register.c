@@ -339,11 +339,24 @@ int store_register_backfill(sdat_store_t *st)
 #define K4 "?,?,?,?,"
 #define K40 K4 K4 K4 K4 K4 K4 K4 K4 K4 "?"
 static const char candidate_sql[] =
-    "SELECT c.*, coalesce(f.n, 1), coalesce(g.n, 1) FROM (SELECT " MATCH_COLUMNS " FROM child_keys WHERE key IN ("
+    "SELECT c.* FROM (SELECT " MATCH_COLUMNS " FROM child_keys WHERE key IN ("
     K40 ") UNION SELECT " MATCH_COLUMNS " FROM children WHERE nhs_number = ?41"
-    " UNION SELECT " MATCH_COLUMNS " FROM children WHERE upn = ?42 LIMIT 2000) c"
-    " LEFT JOIN family_names f ON f.name = c.family_norm"
-    " LEFT JOIN given_names g ON g.name = c.given_norm";
+    " UNION SELECT " MATCH_COLUMNS " FROM children WHERE upn = ?42 LIMIT 2000) c";
+
+/* The register's count of one name (1 when absent: the name is rare). */
+static int64_t name_count(sdat_store_t *st, const char *sql, const char *name)
+{
+    sqlite3_stmt *stmt = store_stmt(st, sql);
+    int64_t n = 1;
+    if (stmt && name[0]) {
+        store_bind_text(stmt, 1, name);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            n = sqlite3_column_int64(stmt, 0);
+        }
+        sqlite3_reset(stmt);
+    }
+    return n;
+}
 
 static char *dup_column(sqlite3_stmt *stmt, int i)
 {
@@ -374,6 +387,9 @@ int sdat_store_register_candidates(sdat_store_t *st, const struct sdat_match_que
     _Static_assert(SDAT_BLOCKING_MAX_KEYS == 40, "candidate_sql binds 40 keys");
     struct sdat_blocking_keys keys;
     sdat_blocking_query(q, &keys);
+    int64_t family_count =
+        name_count(st, "SELECT n FROM family_names WHERE name = ?", q->family);
+    int64_t given_count = name_count(st, "SELECT n FROM given_names WHERE name = ?", q->given);
     sqlite3_stmt *stmt = store_stmt(st, candidate_sql);
     if (!stmt) {
         return -EIO;
@@ -407,8 +423,10 @@ int sdat_store_register_candidates(sdat_store_t *st, const struct sdat_match_que
         row->uprn = dup_column(stmt, 7);
         row->nhs_number = dup_column(stmt, 8);
         row->upn = dup_column(stmt, 9);
-        row->family_count = sqlite3_column_int64(stmt, 10);
-        row->given_count = sqlite3_column_int64(stmt, 11);
+        /* A name's count matters only where it equals the query's (the
+         * exact level): two lookups per query rather than two per row. */
+        row->family_count = family_count;
+        row->given_count = given_count;
         if (!row->child_id) {
             r = -ENOMEM;
             break;
