@@ -300,6 +300,13 @@ void sdat_store_close(sdat_store_t *st)
     free(st);
 }
 
+int sdat_store_set_cache(sdat_store_t *st, int mib)
+{
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%d", mib * 1024);
+    return exec(st, pragma);
+}
+
 int sdat_store_begin(sdat_store_t *st)
 {
     sqlite3_stmt *stmt = store_stmt(st, "BEGIN IMMEDIATE");

@@ -29,6 +29,10 @@ void sdat_store_close(sdat_store_t *st); /* accepts NULL; rolls back an open tra
 /* Whether a writer (a daemon or an import) holds the store's lock now. */
 bool sdat_store_locked_by_other(const char *state_dir);
 
+/* Sets the page cache to MIB mebibytes (default 64): a bulk import keeps
+ * the register's indexes in memory while they grow. */
+int sdat_store_set_cache(sdat_store_t *st, int mib);
+
 int sdat_store_begin(sdat_store_t *st);
 int sdat_store_commit(sdat_store_t *st);
 void sdat_store_rollback(sdat_store_t *st);
