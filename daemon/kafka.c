@@ -84,3 +84,15 @@ int sdat_kafka_producer_new(const struct sdat_config *cfg, const char *bootstrap
     *ret_rk = rk;
     return 0;
 }
+
+void sdat_kafka_conf_consumer(rd_kafka_conf_t *conf, const struct sdat_config *cfg,
+                              const char *group_id, bool auto_commit)
+{
+    char maxbytes[32];
+    snprintf(maxbytes, sizeof maxbytes, "%d", cfg->kafka.max_message_bytes * 2 + 65536);
+    rd_kafka_conf_set(conf, "group.id", group_id, NULL, 0);
+    rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, 0);
+    rd_kafka_conf_set(conf, "enable.auto.commit", auto_commit ? "true" : "false", NULL, 0);
+    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", NULL, 0);
+    rd_kafka_conf_set(conf, "fetch.message.max.bytes", maxbytes, NULL, 0);
+}

@@ -3,6 +3,7 @@
 #ifndef SDAT_KAFKA_H
 #define SDAT_KAFKA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <librdkafka/rdkafka.h>
@@ -15,6 +16,13 @@ int sdat_kafka_bootstrap(const struct sdat_config *cfg, char **ret_bootstrap, ch
                          size_t errlen);
 /* A configuration with bootstrap.servers and every kafka.properties pair set.
  * Property values are never copied into err (they may be secrets). */
+/* The settings both consumers share: GROUP_ID, offsets stored by the
+ * caller only after its store transaction committed, the earliest offset
+ * when none is known, and a fetch size that admits an oversized message so
+ * that it can be dead-lettered. auto_commit: commit stored offsets to the
+ * group (the police consumer), or keep positions elsewhere (the register). */
+void sdat_kafka_conf_consumer(rd_kafka_conf_t *conf, const struct sdat_config *cfg,
+                              const char *group_id, bool auto_commit);
 int sdat_kafka_conf_new(const struct sdat_config *cfg, const char *bootstrap,
                         rd_kafka_conf_t **ret_conf, char *err, size_t errlen);
 /* An idempotent producer. */

@@ -50,17 +50,12 @@ int sdat_regfeed_new(const struct sdat_config *cfg, const char *bootstrap, sdat_
      * nothing is committed to it. */
     char group[300];
     snprintf(group, sizeof group, "%s.register.%s", cfg->kafka.group_id, cfg->instance_id);
-    rd_kafka_conf_set(conf, "group.id", group, NULL, 0);
-    rd_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, 0);
-    rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, 0);
+    sdat_kafka_conf_consumer(conf, cfg, group, false);
     rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0);
-    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", NULL, 0);
-    char maxbytes[32];
-    snprintf(maxbytes, sizeof maxbytes, "%d", cfg->kafka.max_message_bytes * 2 + 65536);
-    rd_kafka_conf_set(conf, "fetch.message.max.bytes", maxbytes, NULL, 0);
     feed->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     if (!feed->rk) {
         snprintf(err, errlen, "cannot create the register consumer: %s", errstr);
+        rd_kafka_conf_destroy(conf); /* rd_kafka_new owns it only on success */
         free(feed);
         return -EINVAL;
     }

@@ -157,13 +157,7 @@ static int start_kafka(struct daemon *d)
     /* At least once: an offset is stored only after the store transaction
      * holding all of the event's effects committed; auto-commit then sends
      * stored offsets, and close() commits the last ones. */
-    rd_kafka_conf_set(conf, "group.id", cfg->kafka.group_id, NULL, 0);
-    rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, 0);
-    rd_kafka_conf_set(conf, "enable.auto.commit", "true", NULL, 0);
-    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", NULL, 0);
-    char maxbytes[32];
-    snprintf(maxbytes, sizeof maxbytes, "%d", cfg->kafka.max_message_bytes * 2 + 65536);
-    rd_kafka_conf_set(conf, "fetch.message.max.bytes", maxbytes, NULL, 0);
+    sdat_kafka_conf_consumer(conf, cfg, cfg->kafka.group_id, true);
     d->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     if (!d->consumer) {
         log_error("kafka", "cannot create the consumer: %s", errstr);

@@ -33,32 +33,6 @@ until [ -s "$STATE/bootstrap.servers" ]; do
     sleep 0.1
 done
 echo "   embedded broker at $(cat "$STATE/bootstrap.servers")"
-
-echo "== publishing sample incidents (config/demo-incidents.jsonl)"
-"$SDATCTL" -c "$CONF" publish --topic police.da-incidents config/demo-incidents.jsonl
-
-
-# Two schools (incident 1), and the MASH: an under-five child, an unmatched
-# child and the urgent copy of a high-risk incident (incident 2).
-echo "== waiting for the 5 notifications to be delivered"
-i=0
-while :; do
-    delivered=$(grep -c 'delivered id=' "$STATE/sdatd.log" || true)
-    [ "$delivered" -ge 5 ] && break
-    i=$((i + 1))
-    if [ "$i" -gt 600 ]; then
-        echo "timed out; the daemon's log:" >&2
-        cat "$STATE/sdatd.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-
-# The register changes through its compacted topic; a third incident names
-# the new child with a misspelt given name, half of a hyphenated family name
-# and the day and month swapped: a scored match, to her school.
-echo "== publishing a new register child on council.children (config/demo-register-update.jsonl)"
-"$SDATCTL" -c "$CONF" publish --topic council.children config/demo-register-update.jsonl
 wait_log() { # PATTERN COUNT
     i=0
     while [ "$(grep -c "$1" "$STATE/sdatd.log" || true)" -lt "$2" ]; do
@@ -71,6 +45,20 @@ wait_log() { # PATTERN COUNT
         sleep 0.1
     done
 }
+
+echo "== publishing sample incidents (config/demo-incidents.jsonl)"
+"$SDATCTL" -c "$CONF" publish --topic police.da-incidents config/demo-incidents.jsonl
+
+# Two schools (incident 1), and the MASH: an under-five child, an unmatched
+# child and the urgent copy of a high-risk incident (incident 2).
+echo "== waiting for the 5 notifications to be delivered"
+wait_log 'delivered id=' 5
+
+# The register changes through its compacted topic; a third incident names
+# the new child with a misspelt given name, half of a hyphenated family name
+# and the day and month swapped: a scored match, to her school.
+echo "== publishing a new register child on council.children (config/demo-register-update.jsonl)"
+"$SDATCTL" -c "$CONF" publish --topic council.children config/demo-register-update.jsonl
 wait_log 'register: upsert child_id=DC-0006' 1
 echo "== how the third incident's child matches (sdatctl match config/demo-incident-3.jsonl):"
 "$SDATCTL" -c "$CONF" match config/demo-incident-3.jsonl | python3 -m json.tool
