@@ -332,7 +332,7 @@ int store_register_backfill(sdat_store_t *st)
 
 /* The candidate query: the children sharing any of up to 40 blocking keys
  * (each block one range of child_keys, which carries the matching columns),
- * or the NHS number or UPN. UNION drops a child found under several keys. */
+ * or the NHS number or UPN. */
 #define MATCH_COLUMNS                                                                              \
     "child_id, given_norm, family_norm, other_given, other_family, dob, postcode, uprn,"         \
     " nhs_number, upn"
@@ -340,8 +340,8 @@ int store_register_backfill(sdat_store_t *st)
 #define K40 K4 K4 K4 K4 K4 K4 K4 K4 K4 "?"
 static const char candidate_sql[] =
     "SELECT c.* FROM (SELECT " MATCH_COLUMNS " FROM child_keys WHERE key IN ("
-    K40 ") UNION SELECT " MATCH_COLUMNS " FROM children WHERE nhs_number = ?41"
-    " UNION SELECT " MATCH_COLUMNS " FROM children WHERE upn = ?42 LIMIT 2000) c";
+    K40 ") UNION ALL SELECT " MATCH_COLUMNS " FROM children WHERE nhs_number = ?41"
+    " UNION ALL SELECT " MATCH_COLUMNS " FROM children WHERE upn = ?42 LIMIT 2000) c";
 
 /* The register's count of one name (1 when absent: the name is rare). */
 static int64_t name_count(sdat_store_t *st, const char *sql, const char *name)
@@ -364,21 +364,32 @@ static char *dup_column(sqlite3_stmt *stmt, int i)
     return s ? strdup(s) : NULL;
 }
 
+static void row_free(struct sdat_register_row *row)
+{
+    free((char *)row->child_id);
+    free((char *)row->given);
+    free((char *)row->family);
+    free((char *)row->other_given);
+    free((char *)row->other_family);
+    free((char *)row->dob);
+    free((char *)row->postcode);
+    free((char *)row->uprn);
+    free((char *)row->nhs_number);
+    free((char *)row->upn);
+}
+
 void sdat_store_rows_free(struct sdat_register_row *rows, size_t n)
 {
     for (size_t i = 0; rows && i < n; i++) {
-        free((char *)rows[i].child_id);
-        free((char *)rows[i].given);
-        free((char *)rows[i].family);
-        free((char *)rows[i].other_given);
-        free((char *)rows[i].other_family);
-        free((char *)rows[i].dob);
-        free((char *)rows[i].postcode);
-        free((char *)rows[i].uprn);
-        free((char *)rows[i].nhs_number);
-        free((char *)rows[i].upn);
+        row_free(&rows[i]);
     }
     free(rows);
+}
+
+static int by_child_id(const void *a, const void *b)
+{
+    const struct sdat_register_row *x = a, *y = b;
+    return strcmp(x->child_id, y->child_id);
 }
 
 int sdat_store_register_candidates(sdat_store_t *st, const struct sdat_match_query *q,
@@ -439,6 +450,20 @@ int sdat_store_register_candidates(sdat_store_t *st, const struct sdat_match_que
     if (r < 0) {
         sdat_store_rows_free(rows, n);
         return r;
+    }
+    /* UNION ALL keeps SQLite from building a temporary index over every
+     * column; a child found under several keys is dropped here. */
+    if (n > 1) {
+        qsort(rows, n, sizeof *rows, by_child_id);
+        size_t kept = 1;
+        for (size_t i = 1; i < n; i++) {
+            if (strcmp(rows[i].child_id, rows[kept - 1].child_id) == 0) {
+                row_free(&rows[i]);
+            } else {
+                rows[kept++] = rows[i];
+            }
+        }
+        n = kept;
     }
     *ret_rows = rows;
     *ret_n = n;
