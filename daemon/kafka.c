@@ -96,3 +96,16 @@ void sdat_kafka_conf_consumer(rd_kafka_conf_t *conf, const struct sdat_config *c
     rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", NULL, 0);
     rd_kafka_conf_set(conf, "fetch.message.max.bytes", maxbytes, NULL, 0);
 }
+
+struct sdat_inbound sdat_kafka_inbound(const rd_kafka_message_t *msg)
+{
+    return (struct sdat_inbound){
+        .topic = rd_kafka_topic_name(msg->rkt),
+        .partition = msg->partition,
+        .offset = msg->offset,
+        .key = msg->key,
+        .key_len = msg->key_len,
+        .value = msg->payload,
+        .value_len = msg->len,
+    };
+}

@@ -9,6 +9,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "config.h"
+#include "engine.h"
 
 /* The bootstrap address to use: kafka.bootstrap_servers, or with
  * kafka.embedded the address in STATE_DIR/bootstrap.servers. Caller frees. */
@@ -16,6 +17,9 @@ int sdat_kafka_bootstrap(const struct sdat_config *cfg, char **ret_bootstrap, ch
                          size_t errlen);
 /* A configuration with bootstrap.servers and every kafka.properties pair set.
  * Property values are never copied into err (they may be secrets). */
+/* A consumed message as the engine sees it; borrows msg. */
+struct sdat_inbound sdat_kafka_inbound(const rd_kafka_message_t *msg);
+
 /* The settings both consumers share: GROUP_ID, offsets stored by the
  * caller only after its store transaction committed, the earliest offset
  * when none is known, and a fetch size that admits an oversized message so

@@ -81,6 +81,19 @@ static struct sdat_field_score level_score(const struct level *l)
     return (struct sdat_field_score){l->name, log2(l->m / l->u)};
 }
 
+/* An exact name's level with u from the register's own count of the name,
+ * bounded to [u_min, u_max]; the level's own u when the count is unknown. */
+static struct sdat_field_score frequency_score(const struct level *l, int64_t count,
+                                               int64_t register_size, double u_min, double u_max)
+{
+    if (register_size <= 0 || count <= 0) {
+        return level_score(l);
+    }
+    double u = (double)count / (double)register_size;
+    u = u < u_min ? u_min : u > u_max ? u_max : u;
+    return (struct sdat_field_score){l->name, log2(l->m / u)};
+}
+
 const char *sdat_decision_name(enum sdat_decision decision)
 {
     switch (decision) {
@@ -141,12 +154,8 @@ static struct sdat_field_score given_score(const struct sdat_match_params *p,
         return missing;
     }
     if (strcmp(q->given, row->given) == 0) {
-        if (p->register_size > 0 && row->given_count > 0) {
-            double u = (double)row->given_count / (double)p->register_size;
-            u = u < GIVEN_U_MIN ? GIVEN_U_MIN : u > GIVEN_U_MAX ? GIVEN_U_MAX : u;
-            return (struct sdat_field_score){"exact", log2(given_levels[G_EXACT].m / u)};
-        }
-        return level_score(&given_levels[G_EXACT]);
+        return frequency_score(&given_levels[G_EXACT], row->given_count, p->register_size,
+                               GIVEN_U_MIN, GIVEN_U_MAX);
     }
     if (in_words(q->given, row->other_given)) {
         return level_score(&given_levels[G_OTHER]);
@@ -176,10 +185,8 @@ static struct sdat_field_score family_score(const struct sdat_match_params *p,
         return missing;
     }
     if (strcmp(q->family, row->family) == 0) {
-        double u = p->register_size > 0 ? (double)row->family_count / (double)p->register_size
-                                        : family_levels[F_EXACT].u;
-        u = u < FAMILY_U_MIN ? FAMILY_U_MIN : u > FAMILY_U_MAX ? FAMILY_U_MAX : u;
-        return (struct sdat_field_score){"exact", log2(family_levels[F_EXACT].m / u)};
+        return frequency_score(&family_levels[F_EXACT], row->family_count, p->register_size,
+                               FAMILY_U_MIN, FAMILY_U_MAX);
     }
     bool alias = in_words(q->family, row->other_family);
     for (size_t i = 0; !alias && i < q->n_family_parts; i++) {

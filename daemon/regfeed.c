@@ -159,15 +159,7 @@ static int apply_batch(sdat_regfeed_t *feed, struct sdat_engine *e, int64_t now_
     int r = sdat_store_begin(e->st);
     for (size_t i = 0; r == 0 && i < feed->n_batch; i++) {
         rd_kafka_message_t *msg = feed->batch[i];
-        struct sdat_inbound m = {
-            .topic = rd_kafka_topic_name(msg->rkt),
-            .partition = msg->partition,
-            .offset = msg->offset,
-            .key = msg->key,
-            .key_len = msg->key_len,
-            .value = msg->payload,
-            .value_len = msg->len,
-        };
+        struct sdat_inbound m = sdat_kafka_inbound(msg);
         r = sdat_engine_process(e, &m, now_ms);
         if (r == 0) {
             r = sdat_store_register_offset_set(e->st, m.topic, m.partition, m.offset + 1);

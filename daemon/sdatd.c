@@ -289,15 +289,7 @@ static void reload(struct daemon *d)
  * committed. Returns 0, or a negative store error (the message is held). */
 static int handle_message(struct daemon *d, rd_kafka_message_t *msg)
 {
-    struct sdat_inbound m = {
-        .topic = rd_kafka_topic_name(msg->rkt),
-        .partition = msg->partition,
-        .offset = msg->offset,
-        .key = msg->key,
-        .key_len = msg->key_len,
-        .value = msg->payload,
-        .value_len = msg->len,
-    };
+    struct sdat_inbound m = sdat_kafka_inbound(msg);
     int r = sdat_engine_ingest(&d->engine, &m, sdat_time_now_ms());
     if (r < 0) {
         return r;
