@@ -11,6 +11,7 @@
 
 #include "config_internal.h"
 #include "formats.h"
+#include "tz.h"
 
 
 int32_t config_date(const char *s, bool *ok)
@@ -106,15 +107,12 @@ static void check_file(struct diag *d, const struct origin *o, const char *key, 
     free(real);
 }
 
+/* A zone the daemon itself can read (tz.h): the same check of the name and
+ * of the file as at run time, in $TZDIR if set. */
 static bool zone_exists(const char *zone)
 {
-    char path[512];
-    struct stat sb;
-    if (!zone || !zone[0] || zone[0] == '/' || strstr(zone, "..")) {
-        return false;
-    }
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", zone);
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    const sdat_tz_t *tz;
+    return zone && sdat_tz_get(zone, &tz) == 0;
 }
 
 static bool valid_recipient_id(const char *id)

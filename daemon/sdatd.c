@@ -483,11 +483,6 @@ int main(int argc, char **argv)
         return 0;
     }
     sdat_log_setup(d.cfg->log_level, d.cfg->log_format);
-    /* "The date of" an instant is its date in the deployment's zone; set it
-     * once, before any library thread exists (timezone is restart-only). */
-    setenv("TZ", d.cfg->timezone, 1);
-    tzset();
-
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);

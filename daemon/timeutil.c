@@ -1,10 +1,9 @@
 #include "timeutil.h"
 
 #include <stdio.h>
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
+
+#include "tz.h"
 
 int64_t sdat_time_now_ms(void)
 {
@@ -92,37 +91,15 @@ int sdat_age_on(int32_t dob_days, int32_t on_days)
 
 int sdat_time_local_date(int64_t unix_ms, const char *zone, int32_t *ret_days)
 {
-    struct tm tm;
-    time_t s = (time_t)(unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000);
-    const char *current = getenv("TZ");
-
-    /* sdatd sets TZ to the deployment's zone before any thread starts, so
-     * the common case reads the environment only. Another zone is swapped
-     * in around one localtime_r call, which is safe only while no other
-     * thread reads the environment (tests, sdatctl); the calendar work
-     * replaces this with a reader of the zone's rules. */
-    if (current && strcmp(current, zone) == 0) {
-        if (!localtime_r(&s, &tm)) {
-            return -EINVAL;
-        }
-        *ret_days = sdat_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-        return 0;
+    const sdat_tz_t *tz;
+    int32_t days, sec;
+    int r = sdat_tz_get(zone, &tz);
+    if (r < 0) {
+        return r;
     }
-    char *saved = current ? strdup(current) : NULL;
-
-    setenv("TZ", zone, 1);
-    tzset();
-    struct tm *ok = localtime_r(&s, &tm);
-    if (saved) {
-        setenv("TZ", saved, 1);
-        free(saved);
-    } else {
-        unsetenv("TZ");
-    }
-    tzset();
-    if (!ok) {
-        return -EINVAL;
-    }
-    *ret_days = sdat_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    /* Floor division: an instant before 1970 belongs to its earlier second. */
+    int64_t s = unix_ms / 1000 - (unix_ms % 1000 < 0);
+    sdat_tz_to_local(tz, s, &days, &sec);
+    *ret_days = days;
     return 0;
 }

@@ -16,7 +16,8 @@ void sdat_time_format_s(int64_t unix_ms, char *buf, size_t len);
 
 
 /* The local date (days since 1970-01-01) of an instant in time zone ZONE
- * (an IANA name), whatever the process's own TZ. */
+ * (an IANA name), whatever the process's own TZ (tz.h reads the zone).
+ * 0, or sdat_tz_get's -ENOENT / -EINVAL. */
 int sdat_time_local_date(int64_t unix_ms, const char *zone, int32_t *ret_days);
 /* Days since 1970-01-01 from a civil date, and back. */
 int32_t sdat_days_from_civil(int y, int m, int d);

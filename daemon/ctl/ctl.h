@@ -29,6 +29,7 @@ int ctl_import(const struct ctl_options *opts, int argc, char **argv);
 int ctl_publish(const struct ctl_options *opts, int argc, char **argv);
 int ctl_broker(const struct ctl_options *opts, int argc, char **argv);
 int ctl_match(const struct ctl_options *opts, int argc, char **argv);
+int ctl_schedule(const struct ctl_options *opts, int argc, char **argv);
 int ctl_dlq(const struct ctl_options *opts, int argc, char **argv);
 int ctl_validate(const struct ctl_options *opts, int argc, char **argv);
 

@@ -21,6 +21,10 @@ static void usage(FILE *out)
             "  broker [--brokers N] [--partitions N] [--topic NAME]...\n"
             "                                        run a mock Kafka cluster on loopback\n"
             "  match [FILE|-]                        match police incidents' children to the register\n"
+            "  schedule --recipient ID --at DATETIME\n"
+            "                                        when a school notification reported at\n"
+            "                                        DATETIME (Z or +HH:MM) is released\n"
+            "                                        (exit 1: no such recipient)\n"
             "  dlq [--json] [--since DATETIME]       list the rejected events (dead letters)\n"
             "exit codes: 0 success, 1 negative answer, 2 usage error, 78 bad configuration\n");
 }
@@ -109,6 +113,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "match") == 0) {
         return ctl_match(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "schedule") == 0) {
+        return ctl_schedule(&opts, cargc, cargv);
     }
     if (strcmp(command, "dlq") == 0) {
         return ctl_dlq(&opts, cargc, cargv);

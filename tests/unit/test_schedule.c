@@ -1,0 +1,226 @@
+/* The school schedule (flows.md §3), table-driven: each row a calendar, a
+ * basis (reported_at) and the expected release, as RFC 3339 text. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include "formats.h"
+#include "schedule.h"
+#include "timeutil.h"
+
+#define MON 1u
+#define TUE 2u
+#define WED 4u
+#define THU 8u
+#define FRI 16u
+#define SAT 32u
+#define SUN 64u
+#define EVERY_DAY (MON | TUE | WED | THU | FRI | SAT | SUN)
+#define HHMM(h, m) ((h)*60 + (m))
+
+static int32_t day(const char *s)
+{
+    int32_t days;
+    cr_assert_eq(sdat_date_parse(s, &days), 0, "%s", s);
+    return days;
+}
+
+static int64_t ms(const char *s)
+{
+    int64_t v;
+    cr_assert_eq(sdat_datetime_parse(s, &v), 0, "%s", s);
+    return v;
+}
+
+static struct sdat_date_range demo_terms[5];
+static int32_t demo_closures[1];
+static struct sdat_date_range sunday_terms[1];
+static struct sdat_date_range day60_terms[1], day61_terms[1];
+
+/* Like config/demo.conf's calendar, with a term over March 2026 and
+ * without the terms after Easter 2027. */
+static struct sdat_calendar demo = {
+    .id = "demo",
+    .timezone = "Europe/London",
+    .release_time = HHMM(7, 30),
+    .start_time = HHMM(8, 45),
+    .close_time = HHMM(16, 0),
+    .weekdays = MON | TUE | WED | THU | FRI,
+    .terms = demo_terms,
+    .n_terms = 5,
+    .closures = demo_closures,
+    .n_closures = 1,
+};
+/* Release at 01:30, open every day: meets both clock changes. */
+static struct sdat_calendar night = {
+    .id = "night",
+    .timezone = "Europe/London",
+    .release_time = HHMM(1, 30),
+    .start_time = HHMM(8, 45),
+    .close_time = HHMM(16, 0),
+    .weekdays = EVERY_DAY,
+    .terms = sunday_terms,
+    .n_terms = 1,
+};
+static struct sdat_calendar tue_thu = {
+    .id = "tue-thu",
+    .timezone = "Europe/London",
+    .release_time = HHMM(7, 30),
+    .start_time = HHMM(8, 45),
+    .close_time = HHMM(16, 0),
+    .weekdays = TUE | THU,
+    .terms = demo_terms,
+    .n_terms = 5,
+};
+/* One school day, 60 or 61 days after 2027-03-26. */
+static struct sdat_calendar day60 = {
+    .id = "day60",
+    .timezone = "Europe/London",
+    .release_time = HHMM(7, 30),
+    .start_time = HHMM(8, 45),
+    .close_time = HHMM(16, 0),
+    .weekdays = EVERY_DAY,
+    .terms = day60_terms,
+    .n_terms = 1,
+};
+static struct sdat_calendar day61 = {
+    .id = "day61",
+    .timezone = "Europe/London",
+    .release_time = HHMM(7, 30),
+    .start_time = HHMM(8, 45),
+    .close_time = HHMM(16, 0),
+    .weekdays = EVERY_DAY,
+    .terms = day61_terms,
+    .n_terms = 1,
+};
+static struct sdat_calendar tokyo = {
+    .id = "tokyo",
+    .timezone = "Asia/Tokyo",
+    .release_time = HHMM(7, 30),
+    .start_time = HHMM(8, 45),
+    .close_time = HHMM(16, 0),
+    .weekdays = MON | TUE | WED | THU | FRI,
+    .terms = demo_terms,
+    .n_terms = 5,
+};
+
+static void setup(void)
+{
+    static const char *const terms[][2] = {
+        {"2026-02-23", "2026-04-02"}, {"2026-09-02", "2026-10-23"}, {"2026-11-02", "2026-12-18"},
+        {"2027-01-05", "2027-02-12"}, {"2027-02-22", "2027-03-26"},
+    };
+    for (size_t i = 0; i < 5; i++) {
+        demo_terms[i] = (struct sdat_date_range){day(terms[i][0]), day(terms[i][1])};
+    }
+    demo_closures[0] = day("2026-11-27");
+    sunday_terms[0] = (struct sdat_date_range){day("2026-09-01"), day("2027-07-22")};
+    day60_terms[0] = (struct sdat_date_range){day("2027-05-25"), day("2027-05-25")};
+    day61_terms[0] = (struct sdat_date_range){day("2027-05-26"), day("2027-05-26")};
+}
+
+TestSuite(schedule, .init = setup);
+
+struct row {
+    const char *what;
+    const struct sdat_calendar *cal;
+    const char *basis;
+    const char *want; /* NULL: exhausted (the answer is the basis) */
+};
+
+static const struct row rows[] = {
+    {"02:00 on a school day: that day's release", &demo, "2026-11-24T02:00:00Z",
+     "2026-11-24T07:30:00Z"},
+    {"just before the release", &demo, "2026-11-24T07:29:59.999Z", "2026-11-24T07:30:00Z"},
+    {"the release time exactly: at once", &demo, "2026-11-24T07:30:00Z", "2026-11-24T07:30:00Z"},
+    {"10:00 on a school day: at once", &demo, "2026-11-24T10:00:00Z", "2026-11-24T10:00:00Z"},
+    {"just before close: at once", &demo, "2026-11-24T15:59:59Z", "2026-11-24T15:59:59Z"},
+    {"close time exactly: the next school day", &demo, "2026-11-24T16:00:00Z",
+     "2026-11-25T07:30:00Z"},
+    {"Friday 17:00: Monday", &demo, "2026-12-04T17:00:00Z", "2026-12-07T07:30:00Z"},
+    {"Saturday 10:00: Monday", &demo, "2026-12-05T10:00:00Z", "2026-12-07T07:30:00Z"},
+    {"before half term, across the October clock change: the next term's first day", &demo,
+     "2026-10-23T18:00:00+01:00", "2026-11-02T07:30:00Z"},
+    {"Saturday 28 March 2026: Monday 07:30 BST", &demo, "2026-03-28T19:00:00Z",
+     "2026-03-30T06:30:00Z"},
+    {"a closure is skipped", &demo, "2026-11-26T17:00:00Z", "2026-11-30T07:30:00Z"},
+    {"before the release in summer time", &demo, "2026-09-02T05:00:00Z", "2026-09-02T06:30:00Z"},
+    {"15:59:59 BST: at once", &demo, "2026-10-23T14:59:59Z", "2026-10-23T14:59:59Z"},
+    {"16:30 BST is after close although 15:30 UTC", &demo, "2026-10-23T15:30:00Z",
+     "2026-11-02T07:30:00Z"},
+    {"a basis with a negative offset, within the school day", &demo, "2026-11-24T09:00:00-05:00",
+     "2026-11-24T14:00:00Z"},
+    {"a basis with a positive offset on the previous local evening", &demo,
+     "2026-11-24T01:00:00+05:00", "2026-11-24T07:30:00Z"},
+    {"the last school day before 60 empty days, 02:00: answered that day", &demo,
+     "2027-03-26T02:00:00Z", "2027-03-26T07:30:00Z"},
+    {"the last school day, 10:00: at once", &demo, "2027-03-26T10:00:00Z", "2027-03-26T10:00:00Z"},
+    {"after the last school day: exhausted", &demo, "2027-03-26T17:00:00Z", NULL},
+    {"long after the last term: exhausted", &demo, "2027-09-01T10:00:00+01:00", NULL},
+    {"a school day 60 dates later is found", &day60, "2027-03-26T17:00:00Z",
+     "2027-05-25T06:30:00Z"},
+    {"61 dates later is too far", &day61, "2027-03-26T17:00:00Z", NULL},
+    {"a release time in the spring gap: the end of the gap", &night, "2027-03-27T20:00:00Z",
+     "2027-03-28T01:00:00Z"},
+    {"on the gap's day before the release: the end of the gap", &night, "2027-03-28T00:30:00Z",
+     "2027-03-28T01:00:00Z"},
+    {"a release time that occurs twice: the first occurrence", &night, "2026-10-24T20:00:00Z",
+     "2026-10-25T00:30:00Z"},
+    {"a basis in the repeated hour after the first release: at once", &night,
+     "2026-10-25T01:10:00Z", "2026-10-25T01:10:00Z"},
+    {"weekday mask: Tuesday evening to Thursday", &tue_thu, "2026-11-24T17:00:00Z",
+     "2026-11-26T07:30:00Z"},
+    {"weekday mask: Thursday evening to the next Tuesday", &tue_thu, "2026-11-26T17:00:00Z",
+     "2026-12-01T07:30:00Z"},
+    {"weekday mask: a Monday is no school day", &tue_thu, "2026-11-23T10:00:00Z",
+     "2026-11-24T07:30:00Z"},
+    {"another zone: Tokyo's local date and release", &tokyo, "2026-11-23T20:00:00Z",
+     "2026-11-23T22:30:00Z"},
+};
+
+Test(schedule, every_row_of_the_table)
+{
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const struct row *r = &rows[i];
+        int64_t basis = ms(r->basis), got = -1;
+        bool exhausted = !r->want;
+        int rc = sdat_schedule_school(r->cal, basis, &got, &exhausted);
+        char text[32];
+        sdat_time_format_ms(got, text, sizeof text);
+        cr_assert_eq(rc, 0, "%s: %d", r->what, rc);
+        if (r->want) {
+            cr_assert(!exhausted, "%s: exhausted", r->what);
+            cr_assert_eq(got, ms(r->want), "%s: %s, want %s", r->what, text, r->want);
+        } else {
+            cr_assert(exhausted, "%s: %s, not exhausted", r->what, text);
+            cr_assert_eq(got, basis, "%s: %s, want the basis", r->what, text);
+        }
+    }
+}
+
+Test(schedule, school_days_are_term_weekdays_less_closures)
+{
+    cr_assert(sdat_calendar_school_day(&demo, day("2026-02-23"))); /* a term's first day */
+    cr_assert(sdat_calendar_school_day(&demo, day("2026-04-02"))); /* and last */
+    cr_assert_not(sdat_calendar_school_day(&demo, day("2026-04-03")));
+    cr_assert_not(sdat_calendar_school_day(&demo, day("2026-09-01")));
+    cr_assert_not(sdat_calendar_school_day(&demo, day("2026-11-27"))); /* closure */
+    cr_assert_not(sdat_calendar_school_day(&demo, day("2026-11-28"))); /* Saturday */
+    cr_assert_not(sdat_calendar_school_day(&demo, day("2026-11-29"))); /* Sunday */
+    cr_assert(sdat_calendar_school_day(&demo, day("2026-11-30")));
+    cr_assert(sdat_calendar_school_day(&night, day("2026-11-29")));
+    cr_assert_not(sdat_calendar_school_day(&tue_thu, day("2026-11-25"))); /* Wednesday */
+    cr_assert(sdat_calendar_school_day(&tue_thu, day("2026-11-26")));
+}
+
+Test(schedule, an_unknown_zone_is_enoent_and_leaves_the_outputs)
+{
+    struct sdat_calendar broken = demo;
+    broken.timezone = "Europe/Atlantis";
+    int64_t at = 42;
+    bool exhausted = true;
+    cr_assert_eq(sdat_schedule_school(&broken, ms("2026-11-24T10:00:00Z"), &at, &exhausted),
+                 -ENOENT);
+    cr_assert_eq(at, 42);
+    cr_assert(exhausted);
+}
