@@ -65,6 +65,18 @@ static const char *const migrations[] = {
     "CREATE INDEX cpis_flags_nhs ON cpis_flags(nhs_number);"
     "CREATE TABLE register_offsets(topic TEXT NOT NULL, partition INTEGER NOT NULL,"
     "  next_offset INTEGER NOT NULL, PRIMARY KEY(topic, partition));",
+    /* 2 → 3: amendments and the review queue. An incident keeps its latest
+     * version's document (a review decided later routes from it), and a
+     * review item holds the routing of a child a person must decide. */
+    "ALTER TABLE incidents ADD COLUMN doc TEXT;"
+    "CREATE TABLE review_items(id TEXT PRIMARY KEY, incident TEXT NOT NULL,"
+    "  version INTEGER NOT NULL, position INTEGER NOT NULL, child_ref TEXT NOT NULL,"
+    "  mash TEXT NOT NULL, state TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    "  candidates TEXT NOT NULL, decided_by TEXT, decided_ms INTEGER,"
+    "  register_child_id TEXT);"
+    "CREATE INDEX review_items_incident ON review_items(incident);"
+    "CREATE INDEX review_items_open ON review_items(created_ms) WHERE state = 'open';"
+    "CREATE INDEX notifications_recipient ON notifications(recipient, state);",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -21,7 +21,7 @@ enum {
     SDAT_STORE_READONLY = 2, /* open read-only; no lock */
 };
 
-#define SDAT_STORE_SCHEMA_VERSION 2
+#define SDAT_STORE_SCHEMA_VERSION 3
 
 int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st, char *err,
                     size_t errlen);
@@ -69,9 +69,14 @@ int sdat_store_register_offset(sdat_store_t *st, const char *topic, int32_t part
 int sdat_store_register_offset_set(sdat_store_t *st, const char *topic, int32_t partition,
                                    int64_t next_offset);
 
-/* Incidents: the highest version processed per FORCE/INCIDENT_ID key. */
+/* Incidents: the highest version processed per FORCE/INCIDENT_ID key, and
+ * that version's document (canonical JSON text). */
 int sdat_store_incident_version(sdat_store_t *st, const char *key, int64_t *ret_version);
-int sdat_store_incident_put(sdat_store_t *st, const char *key, int64_t version, int64_t now_ms);
+int sdat_store_incident_put(sdat_store_t *st, const char *key, int64_t version, const char *doc,
+                            int64_t now_ms);
+/* The document of the latest version (new reference), or -ENOENT. */
+int sdat_store_incident_get(sdat_store_t *st, const char *key, int64_t *ret_version,
+                            json_t **ret_doc);
 
 struct sdat_notification {
     char id[40];
@@ -97,11 +102,54 @@ int sdat_store_notifications_due(sdat_store_t *st, int64_t now_ms, int limit,
                                  void *opaque);
 /* The earliest next_attempt_ms of a scheduled notification, or INT64_MAX. */
 int sdat_store_next_due(sdat_store_t *st, int64_t *ret_ms);
+/* Every notification of a source key (an incident), oldest first; fn may
+ * write to the store. */
+int sdat_store_notifications_for_source(sdat_store_t *st, const char *source_key,
+                                        int (*fn)(const struct sdat_notification *n, void *opaque),
+                                        void *opaque);
+/* One notification: 0 after fn ran, or -ENOENT. */
+int sdat_store_notification_get(sdat_store_t *st, const char *id,
+                                int (*fn)(const struct sdat_notification *n, void *opaque),
+                                void *opaque);
+/* 0, or -ENOENT when there is no such notification. */
+int sdat_store_notification_set_state(sdat_store_t *st, const char *id, const char *state);
 int sdat_store_notification_update(sdat_store_t *st, const char *id, const char *state,
                                    int attempts, int64_t next_attempt_ms, const char *last_error);
 int sdat_store_attempt_insert(sdat_store_t *st, const char *id, int n, int64_t at_ms,
                               const char *outcome, const char *detail);
 int sdat_store_notification_count(sdat_store_t *st, const char *state, int64_t *ret_count);
+
+/* Review items (flows.md §1 "Review decisions"). state: open, accepted,
+ * rejected, cancelled. candidates: JSON text of [{child_id, score}]. */
+struct sdat_review_item {
+    char id[40];
+    const char *incident;
+    int64_t version;
+    int position;
+    const char *child_ref;
+    const char *mash; /* the MASH recipient the item was raised with */
+    const char *state;
+    int64_t created_ms;
+    const char *candidates;
+    const char *decided_by;         /* NULL while open */
+    int64_t decided_ms;             /* 0 while open */
+    const char *register_child_id; /* accepted: the child a person chose */
+};
+/* 0 inserted, 1 when the item exists already (untouched). */
+int sdat_store_review_insert(sdat_store_t *st, const struct sdat_review_item *item);
+/* One item: 0 after fn ran (strings borrowed for the call), or -ENOENT. */
+int sdat_store_review_get(sdat_store_t *st, const char *id,
+                          int (*fn)(const struct sdat_review_item *item, void *opaque),
+                          void *opaque);
+/* The items of an incident (incident non-NULL) or every open item
+ * (incident NULL), oldest first; fn may write to the store. */
+int sdat_store_reviews_each(sdat_store_t *st, const char *incident,
+                            int (*fn)(const struct sdat_review_item *item, void *opaque),
+                            void *opaque);
+/* Records a decision on an open item: 0, -ENOENT, or -EALREADY when the item
+ * is no longer open. */
+int sdat_store_review_decide(sdat_store_t *st, const char *id, const char *state, const char *by,
+                             int64_t at_ms, const char *register_child_id);
 
 /* Audit chain storage; the audit module computes the records. */
 void sdat_store_audit_head(sdat_store_t *st, int64_t *ret_seq, char ret_hash[65]);

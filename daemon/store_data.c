@@ -49,19 +49,45 @@ int sdat_store_incident_version(sdat_store_t *st, const char *key, int64_t *ret_
     return r;
 }
 
-int sdat_store_incident_put(sdat_store_t *st, const char *key, int64_t version, int64_t now_ms)
+int sdat_store_incident_put(sdat_store_t *st, const char *key, int64_t version, const char *doc,
+                            int64_t now_ms)
 {
     sqlite3_stmt *stmt = store_stmt(
-        st, "INSERT INTO incidents(key, version, updated_ms) VALUES (?, ?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET version = excluded.version,"
+        st, "INSERT INTO incidents(key, version, doc, updated_ms) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET version = excluded.version, doc = excluded.doc,"
             " updated_ms = excluded.updated_ms");
     if (!stmt) {
         return -EIO;
     }
     store_bind_text(stmt, 1, key);
     sqlite3_bind_int64(stmt, 2, version);
-    sqlite3_bind_int64(stmt, 3, now_ms);
+    store_bind_text(stmt, 3, doc);
+    sqlite3_bind_int64(stmt, 4, now_ms);
     return store_step_done(st, stmt);
+}
+
+int sdat_store_incident_get(sdat_store_t *st, const char *key, int64_t *ret_version,
+                            json_t **ret_doc)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "SELECT version, doc FROM incidents WHERE key = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, key);
+    int rc = sqlite3_step(stmt);
+    int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+    if (r == 0) {
+        const char *text = (const char *)sqlite3_column_text(stmt, 1);
+        json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+        if (!doc) {
+            r = text ? -EIO : -ENOENT; /* a version 1 store kept no documents */
+        } else {
+            *ret_version = sqlite3_column_int64(stmt, 0);
+            *ret_doc = doc;
+        }
+    }
+    sqlite3_reset(stmt);
+    return r;
 }
 
 int sdat_store_notification_insert(sdat_store_t *st, const struct sdat_notification *n)
@@ -116,34 +142,34 @@ static void owned_row_free(struct owned_row *row)
     }
 }
 
-int sdat_store_notifications_due(sdat_store_t *st, int64_t now_ms, int limit,
-                                 int (*fn)(const struct sdat_notification *n, void *opaque),
-                                 void *opaque)
+#define NOTIFICATION_COLUMNS                                                                  \
+    "id, kind, recipient, source_key, source_version, child_ref, state, created_ms,"          \
+    " scheduled_ms, next_attempt_ms, attempts, payload, payload_sha256, amends, route_reason," \
+    " last_error"
+
+/* Reads every row of stmt (NOTIFICATION_COLUMNS) into owned copies, then
+ * finalizes it and calls fn for each: fn may write to the same rows, and a
+ * statement must not iterate over an index it changes. */
+static int each_row(sqlite3_stmt *stmt, int (*fn)(const struct sdat_notification *n, void *opaque),
+                    void *opaque)
 {
-    sqlite3_stmt *stmt = NULL;
     struct owned_row *rows = NULL;
-    size_t n_rows = 0;
+    size_t n_rows = 0, cap = 0;
     int r = 0, rc;
 
-    /* The rows are read completely before fn runs: fn writes to the same
-     * rows, and a statement must not iterate over an index it changes. */
-    if (limit <= 0 || !(rows = calloc((size_t)limit, sizeof *rows))) {
-        return limit <= 0 ? 0 : -ENOMEM;
-    }
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT id, kind, recipient, source_key, source_version, child_ref,"
-                           " state, created_ms, scheduled_ms, next_attempt_ms, attempts, payload,"
-                           " payload_sha256, amends, route_reason, last_error FROM notifications"
-                           " WHERE state = 'scheduled' AND next_attempt_ms <= ?"
-                           " ORDER BY next_attempt_ms LIMIT ?",
-                           -1, &stmt, NULL) != SQLITE_OK) {
-        free(rows);
-        return -EIO;
-    }
-    sqlite3_bind_int64(stmt, 1, now_ms);
-    sqlite3_bind_int(stmt, 2, limit);
-    while (n_rows < (size_t)limit && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (n_rows == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            struct owned_row *grown = realloc(rows, ncap * sizeof *rows);
+            if (!grown) {
+                r = -ENOMEM;
+                break;
+            }
+            rows = grown;
+            cap = ncap;
+        }
         struct owned_row *row = &rows[n_rows++];
+        memset(row, 0, sizeof *row);
         static const int text_cols[] = {1, 2, 3, 5, 6, 11, 12, 13, 14, 15};
         for (size_t i = 0; i < sizeof text_cols / sizeof text_cols[0]; i++) {
             row->strings[i] = dup_col(stmt, text_cols[i]);
@@ -165,6 +191,9 @@ int sdat_store_notifications_due(sdat_store_t *st, int64_t now_ms, int limit,
         row->n.route_reason = row->strings[8];
         row->n.last_error = row->strings[9];
     }
+    if (r == 0 && rc != SQLITE_DONE) {
+        r = -EIO;
+    }
     sqlite3_finalize(stmt);
     for (size_t i = 0; i < n_rows && r == 0; i++) {
         r = fn(&rows[i].n, opaque);
@@ -173,6 +202,85 @@ int sdat_store_notifications_due(sdat_store_t *st, int64_t now_ms, int limit,
         owned_row_free(&rows[i]);
     }
     free(rows);
+    return r;
+}
+
+struct found_wrap {
+    int (*fn)(const struct sdat_notification *n, void *opaque);
+    void *opaque;
+    bool *found;
+};
+
+static int found_trampoline(const struct sdat_notification *n, void *opaque)
+{
+    struct found_wrap *w = opaque;
+    *w->found = true;
+    return w->fn(n, w->opaque);
+}
+
+int sdat_store_notifications_due(sdat_store_t *st, int64_t now_ms, int limit,
+                                 int (*fn)(const struct sdat_notification *n, void *opaque),
+                                 void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (limit <= 0) {
+        return 0;
+    }
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT " NOTIFICATION_COLUMNS " FROM notifications"
+                           " WHERE state = 'scheduled' AND next_attempt_ms <= ?"
+                           " ORDER BY next_attempt_ms LIMIT ?",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_int(stmt, 2, limit);
+    return each_row(stmt, fn, opaque);
+}
+
+int sdat_store_notifications_for_source(sdat_store_t *st, const char *source_key,
+                                        int (*fn)(const struct sdat_notification *n, void *opaque),
+                                        void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT " NOTIFICATION_COLUMNS " FROM notifications"
+                           " WHERE source_key = ? ORDER BY created_ms, rowid",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_text(stmt, 1, source_key, -1, SQLITE_TRANSIENT);
+    return each_row(stmt, fn, opaque);
+}
+
+int sdat_store_notification_get(sdat_store_t *st, const char *id,
+                                int (*fn)(const struct sdat_notification *n, void *opaque),
+                                void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    if (sqlite3_prepare_v2(st->db, "SELECT " NOTIFICATION_COLUMNS " FROM notifications WHERE id = ?",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+    struct found_wrap wrap = {fn, opaque, &found};
+    int r = each_row(stmt, found_trampoline, &wrap);
+    return r < 0 ? r : found ? r : -ENOENT;
+}
+
+int sdat_store_notification_set_state(sdat_store_t *st, const char *id, const char *state)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET state = ? WHERE id = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, state);
+    store_bind_text(stmt, 2, id);
+    int r = store_step_done(st, stmt);
+    if (r == 0 && sqlite3_changes(st->db) == 0) {
+        r = -ENOENT;
+    }
     return r;
 }
 
