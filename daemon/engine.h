@@ -50,6 +50,18 @@ int sdat_engine_incident(struct sdat_engine *e, const struct sdat_inbound *m, co
                          const struct sdat_validation *validation, int64_t now_ms, char *err,
                          size_t errlen);
 
+/* Within an open transaction: a person's decision on a review item
+ * (flows.md §1): accept with register_child_id (routes as a match, the
+ * school schedule computed from the incident's reported_at), or reject with
+ * NULL (routes as none). by names who decided. 0 and, when ret_created is
+ * not NULL, the ids of the notifications created (new reference);
+ * -ENOENT no such item; -EALREADY decided before; -EINVAL no such register
+ * child; -EDOM the incident can no longer be routed; or a store error. err
+ * says why. */
+int sdat_engine_review_decide(struct sdat_engine *e, const char *review_id,
+                              const char *register_child_id, const char *by, int64_t now_ms,
+                              json_t **ret_created, char *err, size_t errlen);
+
 /* Matches one police child against the store's register with the
  * configured thresholds (the parameters used are returned for the
  * explanation). 0, or a negative store error. */

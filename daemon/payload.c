@@ -194,6 +194,29 @@ fail:
     return NULL;
 }
 
+json_t *sdat_payload_review(const struct sdat_payload_common *common, const json_t *incident,
+                            const json_t *police_child, const json_t *candidates,
+                            const json_t *ignored_fields, const char *review_id)
+{
+    json_t *p = sdat_payload_unmatched(common, incident, police_child, candidates, ignored_fields);
+    if (!p || json_object_set_new(p, "review_id", json_string(review_id)) < 0) {
+        json_decref(p);
+        return NULL;
+    }
+    if (common->public_url && common->public_url[0]) {
+        char url[1024];
+        size_t len = strlen(common->public_url);
+        snprintf(url, sizeof url, "%.*s/v1/reviews/%s",
+                 (int)(len && common->public_url[len - 1] == '/' ? len - 1 : len),
+                 common->public_url, review_id);
+        if (json_object_set_new(p, "review_url", json_string(url)) < 0) {
+            json_decref(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
 json_t *sdat_payload_urgent(const struct sdat_payload_common *common, const json_t *incident,
                             const json_t *decisions)
 {

@@ -38,6 +38,12 @@ json_t *sdat_payload_unmatched(const struct sdat_payload_common *common, const j
                                const json_t *police_child, const json_t *candidates,
                                const json_t *ignored_fields);
 
+/* review-needed to the MASH: as unmatched-child, plus the review item's id
+ * and, when public_url is set, its URL. */
+json_t *sdat_payload_review(const struct sdat_payload_common *common, const json_t *incident,
+                            const json_t *police_child, const json_t *candidates,
+                            const json_t *ignored_fields, const char *review_id);
+
 /* da-incident-urgent to the incident area's MASH: the whole incident as sent
  * and, per child, its match decision and register id. decisions:
  * [{position, ref?, decision, register_child_id?}] (borrowed). */

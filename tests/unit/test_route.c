@@ -14,13 +14,16 @@ static struct sdat_recipient recipients[] = {
     {.id = "la:831:mash", .kind = SDAT_KIND_MASH, .la_code = "831", .name = "MASH"},
     {.id = "la:831:ehe", .kind = SDAT_KIND_EHE, .la_code = "831", .name = "EHE"},
     {.id = "la:832:mash", .kind = SDAT_KIND_MASH, .la_code = "832", .name = "MASH 2"},
+    {.id = "school:2", .kind = SDAT_KIND_SCHOOL, .la_code = "832", .name = "S2", .urn = "100002"},
+    {.id = "la:832:ey", .kind = SDAT_KIND_EARLY_YEARS, .la_code = "832", .name = "EY 2"},
 };
 static char *districts_831[] = {"DE22", "DE23 6"};
 static char *districts_832[] = {"DE23"};
 static struct sdat_area areas[] = {
     {.la_code = "831", .name = "A", .postcode_districts = {districts_831, 2},
      .mash = "la:831:mash", .ehe = "la:831:ehe"},
-    {.la_code = "832", .name = "B", .postcode_districts = {districts_832, 1}, .mash = "la:832:mash"},
+    {.la_code = "832", .name = "B", .postcode_districts = {districts_832, 1}, .mash = "la:832:mash",
+     .early_years = "la:832:ey"},
 };
 static struct sdat_force forces[] = {{.id = "derbyshire", .default_area = "831"}};
 
@@ -28,7 +31,7 @@ static struct sdat_config directory(void)
 {
     struct sdat_config cfg = {0};
     cfg.recipients = recipients;
-    cfg.n_recipients = 4;
+    cfg.n_recipients = 6;
     cfg.areas = areas;
     cfg.n_areas = 2;
     cfg.forces = forces;
@@ -119,4 +122,92 @@ Test(route, non_school_rows_carry_their_route_reason)
     json_decref(away);
     json_decref(young);
     json_decref(none);
+}
+
+Test(route, dual_registration_gets_one_notification_per_school_and_the_school_row_wins)
+{
+    struct sdat_config cfg = directory();
+    /* Two current spells at two directory schools, a third spell at one of
+     * them again, and ehe set: the first row applies (ehe is not reached). */
+    json_t *child = json_pack("{s:s, s:s, s:s, s:b, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
+                              "child_id", "R6", "la_code", "831", "dob", "2015-01-01", "ehe", 1,
+                              "education", "urn", "100001", "start", "2025-09-01", "urn", "100002",
+                              "start", "2025-09-01", "urn", "100001", "start", "2024-09-01");
+    struct sdat_route routes[SDAT_ROUTE_MAX];
+    size_t n = 0;
+    char err[128];
+    int32_t on = sdat_days_from_civil(2026, 11, 20);
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, child, &areas[0], on, on, routes, &n,
+                                  err, sizeof err), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(routes[0].recipient->id, "school:1");
+    cr_assert_str_eq(routes[1].recipient->id, "school:2");
+    cr_assert(routes[0].school && routes[1].school);
+    json_decref(child);
+}
+
+Test(route, spells_are_current_on_the_date_from_start_to_end_inclusive)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s}]}", "child_id", "R7",
+                              "la_code", "832", "dob", "2015-01-01", "education", "urn", "100001",
+                              "start", "2025-09-01", "end", "2026-11-20", "urn", "100002", "start",
+                              "2026-11-23");
+    struct sdat_route routes[SDAT_ROUTE_MAX];
+    size_t n = 0;
+    char err[128];
+    /* On the last day of the first spell: that school. */
+    int32_t on = sdat_days_from_civil(2026, 11, 20);
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, child, &areas[0], on, on, routes, &n,
+                                  err, sizeof err), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(routes[0].recipient->id, "school:1");
+    /* Between the spells: no current education; the child's area (832). */
+    on = sdat_days_from_civil(2026, 11, 21);
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, child, &areas[0], on, on, routes, &n,
+                                  err, sizeof err), 0);
+    cr_assert_str_eq(routes[0].recipient->id, "la:832:mash");
+    cr_assert_str_eq(routes[0].route_reason, "no-current-education");
+    /* From the start of the second. */
+    on = sdat_days_from_civil(2026, 11, 23);
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, child, &areas[0], on, on, routes, &n,
+                                  err, sizeof err), 0);
+    cr_assert_str_eq(routes[0].recipient->id, "school:2");
+    json_decref(child);
+}
+
+Test(route, under_five_goes_to_the_areas_early_years_and_age_is_taken_on_the_incident_date)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s}", "child_id", "R8", "la_code", "832", "dob",
+                              "2021-11-20");
+    struct sdat_route routes[SDAT_ROUTE_MAX];
+    size_t n = 0;
+    char err[128];
+    int32_t reported = sdat_days_from_civil(2026, 11, 20);
+    /* Four on the incident date (19 November), five on the report date. */
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, child, &areas[0], reported,
+                                  sdat_days_from_civil(2026, 11, 19), routes, &n, err, sizeof err),
+                 0);
+    cr_assert_str_eq(routes[0].recipient->id, "la:832:ey");
+    cr_assert_str_eq(routes[0].route_reason, "under-five");
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, child, &areas[0], reported, reported,
+                                  routes, &n, err, sizeof err), 0);
+    cr_assert_str_eq(routes[0].route_reason, "no-current-education");
+    json_decref(child);
+}
+
+Test(route, a_child_whose_area_is_not_configured_uses_the_incident_area)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s}", "child_id", "R9", "la_code", "999", "dob",
+                              "2012-01-01");
+    struct sdat_route routes[SDAT_ROUTE_MAX];
+    size_t n = 0;
+    char err[128];
+    int32_t on = sdat_days_from_civil(2026, 11, 20);
+    cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, child, &areas[1], on, on, routes, &n,
+                                  err, sizeof err), 0);
+    cr_assert_str_eq(routes[0].recipient->id, "la:832:mash");
+    json_decref(child);
 }
