@@ -2,18 +2,24 @@
 # make demo: the daemon on its embedded default. Imports a small synthetic
 # register, starts sdatd with an in-process Kafka-protocol broker and the
 # file connector, publishes sample police incidents with sdatctl publish,
-# waits until the notifications are delivered, shows one, and stops.
+# waits until the notifications are delivered, shows one, shows one held
+# for the next school day, and stops.
 set -eu
 : "${SDAT_BUILD:=build}"
 SDATD="$SDAT_BUILD/sdatd"
 SDATCTL="$SDAT_BUILD/sdatctl"
-CONF=config/demo.conf
 STATE=build/demo-state
 SPOOL=build/demo-spool
+INPUTS=build/demo
 
-rm -rf "$STATE" "$SPOOL"
-mkdir -p "$STATE"
+rm -rf "$STATE" "$SPOOL" "$INPUTS"
+mkdir -p "$STATE" "$INPUTS"
 echo "== checking the demo configuration"
+"$SDATD" -t -c config/demo.conf
+# The school calendar and the incidents' times are set around today, so
+# that the demo shows the same on any day (scripts/demo-inputs.py).
+now=$(python3 scripts/demo-inputs.py "$INPUTS")
+CONF=$INPUTS/demo.conf
 "$SDATD" -t -c "$CONF"
 echo "== importing the synthetic register (config/demo-children.jsonl)"
 "$SDATCTL" -c "$CONF" import children config/demo-children.jsonl
@@ -46,8 +52,8 @@ wait_log() { # PATTERN COUNT
     done
 }
 
-echo "== publishing sample incidents (config/demo-incidents.jsonl)"
-"$SDATCTL" -c "$CONF" publish --topic police.da-incidents config/demo-incidents.jsonl
+echo "== publishing sample incidents (config/demo-incidents.jsonl, reported on the last weekday at 10:00 UTC)"
+"$SDATCTL" -c "$CONF" publish --topic police.da-incidents "$INPUTS/incidents.jsonl"
 
 # Two schools (incident 1), and the MASH: an under-five child, an unmatched
 # child and the urgent copy of a high-risk incident (incident 2).
@@ -61,10 +67,25 @@ echo "== publishing a new register child on council.children (config/demo-regist
 "$SDATCTL" -c "$CONF" publish --topic council.children config/demo-register-update.jsonl
 wait_log 'register: upsert child_id=DC-0006' 1
 echo "== how the third incident's child matches (sdatctl match config/demo-incident-3.jsonl):"
-"$SDATCTL" -c "$CONF" match config/demo-incident-3.jsonl | python3 -m json.tool
+"$SDATCTL" -c "$CONF" match "$INPUTS/incident-3.jsonl" | python3 -m json.tool
 echo "== publishing it (config/demo-incident-3.jsonl) and waiting for the 6th delivery"
-"$SDATCTL" -c "$CONF" publish --topic police.da-incidents config/demo-incident-3.jsonl
+"$SDATCTL" -c "$CONF" publish --topic police.da-incidents "$INPUTS/incident-3.jsonl"
 wait_log 'delivered id=' 6
+
+# Reported now, on a day the school is closed: the school is told at the
+# release time of its next school day, not in the night.
+echo "== publishing an incident reported now ($now; config/demo-incident-held.jsonl)"
+"$SDATCTL" -c "$CONF" publish --topic police.da-incidents "$INPUTS/incident-held.jsonl"
+wait_log 'notification created .*incident=derbyshire/DEMO-0004' 1
+echo "== held for the school's next school day (today is a closure in the demo calendar):"
+grep 'notification created .*incident=derbyshire/DEMO-0004' "$STATE/sdatd.log"
+echo "   sdatctl schedule --recipient school:100001 --at $now:"
+echo "   $("$SDATCTL" -c "$CONF" schedule --recipient school:100001 --at "$now")"
+sleep 1
+if [ "$(grep -c 'delivered id=' "$STATE/sdatd.log")" -ne 6 ]; then
+    echo "the held notification was delivered at once" >&2
+    exit 1
+fi
 
 echo "== delivered notifications (file connector, $SPOOL):"
 find "$SPOOL" -name 'n_*.json' | sort
