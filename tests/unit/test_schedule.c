@@ -104,6 +104,18 @@ static struct sdat_calendar tokyo = {
     .n_terms = 5,
 };
 
+/* One unbroken term from September to July: no half term. */
+static struct sdat_calendar unbroken = {
+    .id = "unbroken",
+    .timezone = "Europe/London",
+    .release_time = HHMM(7, 30),
+    .start_time = HHMM(8, 45),
+    .close_time = HHMM(16, 0),
+    .weekdays = MON | TUE | WED | THU | FRI,
+    .terms = sunday_terms,
+    .n_terms = 1,
+};
+
 static void setup(void)
 {
     static const char *const terms[][2] = {
@@ -141,6 +153,8 @@ static const struct row rows[] = {
     {"Saturday 10:00: Monday", &demo, "2026-12-05T10:00:00Z", "2026-12-07T07:30:00Z"},
     {"before half term, across the October clock change: the next term's first day", &demo,
      "2026-10-23T18:00:00+01:00", "2026-11-02T07:30:00Z"},
+    {"Friday 23 October 2026 evening, across the 25 October change: Monday 07:30 GMT",
+     &unbroken, "2026-10-23T18:00:00+01:00", "2026-10-26T07:30:00Z"},
     {"Saturday 28 March 2026: Monday 07:30 BST", &demo, "2026-03-28T19:00:00Z",
      "2026-03-30T06:30:00Z"},
     {"a closure is skipped", &demo, "2026-11-26T17:00:00Z", "2026-11-30T07:30:00Z"},
