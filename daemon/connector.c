@@ -6,9 +6,15 @@
 #include <string.h>
 
 extern const struct sdat_connector_ops sdat_connector_file;
+/* extern: webhook */
+/* extern: smtp */
+/* extern: kafka */
 
 static const struct sdat_connector_ops *const registry[] = {
     &sdat_connector_file,
+    /* registry: webhook */
+    /* registry: smtp */
+    /* registry: kafka */
 };
 
 const struct sdat_connector_ops *sdat_connector_find(const char *name)

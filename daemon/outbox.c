@@ -17,6 +17,7 @@ struct binding {
 
 struct sdat_outbox {
     const struct sdat_config *cfg;
+    struct sdat_connector_env env;
     struct binding *bindings;
     size_t n_bindings;
 };
@@ -45,6 +46,9 @@ int sdat_outbox_new(const struct sdat_config *cfg, sdat_outbox_t **ret_outbox, c
         return -ENOMEM;
     }
     outbox->cfg = cfg;
+    outbox->env = (struct sdat_connector_env){
+        .cfg = cfg, .bootstrap_servers = cfg->kafka.bootstrap_servers,
+        .user_agent = "sdatd/" SDAT_VERSION};
     for (size_t i = 0; i < cfg->n_recipients; i++) {
         struct binding *b = &outbox->bindings[outbox->n_bindings];
         char cerr[256] = "";
@@ -56,7 +60,7 @@ int sdat_outbox_new(const struct sdat_config *cfg, sdat_outbox_t **ret_outbox, c
             r = -EINVAL;
             goto fail;
         }
-        r = b->ops->init(b->recipient, &b->ctx, cerr, sizeof cerr);
+        r = b->ops->init(&outbox->env, b->recipient, &b->ctx, cerr, sizeof cerr);
         if (r < 0) {
             snprintf(err, errlen, "recipients.[%zu].%s", i, cerr);
             goto fail;
@@ -169,6 +173,19 @@ static int record(struct run_ctx *rc, const struct sdat_notification *n,
     return r;
 }
 
+struct sync_wait {
+    bool reported;
+    enum sdat_delivery_result result;
+};
+
+static void sync_done(struct sdat_delivery *d, enum sdat_delivery_result result, void *opaque)
+{
+    (void)d;
+    struct sync_wait *w = opaque;
+    w->reported = true;
+    w->result = result;
+}
+
 static int deliver_one(const struct sdat_notification *n, void *opaque)
 {
     struct run_ctx *rc = opaque;
@@ -191,7 +208,16 @@ static int deliver_one(const struct sdat_notification *n, void *opaque)
         snprintf(d.detail, sizeof d.detail, "payload was removed by retention");
         result = SDAT_DELIVERY_FAILED;
     } else {
-        result = b->ops->deliver(b->ctx, &d);
+        struct sync_wait w = {0};
+        if (b->ops->start(b->ctx, &d, sync_done, &w) < 0) {
+            snprintf(d.detail, sizeof d.detail, "the connector could not start the delivery");
+            w.result = SDAT_DELIVERY_RETRY;
+        } else {
+            while (!w.reported && b->ops->poll) {
+                b->ops->poll(b->ctx, 100);
+            }
+        }
+        result = w.result;
     }
     return record(rc, n, result, &d);
 }

@@ -43,8 +43,10 @@ static int make_dirs(char *path)
     return 0;
 }
 
-static int init(const struct sdat_recipient *recipient, void **ret_ctx, char *err, size_t errlen)
+static int init(const struct sdat_connector_env *env, const struct sdat_recipient *recipient,
+                void **ret_ctx, char *err, size_t errlen)
 {
+    (void)env;
     int r = check(recipient, err, errlen);
     if (r < 0) {
         return r;
@@ -84,7 +86,7 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-static enum sdat_delivery_result deliver(void *opaque, struct sdat_delivery *d)
+static enum sdat_delivery_result write_one(void *opaque, struct sdat_delivery *d)
 {
     struct file_ctx *ctx = opaque;
     char path[4200], tmp[4250];
@@ -139,6 +141,13 @@ retry:
     return SDAT_DELIVERY_RETRY;
 }
 
+/* Synchronous: the file is written (or not) before start returns. */
+static int start(void *ctx, struct sdat_delivery *d, sdat_delivery_done_fn done, void *opaque)
+{
+    done(d, write_one(ctx, d), opaque);
+    return 0;
+}
+
 static void destroy(void *ctx)
 {
     free(ctx);
@@ -149,7 +158,7 @@ const struct sdat_connector_ops sdat_connector_file = {
     .name = "file",
     .check = check,
     .init = init,
-    .deliver = deliver,
+    .start = start,
     .poll = NULL,
     .destroy = destroy,
 };
