@@ -394,6 +394,7 @@ static int notify(struct incident_ctx *ic, const struct child_ctx *c, const stru
         .payload_sha256 = sha,
         .amends = amends,
         .route_reason = route->route_reason,
+        .register_child_id = json_string_value(json_object_get(register_child, "child_id")),
     };
     memcpy(n.id, id, sizeof id);
     r = sdat_store_notification_insert(e->st, &n);

@@ -259,3 +259,32 @@ fail:
     json_decref(children);
     return NULL;
 }
+
+json_t *sdat_payload_delivery_failed(const struct sdat_payload_common *common, const char *reason,
+                                     const char *failed_id, const char *failed_kind,
+                                     const struct sdat_recipient *failed_recipient, int attempts,
+                                     const char *last_error, const json_t *failed_payload)
+{
+    json_t *p = common_fields(common);
+    if (!p) {
+        return NULL;
+    }
+    json_t *extra = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:i, s:o}", "reason", reason,
+                              "failed_notification_id", failed_id, "failed_kind", failed_kind,
+                              "failed_recipient", "id", failed_recipient->id, "name",
+                              failed_recipient->name, "attempts", attempts, "notification",
+                              failed_payload ? json_incref((json_t *)failed_payload)
+                                             : json_object());
+    if (!extra || json_object_update(p, extra) < 0) {
+        json_decref(extra);
+        json_decref(p);
+        return NULL;
+    }
+    json_decref(extra);
+    if (last_error && *last_error) {
+        char cut[501];
+        snprintf(cut, sizeof cut, "%s", last_error);
+        json_object_set_new(p, "last_error", json_string(cut));
+    }
+    return p;
+}

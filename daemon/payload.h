@@ -44,6 +44,13 @@ json_t *sdat_payload_review(const struct sdat_payload_common *common, const json
                             const json_t *police_child, const json_t *candidates,
                             const json_t *ignored_fields, const char *review_id);
 
+/* delivery-failed to an escalation recipient: the reason and the failed
+ * notification (its payload as delivered, or {} when retention removed it). */
+json_t *sdat_payload_delivery_failed(const struct sdat_payload_common *common, const char *reason,
+                                     const char *failed_id, const char *failed_kind,
+                                     const struct sdat_recipient *failed_recipient, int attempts,
+                                     const char *last_error, const json_t *failed_payload);
+
 /* da-incident-urgent to the incident area's MASH: the whole incident as sent
  * and, per child, its match decision and register id. decisions:
  * [{position, ref?, decision, register_child_id?}] (borrowed). */

@@ -216,11 +216,6 @@ static int start(struct daemon *d)
     if (r < 0) {
         return r;
     }
-    r = sdat_outbox_new(d->cfg, &d->outbox, err, sizeof err);
-    if (r < 0) {
-        log_error("delivery", "%s", err);
-        return r;
-    }
     r = sdat_match_nicknames_load(d->cfg->matching.nicknames_file, &d->nicknames, err,
                                   sizeof err);
     if (r < 0) {
@@ -243,7 +238,29 @@ static int start(struct daemon *d)
         log_error("store", "cannot write the start record: %s", sdat_store_errmsg(d->st));
         return r;
     }
-    return start_kafka(d);
+    r = start_kafka(d);
+    if (r < 0) {
+        return r;
+    }
+    /* Deliveries in flight when the daemon last stopped are due again: the
+     * receiver may see a repeat under the same id, never a loss. */
+    r = sdat_store_begin(d->st);
+    if (r == 0) {
+        r = sdat_store_notifications_requeue(d->st, sdat_time_now_ms());
+        if (r > 0) {
+            log_info("delivery", "%d deliveries interrupted by the last stop are due again", r);
+        }
+        r = r < 0 ? r : sdat_store_commit(d->st);
+    }
+    if (r < 0) {
+        log_error("store", "cannot requeue interrupted deliveries: %s", sdat_store_errmsg(d->st));
+        return r;
+    }
+    r = sdat_outbox_new(d->cfg, d->bootstrap, &d->outbox, err, sizeof err);
+    if (r < 0) {
+        log_error("delivery", "%s", err);
+    }
+    return r;
 }
 
 /* SIGHUP: reload the configuration; a bad file keeps the old one. */
@@ -268,13 +285,15 @@ static void reload(struct daemon *d)
         }
         free(ignored);
     }
-    if (sdat_outbox_new(cfg, &outbox, err, sizeof err) < 0) {
+    if (sdat_outbox_new(cfg, d->bootstrap, &outbox, err, sizeof err) < 0) {
         log_error("config", "reload failed: %s; keeping the running configuration", err);
         sdat_config_free(cfg);
         return;
     }
     /* Restart-only values stay as they run. */
     sdat_config_keep_restart_only(cfg, d->cfg);
+    /* Deliveries in flight with the old connectors are due again. */
+    sdat_outbox_abandon(d->outbox, &d->engine, sdat_time_now_ms());
     sdat_outbox_free(d->outbox);
     d->outbox = outbox;
     sdat_log_setup(cfg->log_level, cfg->log_format);
@@ -321,6 +340,18 @@ static void shutdown_daemon(struct daemon *d)
         rd_kafka_destroy(d->consumer);
     }
     sdat_regfeed_free(d->regfeed);
+    if (d->outbox) {
+        /* Give deliveries in flight a moment to finish, then requeue the
+         * rest: a repeat under the same id on the next start. */
+        int64_t until = sdat_time_mono_ms() + 5000;
+        while (sdat_outbox_in_flight(d->outbox) > 0 && sdat_time_mono_ms() < until) {
+            sdat_outbox_wait(d->outbox, 100);
+            sdat_outbox_run_collect(d->outbox, &d->engine, sdat_time_now_ms());
+        }
+        sdat_outbox_abandon(d->outbox, &d->engine, sdat_time_now_ms());
+        sdat_outbox_free(d->outbox);
+        d->outbox = NULL;
+    }
     if (d->producer) {
         rd_kafka_flush(d->producer, 5000);
         if (d->dlq && d->st) {
@@ -330,7 +361,6 @@ static void shutdown_daemon(struct daemon *d)
     }
     sdat_dlq_free(d->dlq);
     sdat_broker_stop(d->broker);
-    sdat_outbox_free(d->outbox);
     sdat_audit_free(d->audit);
     sdat_schemas_free(d->schemas);
     sdat_nicknames_free(d->nicknames);
@@ -364,7 +394,7 @@ static int run(struct daemon *d)
             }
         }
         /* Deliver what is due before waiting for more events. */
-        if (sdat_outbox_run(d->outbox, &d->engine, now, 64) < 0) {
+        if (sdat_outbox_run(d->outbox, &d->engine, now) < 0) {
             log_error("store", "cannot record deliveries: %s", sdat_store_errmsg(d->st));
         }
         sdat_dlq_pump(d->dlq, d->st);
@@ -400,6 +430,12 @@ static int run(struct daemon *d)
         timeout_override = -1;
         if (next_due != INT64_MAX && next_due - now < timeout) {
             timeout = next_due <= now ? 0 : (int)(next_due - now);
+        }
+        if (sdat_outbox_in_flight(d->outbox) > 0) {
+            /* Receivers answer on the connectors' own sockets: wait there,
+             * then look at Kafka without waiting. */
+            sdat_outbox_wait(d->outbox, timeout > 20 ? 20 : timeout);
+            timeout = 0;
         }
         rd_kafka_message_t *msg = NULL;
         if (consume) {

@@ -77,6 +77,17 @@ static const char *const migrations[] = {
     "CREATE INDEX review_items_incident ON review_items(incident);"
     "CREATE INDEX review_items_open ON review_items(created_ms) WHERE state = 'open';"
     "CREATE INDEX notifications_recipient ON notifications(recipient, state);",
+    /* 3 → 4: delivery. When a notification was delivered and acknowledged,
+     * which escalation reasons it has raised (",late,failed,"), and the
+     * register child a school notification is about (re-checked just
+     * before delivery). */
+    "ALTER TABLE notifications ADD COLUMN escalated TEXT NOT NULL DEFAULT ',';"
+    "ALTER TABLE notifications ADD COLUMN delivered_ms INTEGER;"
+    "ALTER TABLE notifications ADD COLUMN acknowledged_ms INTEGER;"
+    "ALTER TABLE notifications ADD COLUMN ack_due_ms INTEGER;"
+    "ALTER TABLE notifications ADD COLUMN register_child_id TEXT;"
+    "CREATE INDEX notifications_open ON notifications(scheduled_ms)"
+    "  WHERE state IN ('scheduled', 'delivering', 'delivered');",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -21,7 +21,7 @@ enum {
     SDAT_STORE_READONLY = 2, /* open read-only; no lock */
 };
 
-#define SDAT_STORE_SCHEMA_VERSION 3
+#define SDAT_STORE_SCHEMA_VERSION 4
 
 int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st, char *err,
                     size_t errlen);
@@ -91,6 +91,9 @@ struct sdat_notification {
     const char *payload; /* canonical JSON text */
     const char *payload_sha256;
     const char *amends, *route_reason, *last_error;
+    const char *register_child_id; /* school notifications: the register child */
+    const char *escalated;         /* read only: ",late,failed," … */
+    int64_t delivered_ms, acknowledged_ms; /* read only: 0 when not (yet) */
 };
 
 /* 0 inserted, 1 when a notification with that id exists already (untouched). */
@@ -113,6 +116,25 @@ int sdat_store_notification_get(sdat_store_t *st, const char *id,
                                 void *opaque);
 /* 0, or -ENOENT when there is no such notification. */
 int sdat_store_notification_set_state(sdat_store_t *st, const char *id, const char *state);
+/* Notifications that may need escalating at now_ms (scheduled or being
+ * delivered and due and not yet escalated as late, or due before
+ * give_up_before_ms and still scheduled, or delivered and not acknowledged),
+ * never delivery-failed ones, at most limit, oldest due first. */
+int sdat_store_notifications_open(sdat_store_t *st, int64_t now_ms, int64_t give_up_before_ms,
+                                  int limit,
+                                  int (*fn)(const struct sdat_notification *n, void *opaque),
+                                  void *opaque);
+/* A delivered notification whose recipient must acknowledge it by then. */
+int sdat_store_notification_ack_due(sdat_store_t *st, const char *id, int64_t ack_due_ms);
+/* Records that reason was escalated for id: 0, or 1 when it was already. */
+int sdat_store_notification_escalated(sdat_store_t *st, const char *id, const char *reason);
+/* At start: deliveries in flight when the daemon stopped are due again (a
+ * repeat under the same id, never a loss). Returns how many. */
+int sdat_store_notifications_requeue(sdat_store_t *st, int64_t now_ms);
+/* A recipient's circuit closed: its waiting notifications are due now. */
+int sdat_store_notifications_wake(sdat_store_t *st, const char *recipient, int64_t now_ms);
+/* Defers one scheduled notification to at_ms (an open circuit). */
+int sdat_store_notification_defer(sdat_store_t *st, const char *id, int64_t at_ms);
 int sdat_store_notification_update(sdat_store_t *st, const char *id, const char *state,
                                    int attempts, int64_t next_attempt_ms, const char *last_error);
 int sdat_store_attempt_insert(sdat_store_t *st, const char *id, int n, int64_t at_ms,

@@ -95,8 +95,8 @@ int sdat_store_notification_insert(sdat_store_t *st, const struct sdat_notificat
     sqlite3_stmt *stmt = store_stmt(
         st, "INSERT INTO notifications(id, kind, recipient, source_key, source_version,"
             " child_ref, state, created_ms, scheduled_ms, next_attempt_ms, attempts, payload,"
-            " payload_sha256, amends, route_reason, last_error)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING");
+            " payload_sha256, amends, route_reason, last_error, register_child_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING");
     if (!stmt) {
         return -EIO;
     }
@@ -116,6 +116,7 @@ int sdat_store_notification_insert(sdat_store_t *st, const struct sdat_notificat
     store_bind_text(stmt, 14, n->amends);
     store_bind_text(stmt, 15, n->route_reason);
     store_bind_text(stmt, 16, n->last_error);
+    store_bind_text(stmt, 17, n->register_child_id);
     int r = store_step_done(st, stmt);
     if (r < 0) {
         return r;
@@ -126,7 +127,7 @@ int sdat_store_notification_insert(sdat_store_t *st, const struct sdat_notificat
 /* A notification row with owned copies of its strings. */
 struct owned_row {
     struct sdat_notification n;
-    char *strings[12];
+    char *strings[14];
 };
 
 static char *dup_col(sqlite3_stmt *stmt, int col)
@@ -137,7 +138,7 @@ static char *dup_col(sqlite3_stmt *stmt, int col)
 
 static void owned_row_free(struct owned_row *row)
 {
-    for (size_t i = 0; i < 12; i++) {
+    for (size_t i = 0; i < 14; i++) {
         free(row->strings[i]);
     }
 }
@@ -145,7 +146,7 @@ static void owned_row_free(struct owned_row *row)
 #define NOTIFICATION_COLUMNS                                                                  \
     "id, kind, recipient, source_key, source_version, child_ref, state, created_ms,"          \
     " scheduled_ms, next_attempt_ms, attempts, payload, payload_sha256, amends, route_reason," \
-    " last_error"
+    " last_error, register_child_id, escalated, delivered_ms, acknowledged_ms"
 
 /* Reads every row of stmt (NOTIFICATION_COLUMNS) into owned copies, then
  * finalizes it and calls fn for each: fn may write to the same rows, and a
@@ -170,7 +171,7 @@ static int each_row(sqlite3_stmt *stmt, int (*fn)(const struct sdat_notification
         }
         struct owned_row *row = &rows[n_rows++];
         memset(row, 0, sizeof *row);
-        static const int text_cols[] = {1, 2, 3, 5, 6, 11, 12, 13, 14, 15};
+        static const int text_cols[] = {1, 2, 3, 5, 6, 11, 12, 13, 14, 15, 16, 17};
         for (size_t i = 0; i < sizeof text_cols / sizeof text_cols[0]; i++) {
             row->strings[i] = dup_col(stmt, text_cols[i]);
         }
@@ -190,6 +191,10 @@ static int each_row(sqlite3_stmt *stmt, int (*fn)(const struct sdat_notification
         row->n.amends = row->strings[7];
         row->n.route_reason = row->strings[8];
         row->n.last_error = row->strings[9];
+        row->n.register_child_id = row->strings[10];
+        row->n.escalated = row->strings[11];
+        row->n.delivered_ms = sqlite3_column_int64(stmt, 18);
+        row->n.acknowledged_ms = sqlite3_column_int64(stmt, 19);
     }
     if (r == 0 && rc != SQLITE_DONE) {
         r = -EIO;
@@ -269,6 +274,98 @@ int sdat_store_notification_get(sdat_store_t *st, const char *id,
     return r < 0 ? r : found ? r : -ENOENT;
 }
 
+int sdat_store_notifications_open(sdat_store_t *st, int64_t now_ms, int64_t give_up_before_ms,
+                                  int limit,
+                                  int (*fn)(const struct sdat_notification *n, void *opaque),
+                                  void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT " NOTIFICATION_COLUMNS " FROM notifications"
+                           " WHERE ((state IN ('scheduled', 'delivering') AND scheduled_ms <= ?1)"
+                           "        OR (state = 'delivered' AND ack_due_ms <= ?1"
+                           "            AND acknowledged_ms IS NULL"
+                           "            AND instr(escalated, ',unacknowledged,') = 0))"
+                           " AND kind <> 'delivery-failed'"
+                           " AND NOT (state <> 'delivered' AND instr(escalated, ',late,') > 0"
+                           "          AND NOT (state = 'scheduled' AND scheduled_ms <= ?))"
+                           " ORDER BY scheduled_ms LIMIT ?",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_int64(stmt, 2, give_up_before_ms);
+    sqlite3_bind_int(stmt, 3, limit);
+    return each_row(stmt, fn, opaque);
+}
+
+int sdat_store_notification_ack_due(sdat_store_t *st, const char *id, int64_t ack_due_ms)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET ack_due_ms = ? WHERE id = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, ack_due_ms);
+    store_bind_text(stmt, 2, id);
+    return store_step_done(st, stmt);
+}
+
+int sdat_store_notification_escalated(sdat_store_t *st, const char *id, const char *reason)
+{
+    char marker[32];
+    snprintf(marker, sizeof marker, ",%s,", reason);
+    sqlite3_stmt *stmt = store_stmt(
+        st, "UPDATE notifications SET escalated = escalated || ? || ','"
+            " WHERE id = ? AND instr(escalated, ',' || ? || ',') = 0");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, reason);
+    store_bind_text(stmt, 2, id);
+    store_bind_text(stmt, 3, reason);
+    int r = store_step_done(st, stmt);
+    return r < 0 ? r : sqlite3_changes(st->db) == 1 ? 0 : 1;
+}
+
+int sdat_store_notifications_requeue(sdat_store_t *st, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET state = 'scheduled',"
+                                        " next_attempt_ms = ? WHERE state = 'delivering'");
+    if (!stmt) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    int r = store_step_done(st, stmt);
+    return r < 0 ? r : sqlite3_changes(st->db);
+}
+
+int sdat_store_notifications_wake(sdat_store_t *st, const char *recipient, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET next_attempt_ms = ?"
+                                        " WHERE recipient = ? AND state = 'scheduled'"
+                                        " AND next_attempt_ms > ? AND scheduled_ms <= ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    store_bind_text(stmt, 2, recipient);
+    sqlite3_bind_int64(stmt, 3, now_ms);
+    sqlite3_bind_int64(stmt, 4, now_ms);
+    return store_step_done(st, stmt);
+}
+
+int sdat_store_notification_defer(sdat_store_t *st, const char *id, int64_t at_ms)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET next_attempt_ms = ?"
+                                        " WHERE id = ? AND state = 'scheduled'");
+    if (!stmt) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, at_ms);
+    store_bind_text(stmt, 2, id);
+    return store_step_done(st, stmt);
+}
+
 int sdat_store_notification_set_state(sdat_store_t *st, const char *id, const char *state)
 {
     sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET state = ? WHERE id = ?");
@@ -304,7 +401,8 @@ int sdat_store_notification_update(sdat_store_t *st, const char *id, const char 
 {
     sqlite3_stmt *stmt =
         store_stmt(st, "UPDATE notifications SET state = ?, attempts = ?, next_attempt_ms = ?,"
-                       " last_error = ? WHERE id = ?");
+                       " last_error = ?, delivered_ms = CASE WHEN ?1 = 'delivered' THEN ?3"
+                       " ELSE delivered_ms END WHERE id = ?");
     if (!stmt) {
         return -EIO;
     }
