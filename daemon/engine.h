@@ -62,6 +62,14 @@ int sdat_engine_review_decide(struct sdat_engine *e, const char *review_id,
                               const char *register_child_id, const char *by, int64_t now_ms,
                               json_t **ret_created, char *err, size_t errlen);
 
+/* Within an open transaction, just before a school da-incident is handed
+ * to its connector (flows.md §1 "Re-check at delivery"): the child's
+ * education is resolved again for today. 0: deliver it; 1: it was
+ * superseded and the child's current school (on its schedule from
+ * reported_at, route_reason moved-school) or area was notified instead; or a
+ * negative store error. */
+int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n, int64_t now_ms);
+
 /* Matches one police child against the store's register with the
  * configured thresholds (the parameters used are returned for the
  * explanation). 0, or a negative store error. */

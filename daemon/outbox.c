@@ -559,6 +559,11 @@ static int start_one(const struct sdat_notification *n, void *opaque)
     if (!f || sc->n_started >= sizeof sc->started / sizeof sc->started[0]) {
         return 0;
     }
+    /* A school is told only if the child is still there (flows.md). */
+    int r = sdat_engine_recheck(sc->e, n, now);
+    if (r != 0) {
+        return r < 0 ? r : 0;
+    }
     *f = (struct flight){.outbox = outbox,
                          .b = b,
                          .used = true,
@@ -584,7 +589,7 @@ static int start_one(const struct sdat_notification *n, void *opaque)
             b->probing = true;
         }
     }
-    int r = sdat_store_notification_set_state(sc->e->st, n->id, "delivering");
+    r = sdat_store_notification_set_state(sc->e->st, n->id, "delivering");
     if (r < 0) {
         flight_release(f);
         return r;

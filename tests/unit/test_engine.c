@@ -677,3 +677,87 @@ Test(engine, higher_version_cancels_open_review_items_and_decides_again)
     cr_assert_eq(open.n, 0, "no review is open");
     rows_free(&rs);
 }
+
+/* ---- the re-check just before delivery ---- */
+
+struct recheck_ctx {
+    int64_t now;
+    int result;
+};
+
+static int recheck_cb(const struct sdat_notification *n, void *opaque)
+{
+    struct recheck_ctx *rc = opaque;
+    rc->result = sdat_engine_recheck(&engine, n, rc->now);
+    return 0;
+}
+
+static int recheck(const char *id, int64_t now)
+{
+    struct recheck_ctx rc = {.now = now, .result = -1};
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(sdat_store_notification_get(st, id, recheck_cb, &rc), 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    return rc.result;
+}
+
+static void upsert(const char *json)
+{
+    json_t *child = json_loads(json, 0, NULL);
+    cr_assert_not_null(child);
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_geq(sdat_store_child_upsert(st, child, 2), 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    json_decref(child);
+}
+
+Test(engine, a_child_who_moved_school_before_delivery_goes_to_the_new_school)
+{
+    ingest(one_child_incident("M-1", 1, "x"), ms("2026-11-19T21:05:00Z"));
+    struct rows rs;
+    rows_load("M-1", &rs);
+    char held[40];
+    snprintf(held, sizeof held, "%s", only(&rs, "school:1", "scheduled")->id);
+    rows_free(&rs);
+    /* Still at school:1 at 07:30: delivered as decided. */
+    cr_assert_eq(recheck(held, ms("2026-11-20T07:30:00Z")), 0);
+
+    /* The register says she left school:1 yesterday and starts at
+     * school:2 today. */
+    upsert("{\"schema\":\"council.child/1\",\"child_id\":\"T-1\",\"la_code\":\"831\","
+           "\"nhs_number\":\"9990000018\",\"given_name\":\"Ashlyn\",\"family_name\":\"Testwood\","
+           "\"dob\":\"2016-04-12\",\"education\":[{\"urn\":\"100001\",\"start\":\"2025-09-01\","
+           "\"end\":\"2026-11-19\"},{\"urn\":\"100002\",\"start\":\"2026-11-20\"}]}");
+    int64_t now = ms("2026-11-20T07:30:00Z");
+    cr_assert_eq(recheck(held, now), 1);
+    rows_load("M-1", &rs);
+    cr_assert_str_eq(only(&rs, "school:1", NULL)->state, "superseded");
+    const struct row *moved = only(&rs, "school:2", "scheduled");
+    cr_assert_str_eq(moved->reason, "moved-school");
+    cr_assert_eq(moved->scheduled_ms, now);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(moved->payload, "child"),
+                                                       "given_name")),
+                     "Ashlyn");
+    assert_one_live_per_child_and_recipient(&rs);
+    rows_free(&rs);
+}
+
+Test(engine, a_child_no_longer_in_the_register_at_delivery_goes_to_the_area_mash)
+{
+    ingest(one_child_incident("M-2", 1, "x"), ms("2026-11-19T21:05:00Z"));
+    struct rows rs;
+    rows_load("M-2", &rs);
+    char held[40];
+    snprintf(held, sizeof held, "%s", only(&rs, "school:1", "scheduled")->id);
+    rows_free(&rs);
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(sdat_store_child_delete(st, "T-1"), 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    cr_assert_eq(recheck(held, ms("2026-11-20T07:30:00Z")), 1);
+    rows_load("M-2", &rs);
+    cr_assert_str_eq(only(&rs, "school:1", NULL)->state, "superseded");
+    const struct row *mash = only(&rs, "la:831:mash", "scheduled");
+    cr_assert_str_eq(mash->reason, "no-current-education");
+    cr_assert_str_eq(json_string_value(json_object_get(mash->payload, "register_child_id")), "T-1");
+    rows_free(&rs);
+}
