@@ -171,7 +171,7 @@ static const struct key recipient_keys[] = {
     S("ca_file", RE(ca_file), 0, NULL, "an extra trust anchor"),
     S("client_cert", RE(client_cert), 0, NULL, "webhook: client certificate (mTLS)"),
     S("client_key", RE(client_key), 0, NULL, "webhook: client key (a secret file)"),
-    N("timeout", RE(timeout), 0, "15", 1, 600, "webhook: request timeout (s)"),
+    N("timeout", RE(timeout), 0, "15", 1, 600, "webhook and smtp: time allowed for one delivery attempt (s)"),
     S("from", RE(from), 0, NULL, "smtp: sender address"),
     V("to", RE(to), 0, "smtp: recipient addresses"),
     S("username", RE(username), 0, NULL, "smtp: user name"),

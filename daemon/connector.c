@@ -6,15 +6,15 @@
 #include <string.h>
 
 extern const struct sdat_connector_ops sdat_connector_file;
-/* extern: webhook */
-/* extern: smtp */
-/* extern: kafka */
+extern const struct sdat_connector_ops sdat_connector_webhook;
+extern const struct sdat_connector_ops sdat_connector_smtp;
+extern const struct sdat_connector_ops sdat_connector_kafka;
 
 static const struct sdat_connector_ops *const registry[] = {
     &sdat_connector_file,
-    /* registry: webhook */
-    /* registry: smtp */
-    /* registry: kafka */
+    &sdat_connector_webhook,
+    &sdat_connector_smtp,
+    &sdat_connector_kafka,
 };
 
 const struct sdat_connector_ops *sdat_connector_find(const char *name)

@@ -85,18 +85,22 @@ int main(int argc, char **argv)
     char *errors = NULL, err[512] = "";
     if (sdat_config_load(argv[1], &cfg, &errors) < 0) {
         fputs(errors ? errors : "connector-drive: cannot load the configuration\n", stderr);
+        free(errors);
         return 2;
     }
     const struct sdat_recipient *r = sdat_config_recipient(cfg, argv[2]);
+    free(errors);
     const struct sdat_connector_ops *ops = r ? sdat_connector_find(r->connector) : NULL;
     if (!ops) {
         fprintf(stderr, "connector-drive: no recipient %s or no such connector\n", argv[2]);
+        sdat_config_free(cfg);
         return 2;
     }
     size_t len = 0;
     char *payload = read_file(argv[4], &len);
     if (!payload) {
         fprintf(stderr, "connector-drive: cannot read %s\n", argv[4]);
+        sdat_config_free(cfg);
         return 2;
     }
     int attempt = argc > 5 ? atoi(argv[5]) : 1;
@@ -111,6 +115,8 @@ int main(int argc, char **argv)
     void *ctx = NULL;
     if (ops->init(&env, r, &ctx, err, sizeof err) < 0) {
         fprintf(stderr, "connector-drive: init: %s\n", err);
+        free(payload);
+        sdat_config_free(cfg);
         return 2;
     }
     struct slot *slots = calloc((size_t)count, sizeof *slots);
