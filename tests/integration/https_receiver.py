@@ -167,6 +167,7 @@ def main():
     ap.add_argument("--client-ca", help="require client certificates from this CA")
     ap.add_argument("--script", default="201")
     ap.add_argument("--log", required=True)
+    ap.add_argument("--port", type=int, default=0, help="bind this port (default: a free one)")
     args = ap.parse_args()
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -177,7 +178,7 @@ def main():
         context.load_verify_locations(args.client_ca)
 
     log = open(args.log, "a", buffering=1)
-    server = Server(("127.0.0.1", 0), context, parse_script(args.script), log)
+    server = Server(("127.0.0.1", args.port), context, parse_script(args.script), log)
     server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
