@@ -180,7 +180,9 @@ fuzz-build: $(FUZZ_BIN)
 # same run (quality.md); nothing asserts a time.
 bench: deps
 	$(MAKE) --no-print-directory all $(BENCH_BIN)
-	@SDAT_BUILD=$(BUILD) sh bench/run.sh $(filter-out %/bench_match,$(BENCH_BIN))
+	@SDAT_BUILD=$(BUILD) sh bench/run.sh $(filter-out %/bench_match %/bench_deliver,$(BENCH_BIN))
+	@echo "== bench_deliver (P6)"
+	@SDAT_BUILD=$(BUILD) sh bench/deliver.sh
 	@SDAT_BUILD=$(BUILD) sh bench/match.sh
 
 # Matching quality and latency on the labelled synthetic set (bench/synth).
