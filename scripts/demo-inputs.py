@@ -10,6 +10,9 @@ that the demo shows the same thing on any day it is run.
   at 10:00 UTC on the last weekday before today (a school day, during the
   school's hours, already past: delivered at once).
 - OUTDIR/incident-held.jsonl: an incident reported now (held).
+- With PORT: the MASH recipient (between the demo-mash markers) delivers by
+  webhook to https://127.0.0.1:PORT/sdat, trusting OUTDIR/ca.pem and signing
+  with OUTDIR/webhook.secret; the schools keep the file outbox.
 """
 import datetime
 import json
@@ -17,6 +20,7 @@ import re
 import sys
 
 out = sys.argv[1]
+port = sys.argv[2] if len(sys.argv) > 2 else None
 now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 today = now.date()
 last_weekday = today - datetime.timedelta(days=1)
@@ -41,6 +45,15 @@ calendar = (
 conf, n = re.subn(r"(?s)  # demo-calendar-begin\n.*?  # demo-calendar-end\n", calendar, conf)
 if n != 1:
     sys.exit("config/demo.conf: the demo-calendar markers are missing")
+if port:
+    mash = (
+        '  { id = "la:831:mash"; kind = "mash"; la_code = "831"; name = "Demo City MASH";\n'
+        '    connector = "webhook"; url = "https://127.0.0.1:%s/sdat";\n'
+        '    secret_file = "%s/webhook.secret"; ca_file = "%s/ca.pem"; },\n' % (port, out, out)
+    )
+    conf, n = re.subn(r"(?s)  # demo-mash-begin\n.*?  # demo-mash-end\n", mash, conf)
+    if n != 1:
+        sys.exit("config/demo.conf: the demo-mash markers are missing")
 with open(out + "/demo.conf", "w", encoding="utf-8") as f:
     f.write(conf)
 

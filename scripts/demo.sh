@@ -16,18 +16,44 @@ rm -rf "$STATE" "$SPOOL" "$INPUTS"
 mkdir -p "$STATE" "$INPUTS"
 echo "== checking the demo configuration"
 "$SDATD" -t -c config/demo.conf
+# The MASH's notifications go by webhook to a local HTTPS receiver (the
+# tests' receiver, with a certificate authority made for this run); the
+# schools' to the file outbox.
+echo "== starting a local HTTPS receiver for the MASH's webhook (log: $INPUTS/receiver.log)"
+ossl() { openssl "$@" 2>>"$INPUTS/openssl.err"; }
+ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$INPUTS/ca.key"
+ossl req -x509 -new -key "$INPUTS/ca.key" -out "$INPUTS/ca.pem" -days 2 -subj "/CN=sdat demo CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$INPUTS/server.key"
+ossl req -new -key "$INPUTS/server.key" -out "$INPUTS/server.csr" -subj "/CN=127.0.0.1"
+printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n' >"$INPUTS/server.ext"
+ossl x509 -req -in "$INPUTS/server.csr" -CA "$INPUTS/ca.pem" -CAkey "$INPUTS/ca.key" \
+    -CAcreateserial -out "$INPUTS/server.pem" -days 2 -extfile "$INPUTS/server.ext"
+openssl rand -hex 24 >"$INPUTS/webhook.secret"
+chmod 600 "$INPUTS/webhook.secret" "$INPUTS/ca.key" "$INPUTS/server.key"
+python3 tests/integration/https_receiver.py --port-file "$INPUTS/receiver.port" \
+    --log "$INPUTS/receiver.log" --cert "$INPUTS/server.pem" --key "$INPUTS/server.key" \
+    --script 201 2>"$INPUTS/receiver.err" &
+receiver_pid=$!
+trap 'kill $receiver_pid 2>/dev/null || true' EXIT
+i=0
+until [ -s "$INPUTS/receiver.port" ]; do
+    i=$((i + 1))
+    [ "$i" -lt 100 ] || { echo "the receiver did not start" >&2; exit 1; }
+    sleep 0.1
+done
 # The school calendar and the incidents' times are set around today, so
 # that the demo shows the same on any day (scripts/demo-inputs.py).
-now=$(python3 scripts/demo-inputs.py "$INPUTS")
+now=$(python3 scripts/demo-inputs.py "$INPUTS" "$(cat "$INPUTS/receiver.port")")
 CONF=$INPUTS/demo.conf
 "$SDATD" -t -c "$CONF"
 echo "== importing the synthetic register (config/demo-children.jsonl)"
 "$SDATCTL" -c "$CONF" import children config/demo-children.jsonl
 
-echo "== starting sdatd (embedded broker, file connector); log in $STATE/sdatd.log"
+echo "== starting sdatd (embedded broker; schools by the file connector, the MASH by webhook); log in $STATE/sdatd.log"
 "$SDATD" -c "$CONF" 2>"$STATE/sdatd.log" &
 pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
+trap 'kill $pid $receiver_pid 2>/dev/null || true' EXIT
 i=0
 until [ -s "$STATE/bootstrap.servers" ]; do
     i=$((i + 1))
@@ -89,6 +115,19 @@ fi
 
 echo "== delivered notifications (file connector, $SPOOL):"
 find "$SPOOL" -name 'n_*.json' | sort
+echo "== delivered by webhook to the MASH's HTTPS receiver (signed; one line per request):"
+python3 - "$INPUTS/receiver.log" "$INPUTS/webhook.secret" <<'PY'
+import base64, hashlib, hmac, json, sys
+secret = open(sys.argv[2], "rb").read().rstrip(b"\n")
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    body = base64.b64decode(r["body_b64"])
+    sig = dict(p.split("=", 1) for p in r["signature"].split(","))
+    ok = hmac.new(secret, sig["t"].encode() + b"." + body, hashlib.sha256).hexdigest() == sig["v1"]
+    doc = json.loads(body)
+    print("   POST %s Idempotency-Key=%s kind=%s signature=%s" % (
+        r["path"], r["idempotency_key"], doc["kind"], "valid" if ok else "INVALID"))
+PY
 first=$(find "$SPOOL/school_100001" -name 'n_*.json' | head -n 1)
 echo "== one of them, as the school's DSL receives it ($first):"
 python3 -m json.tool "$first"
@@ -96,5 +135,6 @@ echo "== the daemon's log (ids only, no personal data):"
 cat "$STATE/sdatd.log"
 kill -TERM "$pid"
 wait "$pid"
+kill "$receiver_pid" 2>/dev/null || true
 trap - EXIT
 echo "== sdatd stopped cleanly; the store is $STATE/sdat.db"
