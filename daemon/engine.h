@@ -70,6 +70,13 @@ int sdat_engine_review_decide(struct sdat_engine *e, const char *review_id,
  * negative store error. */
 int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n, int64_t now_ms);
 
+/* Within an open transaction: a recipient acknowledges notification id
+ * (delivery.md); by names who. 0 acknowledged now, 1 acknowledged before
+ * (the HTTP API answers 204 both times), -ENOENT no such notification,
+ * -EBUSY not delivered (409), or a store error. */
+int sdat_engine_acknowledge(struct sdat_engine *e, const char *id, const char *by,
+                            int64_t now_ms);
+
 /* Matches one police child against the store's register with the
  * configured thresholds (the parameters used are returned for the
  * explanation). 0, or a negative store error. */

@@ -1133,3 +1133,42 @@ out:
     priors_free(ic.prior, ic.n_prior);
     return r;
 }
+
+struct ack_ctx {
+    char state[16], recipient[80], source_key[200];
+};
+
+static int ack_read(const struct sdat_notification *n, void *opaque)
+{
+    struct ack_ctx *a = opaque;
+    snprintf(a->state, sizeof a->state, "%s", n->state);
+    snprintf(a->recipient, sizeof a->recipient, "%s", n->recipient);
+    snprintf(a->source_key, sizeof a->source_key, "%s", n->source_key);
+    return 0;
+}
+
+int sdat_engine_acknowledge(struct sdat_engine *e, const char *id, const char *by, int64_t now_ms)
+{
+    struct ack_ctx a = {0};
+    int r = sdat_store_notification_get(e->st, id, ack_read, &a);
+    if (r < 0) {
+        return r;
+    }
+    if (strcmp(a.state, "acknowledged") == 0) {
+        return 1;
+    }
+    if (strcmp(a.state, "delivered") != 0) {
+        return -EBUSY;
+    }
+    r = sdat_store_notification_acknowledge(e->st, id, now_ms);
+    if (r == 0) {
+        r = sdat_audit_append(e->audit, e->st, now_ms, "notification.acknowledged", by,
+                              json_pack("{s:s, s:s, s:s}", "notification_id", id, "recipient",
+                                        a.recipient, "incident", a.source_key),
+                              json_pack("{s:s}", "by", by));
+    }
+    if (r == 0) {
+        log_info("engine", "acknowledged id=%s recipient=%s", id, a.recipient);
+    }
+    return r;
+}

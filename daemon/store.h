@@ -124,6 +124,8 @@ int sdat_store_notifications_open(sdat_store_t *st, int64_t now_ms, int64_t give
                                   int limit,
                                   int (*fn)(const struct sdat_notification *n, void *opaque),
                                   void *opaque);
+/* delivered → acknowledged (no change in any other state). */
+int sdat_store_notification_acknowledge(sdat_store_t *st, const char *id, int64_t at_ms);
 /* A delivered notification whose recipient must acknowledge it by then. */
 int sdat_store_notification_ack_due(sdat_store_t *st, const char *id, int64_t ack_due_ms);
 /* Records that reason was escalated for id: 0, or 1 when it was already. */

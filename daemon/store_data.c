@@ -299,6 +299,18 @@ int sdat_store_notifications_open(sdat_store_t *st, int64_t now_ms, int64_t give
     return each_row(stmt, fn, opaque);
 }
 
+int sdat_store_notification_acknowledge(sdat_store_t *st, const char *id, int64_t at_ms)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET state = 'acknowledged',"
+                                        " acknowledged_ms = ? WHERE id = ? AND state = 'delivered'");
+    if (!stmt) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, at_ms);
+    store_bind_text(stmt, 2, id);
+    return store_step_done(st, stmt);
+}
+
 int sdat_store_notification_ack_due(sdat_store_t *st, const char *id, int64_t ack_due_ms)
 {
     sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET ack_due_ms = ? WHERE id = ?");

@@ -3,6 +3,7 @@
  * over a night of a dead receiver, escalation (late, failed,
  * unacknowledged; once each), concurrency and requeueing. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,4 +400,33 @@ Test(outbox, undelivered_after_give_up_after_fails_and_escalates_failed)
     cr_assert_eq(e.n, 2);
     cr_assert_str_eq(e.reason[0], "late");
     cr_assert_str_eq(e.reason[1], "failed");
+}
+
+static int ack(const char *id, int64_t now)
+{
+    cr_assert_eq(sdat_store_begin(st), 0);
+    int r = sdat_engine_acknowledge(&engine, id, "A. Teacher", now);
+    if (r >= 0) {
+        cr_assert_eq(sdat_store_commit(st), 0);
+    } else {
+        sdat_store_rollback(st);
+    }
+    return r;
+}
+
+Test(outbox, an_acknowledged_delivery_is_not_escalated_and_acks_follow_the_states)
+{
+    int64_t t0 = ms("2026-11-19T10:00:00Z");
+    add("n_0000000000000000000000000000000a", "school:1", t0);
+    fake.status = 500;
+    turn(t0);
+    cr_assert_eq(ack("n_0000000000000000000000000000000a", t0 + 1), -EBUSY, "not delivered: 409");
+    cr_assert_eq(ack("n_ffffffffffffffffffffffffffffffff", t0 + 1), -ENOENT);
+    fake.status = 200;
+    turn(seen_of("n_0000000000000000000000000000000a").next_attempt_ms);
+    cr_assert_eq(ack("n_0000000000000000000000000000000a", t0 + 60000), 0);
+    cr_assert_str_eq(seen_of("n_0000000000000000000000000000000a").state, "acknowledged");
+    cr_assert_eq(ack("n_0000000000000000000000000000000a", t0 + 70000), 1, "again: 204");
+    run_clock(t0, t0 + 7200 * 1000LL, 60000);
+    cr_assert_eq(escalations_of(NULL).n, 0, "acknowledged within ack_within: no escalation");
 }
