@@ -77,6 +77,17 @@ int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n
 int sdat_engine_acknowledge(struct sdat_engine *e, const char *id, const char *by,
                             int64_t now_ms);
 
+/* Within an open transaction: replays dead letter id through the engine
+ * as if it were consumed now from its original topic, partition and offset
+ * (after the operator fixed the directory or the producer). 0 and
+ * *ret_outcome (new reference): {"outcome":"processed"} when it was
+ * processed, or {"outcome":"dead-lettered","stage":…,"error":…,
+ * "dead_letter_id":N} when it is rejected again (a new dead letter);
+ * audited as dlq.replayed. -ENOENT: no such dead letter; -EINVAL: its bytes
+ * were cut (an oversized event) or removed by retention. */
+int sdat_engine_dlq_replay(struct sdat_engine *e, int64_t id, const char *by, int64_t now_ms,
+                           json_t **ret_outcome);
+
 /* Matches one police child against the store's register with the
  * configured thresholds (the parameters used are returned for the
  * explanation). 0, or a negative store error. */

@@ -365,6 +365,32 @@ void sdat_store_rollback(sdat_store_t *st)
     memcpy(st->audit_hash, st->saved_audit_hash, sizeof st->audit_hash);
 }
 
+int sdat_store_savepoint(sdat_store_t *st)
+{
+    if (!st->in_txn || exec(st, "SAVEPOINT job") < 0) {
+        return -EIO;
+    }
+    st->sp_audit_seq = st->audit_seq;
+    memcpy(st->sp_audit_hash, st->audit_hash, sizeof st->audit_hash);
+    return 0;
+}
+
+int sdat_store_savepoint_release(sdat_store_t *st)
+{
+    return exec(st, "RELEASE job");
+}
+
+int sdat_store_savepoint_rollback(sdat_store_t *st)
+{
+    int r = exec(st, "ROLLBACK TO job");
+    if (r == 0) {
+        r = exec(st, "RELEASE job");
+    }
+    st->audit_seq = st->sp_audit_seq;
+    memcpy(st->audit_hash, st->sp_audit_hash, sizeof st->audit_hash);
+    return r;
+}
+
 const char *sdat_store_errmsg(sdat_store_t *st)
 {
     return sqlite3_errmsg(st->db);

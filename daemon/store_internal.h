@@ -21,6 +21,9 @@ struct sdat_store {
      * that a rollback also rolls the head back. */
     int64_t audit_seq, saved_audit_seq;
     char audit_hash[65], saved_audit_hash[65];
+    /* The same at the open savepoint (one level: sdat_store_savepoint). */
+    int64_t sp_audit_seq;
+    char sp_audit_hash[65];
     int64_t n_children; /* register size, -1 until counted */
 };
 
