@@ -22,6 +22,12 @@ struct sdat_engine {
     sdat_audit_t *audit;
     const sdat_schemas_t *schemas;
     const sdat_nicknames_t *nicknames; /* may be NULL: no nickname level */
+    /* The last dead letter written (a replay reports it); id 0 before any. */
+    struct {
+        int64_t id;
+        char stage[16];
+        char error[256];
+    } rejected;
 };
 
 struct sdat_inbound {

@@ -3,6 +3,7 @@
  * the DLQ topic by the daemon) and audited as rejected, in one transaction. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
@@ -33,6 +34,9 @@ static int dead_letter(struct sdat_engine *e, const struct sdat_inbound *m, cons
     if (r < 0) {
         return r;
     }
+    e->rejected.id = id;
+    snprintf(e->rejected.stage, sizeof e->rejected.stage, "%s", stage);
+    snprintf(e->rejected.error, sizeof e->rejected.error, "%s", error);
     r = sdat_audit_append(e->audit, e->st, now_ms, "event.rejected", "sdatd",
                           json_pack("{s:s, s:i, s:I}", "topic", m->topic, "partition",
                                     (int)m->partition, "offset", (json_int_t)m->offset),
@@ -141,7 +145,24 @@ int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int
         goto out;
     }
     if (strcmp(schema, "police.da-incident/1") == 0) {
-        r = sdat_engine_incident(e, m, doc, &v, now_ms, error, sizeof error);
+        /* A savepoint, so that an incident that cannot be routed leaves
+         * nothing behind but its dead letter, inside whatever transaction
+         * the caller holds (a consumed message, a replay among other
+         * jobs). */
+        r = sdat_store_savepoint(e->st);
+        if (r == 0) {
+            r = sdat_engine_incident(e, m, doc, &v, now_ms, error, sizeof error);
+            if (r == -EDOM) {
+                int rr = sdat_store_savepoint_rollback(e->st);
+                if (rr < 0) {
+                    r = rr;
+                }
+            } else if (r == 0) {
+                r = sdat_store_savepoint_release(e->st);
+            } else {
+                sdat_store_savepoint_rollback(e->st);
+            }
+        }
     } else if (is_register_schema(schema)) {
         r = register_record(e, m, schema, doc, now_ms);
     } else {
@@ -151,14 +172,10 @@ int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int
 out:
     json_decref(doc);
     if (r == -EDOM) {
-        /* Cannot be routed: drop the incident's partial effects and keep
-         * it as a dead letter (error holds the reason) for a replay once
+        /* Cannot be routed: its partial effects are rolled back; it is
+         * kept as a dead letter (error holds the reason) for a replay once
          * the directory is fixed. */
-        sdat_store_rollback(e->st);
-        r = sdat_store_begin(e->st);
-        if (r == 0) {
-            r = dead_letter(e, m, "routing", error, now_ms);
-        }
+        r = dead_letter(e, m, "routing", error, now_ms);
     }
     return r;
 }
@@ -175,4 +192,87 @@ int sdat_engine_ingest(struct sdat_engine *e, const struct sdat_inbound *m, int6
         return r;
     }
     return sdat_store_commit(e->st);
+}
+
+struct replay_copy {
+    struct sdat_inbound m;
+    char topic[256];
+    void *key, *value;
+    int64_t original_size;
+    bool found;
+};
+
+static int copy_dead_letter(const struct sdat_dead_letter *dl, void *opaque)
+{
+    struct replay_copy *c = opaque;
+    c->found = true;
+    snprintf(c->topic, sizeof c->topic, "%s", dl->topic);
+    c->original_size = dl->original_size;
+    c->key = dl->key_len ? malloc(dl->key_len) : NULL;
+    c->value = dl->value ? malloc(dl->value_len ? dl->value_len : 1) : NULL;
+    if ((dl->key_len && !c->key) || (dl->value && !c->value)) {
+        return -ENOMEM;
+    }
+    if (c->key) {
+        memcpy(c->key, dl->key, dl->key_len);
+    }
+    if (c->value && dl->value_len) {
+        memcpy(c->value, dl->value, dl->value_len);
+    }
+    c->m = (struct sdat_inbound){.topic = c->topic,
+                                 .partition = dl->partition,
+                                 .offset = dl->offset,
+                                 .key = c->key,
+                                 .key_len = dl->key_len,
+                                 .value = c->value,
+                                 .value_len = dl->value_len};
+    return 0;
+}
+
+int sdat_engine_dlq_replay(struct sdat_engine *e, int64_t id, const char *by, int64_t now_ms,
+                           json_t **ret_outcome)
+{
+    struct replay_copy c = {0};
+    int r = sdat_store_dead_letter_get(e->st, id, copy_dead_letter, &c);
+    if (r < 0) {
+        goto out;
+    }
+    if (c.original_size >= 0 || !c.value) {
+        /* Only the first 64 KiB were kept (or retention removed the
+         * bytes): the original must be produced again instead. */
+        r = -EINVAL;
+        goto out;
+    }
+    int64_t before = e->rejected.id;
+    r = sdat_engine_process(e, &c.m, now_ms);
+    if (r < 0) {
+        goto out;
+    }
+    bool again = e->rejected.id != before;
+    json_t *outcome = again ? json_pack("{s:s, s:s, s:s, s:I}", "outcome", "dead-lettered", "stage",
+                                        e->rejected.stage, "error", e->rejected.error,
+                                        "dead_letter_id", (json_int_t)e->rejected.id)
+                            : json_pack("{s:s}", "outcome", "processed");
+    if (!outcome) {
+        r = -ENOMEM;
+        goto out;
+    }
+    json_t *detail = json_deep_copy(outcome);
+    json_object_set_new(detail, "by", json_string(by ? by : "operator"));
+    r = sdat_audit_append(e->audit, e->st, now_ms, "dlq.replayed", by ? by : "operator",
+                          json_pack("{s:I, s:s, s:i, s:I}", "dead_letter_id", (json_int_t)id,
+                                    "topic", c.topic, "partition", (int)c.m.partition, "offset",
+                                    (json_int_t)c.m.offset),
+                          detail);
+    if (r < 0) {
+        json_decref(outcome);
+        goto out;
+    }
+    log_info("ingest", "replayed dead letter id=%lld: %s", (long long)id,
+             again ? "dead-lettered again" : "processed");
+    *ret_outcome = outcome;
+out:
+    free(c.key);
+    free(c.value);
+    return r;
 }

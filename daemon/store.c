@@ -337,6 +337,7 @@ int sdat_store_begin(sdat_store_t *st)
         return -EIO;
     }
     st->in_txn = true;
+    st->sp_depth = 0;
     st->saved_audit_seq = st->audit_seq;
     memcpy(st->saved_audit_hash, st->audit_hash, sizeof st->audit_hash);
     return 0;
@@ -367,27 +368,37 @@ void sdat_store_rollback(sdat_store_t *st)
 
 int sdat_store_savepoint(sdat_store_t *st)
 {
-    if (!st->in_txn || exec(st, "SAVEPOINT job") < 0) {
+    if (!st->in_txn || st->sp_depth >= STORE_MAX_SAVEPOINTS || exec(st, "SAVEPOINT sp") < 0) {
         return -EIO;
     }
-    st->sp_audit_seq = st->audit_seq;
-    memcpy(st->sp_audit_hash, st->audit_hash, sizeof st->audit_hash);
+    st->sp_audit_seq[st->sp_depth] = st->audit_seq;
+    memcpy(st->sp_audit_hash[st->sp_depth], st->audit_hash, sizeof st->audit_hash);
+    st->sp_depth++;
     return 0;
 }
 
 int sdat_store_savepoint_release(sdat_store_t *st)
 {
-    return exec(st, "RELEASE job");
+    if (st->sp_depth == 0) {
+        return -EINVAL;
+    }
+    st->sp_depth--;
+    return exec(st, "RELEASE sp");
 }
 
 int sdat_store_savepoint_rollback(sdat_store_t *st)
 {
-    int r = exec(st, "ROLLBACK TO job");
-    if (r == 0) {
-        r = exec(st, "RELEASE job");
+    if (st->sp_depth == 0) {
+        return -EINVAL;
     }
-    st->audit_seq = st->sp_audit_seq;
-    memcpy(st->audit_hash, st->sp_audit_hash, sizeof st->audit_hash);
+    st->sp_depth--;
+    /* The innermost savepoint of that name: nested ones unwind in order. */
+    int r = exec(st, "ROLLBACK TO sp");
+    if (r == 0) {
+        r = exec(st, "RELEASE sp");
+    }
+    st->audit_seq = st->sp_audit_seq[st->sp_depth];
+    memcpy(st->audit_hash, st->sp_audit_hash[st->sp_depth], sizeof st->audit_hash);
     return r;
 }
 

@@ -36,8 +36,8 @@ int sdat_store_set_cache(sdat_store_t *st, int mib);
 int sdat_store_begin(sdat_store_t *st);
 int sdat_store_commit(sdat_store_t *st);
 void sdat_store_rollback(sdat_store_t *st);
-/* One level of savepoint inside a transaction: a part that fails is rolled
- * back alone (with the audit chain's head), the rest stays. */
+/* Savepoints inside a transaction (nested up to 4): a part that fails is
+ * rolled back alone (with the audit chain's head), the rest stays. */
 int sdat_store_savepoint(sdat_store_t *st);
 int sdat_store_savepoint_release(sdat_store_t *st);
 int sdat_store_savepoint_rollback(sdat_store_t *st);

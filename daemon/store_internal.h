@@ -7,6 +7,7 @@
 #include "store.h"
 
 #define STORE_MAX_STMTS 128
+#define STORE_MAX_SAVEPOINTS 4
 
 struct sdat_store {
     sqlite3 *db;
@@ -21,9 +22,10 @@ struct sdat_store {
      * that a rollback also rolls the head back. */
     int64_t audit_seq, saved_audit_seq;
     char audit_hash[65], saved_audit_hash[65];
-    /* The same at the open savepoint (one level: sdat_store_savepoint). */
-    int64_t sp_audit_seq;
-    char sp_audit_hash[65];
+    /* The same at each open savepoint (sdat_store_savepoint), innermost last. */
+    int64_t sp_audit_seq[STORE_MAX_SAVEPOINTS];
+    char sp_audit_hash[STORE_MAX_SAVEPOINTS][65];
+    int sp_depth;
     int64_t n_children; /* register size, -1 until counted */
 };
 

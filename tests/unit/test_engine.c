@@ -761,3 +761,80 @@ Test(engine, a_child_no_longer_in_the_register_at_delivery_goes_to_the_area_mash
     cr_assert_str_eq(json_string_value(json_object_get(mash->payload, "register_child_id")), "T-1");
     rows_free(&rs);
 }
+
+/* ---- replaying a dead letter once the directory is fixed ---- */
+
+static int first_dead(const struct sdat_dead_letter *dl, void *opaque)
+{
+    int64_t *id = opaque;
+    if (*id == 0 && strcmp(dl->stage, "routing") == 0) {
+        *id = dl->id;
+    }
+    return 0;
+}
+
+Test(engine, an_unroutable_incident_is_dead_lettered_and_replayed_after_the_directory_is_fixed)
+{
+    /* A force the directory does not know, at a postcode in no area. */
+    json_t *doc = one_child_incident("X-1", 1, "x");
+    json_object_set_new(doc, "force", json_string("otherforce"));
+    json_object_set_new(json_object_get(doc, "location"), "postcode", json_string("ZZ9 9ZZ"));
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    struct sdat_inbound m = {.topic = "police.da-incidents", .offset = 99, .key = "otherforce/X-1",
+                             .key_len = strlen("otherforce/X-1"), .value = text,
+                             .value_len = strlen(text)};
+    cr_assert_eq(sdat_engine_ingest(&engine, &m, ms("2026-11-19T21:05:00Z")), 0);
+    free(text);
+    int64_t id = 0;
+    cr_assert_eq(sdat_store_dead_letters_since(st, 0, first_dead, &id), 0);
+    cr_assert_gt(id, 0, "dead-lettered with stage routing");
+    struct rows rs;
+    char key[64] = "otherforce/X-1";
+    rs.n = 0;
+    cr_assert_eq(sdat_store_notifications_for_source(st, key, collect, &rs), 0);
+    cr_assert_eq(rs.n, 0, "nothing of the incident stays behind");
+
+    /* Replayed with the directory unchanged: dead-lettered again. */
+    json_t *outcome = NULL;
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(sdat_engine_dlq_replay(&engine, id, "A. Operator", ms("2026-11-19T22:00:00Z"),
+                                        &outcome),
+                 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(outcome, "outcome")), "dead-lettered");
+    cr_assert_str_eq(json_string_value(json_object_get(outcome, "stage")), "routing");
+    json_decref(outcome);
+
+    /* The operator adds the force to the directory (a reload) and
+     * replays: processed, the school is told. */
+    char path[128], *errors = NULL;
+    snprintf(path, sizeof path, "%s/sdatd.conf", dir);
+    struct sdat_config *fixed = NULL;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "sed -i 's/forces = ( { id = \"derbyshire\"; default_area = \"831\"; } );/forces = ( "
+             "{ id = \"derbyshire\"; default_area = \"831\"; }, { id = \"otherforce\"; "
+             "default_area = \"831\"; } );/' %s",
+             path);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(sdat_config_load(path, &fixed, &errors), 0, "%s", errors ? errors : "");
+    engine.cfg = fixed;
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(sdat_engine_dlq_replay(&engine, id, "A. Operator", ms("2026-11-19T22:10:00Z"),
+                                        &outcome),
+                 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(outcome, "outcome")), "processed");
+    json_decref(outcome);
+    rs.n = 0;
+    cr_assert_eq(sdat_store_notifications_for_source(st, key, collect, &rs), 0);
+    cr_assert_eq(rs.n, 1);
+    cr_assert_str_eq(rs.v[0].recipient, "school:1");
+    rows_free(&rs);
+    engine.cfg = cfg;
+    sdat_config_free(fixed);
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(sdat_engine_dlq_replay(&engine, 999999, "A. Operator", 0, &outcome), -ENOENT);
+    sdat_store_rollback(st);
+}
