@@ -3,7 +3,9 @@
  * each event's effects before storing its offset, and delivers what is due. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "connector.h"
 #include "dlq.h"
 #include "engine.h"
+#include "jobs.h"
 #include "regfeed.h"
 #include "kafka.h"
 #include "log.h"
@@ -60,6 +63,13 @@ struct daemon {
     rd_kafka_t *producer;
     sdat_dlq_t *dlq;
     sdat_outbox_t *outbox;
+    sdat_jobs_t *jobs;
+    rd_kafka_queue_t *consumer_queue; /* woken when a job is queued */
+    /* Readiness: the broker answered a metadata request in the last probe
+     * (a thread of its own, so that the loop never waits for it). */
+    pthread_t probe;
+    bool probe_started;
+    atomic_bool probe_stop, broker_up;
     struct sdat_engine engine;
     /* A message whose effects could not be committed (store failure); it is
      * processed again before anything else is consumed. */
@@ -112,6 +122,41 @@ static int write_bootstrap_file(const struct sdat_config *cfg, const char *boots
         return -errno;
     }
     return 0;
+}
+
+/* Every 2 s: can the cluster be reached? */
+static void *probe_broker(void *opaque)
+{
+    struct daemon *d = opaque;
+    while (!atomic_load(&d->probe_stop)) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(d->producer, 0, NULL, &md, 1000);
+        bool up = e == RD_KAFKA_RESP_ERR_NO_ERROR && md && md->broker_cnt > 0;
+        if (md) {
+            rd_kafka_metadata_destroy(md);
+        }
+        if (up != atomic_load(&d->broker_up)) {
+            atomic_store(&d->broker_up, up);
+            if (up) {
+                log_info("kafka", "broker reachable");
+            } else {
+                log_warn("kafka", "broker unreachable: %s", rd_kafka_err2str(e));
+            }
+        }
+        for (int i = 0; i < 20 && !atomic_load(&d->probe_stop); i++) {
+            usleep(100 * 1000);
+        }
+    }
+    return NULL;
+}
+
+/* A job was queued by another thread: stop waiting for Kafka. */
+static void wake_main_loop(void *opaque)
+{
+    struct daemon *d = opaque;
+    if (d->consumer_queue) {
+        rd_kafka_queue_yield(d->consumer_queue);
+    }
 }
 
 static int start_kafka(struct daemon *d)
@@ -194,6 +239,11 @@ static int start_kafka(struct daemon *d)
         return r;
     }
     d->started_mono_ms = sdat_time_mono_ms();
+    d->consumer_queue = rd_kafka_queue_get_consumer(d->consumer);
+    atomic_store(&d->broker_up, true);
+    if (pthread_create(&d->probe, NULL, probe_broker, d) == 0) {
+        d->probe_started = true;
+    }
     return sdat_dlq_new(d->producer, cfg->topics.dead_letter, &d->dlq);
 }
 
@@ -259,6 +309,11 @@ static int start(struct daemon *d)
     r = sdat_outbox_new(d->cfg, d->bootstrap, &d->outbox, err, sizeof err);
     if (r < 0) {
         log_error("delivery", "%s", err);
+        return r;
+    }
+    r = sdat_jobs_new(&d->jobs);
+    if (r == 0) {
+        sdat_jobs_set_wake(d->jobs, wake_main_loop, d);
     }
     return r;
 }
@@ -326,14 +381,27 @@ static int handle_message(struct daemon *d, rd_kafka_message_t *msg)
     return 0;
 }
 
-/* The order of shutdown, in one place: stop consuming (committing the
- * stored offsets), flush what was produced, close the store. Deliveries are
- * synchronous here, so none is in flight; abandoned ones stay scheduled. */
+/* The order of shutdown, in one place: stop taking requests, stop
+ * consuming (committing the stored offsets), let deliveries in flight
+ * finish for a moment (the rest are due again at the next start), flush
+ * what was produced, close the store. */
 static void shutdown_daemon(struct daemon *d)
 {
     sdat_sdnotify("STOPPING=1");
     if (d->held) {
         rd_kafka_message_destroy(d->held);
+    }
+    if (d->jobs) {
+        sdat_jobs_drain(d->jobs, &d->engine, sdat_time_now_ms());
+        sdat_jobs_free(d->jobs);
+        d->jobs = NULL;
+    }
+    if (d->probe_started) {
+        atomic_store(&d->probe_stop, true);
+        pthread_join(d->probe, NULL);
+    }
+    if (d->consumer_queue) {
+        rd_kafka_queue_destroy(d->consumer_queue);
     }
     if (d->consumer) {
         rd_kafka_consumer_close(d->consumer);
@@ -392,6 +460,10 @@ static int run(struct daemon *d)
                 usleep(500 * 1000);
                 continue;
             }
+        }
+        /* Writes asked by the HTTP API, grouped in one transaction. */
+        if (sdat_jobs_drain(d->jobs, &d->engine, now) < 0) {
+            log_error("store", "cannot commit API requests: %s", sdat_store_errmsg(d->st));
         }
         /* Deliver what is due before waiting for more events. */
         if (sdat_outbox_run(d->outbox, &d->engine, now) < 0) {
