@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "digest.h"
+#include "metrics.h"
 #include "timeutil.h"
 
 struct sdat_audit {
@@ -87,6 +88,9 @@ int sdat_audit_append(sdat_audit_t *audit, sdat_store_t *st, int64_t now_ms, con
         goto out;
     }
     r = sdat_store_audit_insert(st, seq, type, full, hash);
+    if (r == 0) {
+        sdat_metrics_add(SDAT_M_AUDIT_RECORDS, 1);
+    }
 out:
     free(canonical);
     free(full);

@@ -12,6 +12,7 @@
 #include "ids.h"
 #include "log.h"
 #include "match.h"
+#include "metrics.h"
 #include "payload.h"
 #include "route.h"
 #include "schedule.h"
@@ -275,6 +276,8 @@ static int audit_state_change(struct incident_ctx *ic, const struct prior *p, co
     }
     log_info("engine", "%s id=%s recipient=%s incident=%s: %s", type, p->id, p->recipient,
              ic->key, reason);
+    sdat_metrics_add(SDAT_M_NOTIFICATIONS, 1, p->kind,
+                     strcmp(type, "notification.cancelled") == 0 ? "cancelled" : "superseded");
     return sdat_audit_append(ic->e->audit, ic->e->st, ic->now_ms, type, "sdatd",
                              json_pack("{s:s, s:s, s:s}", "notification_id", p->id, "recipient",
                                        p->recipient, "incident", ic->key),
@@ -406,6 +409,7 @@ static int notify(struct incident_ctx *ic, const struct child_ctx *c, const stru
         goto out;
     }
     json_array_append_new(ic->created, json_string(id));
+    sdat_metrics_add(SDAT_M_NOTIFICATIONS, 1, route->kind, "scheduled");
     char scheduled[32];
     sdat_time_format_ms(scheduled_ms, scheduled, sizeof scheduled);
     json_t *detail = json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind", route->kind, "payload_sha256",
@@ -592,6 +596,7 @@ static int process_child(struct incident_ctx *ic, struct child_ctx *c)
     if (r < 0) {
         goto out;
     }
+    sdat_metrics_add(SDAT_M_MATCH_DECISIONS, 1, sdat_decision_name(o.decision));
     log_debug("engine", "match incident=%s child=%s decision=%s rule=%s considered=%zu", ic->key,
               c->ref, sdat_decision_name(o.decision), o.rule, o.considered);
     if (o.decision == SDAT_DECISION_REVIEW) {

@@ -8,6 +8,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "register.h"
 
 #define DEAD_LETTER_KEEP (64 * 1024)
@@ -34,6 +35,7 @@ static int dead_letter(struct sdat_engine *e, const struct sdat_inbound *m, cons
     if (r < 0) {
         return r;
     }
+    sdat_metrics_add(SDAT_M_EVENTS, 1, m->topic, "rejected");
     e->rejected.id = id;
     snprintf(e->rejected.stage, sizeof e->rejected.stage, "%s", stage);
     snprintf(e->rejected.error, sizeof e->rejected.error, "%s", error);
@@ -145,6 +147,7 @@ int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int
         goto out;
     }
     if (strcmp(schema, "police.da-incident/1") == 0) {
+        sdat_metrics_add(SDAT_M_EVENTS, 1, m->topic, "accepted");
         /* A savepoint, so that an incident that cannot be routed leaves
          * nothing behind but its dead letter, inside whatever transaction
          * the caller holds (a consumed message, a replay among other

@@ -9,6 +9,7 @@
 #include "digest.h"
 #include "ids.h"
 #include "log.h"
+#include "metrics.h"
 #include "payload.h"
 #include "schedule.h"
 #include "timeutil.h"
@@ -388,6 +389,7 @@ static void circuit_result(sdat_outbox_t *outbox, struct sdat_engine *e, struct 
         b->failures = 0;
         if (b->open) {
             b->open = false;
+            sdat_metrics_set(SDAT_M_CIRCUIT_OPEN, 0, b->recipient->id);
             log_info("delivery", "circuit closed recipient=%s", b->recipient->id);
             sdat_store_notifications_wake(e->st, b->recipient->id, now_ms);
         }
@@ -399,6 +401,7 @@ static void circuit_result(sdat_outbox_t *outbox, struct sdat_engine *e, struct 
     } else if (b->failures >= outbox->cfg->delivery.circuit_failures) {
         b->open = true;
         b->probe_at_ms = now_ms + retry_max;
+        sdat_metrics_set(SDAT_M_CIRCUIT_OPEN, 1, b->recipient->id);
         log_warn("delivery", "circuit open recipient=%s after %d consecutive failures; one probe "
                  "every %.0f s", b->recipient->id, b->failures, outbox->cfg->delivery.retry_max);
     }
@@ -471,6 +474,17 @@ static int record(sdat_outbox_t *outbox, struct sdat_engine *e, struct flight *f
     if (r == 0) {
         f->result = result;
         circuit_result(outbox, e, f, now_ms);
+        sdat_metrics_add(SDAT_M_DELIVERY_ATTEMPTS, 1, f->b ? f->b->recipient->connector : "none",
+                         outcome_name(result));
+        if (result != SDAT_DELIVERY_RETRY) {
+            sdat_metrics_add(SDAT_M_NOTIFICATIONS, 1, f->kind,
+                             result == SDAT_DELIVERY_DONE ? "delivered" : "failed");
+        }
+        if (result == SDAT_DELIVERY_DONE) {
+            /* Delivered minus due: what late costs a recipient. */
+            double delay = (double)(now_ms - f->scheduled_ms) / 1000.0;
+            sdat_metrics_observe(SDAT_M_DELIVERY_DELAY, delay > 0 ? delay : 0);
+        }
         if (result == SDAT_DELIVERY_DONE) {
             log_info("delivery", "delivered id=%s recipient=%s attempt=%d", f->id, f->recipient,
                      f->attempt);

@@ -24,6 +24,7 @@
 #include "regfeed.h"
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "schemas.h"
 #include "sdnotify.h"
@@ -70,6 +71,8 @@ struct daemon {
     pthread_t probe;
     bool probe_started;
     atomic_bool probe_stop, broker_up;
+    bool consumer_assigned;
+    int64_t last_gauges_mono_ms;
     struct sdat_engine engine;
     /* A message whose effects could not be committed (store failure); it is
      * processed again before anything else is consumed. */
@@ -437,6 +440,46 @@ static void shutdown_daemon(struct daemon *d)
     sdat_config_free(d->cfg);
 }
 
+/* The gauges of /metrics that are read rather than counted. */
+static void update_gauges(struct daemon *d, int64_t now)
+{
+    int64_t pending = 0, oldest = INT64_MAX, children = 0, flags = 0;
+    if (sdat_store_pending(d->st, &pending, &oldest) == 0) {
+        sdat_metrics_set(SDAT_M_PENDING, (double)pending);
+        sdat_metrics_set(SDAT_M_OLDEST_PENDING,
+                         oldest == INT64_MAX || oldest > now ? 0.0 : (double)(now - oldest) / 1000.0);
+    }
+    if (sdat_store_child_count(d->st, &children) == 0) {
+        sdat_metrics_set(SDAT_M_REGISTER_CHILDREN, (double)children);
+    }
+    if (sdat_store_flag_count(d->st, &flags) == 0) {
+        sdat_metrics_set(SDAT_M_FLAGS_ACTIVE, (double)flags);
+    }
+    /* Lag per assigned partition: the high watermark last seen by the
+     * fetcher minus the consumer's position (no broker round trip). */
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(d->consumer, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return;
+    }
+    sdat_metrics_clear(SDAT_M_CONSUMER_LAG);
+    if (rd_kafka_position(d->consumer, assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < assigned->cnt; i++) {
+            rd_kafka_topic_partition_t *p = &assigned->elems[i];
+            int64_t lo = 0, hi = 0;
+            if (rd_kafka_get_watermark_offsets(d->consumer, p->topic, p->partition, &lo, &hi) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+                hi >= 0) {
+                char part[16];
+                snprintf(part, sizeof part, "%d", (int)p->partition);
+                int64_t lag = p->offset >= 0 ? hi - p->offset : hi - lo;
+                sdat_metrics_set(SDAT_M_CONSUMER_LAG, (double)(lag > 0 ? lag : 0), p->topic, part);
+            }
+        }
+    }
+    d->consumer_assigned = assigned->cnt > 0;
+    rd_kafka_topic_partition_list_destroy(assigned);
+}
+
 static int run(struct daemon *d)
 {
     int64_t watchdog_ms = sdat_sdnotify_watchdog_interval_ms();
@@ -460,6 +503,10 @@ static int run(struct daemon *d)
                 usleep(500 * 1000);
                 continue;
             }
+        }
+        if (mono - d->last_gauges_mono_ms >= 1000) {
+            update_gauges(d, now);
+            d->last_gauges_mono_ms = mono;
         }
         /* Writes asked by the HTTP API, grouped in one transaction. */
         if (sdat_jobs_drain(d->jobs, &d->engine, now) < 0) {

@@ -434,18 +434,10 @@ int sdat_store_audit_insert(sdat_store_t *st, int64_t seq, const char *type, con
     return r;
 }
 
-int sdat_store_audit_each(sdat_store_t *st, int64_t from_seq,
-                          int (*fn)(int64_t seq, const char *record, void *opaque), void *opaque)
+static int audit_rows(sqlite3_stmt *stmt, int (*fn)(int64_t seq, const char *record, void *opaque),
+                      void *opaque)
 {
-    sqlite3_stmt *stmt = NULL;
-    int r = 0;
-    /* Not cached: a long read may overlap cached statements of the caller. */
-    if (sqlite3_prepare_v2(st->db, "SELECT seq, record FROM audit WHERE seq >= ? ORDER BY seq", -1,
-                           &stmt, NULL) != SQLITE_OK) {
-        return -EIO;
-    }
-    sqlite3_bind_int64(stmt, 1, from_seq);
-    int rc;
+    int r = 0, rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         r = fn(sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1), opaque);
         if (r != 0) {
@@ -457,4 +449,33 @@ int sdat_store_audit_each(sdat_store_t *st, int64_t from_seq,
     }
     sqlite3_finalize(stmt);
     return r;
+}
+
+int sdat_store_audit_each(sdat_store_t *st, int64_t from_seq,
+                          int (*fn)(int64_t seq, const char *record, void *opaque), void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    /* Not cached: a long read may overlap cached statements of the caller. */
+    if (sqlite3_prepare_v2(st->db, "SELECT seq, record FROM audit WHERE seq >= ? ORDER BY seq", -1,
+                           &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, from_seq);
+    return audit_rows(stmt, fn, opaque);
+}
+
+int sdat_store_audit_about(sdat_store_t *st, const char *id,
+                           int (*fn)(int64_t seq, const char *record, void *opaque), void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    /* The subject's values are ids; the record's canonical JSON holds the
+     * subject object as text, so a quoted match finds it. */
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT seq, record FROM audit WHERE instr(json_extract(record,"
+                           " '$.subject'), '\"' || ? || '\"') > 0 ORDER BY seq",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+    return audit_rows(stmt, fn, opaque);
 }

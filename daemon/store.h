@@ -115,6 +115,11 @@ int sdat_store_next_due(sdat_store_t *st, int64_t *ret_ms);
 int sdat_store_notifications_for_source(sdat_store_t *st, const char *source_key,
                                         int (*fn)(const struct sdat_notification *n, void *opaque),
                                         void *opaque);
+/* The latest notifications (in a state, or any when state is NULL), newest
+ * first, at most limit. */
+int sdat_store_notifications_list(sdat_store_t *st, const char *state, int limit,
+                                  int (*fn)(const struct sdat_notification *n, void *opaque),
+                                  void *opaque);
 /* One notification: 0 after fn ran, or -ENOENT. */
 int sdat_store_notification_get(sdat_store_t *st, const char *id,
                                 int (*fn)(const struct sdat_notification *n, void *opaque),
@@ -129,6 +134,9 @@ int sdat_store_notifications_open(sdat_store_t *st, int64_t now_ms, int64_t give
                                   int limit,
                                   int (*fn)(const struct sdat_notification *n, void *opaque),
                                   void *opaque);
+/* Notifications not yet delivered (scheduled or delivering) and the
+ * earliest scheduled_ms among them (INT64_MAX when none). */
+int sdat_store_pending(sdat_store_t *st, int64_t *ret_count, int64_t *ret_oldest_ms);
 /* delivered → acknowledged (no change in any other state). */
 int sdat_store_notification_acknowledge(sdat_store_t *st, const char *id, int64_t at_ms);
 /* A delivered notification whose recipient must acknowledge it by then. */
@@ -186,6 +194,10 @@ int sdat_store_audit_insert(sdat_store_t *st, int64_t seq, const char *type, con
                             const char *hash);
 int sdat_store_audit_each(sdat_store_t *st, int64_t from_seq,
                           int (*fn)(int64_t seq, const char *record, void *opaque), void *opaque);
+/* The audit records whose subject names id (a notification, review item,
+ * incident or register child), oldest first. */
+int sdat_store_audit_about(sdat_store_t *st, const char *id,
+                           int (*fn)(int64_t seq, const char *record, void *opaque), void *opaque);
 
 /* Dead letters: kept in the store first, then mirrored to the DLQ topic. */
 struct sdat_dead_letter {

@@ -258,6 +258,26 @@ int sdat_store_notifications_for_source(sdat_store_t *st, const char *source_key
     return each_row(stmt, fn, opaque);
 }
 
+int sdat_store_notifications_list(sdat_store_t *st, const char *state, int limit,
+                                  int (*fn)(const struct sdat_notification *n, void *opaque),
+                                  void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    const char *sql = state ? "SELECT " NOTIFICATION_COLUMNS " FROM notifications WHERE state = ?"
+                              " ORDER BY created_ms DESC, rowid DESC LIMIT ?"
+                            : "SELECT " NOTIFICATION_COLUMNS " FROM notifications"
+                              " ORDER BY created_ms DESC, rowid DESC LIMIT ?";
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    int i = 1;
+    if (state) {
+        sqlite3_bind_text(stmt, i++, state, -1, SQLITE_TRANSIENT);
+    }
+    sqlite3_bind_int(stmt, i, limit);
+    return each_row(stmt, fn, opaque);
+}
+
 int sdat_store_notification_get(sdat_store_t *st, const char *id,
                                 int (*fn)(const struct sdat_notification *n, void *opaque),
                                 void *opaque)
@@ -309,6 +329,24 @@ int sdat_store_notification_acknowledge(sdat_store_t *st, const char *id, int64_
     sqlite3_bind_int64(stmt, 1, at_ms);
     store_bind_text(stmt, 2, id);
     return store_step_done(st, stmt);
+}
+
+int sdat_store_pending(sdat_store_t *st, int64_t *ret_count, int64_t *ret_oldest_ms)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "SELECT count(*), min(scheduled_ms) FROM notifications"
+                                        " WHERE state IN ('scheduled', 'delivering')");
+    if (!stmt) {
+        return -EIO;
+    }
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *ret_count = sqlite3_column_int64(stmt, 0);
+        *ret_oldest_ms = sqlite3_column_type(stmt, 1) == SQLITE_NULL
+                             ? INT64_MAX
+                             : sqlite3_column_int64(stmt, 1);
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? 0 : -EIO;
 }
 
 int sdat_store_notification_ack_due(sdat_store_t *st, const char *id, int64_t ack_due_ms)
