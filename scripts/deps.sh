@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential pkg-config librdkafka-dev libcurl4-openssl-dev libjansson-dev
 libconfig-dev libcriterion-dev libsqlite3-dev libmicrohttpd-dev libssl-dev tzdata
-kcat sqlite3 python3 python3-aiosmtpd openssl ca-certificates"
+kcat sqlite3 python3 python3-aiosmtpd python3-prometheus-client openssl ca-certificates"
 # `deps.sh fuzz`: also clang and its libFuzzer runtime, for `make fuzz`.
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-dev"
 missing=""
