@@ -15,7 +15,7 @@ DESTDIR     ?=
 
 CC          ?= cc
 PKG_CONFIG  ?= pkg-config
-PKGS        := rdkafka jansson libconfig sqlite3 libcrypto libcurl
+PKGS        := rdkafka jansson libconfig sqlite3 libcrypto libcurl libmicrohttpd gnutls
 TEST_PKGS   := criterion
 
 # Project flags stay apart from the user's CFLAGS/LDFLAGS, which come last.

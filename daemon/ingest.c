@@ -123,7 +123,12 @@ int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int
     }
     doc = json_loadb(m->value, m->value_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
-        /* jansson's text names the position and the rule, not the value. */
+        /* jansson's text may quote the input ("… near 'Smith'"): keep the
+         * rule and the position only, never the value. */
+        char *near = strstr(jerr.text, " near ");
+        if (near) {
+            *near = '\0';
+        }
         snprintf(error, sizeof error, "not valid JSON at line %d column %d: %s", jerr.line,
                  jerr.column, jerr.text);
         return dead_letter(e, m, "parse", error, now_ms);

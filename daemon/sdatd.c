@@ -20,6 +20,7 @@
 #include "connector.h"
 #include "dlq.h"
 #include "engine.h"
+#include "http.h"
 #include "jobs.h"
 #include "regfeed.h"
 #include "kafka.h"
@@ -65,6 +66,7 @@ struct daemon {
     sdat_dlq_t *dlq;
     sdat_outbox_t *outbox;
     sdat_jobs_t *jobs;
+    sdat_http_t *http;
     rd_kafka_queue_t *consumer_queue; /* woken when a job is queued */
     /* Readiness: the broker answered a metadata request in the last probe
      * (a thread of its own, so that the loop never waits for it). */
@@ -151,6 +153,12 @@ static void *probe_broker(void *opaque)
         }
     }
     return NULL;
+}
+
+static char *metrics_text(void *opaque)
+{
+    (void)opaque;
+    return sdat_metrics_text();
 }
 
 /* A job was queued by another thread: stop waiting for Kafka. */
@@ -315,10 +323,19 @@ static int start(struct daemon *d)
         return r;
     }
     r = sdat_jobs_new(&d->jobs);
-    if (r == 0) {
-        sdat_jobs_set_wake(d->jobs, wake_main_loop, d);
+    if (r < 0) {
+        return r;
     }
-    return r;
+    sdat_jobs_set_wake(d->jobs, wake_main_loop, d);
+    struct sdat_http_hooks hooks = {.jobs = d->jobs,
+                                    .state_dir = d->cfg->state_dir,
+                                    .metrics_text = metrics_text};
+    r = sdat_http_start(d->cfg, &hooks, &d->http, err, sizeof err);
+    if (r < 0) {
+        log_error("http", "%s", err);
+        return r;
+    }
+    return 0;
 }
 
 /* SIGHUP: reload the configuration; a bad file keeps the old one. */
@@ -358,6 +375,7 @@ static void reload(struct daemon *d)
     struct sdat_config *old = d->cfg;
     d->cfg = cfg;
     d->engine.cfg = cfg;
+    sdat_http_set_config(d->http, cfg);
     sdat_config_free(old);
     log_info("config", "reloaded");
 }
@@ -393,6 +411,17 @@ static void shutdown_daemon(struct daemon *d)
     sdat_sdnotify("STOPPING=1");
     if (d->held) {
         rd_kafka_message_destroy(d->held);
+    }
+    if (d->http) {
+        /* No new requests; those waiting for a job get it done first. */
+        sdat_http_quiesce(d->http);
+        int64_t until = sdat_time_mono_ms() + 5000;
+        while (sdat_http_jobs_waiting(d->http) > 0 && sdat_time_mono_ms() < until) {
+            sdat_jobs_drain(d->jobs, &d->engine, sdat_time_now_ms());
+            usleep(1000);
+        }
+        sdat_http_stop(d->http);
+        d->http = NULL;
     }
     if (d->jobs) {
         sdat_jobs_drain(d->jobs, &d->engine, sdat_time_now_ms());
@@ -494,6 +523,10 @@ static int run(struct daemon *d)
             reload_requested = 0;
             reload(d);
         }
+        /* Ready: the store writable (no held message), the register read to
+         * its end, partitions assigned and the broker answering. */
+        sdat_http_set_ready(d->http, d->held == NULL, sdat_regfeed_current(d->regfeed),
+                            d->consumer_assigned, atomic_load(&d->broker_up));
         if (d->held) {
             if (handle_message(d, d->held) == 0) {
                 rd_kafka_message_destroy(d->held);

@@ -1,0 +1,291 @@
+/* http-drive: the HTTP API server over a real store, with the daemon's
+ * writer loop reduced to draining jobs, for tests/integration/test_http.sh
+ * (the role matrix, bodies, TLS) without Kafka.
+ *
+ *   http-drive CONFIG [--port-file F] [--seed] [--ingest FILE]
+ *
+ * Opens STATE_DIR's store as the writer, then optionally:
+ *   --seed         inserts notifications n_http_delivered_1 and
+ *                  n_http_delivered_2 (delivered, school:100001, with two
+ *                  attempts), n_http_other (delivered, school:100002) and
+ *                  n_http_scheduled (scheduled, school:100001);
+ *   --ingest FILE  hands each line of FILE to the engine as a message on
+ *                  the police incidents topic (key FORCE/INCIDENT_ID when the
+ *                  line is an object that has them, else "bad/N"): incidents
+ *                  become notifications or review items, anything else a
+ *                  dead letter.
+ * Then serves http.listen and writes the bound port to F (or stdout).
+ * Signals: SIGUSR1 reports every readiness condition true; SIGUSR2 reports
+ * the store open and the consumer assigned but the register not current
+ * and the broker unreachable; SIGHUP reloads CONFIG's tokens, public_url
+ * and metrics_public; SIGTERM/SIGINT stop. Exit 0, or 2 on set-up errors. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "audit.h"
+#include "config.h"
+#include "engine.h"
+#include "http.h"
+#include "jobs.h"
+#include "log.h"
+#include "metrics.h"
+#include "schemas.h"
+#include "store.h"
+#include "timeutil.h"
+
+static volatile sig_atomic_t stop_requested, reload_requested, ready_signal;
+static int wake_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        reload_requested = 1;
+    } else if (sig == SIGUSR1) {
+        ready_signal = 1;
+    } else if (sig == SIGUSR2) {
+        ready_signal = 2;
+    } else {
+        stop_requested = 1;
+    }
+    int saved = errno;
+    (void)!write(wake_pipe[1], "s", 1);
+    errno = saved;
+}
+
+static void wake(void *opaque)
+{
+    (void)opaque;
+    (void)!write(wake_pipe[1], "j", 1);
+}
+
+static char *metrics(void *opaque)
+{
+    (void)opaque;
+    return sdat_metrics_text();
+}
+
+static int seed(sdat_store_t *st, int64_t now)
+{
+    static const struct {
+        const char *id, *recipient, *state;
+    } rows[] = {
+        {"n_http_delivered_1", "school:100001", "delivered"},
+        {"n_http_delivered_2", "school:100001", "delivered"},
+        {"n_http_other", "school:100002", "delivered"},
+        {"n_http_scheduled", "school:100001", "scheduled"},
+    };
+    int r = sdat_store_begin(st);
+    for (size_t i = 0; r == 0 && i < sizeof rows / sizeof rows[0]; i++) {
+        struct sdat_notification n = {
+            .kind = "da-incident",
+            .recipient = rows[i].recipient,
+            .source_key = "derbyshire/HTTP-SEED",
+            .source_version = 1,
+            .child_ref = "c1",
+            .state = rows[i].state,
+            .created_ms = now - 60000,
+            .scheduled_ms = now - 60000,
+            .next_attempt_ms = now + 86400000,
+            .attempts = 2,
+            .payload = "{\"kind\":\"da-incident\",\"schema\":\"sdat.notification/1\"}",
+            .payload_sha256 = "0000000000000000000000000000000000000000000000000000000000000000",
+        };
+        snprintf(n.id, sizeof n.id, "%s", rows[i].id);
+        r = sdat_store_notification_insert(st, &n);
+        if (r >= 0) {
+            r = sdat_store_attempt_insert(st, n.id, 1, now - 50000, "retry", "HTTP 500");
+        }
+        if (r >= 0) {
+            r = sdat_store_attempt_insert(st, n.id, 2, now - 40000, "done", "HTTP 201");
+        }
+        r = r > 0 ? 0 : r;
+    }
+    if (r == 0) {
+        return sdat_store_commit(st);
+    }
+    sdat_store_rollback(st);
+    return r;
+}
+
+static int ingest_file(struct sdat_engine *e, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        fprintf(stderr, "http-drive: cannot open %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int64_t offset = 0;
+    int r = 0;
+    while (r == 0 && (len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] == '\n') {
+            line[--len] = '\0';
+        }
+        char key[256];
+        json_t *doc = json_loadb(line, (size_t)len, 0, NULL);
+        const char *force = json_string_value(json_object_get(doc, "force"));
+        const char *id = json_string_value(json_object_get(doc, "incident_id"));
+        if (force && id) {
+            snprintf(key, sizeof key, "%s/%s", force, id);
+        } else {
+            snprintf(key, sizeof key, "bad/%lld", (long long)offset);
+        }
+        json_decref(doc);
+        struct sdat_inbound m = {.topic = e->cfg->topics.police_incidents,
+                                 .partition = 0,
+                                 .offset = offset++,
+                                 .key = key,
+                                 .key_len = strlen(key),
+                                 .value = line,
+                                 .value_len = (size_t)len};
+        r = sdat_engine_ingest(e, &m, sdat_time_now_ms());
+    }
+    free(line);
+    fclose(f);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL, *port_file = NULL, *ingest_path = NULL;
+    bool seeding = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--port-file") == 0 && i + 1 < argc) {
+            port_file = argv[++i];
+        } else if (strcmp(argv[i], "--ingest") == 0 && i + 1 < argc) {
+            ingest_path = argv[++i];
+        } else if (strcmp(argv[i], "--seed") == 0) {
+            seeding = true;
+        } else if (!config_path && argv[i][0] != '-') {
+            config_path = argv[i];
+        } else {
+            config_path = NULL;
+            break;
+        }
+    }
+    if (!config_path) {
+        fprintf(stderr, "usage: http-drive CONFIG [--port-file F] [--seed] [--ingest FILE]\n");
+        return 2;
+    }
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL, err[512];
+    if (sdat_config_load(config_path, &cfg, &errors) < 0) {
+        fputs(errors ? errors : "http-drive: cannot load the configuration\n", stderr);
+        free(errors);
+        return 2;
+    }
+    free(errors);
+    sdat_log_setup(cfg->log_level, cfg->log_format);
+
+    sdat_store_t *st = NULL;
+    sdat_schemas_t *schemas = NULL;
+    sdat_audit_t *audit = NULL;
+    sdat_jobs_t *jobs = NULL;
+    sdat_http_t *http = NULL;
+    int rc = 2;
+    if (sdat_store_open(cfg->state_dir, SDAT_STORE_WRITER, &st, err, sizeof err) < 0 ||
+        sdat_schemas_new(&schemas, err, sizeof err) < 0) {
+        fprintf(stderr, "http-drive: %s\n", err);
+        goto out;
+    }
+    if (sdat_audit_new(cfg->instance_id, &audit) < 0 || sdat_jobs_new(&jobs) < 0 ||
+        pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+        fprintf(stderr, "http-drive: cannot set up\n");
+        goto out;
+    }
+    struct sdat_engine engine = {.cfg = cfg, .st = st, .audit = audit, .schemas = schemas};
+    if (seeding && seed(st, sdat_time_now_ms()) < 0) {
+        fprintf(stderr, "http-drive: cannot seed: %s\n", sdat_store_errmsg(st));
+        goto out;
+    }
+    if (ingest_path && ingest_file(&engine, ingest_path) < 0) {
+        fprintf(stderr, "http-drive: cannot ingest %s\n", ingest_path);
+        goto out;
+    }
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sdat_jobs_set_wake(jobs, wake, NULL);
+    struct sdat_http_hooks hooks = {
+        .jobs = jobs, .state_dir = cfg->state_dir, .metrics_text = metrics};
+    if (sdat_http_start(cfg, &hooks, &http, err, sizeof err) < 0) {
+        fprintf(stderr, "http-drive: %s\n", err);
+        goto out;
+    }
+    FILE *pf = port_file ? fopen(port_file, "we") : stdout;
+    if (!pf) {
+        fprintf(stderr, "http-drive: cannot write %s\n", port_file);
+        goto out;
+    }
+    fprintf(pf, "%d\n", sdat_http_port(http));
+    if (pf != stdout) {
+        fclose(pf);
+    } else {
+        fflush(stdout);
+    }
+
+    while (!stop_requested) {
+        struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};
+        poll(&pfd, 1, 200);
+        char buf[64];
+        while (read(wake_pipe[0], buf, sizeof buf) > 0) {
+        }
+        if (reload_requested) {
+            reload_requested = 0;
+            struct sdat_config *fresh = NULL;
+            if (sdat_config_load(config_path, &fresh, &errors) == 0) {
+                sdat_http_set_config(http, fresh);
+                sdat_config_keep_restart_only(fresh, cfg);
+                engine.cfg = fresh;
+                sdat_config_free(cfg);
+                cfg = fresh;
+            } else {
+                fputs(errors ? errors : "http-drive: reload failed\n", stderr);
+            }
+            free(errors);
+            errors = NULL;
+        }
+        if (ready_signal) {
+            bool all = ready_signal == 1;
+            ready_signal = 0;
+            sdat_http_set_ready(http, true, all, true, all);
+        }
+        if (sdat_jobs_drain(jobs, &engine, sdat_time_now_ms()) < 0) {
+            fprintf(stderr, "http-drive: jobs failed: %s\n", sdat_store_errmsg(st));
+        }
+    }
+    /* The shutdown order the daemon follows: no new requests, the jobs
+     * already asked for are run, then the server stops. */
+    sdat_http_quiesce(http);
+    int64_t until = sdat_time_mono_ms() + 5000;
+    while (sdat_http_jobs_waiting(http) > 0 && sdat_time_mono_ms() < until) {
+        sdat_jobs_drain(jobs, &engine, sdat_time_now_ms());
+        usleep(10000);
+    }
+    rc = 0;
+out:
+    sdat_http_stop(http);
+    sdat_jobs_free(jobs);
+    sdat_audit_free(audit);
+    sdat_schemas_free(schemas);
+    sdat_store_close(st);
+    sdat_config_free(cfg);
+    return rc;
+}
