@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "config.h"
 
 #define CTL_OK 0
@@ -25,6 +27,14 @@ struct sdat_config *ctl_load_config(const struct ctl_options *opts);
 /* Opens FILE or "-" (standard input); NULL with a message on failure. */
 FILE *ctl_open_input(const char *path);
 
+/* Calls the daemon's HTTP API (--url, else http.public_url, else
+ * http.listen; token from --token-file or $SDAT_TOKEN; --ca-file). 0 and the
+ * status and the answer (malloc'd), or a negative errno after a message. */
+int ctl_api(const struct ctl_options *opts, const struct sdat_config *cfg, const char *method,
+            const char *path, const char *body, long *ret_status, char **ret_body);
+/* CTL_OK for 2xx; else prints the error body and returns CTL_NEGATIVE. */
+int ctl_api_report(long status, const char *body);
+
 int ctl_import(const struct ctl_options *opts, int argc, char **argv);
 int ctl_publish(const struct ctl_options *opts, int argc, char **argv);
 int ctl_broker(const struct ctl_options *opts, int argc, char **argv);
@@ -32,5 +42,11 @@ int ctl_match(const struct ctl_options *opts, int argc, char **argv);
 int ctl_schedule(const struct ctl_options *opts, int argc, char **argv);
 int ctl_dlq(const struct ctl_options *opts, int argc, char **argv);
 int ctl_validate(const struct ctl_options *opts, int argc, char **argv);
+int ctl_notifications(const struct ctl_options *opts, int argc, char **argv);
+int ctl_show(const struct ctl_options *opts, int argc, char **argv);
+int ctl_reviews(const struct ctl_options *opts, int argc, char **argv);
+int ctl_review(const struct ctl_options *opts, int argc, char **argv);
+int ctl_dlq_replay(const struct ctl_options *opts, int argc, char **argv);
+int ctl_status(const struct ctl_options *opts, int argc, char **argv);
 
 #endif

@@ -26,6 +26,14 @@ static void usage(FILE *out)
             "                                        DATETIME (Z or +HH:MM) is released\n"
             "                                        (exit 1: no such recipient)\n"
             "  dlq [--json] [--since DATETIME]       list the rejected events (dead letters)\n"
+            "  dlq replay ID [--by NAME]             replay a dead letter through the daemon (API)\n"
+            "  notifications [--state S] [--limit N] [--json]\n"
+            "                                        the latest notifications\n"
+            "  show ID [--json]                      one notification: state, attempts, audit trail, payload\n"
+            "  reviews [--json]                      the open review items and their candidates\n"
+            "  review accept ID CHILD_ID --by NAME   decide a review item (API)\n"
+            "  review reject ID --by NAME\n"
+            "  status [--json]                       readiness and counts per state\n"
             "exit codes: 0 success, 1 negative answer, 2 usage error, 78 bad configuration\n");
 }
 
@@ -118,7 +126,25 @@ int main(int argc, char **argv)
         return ctl_schedule(&opts, cargc, cargv);
     }
     if (strcmp(command, "dlq") == 0) {
+        if (cargc > 1 && strcmp(cargv[1], "replay") == 0) {
+            return ctl_dlq_replay(&opts, cargc - 1, cargv + 1);
+        }
         return ctl_dlq(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "notifications") == 0) {
+        return ctl_notifications(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "show") == 0) {
+        return ctl_show(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "reviews") == 0) {
+        return ctl_reviews(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "review") == 0) {
+        return ctl_review(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "status") == 0) {
+        return ctl_status(&opts, cargc, cargv);
     }
     if (strcmp(command, "broker") == 0) {
         return ctl_broker(&opts, cargc, cargv);

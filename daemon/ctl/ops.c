@@ -1,0 +1,472 @@
+/* sdatctl's operator commands (interfaces.md): what is pending and why
+ * (notifications, show, reviews, status) is read from the store, read-only
+ * beside the running daemon; decisions (review accept|reject, dlq replay)
+ * go through the daemon's HTTP API so that the daemon, the store's one
+ * writer, makes and audits them. Tables for people, --json for scripts. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "ctl.h"
+#include "store.h"
+#include "store_api.h"
+#include "timeutil.h"
+
+static sdat_store_t *open_store(const struct sdat_config *cfg)
+{
+    sdat_store_t *st = NULL;
+    char err[512];
+    if (sdat_store_open(cfg->state_dir, SDAT_STORE_READONLY, &st, err, sizeof err) < 0) {
+        fprintf(stderr, "sdatctl: %s\n", err);
+        return NULL;
+    }
+    return st;
+}
+
+static void print_json(json_t *o)
+{
+    if (o) {
+        json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+        putchar('\n');
+        json_decref(o);
+    }
+}
+
+static json_t *notification_json(const struct sdat_notification *n)
+{
+    char created[40], scheduled[40];
+    sdat_time_format_ms(n->created_ms, created, sizeof created);
+    sdat_time_format_ms(n->scheduled_ms, scheduled, sizeof scheduled);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "notification_id", n->id,
+                          "kind", n->kind, "recipient", n->recipient, "state", n->state,
+                          "incident", n->source_key, "created_at", created, "scheduled_for",
+                          scheduled, "attempts", n->attempts);
+    if (o && n->route_reason) {
+        json_object_set_new(o, "route_reason", json_string(n->route_reason));
+    }
+    if (o && n->amends) {
+        json_object_set_new(o, "amends", json_string(n->amends));
+    }
+    if (o && n->last_error) {
+        json_object_set_new(o, "last_error", json_string(n->last_error));
+    }
+    return o;
+}
+
+struct listing {
+    bool json;
+    long count;
+};
+
+static int print_notification(const struct sdat_notification *n, void *opaque)
+{
+    struct listing *l = opaque;
+    if (l->json) {
+        print_json(notification_json(n));
+    } else {
+        char scheduled[40];
+        sdat_time_format_s(n->scheduled_ms, scheduled, sizeof scheduled);
+        if (l->count == 0) {
+            printf("%-34s %-18s %-22s %-12s %-20s %3s %s\n", "ID", "KIND", "RECIPIENT", "STATE",
+                   "SCHEDULED", "ATT", "INCIDENT");
+        }
+        printf("%-34s %-18s %-22s %-12s %-20s %3d %s\n", n->id, n->kind, n->recipient, n->state,
+               scheduled, n->attempts, n->source_key);
+    }
+    l->count++;
+    return 0;
+}
+
+int ctl_notifications(const struct ctl_options *opts, int argc, char **argv)
+{
+    static const struct option long_options[] = {{"json", no_argument, NULL, 'j'},
+                                                 {"state", required_argument, NULL, 's'},
+                                                 {"limit", required_argument, NULL, 'n'},
+                                                 {NULL, 0, NULL, 0}};
+    struct listing l = {0};
+    const char *state = NULL;
+    int limit = 100, opt;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'j':
+            l.json = true;
+            break;
+        case 's':
+            state = optarg;
+            break;
+        case 'n':
+            limit = atoi(optarg);
+            break;
+        default:
+            fprintf(stderr, "usage: sdatctl notifications [--state STATE] [--limit N] [--json]\n");
+            return CTL_USAGE;
+        }
+    }
+    if (optind != argc || limit < 1) {
+        fprintf(stderr, "usage: sdatctl notifications [--state STATE] [--limit N] [--json]\n");
+        return CTL_USAGE;
+    }
+    struct sdat_config *cfg = ctl_load_config(opts);
+    if (!cfg) {
+        return CTL_CONFIG;
+    }
+    sdat_store_t *st = open_store(cfg);
+    int r = st ? sdat_store_notifications_list(st, state, limit, print_notification, &l) : -EIO;
+    if (r == 0 && !l.json && l.count == 0) {
+        printf("no notifications%s%s\n", state ? " in state " : "", state ? state : "");
+    }
+    sdat_store_close(st);
+    sdat_config_free(cfg);
+    return r < 0 ? CTL_NEGATIVE : CTL_OK;
+}
+
+struct show_ctx {
+    json_t *doc;
+};
+
+static int show_notification(const struct sdat_notification *n, void *opaque)
+{
+    struct show_ctx *s = opaque;
+    s->doc = notification_json(n);
+    json_t *payload = n->payload ? json_loads(n->payload, 0, NULL) : NULL;
+    json_object_set_new(s->doc, "payload", payload ? payload : json_null());
+    json_object_set_new(s->doc, "payload_sha256", json_string(n->payload_sha256));
+    json_object_set_new(s->doc, "attempt_log", json_array());
+    json_object_set_new(s->doc, "audit", json_array());
+    return 0;
+}
+
+static int show_attempt(const struct sdat_attempt *a, void *opaque)
+{
+    struct show_ctx *s = opaque;
+    char at[40];
+    sdat_time_format_ms(a->at_ms, at, sizeof at);
+    json_array_append_new(json_object_get(s->doc, "attempt_log"),
+                          json_pack("{s:i, s:s, s:s, s:s?}", "n", a->n, "at", at, "outcome",
+                                    a->outcome, "detail", a->detail));
+    return 0;
+}
+
+static int show_audit(int64_t seq, const char *record, void *opaque)
+{
+    (void)seq;
+    struct show_ctx *s = opaque;
+    json_t *r = json_loads(record, 0, NULL);
+    if (r) {
+        json_array_append_new(json_object_get(s->doc, "audit"), r);
+    }
+    return 0;
+}
+
+int ctl_show(const struct ctl_options *opts, int argc, char **argv)
+{
+    static const struct option long_options[] = {{"json", no_argument, NULL, 'j'},
+                                                 {NULL, 0, NULL, 0}};
+    bool json = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt != 'j') {
+            fprintf(stderr, "usage: sdatctl show ID [--json]\n");
+            return CTL_USAGE;
+        }
+        json = true;
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "usage: sdatctl show ID [--json]\n");
+        return CTL_USAGE;
+    }
+    const char *id = argv[optind];
+    struct sdat_config *cfg = ctl_load_config(opts);
+    if (!cfg) {
+        return CTL_CONFIG;
+    }
+    struct show_ctx s = {0};
+    sdat_store_t *st = open_store(cfg);
+    int r = st ? sdat_store_notification_get(st, id, show_notification, &s) : -EIO;
+    if (r == 0) {
+        r = sdat_store_attempts_each(st, id, show_attempt, &s);
+    }
+    if (r == 0) {
+        r = sdat_store_audit_about(st, id, show_audit, &s);
+    }
+    sdat_store_close(st);
+    sdat_config_free(cfg);
+    if (r == -ENOENT) {
+        fprintf(stderr, "sdatctl: no notification %s\n", id);
+        return CTL_NEGATIVE;
+    }
+    if (r < 0) {
+        json_decref(s.doc);
+        return CTL_NEGATIVE;
+    }
+    if (json) {
+        print_json(s.doc);
+        return CTL_OK;
+    }
+    /* For people: the state and the trail; the payload as JSON. */
+    printf("notification %s\n  kind %s, recipient %s, state %s, incident %s\n", id,
+           json_string_value(json_object_get(s.doc, "kind")),
+           json_string_value(json_object_get(s.doc, "recipient")),
+           json_string_value(json_object_get(s.doc, "state")),
+           json_string_value(json_object_get(s.doc, "incident")));
+    printf("  scheduled for %s, %d attempt(s)\n",
+           json_string_value(json_object_get(s.doc, "scheduled_for")),
+           (int)json_integer_value(json_object_get(s.doc, "attempts")));
+    size_t i;
+    json_t *v;
+    printf("attempts:\n");
+    json_array_foreach(json_object_get(s.doc, "attempt_log"), i, v)
+    {
+        printf("  %lld  %s  %-7s %s\n", (long long)json_integer_value(json_object_get(v, "n")),
+               json_string_value(json_object_get(v, "at")),
+               json_string_value(json_object_get(v, "outcome")),
+               json_string_value(json_object_get(v, "detail")) ? json_string_value(json_object_get(v, "detail")) : "");
+    }
+    printf("audit trail:\n");
+    json_array_foreach(json_object_get(s.doc, "audit"), i, v)
+    {
+        printf("  seq %-6lld %s  %-26s by %s\n", (long long)json_integer_value(json_object_get(v, "seq")),
+               json_string_value(json_object_get(v, "ts")),
+               json_string_value(json_object_get(v, "type")),
+               json_string_value(json_object_get(v, "actor")));
+    }
+    printf("payload:\n");
+    json_dumpf(json_object_get(s.doc, "payload"), stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    putchar('\n');
+    json_decref(s.doc);
+    return CTL_OK;
+}
+
+static int print_review(const struct sdat_review_item *item, void *opaque)
+{
+    struct listing *l = opaque;
+    char created[40];
+    sdat_time_format_s(item->created_ms, created, sizeof created);
+    if (l->json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "review_id", item->id, "incident",
+                              item->incident, "child", item->child_ref, "state", item->state,
+                              "created_at", created, "version", (json_int_t)item->version);
+        json_t *c = json_loads(item->candidates, 0, NULL);
+        json_object_set_new(o, "candidates", c ? c : json_array());
+        print_json(o);
+    } else {
+        if (l->count == 0) {
+            printf("%-34s %-20s %-24s %-6s %s\n", "REVIEW", "CREATED", "INCIDENT", "CHILD",
+                   "CANDIDATES (register id score)");
+        }
+        json_t *c = json_loads(item->candidates, 0, NULL);
+        char cands[512] = "";
+        size_t i;
+        json_t *v;
+        json_array_foreach(c, i, v)
+        {
+            size_t len = strlen(cands);
+            snprintf(cands + len, sizeof cands - len, "%s%s %s", i ? ", " : "",
+                     json_string_value(json_object_get(v, "child_id")),
+                     json_string_value(json_object_get(v, "score")));
+        }
+        json_decref(c);
+        printf("%-34s %-20s %-24s %-6s %s\n", item->id, created, item->incident, item->child_ref,
+               cands);
+    }
+    l->count++;
+    return 0;
+}
+
+int ctl_reviews(const struct ctl_options *opts, int argc, char **argv)
+{
+    static const struct option long_options[] = {{"json", no_argument, NULL, 'j'},
+                                                 {NULL, 0, NULL, 0}};
+    struct listing l = {0};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt != 'j') {
+            fprintf(stderr, "usage: sdatctl reviews [--json]\n");
+            return CTL_USAGE;
+        }
+        l.json = true;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "usage: sdatctl reviews [--json]\n");
+        return CTL_USAGE;
+    }
+    struct sdat_config *cfg = ctl_load_config(opts);
+    if (!cfg) {
+        return CTL_CONFIG;
+    }
+    sdat_store_t *st = open_store(cfg);
+    int r = st ? sdat_store_reviews_each(st, NULL, print_review, &l) : -EIO;
+    if (r == 0 && !l.json && l.count == 0) {
+        printf("no open review items\n");
+    }
+    sdat_store_close(st);
+    sdat_config_free(cfg);
+    return r < 0 ? CTL_NEGATIVE : CTL_OK;
+}
+
+/* POST a JSON body to the API and print its answer. */
+static int post(const struct ctl_options *opts, const char *path, json_t *body)
+{
+    struct sdat_config *cfg = ctl_load_config(opts);
+    if (!cfg) {
+        json_decref(body);
+        return CTL_CONFIG;
+    }
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    long status = 0;
+    char *answer = NULL;
+    int r = text ? ctl_api(opts, cfg, "POST", path, text, &status, &answer) : -ENOMEM;
+    free(text);
+    sdat_config_free(cfg);
+    if (r < 0) {
+        return CTL_NEGATIVE;
+    }
+    r = ctl_api_report(status, answer);
+    if (r == CTL_OK && answer && *answer) {
+        printf("%s\n", answer);
+    }
+    free(answer);
+    return r;
+}
+
+/* An id goes into a URL path: only the characters ids are made of. */
+static bool path_safe(const char *id)
+{
+    return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+               strlen(id) &&
+           *id && strlen(id) < 100;
+}
+
+int ctl_review(const struct ctl_options *opts, int argc, char **argv)
+{
+    static const struct option long_options[] = {{"by", required_argument, NULL, 'b'},
+                                                 {NULL, 0, NULL, 0}};
+    const char *by = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt != 'b') {
+            goto usage;
+        }
+        by = optarg;
+    }
+    int n = argc - optind;
+    if (!by || n < 2) {
+        goto usage;
+    }
+    const char *action = argv[optind], *id = argv[optind + 1];
+    json_t *body;
+    if (strcmp(action, "accept") == 0 && n == 3) {
+        body = json_pack("{s:s, s:s, s:s}", "decision", "accept", "child_id", argv[optind + 2],
+                         "by", by);
+    } else if (strcmp(action, "reject") == 0 && n == 2) {
+        body = json_pack("{s:s, s:s}", "decision", "reject", "by", by);
+    } else {
+        goto usage;
+    }
+    if (!path_safe(id)) {
+        fprintf(stderr, "sdatctl: \"%s\" is not a review id\n", id);
+        json_decref(body);
+        return CTL_USAGE;
+    }
+    char path[160];
+    snprintf(path, sizeof path, "/v1/reviews/%s", id);
+    return post(opts, path, body);
+usage:
+    fprintf(stderr, "usage: sdatctl review accept ID CHILD_ID --by NAME\n"
+                    "       sdatctl review reject ID --by NAME\n");
+    return CTL_USAGE;
+}
+
+int ctl_dlq_replay(const struct ctl_options *opts, int argc, char **argv)
+{
+    static const struct option long_options[] = {{"by", required_argument, NULL, 'b'},
+                                                 {NULL, 0, NULL, 0}};
+    const char *by = "operator";
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt != 'b') {
+            fprintf(stderr, "usage: sdatctl dlq replay ID [--by NAME]\n");
+            return CTL_USAGE;
+        }
+        by = optarg;
+    }
+    char *end = NULL;
+    long long id = optind + 1 == argc ? strtoll(argv[optind], &end, 10) : 0;
+    if (id <= 0 || !end || *end) {
+        fprintf(stderr, "usage: sdatctl dlq replay ID [--by NAME]\n");
+        return CTL_USAGE;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/v1/dlq/%lld/replay", id);
+    return post(opts, path, json_pack("{s:s}", "by", by));
+}
+
+int ctl_status(const struct ctl_options *opts, int argc, char **argv)
+{
+    static const struct option long_options[] = {{"json", no_argument, NULL, 'j'},
+                                                 {NULL, 0, NULL, 0}};
+    bool json = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt != 'j') {
+            fprintf(stderr, "usage: sdatctl status [--json]\n");
+            return CTL_USAGE;
+        }
+        json = true;
+    }
+    struct sdat_config *cfg = ctl_load_config(opts);
+    if (!cfg) {
+        return CTL_CONFIG;
+    }
+    json_t *out = json_object();
+    /* Readiness from the daemon itself; "unreachable" when it is not up. */
+    long status = 0;
+    char *answer = NULL;
+    if (ctl_api(opts, cfg, "GET", "/readyz", NULL, &status, &answer) == 0) {
+        json_t *ready = json_loads(answer, 0, NULL);
+        json_object_set_new(out, "daemon", ready ? ready : json_string(answer));
+    } else {
+        json_object_set_new(out, "daemon", json_string("unreachable"));
+    }
+    free(answer);
+    sdat_store_t *st = open_store(cfg);
+    int r = st ? 0 : -EIO;
+    if (st) {
+        static const char *const states[] = {"scheduled",  "delivering", "delivered",
+                                             "acknowledged", "failed",   "superseded",
+                                             "cancelled",  NULL};
+        json_t *counts = json_object();
+        for (const char *const *s = states; *s; s++) {
+            int64_t n = 0;
+            sdat_store_notification_count(st, *s, &n);
+            json_object_set_new(counts, *s, json_integer((json_int_t)n));
+        }
+        json_object_set_new(out, "notifications", counts);
+        int64_t next = 0, children = 0;
+        sdat_store_next_due(st, &next);
+        sdat_store_child_count(st, &children);
+        json_object_set_new(out, "register_children", json_integer((json_int_t)children));
+        if (next != INT64_MAX) {
+            char at[40];
+            sdat_time_format_s(next, at, sizeof at);
+            json_object_set_new(out, "next_due", json_string(at));
+        }
+    }
+    sdat_store_close(st);
+    sdat_config_free(cfg);
+    if (json) {
+        print_json(out);
+    } else {
+        char *text = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("%s\n", text ? text : "");
+        free(text);
+        json_decref(out);
+    }
+    return r < 0 ? CTL_NEGATIVE : CTL_OK;
+}
