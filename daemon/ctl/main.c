@@ -109,7 +109,8 @@ int main(int argc, char **argv)
     const char *command = argv[optind];
     int cargc = argc - optind;
     char **cargv = argv + optind;
-    optind = 1; /* each command restarts getopt on its own arguments */
+    optind = 0; /* each command restarts getopt (0: GNU getopt re-initialises, so that
+                 * options may follow operands) */
     if (strcmp(command, "validate") == 0) {
         return ctl_validate(&opts, cargc, cargv);
     }

@@ -1,0 +1,144 @@
+#!/bin/sh
+# The operator's side through the daemon: an ambiguous child raises a review
+# that `sdatctl review accept` sends to the chosen child's school (and the
+# audit says who decided); an incident dead-lettered for want of an area is
+# replayed with `sdatctl dlq replay` after the directory is fixed and
+# delivered; /metrics parses as Prometheus text and its counters move;
+# /readyz turns 503 when the broker goes down and 200 when it returns.
+. tests/integration/lib.sh
+
+unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+start_broker --partitions 2 --topic police.da-incidents --topic sdat.dlq || exit 1
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+TOKEN="ops-$(openssl rand -hex 16)"
+printf '%s\n' "$TOKEN" >"$T/token" && chmod 600 "$T/token"
+DIGEST=$(printf '%s' "$TOKEN" | sha256sum | cut -d' ' -f1)
+# conf FORCES: the directory, with the forces given.
+conf() {
+    cat >"$T/sdatd.conf" <<CONF
+state_dir = "$T/state";
+instance_id = "it-operator";
+log_level = "info";
+kafka = { bootstrap_servers = "$BS"; group_id = "sdatd-it-operator"; };
+http = { listen = "127.0.0.1:$PORT"; metrics_public = false;
+         tokens = ( { name = "mash-desk"; sha256 = "$DIGEST"; roles = [ "operator", "metrics" ]; } ); };
+lawful_basis = { da_incident = "A"; da_incident_urgent = "B"; unmatched_child = "C";
+                 review_needed = "D"; cpis_access = "E"; delivery_failed = "F"; withdrawn = "G"; };
+calendars = ( { id = "always"; weekdays = [ "mon", "tue", "wed", "thu", "fri", "sat", "sun" ];
+                terms = ( [ "2020-01-01", "2035-12-31" ] ); } );
+areas = ( { la_code = "831"; name = "Test City"; postcode_districts = [ "DE22", "DE23" ];
+            mash = "la:831:mash"; } );
+forces = ( $1 );
+recipients = (
+  { id = "school:100001"; kind = "school"; la_code = "831"; name = "Test Primary"; urn = "100001";
+    calendar = "always"; connector = "file"; directory = "$T/spool"; },
+  { id = "school:100002"; kind = "school"; la_code = "831"; name = "Test Infant"; urn = "100002";
+    calendar = "always"; connector = "file"; directory = "$T/spool"; },
+  { id = "la:831:mash"; kind = "mash"; la_code = "831"; name = "Test MASH"; connector = "file";
+    directory = "$T/spool"; }
+);
+CONF
+}
+conf '{ id = "derbyshire"; default_area = "831"; }'
+# Twins at one address: the same family name, date of birth and postcode.
+cat >"$T/twins.jsonl" <<'JSONL'
+{"schema":"council.child/1","child_id":"TW-1","la_code":"831","given_name":"Fenna","family_name":"Twinsworth","dob":"2017-01-01","address":{"line1":"6 Example Street","postcode":"DE23 6AA"},"education":[{"urn":"100001","start":"2025-09-01"}]}
+{"schema":"council.child/1","child_id":"TW-2","la_code":"831","given_name":"Fenn","family_name":"Twinsworth","dob":"2017-01-01","address":{"line1":"6 Example Street","postcode":"DE23 6AA"},"education":[{"urn":"100002","start":"2025-09-01"}]}
+JSONL
+"$SDATCTL" -c "$T/sdatd.conf" import children "$T/twins.jsonl" >"$T/import.out" 2>&1
+check "the twins are imported" grep -q "imported 2 children" "$T/import.out"
+start_sdatd "$T/sdatd.conf" "$T/sdatd.log"
+CTL() { "$SDATCTL" -c "$T/sdatd.conf" --token-file "$T/token" "$@"; }
+ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 200 ]; }
+check "the daemon becomes ready" wait_for 60 ready
+
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+incident() { # FORCE ID POSTCODE
+    printf '{"schema":"police.da-incident/1","force":"%s","incident_id":"%s","version":1,"occurred_at":"%s","reported_at":"%s","location":{"address":"6 Example Street","postcode":"%s"},"risk":"medium","children":[{"ref":"c1","given_name":"Fen","family_name":"Twinsworth","dob":"2017-01-01","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}\n' \
+        "$1" "$2" "$NOW" "$NOW" "$3" | kcat -P -b "$BS" -t police.da-incidents -k "$1/$2" 2>>"$T/kcat.err"
+}
+
+# 1. Review: the misspelt twin cannot be told apart; a person decides.
+incident derbyshire R-1 "DE23 6AA"
+has_review() { [ -n "$(CTL reviews --json 2>/dev/null)" ]; }
+check "an ambiguous child raises a review item (sdatctl reviews)" wait_for 30 has_review
+REVIEW=$(CTL reviews --json | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["review_id"])')
+check "the review lists both twins as candidates" \
+    sh -c "'$SDATCTL' -c '$T/sdatd.conf' reviews --json | grep -q TW-1 && '$SDATCTL' -c '$T/sdatd.conf' reviews --json | grep -q TW-2"
+check "no school is told before a person decides" test -z "$(find "$T/spool" -path '*school_*' -name 'n_*.json' 2>/dev/null)"
+CTL review accept "$REVIEW" TW-2 --by "A. Operator" >"$T/accept.out" 2>&1
+check "sdatctl review accept answers with the new notification" grep -q '"notifications":\["n_' "$T/accept.out"
+school_file() { [ -n "$(find "$T/spool/school_100002" -name 'n_*.json' 2>/dev/null)" ]; }
+check "the chosen child's school receives it" wait_for 30 school_file
+check "the other twin's school receives nothing" test -z "$(find "$T/spool/school_100001" -name 'n_*.json' 2>/dev/null)"
+CTL review reject "$REVIEW" --by "B. Operator" >"$T/again.out" 2>&1
+again_rc=$?
+check "a second decision is refused (409, exit 1)" sh -c "[ $again_rc -eq 1 ] && grep -q 409 '$T/again.out'"
+python3 - "$T/state/sdat.db" "$REVIEW" <<'PY' && ok "the audit shows who decided" || notok "the audit shows who decided"
+import json, sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+rows = [json.loads(r[0]) for r in db.execute("SELECT record FROM audit WHERE type = 'review.decided'")]
+mine = [r for r in rows if r["subject"].get("review_id") == sys.argv[2]]
+assert len(mine) == 1, mine
+assert mine[0]["actor"] == "A. Operator" and mine[0]["detail"]["by"] == "A. Operator"
+assert mine[0]["detail"]["register_child_id"] == "TW-2"
+PY
+NID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["notifications"][0])' "$T/accept.out")
+"$SDATCTL" -c "$T/sdatd.conf" show "$NID" >"$T/show.out" 2>&1
+check "sdatctl show lists the notification's audit trail" \
+    sh -c "grep -q 'notification.created' '$T/show.out' && grep -q 'notification.delivered' '$T/show.out'"
+
+# 2. A dead letter fixed by the directory and replayed.
+incident otherforce X-1 "ZZ9 9ZZ"
+dead() { "$SDATCTL" -c "$T/sdatd.conf" dlq --json 2>/dev/null | grep -q '"stage":"routing"'; }
+check "an incident from an unknown force at an unknown postcode is dead-lettered (routing)" wait_for 30 dead
+DLID=$("$SDATCTL" -c "$T/sdatd.conf" dlq --json | python3 -c 'import json,sys; print([json.loads(l) for l in sys.stdin if "routing" in l][0]["id"])')
+conf '{ id = "derbyshire"; default_area = "831"; }, { id = "otherforce"; default_area = "831"; }'
+kill -HUP "$SDATD_PID"
+check "the fixed directory is reloaded" wait_for 10 grep -q "config: reloaded" "$T/sdatd.log"
+CTL dlq replay "$DLID" --by "A. Operator" >"$T/replay.out" 2>&1
+check "sdatctl dlq replay processes it" grep -q '"outcome":"processed"' "$T/replay.out"
+mash_file() { [ -n "$(find "$T/spool/la_831_mash" -name 'n_*.json' -newer "$T/replay.out" 2>/dev/null)" ] || grep -q "incident=otherforce/X-1" "$T/sdatd.log"; }
+check "and it is notified" wait_for 30 mash_file
+
+# 3. Metrics: Prometheus text that moves.
+metric() { # NAME_WITH_LABELS: its value, read by Python's Prometheus parser
+    curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/metrics" >"$T/metrics.txt"
+    PY=python3
+    $PY -c 'import prometheus_client' 2>/dev/null || PY=/usr/bin/python3
+    $PY - "$T/metrics.txt" "$1" <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+want = sys.argv[2]
+total = 0.0
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in fam.samples:
+        key = s.name + "{" + ",".join('%s="%s"' % kv for kv in sorted(s.labels.items())) + "}"
+        if key == want:
+            total += s.value
+print(int(total))
+PY
+}
+check "/metrics needs the metrics role" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")" = 401
+before=$(metric 'sdat_events_total{outcome="accepted",topic="police.da-incidents"}')
+check "/metrics parses as Prometheus text and counts accepted incidents ($before)" test "$before" -ge 1
+incident derbyshire R-2 "DE23 6AA"
+moved() { [ "$(metric 'sdat_events_total{outcome="accepted",topic="police.da-incidents"}')" -gt "$before" ]; }
+check "the counter moves as incidents flow" wait_for 30 moved
+check "match decisions are counted" test "$(metric 'sdat_match_decisions_total{decision="review"}')" -ge 1
+check "audit records are counted" test "$(metric 'sdat_audit_records_total{}')" -ge 5
+
+# 4. Readiness follows the broker.
+echo "down 1" >&3
+unready() { curl -s "http://127.0.0.1:$PORT/readyz" >"$T/readyz.json"; grep -q 'broker unreachable' "$T/readyz.json"; }
+check "/readyz turns 503 with a reason when the broker goes down" wait_for 60 unready
+check "the status is 503" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 503
+echo "up 1" >&3
+check "and 200 when it returns" wait_for 60 ready
+stop_sdatd
+check "SIGTERM exits 0" test "$STOP_RC" -eq 0
+check "no name or date of birth in the daemon's log" \
+    sh -c "! grep -Eq 'Fenna|Twinsworth|2017-01-01' '$T/sdatd.log'"
+echo "# done"
