@@ -7,15 +7,7 @@ set -eu
 T=$(mktemp -d /tmp/sdat-bench-deliver-XXXXXX)
 trap 'kill $rpid 2>/dev/null || true; rm -rf "$T"' EXIT
 rpid=
-ossl() { openssl "$@" 2>>"$T/openssl.err"; }
-ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/ca.key"
-ossl req -x509 -new -key "$T/ca.key" -out "$T/ca.pem" -days 2 -subj "/CN=sdat bench CA" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/server.key"
-ossl req -new -key "$T/server.key" -out "$T/server.csr" -subj "/CN=127.0.0.1"
-printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n' >"$T/server.ext"
-ossl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
-    -out "$T/server.pem" -days 2 -extfile "$T/server.ext"
+sh scripts/test-ca.sh "$T"
 printf 'bench-secret\n' >"$T/secret"
 chmod 600 "$T/secret"
 python3 tests/integration/https_receiver.py --port-file "$T/port" --log /dev/null \

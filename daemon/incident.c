@@ -652,8 +652,8 @@ static void child_init(const struct incident_ctx *ic, size_t i, const json_t *ch
     }
 }
 
-/* Whether the incident still has a child with this ref. */
-static bool has_child(const json_t *doc, const char *ref)
+/* The police child of the incident with this ref (or position), or NULL. */
+static const json_t *child_by_ref(const json_t *doc, const char *ref, size_t *ret_index)
 {
     size_t i;
     json_t *child;
@@ -666,10 +666,18 @@ static bool has_child(const json_t *doc, const char *ref)
             r = pos;
         }
         if (strcmp(r, ref) == 0) {
-            return true;
+            *ret_index = i;
+            return child;
         }
     }
-    return false;
+    return NULL;
+}
+
+/* Whether the incident still has a child with this ref. */
+static bool has_child(const json_t *doc, const char *ref)
+{
+    size_t index;
+    return child_by_ref(doc, ref, &index) != NULL;
 }
 
 /* Cancels the open review items of earlier versions: the new version
@@ -980,26 +988,6 @@ out:
     return r;
 }
 
-/* The police child of the incident with this ref (or position), or NULL. */
-static const json_t *child_by_ref(const json_t *doc, const char *ref, size_t *ret_index)
-{
-    size_t i;
-    json_t *child;
-    json_array_foreach(json_object_get(doc, "children"), i, child)
-    {
-        const char *r = json_string_value(json_object_get(child, "ref"));
-        char pos[24];
-        if (!r) {
-            snprintf(pos, sizeof pos, "%zu", i);
-            r = pos;
-        }
-        if (strcmp(r, ref) == 0) {
-            *ret_index = i;
-            return child;
-        }
-    }
-    return NULL;
-}
 
 int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n, int64_t now_ms)
 {

@@ -294,6 +294,18 @@ int sdat_store_notification_get(sdat_store_t *st, const char *id,
     return r < 0 ? r : found ? r : -ENOENT;
 }
 
+/* An UPDATE taking an instant (?1) and a notification id (?2). */
+static int update_ms_id(sdat_store_t *st, const char *sql, int64_t ms, const char *id)
+{
+    sqlite3_stmt *stmt = store_stmt(st, sql);
+    if (!stmt) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(stmt, 1, ms);
+    store_bind_text(stmt, 2, id);
+    return store_step_done(st, stmt);
+}
+
 int sdat_store_notifications_open(sdat_store_t *st, int64_t now_ms, int64_t give_up_before_ms,
                                   int limit,
                                   int (*fn)(const struct sdat_notification *n, void *opaque),
@@ -321,14 +333,8 @@ int sdat_store_notifications_open(sdat_store_t *st, int64_t now_ms, int64_t give
 
 int sdat_store_notification_acknowledge(sdat_store_t *st, const char *id, int64_t at_ms)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET state = 'acknowledged',"
-                                        " acknowledged_ms = ? WHERE id = ? AND state = 'delivered'");
-    if (!stmt) {
-        return -EIO;
-    }
-    sqlite3_bind_int64(stmt, 1, at_ms);
-    store_bind_text(stmt, 2, id);
-    return store_step_done(st, stmt);
+    return update_ms_id(st, "UPDATE notifications SET state = 'acknowledged',"
+                        " acknowledged_ms = ? WHERE id = ? AND state = 'delivered'", at_ms, id);
 }
 
 int sdat_store_pending(sdat_store_t *st, int64_t *ret_count, int64_t *ret_oldest_ms)
@@ -351,13 +357,7 @@ int sdat_store_pending(sdat_store_t *st, int64_t *ret_count, int64_t *ret_oldest
 
 int sdat_store_notification_ack_due(sdat_store_t *st, const char *id, int64_t ack_due_ms)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET ack_due_ms = ? WHERE id = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    sqlite3_bind_int64(stmt, 1, ack_due_ms);
-    store_bind_text(stmt, 2, id);
-    return store_step_done(st, stmt);
+    return update_ms_id(st, "UPDATE notifications SET ack_due_ms = ? WHERE id = ?", ack_due_ms, id);
 }
 
 int sdat_store_notification_escalated(sdat_store_t *st, const char *id, const char *reason)
@@ -406,14 +406,8 @@ int sdat_store_notifications_wake(sdat_store_t *st, const char *recipient, int64
 
 int sdat_store_notification_defer(sdat_store_t *st, const char *id, int64_t at_ms)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET next_attempt_ms = ?"
-                                        " WHERE id = ? AND state = 'scheduled'");
-    if (!stmt) {
-        return -EIO;
-    }
-    sqlite3_bind_int64(stmt, 1, at_ms);
-    store_bind_text(stmt, 2, id);
-    return store_step_done(st, stmt);
+    return update_ms_id(st, "UPDATE notifications SET next_attempt_ms = ?"
+                        " WHERE id = ? AND state = 'scheduled'", at_ms, id);
 }
 
 int sdat_store_notification_set_state(sdat_store_t *st, const char *id, const char *state)

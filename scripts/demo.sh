@@ -20,17 +20,9 @@ echo "== checking the demo configuration"
 # tests' receiver, with a certificate authority made for this run); the
 # schools' to the file outbox.
 echo "== starting a local HTTPS receiver for the MASH's webhook (log: $INPUTS/receiver.log)"
-ossl() { openssl "$@" 2>>"$INPUTS/openssl.err"; }
-ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$INPUTS/ca.key"
-ossl req -x509 -new -key "$INPUTS/ca.key" -out "$INPUTS/ca.pem" -days 2 -subj "/CN=sdat demo CA" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$INPUTS/server.key"
-ossl req -new -key "$INPUTS/server.key" -out "$INPUTS/server.csr" -subj "/CN=127.0.0.1"
-printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n' >"$INPUTS/server.ext"
-ossl x509 -req -in "$INPUTS/server.csr" -CA "$INPUTS/ca.pem" -CAkey "$INPUTS/ca.key" \
-    -CAcreateserial -out "$INPUTS/server.pem" -days 2 -extfile "$INPUTS/server.ext"
+sh scripts/test-ca.sh "$INPUTS"
 openssl rand -hex 24 >"$INPUTS/webhook.secret"
-chmod 600 "$INPUTS/webhook.secret" "$INPUTS/ca.key" "$INPUTS/server.key"
+chmod 600 "$INPUTS/webhook.secret"
 python3 tests/integration/https_receiver.py --port-file "$INPUTS/receiver.port" \
     --log "$INPUTS/receiver.log" --cert "$INPUTS/server.pem" --key "$INPUTS/server.key" \
     --script 201 2>"$INPUTS/receiver.err" &

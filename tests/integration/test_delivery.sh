@@ -10,15 +10,7 @@
 
 start_broker --partitions 2 --topic police.da-incidents --topic sdat.dlq --topic mash.notifications || exit 1
 
-ossl() { openssl "$@" 2>>"$T/openssl.err"; }
-ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/ca.key" &&
-    ossl req -x509 -new -key "$T/ca.key" -out "$T/ca.pem" -days 2 -subj "/CN=sdat delivery test CA" \
-        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
-    ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/server.key" &&
-    ossl req -new -key "$T/server.key" -out "$T/server.csr" -subj "/CN=127.0.0.1" &&
-    printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n' >"$T/server.ext" &&
-    ossl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
-        -out "$T/server.pem" -days 2 -extfile "$T/server.ext"
+sh scripts/test-ca.sh "$T"
 check "a test CA and a server certificate are made for this run" test -s "$T/server.pem"
 SECRET="whsec-$(openssl rand -hex 16)"
 printf '%s\n' "$SECRET" >"$T/secret" && chmod 600 "$T/secret"
