@@ -11,6 +11,8 @@ SYSCONFDIR  ?= /etc
 DATADIR     ?= $(PREFIX)/share
 MANDIR      ?= $(DATADIR)/man
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DESTDIR     ?=
 
 CC          ?= cc
@@ -62,13 +64,19 @@ REPLAY_BIN   := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay-%)
 FUZZ_TIME    ?= 60
 BENCH_SRC    := $(wildcard bench/bench_*.c)
 BENCH_BIN    := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# Manual pages: man/ holds the sources, $(BUILD)/man/ the finished pages:
+# the hand-written ones copied, and sdatd.conf(5) made by tools/gen-conf-man
+# from man/sdatd.conf.5.in and the configuration table, so that it cannot
+# drift from what `sdatd -t` accepts.
+MAN_PAGES    := $(patsubst man/%,$(BUILD)/man/%,$(wildcard man/*.[158])) \
+                $(BUILD)/man/sdatd.conf.5
 
 .PHONY: all deps check check-unit check-seeds check-integration check-asan demo bench bench-match \
         soak fuzz \
-        fuzz-build \
+        fuzz-build man \
         install uninstall format clean
 
-all: $(BUILD)/sdatd $(BUILD)/sdatctl
+all: $(BUILD)/sdatd $(BUILD)/sdatctl man
 
 # Rebuild everything when the flags change (e.g. SANITIZE on or off).
 $(BUILD)/.flags: FORCE
@@ -143,6 +151,21 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
 	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< $(BUILD)/libsdat.a \
 	  $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
+$(BUILD)/tools/%: tools/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< \
+	  $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/sdatd.conf.5: man/sdatd.conf.5.in $(BUILD)/tools/gen-conf-man
+	@mkdir -p $(@D)
+	$(BUILD)/tools/gen-conf-man man/sdatd.conf.5.in >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/man/%: man/%
+	@mkdir -p $(@D)
+	cp $< $@
+
 deps:
 	sh scripts/deps.sh
 
@@ -193,20 +216,53 @@ bench-match: deps
 soak:
 	@echo "make $@: not built yet (issue 11); see docs/ and the issue tracker" >&2; exit 1
 
+# make install: the programs, schemas, nickname list, example configuration,
+# man pages (the finished ones, $(MAN_PAGES); else whichever man/*.[158]
+# exist), the unit and its sysusers.d and
+# tmpfiles.d files, filled with the directories given here. It never runs
+# systemctl, systemd-sysusers or systemd-tmpfiles (the unit's comment says
+# what to run). `uninstall` removes what it wrote and the directories it made
+# that are left empty: sdat's own always, the general ones (bin, man1, ...)
+# only under a DESTDIR.
+INSTALL_MAN  = $(or $(MAN_PAGES),$(sort $(wildcard man/*.1 man/*.5 man/*.8)))
+INSTALL_SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+                -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g'
+INSTALL_DIRS = $(SBINDIR) $(BINDIR) $(DATADIR)/sdat/schemas $(SYSCONFDIR)/sdat/keys $(UNITDIR) \
+               $(SYSUSERSDIR) $(TMPFILESDIR) \
+               $(sort $(foreach m,$(INSTALL_MAN),$(MANDIR)/man$(subst .,,$(suffix $(m)))))
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sdat/schemas \
-	  $(DESTDIR)$(SYSCONFDIR)/sdat $(DESTDIR)$(UNITDIR)
+	install -d $(addprefix $(DESTDIR),$(filter-out $(SYSCONFDIR)/%,$(INSTALL_DIRS)))
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/sdat $(DESTDIR)$(SYSCONFDIR)/sdat/keys
 	install -m 0755 $(BUILD)/sdatd $(DESTDIR)$(SBINDIR)/sdatd
 	install -m 0755 $(BUILD)/sdatctl $(DESTDIR)$(BINDIR)/sdatctl
 	install -m 0644 $(SCHEMAS) $(DESTDIR)$(DATADIR)/sdat/schemas/
+	install -m 0644 config/nicknames.txt $(DESTDIR)$(DATADIR)/sdat/nicknames.txt
 	install -m 0644 config/sdatd.conf.example $(DESTDIR)$(SYSCONFDIR)/sdat/sdatd.conf.example
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	  systemd/sdatd.service.in >$(DESTDIR)$(UNITDIR)/sdatd.service
+	$(foreach m,$(INSTALL_MAN),install -m 0644 $(m) \
+	  $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
+	$(INSTALL_SUBST) systemd/sdatd.service.in >$(DESTDIR)$(UNITDIR)/sdatd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sdatd.service
+	install -m 0644 systemd/sdat.sysusers $(DESTDIR)$(SYSUSERSDIR)/sdat.conf
+	$(INSTALL_SUBST) systemd/sdat.tmpfiles.in >$(DESTDIR)$(TMPFILESDIR)/sdat.conf
+	chmod 0644 $(DESTDIR)$(TMPFILESDIR)/sdat.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sdatd $(DESTDIR)$(BINDIR)/sdatctl \
-	  $(DESTDIR)$(SYSCONFDIR)/sdat/sdatd.conf.example $(DESTDIR)$(UNITDIR)/sdatd.service
-	rm -rf $(DESTDIR)$(DATADIR)/sdat
+	  $(addprefix $(DESTDIR)$(DATADIR)/sdat/schemas/,$(notdir $(SCHEMAS))) \
+	  $(DESTDIR)$(DATADIR)/sdat/nicknames.txt \
+	  $(DESTDIR)$(SYSCONFDIR)/sdat/sdatd.conf.example \
+	  $(foreach m,$(INSTALL_MAN),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+	  $(DESTDIR)$(UNITDIR)/sdatd.service $(DESTDIR)$(SYSUSERSDIR)/sdat.conf \
+	  $(DESTDIR)$(TMPFILESDIR)/sdat.conf
+	rmdir $(DESTDIR)$(DATADIR)/sdat/schemas $(DESTDIR)$(DATADIR)/sdat \
+	  $(DESTDIR)$(SYSCONFDIR)/sdat/keys $(DESTDIR)$(SYSCONFDIR)/sdat 2>/dev/null || true
+	@if [ -n "$(DESTDIR)" ]; then \
+	  for d in $(addprefix $(DESTDIR),$(INSTALL_DIRS)); do \
+	    while [ "$$d" != "$(DESTDIR)" ] && [ "$${d#$(DESTDIR)}" != "$$d" ] && \
+	          { [ ! -d "$$d" ] || rmdir "$$d" 2>/dev/null; }; do d=$${d%/*}; done; \
+	  done; \
+	fi
 
 format:
 	clang-format -i $$(find daemon connectors tests bench -name '*.[ch]' 2>/dev/null)

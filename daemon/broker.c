@@ -8,6 +8,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "kafka.h"
+
 struct sdat_broker {
     rd_kafka_t *host; /* the client instance the mock cluster lives in */
     rd_kafka_mock_cluster_t *mcluster;
@@ -28,6 +30,7 @@ int sdat_broker_start(int brokers, sdat_broker_t **ret_broker, char *err, size_t
     }
     /* The host instance never connects anywhere; it only runs the mock. */
     rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
+    rd_kafka_conf_set_log_cb(conf, sdat_kafka_log);
     broker->host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!broker->host) {
         snprintf(err, errlen, "cannot create the broker's host client: %s", errstr);

@@ -163,6 +163,10 @@ void sdat_config_keep_restart_only(struct sdat_config *new_cfg, struct sdat_conf
 /* The configuration reference (every key: type, default, range, reload,
  * description), generated from the table, as Markdown. */
 void sdat_config_write_reference(FILE *out);
+/* The same as troff (man macros) for sdatd.conf(5): .SS per group and list,
+ * .TP per key with its path (as recipients.[N].url), default, type, range,
+ * reloadability and description. */
+void sdat_config_write_man(FILE *out);
 /* Reads a secret file (its bytes less one trailing newline), refusing one
  * readable by group or others; a leading "$CREDENTIALS_DIRECTORY/" is
  * expanded. 0 and malloc'd data, or a negative errno and err naming the file. */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 int sdat_kafka_bootstrap(const struct sdat_config *cfg, char **ret_bootstrap, char *err,
                          size_t errlen)
 {
@@ -31,6 +33,17 @@ int sdat_kafka_bootstrap(const struct sdat_config *cfg, char **ret_bootstrap, ch
     return *ret_bootstrap ? 0 : -ENOMEM;
 }
 
+void sdat_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    /* syslog levels: 0–3 errors, 4 warnings, 5–6 notices and information. */
+    enum sdat_log_level l = level <= 3   ? SDAT_LOG_ERROR
+                            : level == 4 ? SDAT_LOG_WARN
+                            : level <= 6 ? SDAT_LOG_INFO
+                                         : SDAT_LOG_DEBUG;
+    sdat_log(l, "librdkafka", "%s: %s", fac, buf);
+}
+
 int sdat_kafka_conf_new(const struct sdat_config *cfg, const char *bootstrap,
                         rd_kafka_conf_t **ret_conf, char *err, size_t errlen)
 {
@@ -44,9 +57,11 @@ int sdat_kafka_conf_new(const struct sdat_config *cfg, const char *bootstrap,
         snprintf(err, errlen, "kafka.bootstrap_servers: %s", errstr);
         goto fail;
     }
-    /* librdkafka logs through its own callback to stderr at warning level;
-     * keep it quiet below that. */
+    /* librdkafka's own messages (warning level and above) go through the
+     * daemon's log, in its format; they name brokers and topics, never
+     * message contents. */
     rd_kafka_conf_set(conf, "log_level", "4", NULL, 0);
+    rd_kafka_conf_set_log_cb(conf, sdat_kafka_log);
     for (size_t i = 0; i < cfg->kafka.n_properties; i++) {
         const struct sdat_kafka_property *p = &cfg->kafka.properties[i];
         if (rd_kafka_conf_set(conf, p->name, p->value, errstr, sizeof errstr) !=

@@ -29,6 +29,8 @@ void sdat_kafka_conf_consumer(rd_kafka_conf_t *conf, const struct sdat_config *c
                               const char *group_id, bool auto_commit);
 int sdat_kafka_conf_new(const struct sdat_config *cfg, const char *bootstrap,
                         rd_kafka_conf_t **ret_conf, char *err, size_t errlen);
+/* librdkafka's log callback: its messages through the daemon's log. */
+void sdat_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 /* An idempotent producer. */
 int sdat_kafka_producer_new(const struct sdat_config *cfg, const char *bootstrap,
                             rd_kafka_t **ret_rk, char *err, size_t errlen);

@@ -51,6 +51,7 @@ static void on_signal(int sig)
 
 struct daemon {
     const char *config_path;
+    int log_level, log_format; /* command-line overrides, or -1 */
     struct sdat_config *cfg;
     sdat_store_t *st;
     sdat_audit_t *audit;
@@ -81,19 +82,28 @@ struct daemon {
     rd_kafka_message_t *held;
 };
 
+/* The configuration's log settings, unless the command line overrides them. */
+static void setup_logging(const struct daemon *d, const struct sdat_config *cfg)
+{
+    sdat_log_setup(d->log_level >= 0 ? (enum sdat_log_level)d->log_level : cfg->log_level,
+                   d->log_format >= 0 ? (enum sdat_log_format)d->log_format : cfg->log_format);
+}
+
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: sdatd [-c FILE] [-t] [-V] [-h]\n"
+    fprintf(out, "usage: sdatd [-c FILE] [-t] [-V] [-h] [--log-level LEVEL] [--log-format FORMAT]\n"
                  "  -c FILE  configuration (default %s)\n"
                  "  -t       check the configuration and exit (0 valid, 78 invalid)\n"
                  "  -V       print the version and exit\n"
-                 "  -h       this help\n",
+                 "  -h       this help\n"
+                 "  --log-level error|warn|info|debug, --log-format text|json\n"
+                 "           override log_level and log_format, also across reloads\n",
                  DEFAULT_CONFIG);
 }
 
 /* Loads and fully checks a configuration: the table's checks and each
  * recipient's connector keys. Prints every problem to stderr. */
-static int load_config(const char *path, struct sdat_config **ret_cfg)
+static int load_config(const char *path, struct sdat_config **ret_cfg, bool running)
 {
     char *errors = NULL;
     struct sdat_config *cfg = NULL;
@@ -101,10 +111,15 @@ static int load_config(const char *path, struct sdat_config **ret_cfg)
     if (r == 0 && sdat_connector_check_all(cfg, &errors) > 0) {
         r = -EINVAL;
     }
-    if (errors) {
+    if (errors && running) {
+        /* A reload's problems go through the log, in its format. */
+        for (char *line = strtok(errors, "\n"); line; line = strtok(NULL, "\n")) {
+            log_error("config", "%s", line);
+        }
+    } else if (errors) {
         fputs(errors, stderr);
-        free(errors);
     }
+    free(errors);
     if (r < 0) {
         sdat_config_free(cfg);
         return r;
@@ -346,7 +361,7 @@ static void reload(struct daemon *d)
     char err[512];
 
     log_info("config", "reloading %s", d->config_path);
-    if (load_config(d->config_path, &cfg) < 0) {
+    if (load_config(d->config_path, &cfg, true) < 0) {
         log_error("config", "reload failed; keeping the running configuration");
         return;
     }
@@ -371,7 +386,7 @@ static void reload(struct daemon *d)
     sdat_outbox_abandon(d->outbox, &d->engine, sdat_time_now_ms());
     sdat_outbox_free(d->outbox);
     d->outbox = outbox;
-    sdat_log_setup(cfg->log_level, cfg->log_format);
+    setup_logging(d, cfg);
     struct sdat_config *old = d->cfg;
     d->cfg = cfg;
     d->engine.cfg = cfg;
@@ -635,12 +650,33 @@ static int run(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-    struct daemon d = {.config_path = DEFAULT_CONFIG};
+    struct daemon d = {.config_path = DEFAULT_CONFIG, .log_level = -1, .log_format = -1};
     bool check_only = false;
     int opt;
+    static const struct option long_options[] = {{"log-level", required_argument, NULL, 'L'},
+                                                 {"log-format", required_argument, NULL, 'F'},
+                                                 {"help", no_argument, NULL, 'h'},
+                                                 {NULL, 0, NULL, 0}};
+    static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+    static const char *const formats[] = {"text", "json", NULL};
 
-    while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:tVh", long_options, NULL)) != -1) {
         switch (opt) {
+        case 'L':
+        case 'F': {
+            const char *const *names = opt == 'L' ? levels : formats;
+            int found = -1;
+            for (int i = 0; names[i]; i++) {
+                found = strcmp(names[i], optarg) == 0 ? i : found;
+            }
+            if (found < 0) {
+                fprintf(stderr, "sdatd: --%s: \"%s\" is not one of the allowed values\n",
+                        opt == 'L' ? "log-level" : "log-format", optarg);
+                return EXIT_CONFIG;
+            }
+            *(opt == 'L' ? &d.log_level : &d.log_format) = found;
+            break;
+        }
         case 'c':
             d.config_path = optarg;
             break;
@@ -662,7 +698,18 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_CONFIG;
     }
-    if (load_config(d.config_path, &d.cfg) < 0) {
+    /* With --log-format given, even a configuration that cannot be loaded
+     * is reported in that format; sdatd -t always prints plain
+     * FILE:LINE: KEY: MESSAGE lines. */
+    bool early_log = !check_only && d.log_format >= 0;
+    if (early_log) {
+        sdat_log_setup(d.log_level >= 0 ? (enum sdat_log_level)d.log_level : SDAT_LOG_INFO,
+                       (enum sdat_log_format)d.log_format);
+    }
+    if (load_config(d.config_path, &d.cfg, early_log) < 0) {
+        if (early_log) {
+            log_error("config", "cannot start with %s", d.config_path);
+        }
         return EXIT_CONFIG;
     }
     if (check_only) {
@@ -670,7 +717,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: configuration ok\n", d.config_path);
         return 0;
     }
-    sdat_log_setup(d.cfg->log_level, d.cfg->log_format);
+    setup_logging(&d, d.cfg);
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);

@@ -4,7 +4,8 @@
 set -eu
 pkgs="build-essential pkg-config librdkafka-dev libcurl4-openssl-dev libjansson-dev
 libconfig-dev libcriterion-dev libsqlite3-dev libmicrohttpd-dev libssl-dev tzdata
-kcat sqlite3 python3 python3-aiosmtpd python3-prometheus-client openssl ca-certificates"
+kcat sqlite3 python3 python3-aiosmtpd python3-prometheus-client openssl ca-certificates
+systemd strace procps man-db groff-base"
 # `deps.sh fuzz`: also clang and its libFuzzer runtime, for `make fuzz`.
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-dev"
 missing=""

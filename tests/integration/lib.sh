@@ -1,6 +1,11 @@
 # Shared helpers for the integration tests (sourced by sh).
 : "${SDAT_BUILD:=build}"
 SDATD="$SDAT_BUILD/sdatd"
+# Under tests/run-integration.sh: every daemon at debug level in the run's
+# log format, its log kept for the personal-data scan.
+if [ -n "${SDAT_IT_LOG_FORMAT:-}" ]; then
+    SDATD="tests/integration/sdatd-wrapper.sh"
+fi
 SDATCTL="$SDAT_BUILD/sdatctl"
 T=$(mktemp -d /tmp/sdat-it-XXXXXX)
 PIDS=""
