@@ -36,6 +36,17 @@ char *config_expand_credentials(const char *path)
     return out;
 }
 
+/* A secret must be readable by its owner only. A systemd credential
+ * ("$CREDENTIALS_DIRECTORY/…") is exempt from the group bits: systemd 254
+ * and later hand it over root-owned, mode 0440 with an ACL for the service's
+ * user, in a directory only that service can enter. */
+static bool secret_mode_ok(const char *path, mode_t mode)
+{
+    bool credential = strncmp(path, "$CREDENTIALS_DIRECTORY/", 23) == 0 &&
+                      getenv("CREDENTIALS_DIRECTORY");
+    return (mode & (credential ? 007 : 077)) == 0;
+}
+
 int sdat_secret_read(const char *path, char **ret_data, size_t *ret_len, char *err, size_t errlen)
 {
     char *real = config_expand_credentials(path);
@@ -52,7 +63,7 @@ int sdat_secret_read(const char *path, char **ret_data, size_t *ret_len, char *e
         snprintf(err, errlen, "\"%s\" cannot be read: %s", path, strerror(errno));
         goto out;
     }
-    if (sb.st_mode & 077) {
+    if (!secret_mode_ok(path, sb.st_mode)) {
         r = -EPERM;
         snprintf(err, errlen, "\"%s\" is readable by group or others (chmod 600)", path);
         goto out;
@@ -100,7 +111,7 @@ static void check_file(struct diag *d, const struct origin *o, const char *key, 
     char *real = config_expand_credentials(path);
     if (!real || stat(real, &sb) < 0) {
         diag_add(d, o->file, o->line, key, "\"%s\" does not exist or cannot be read", path);
-    } else if (secret && (sb.st_mode & 077)) {
+    } else if (secret && !secret_mode_ok(path, sb.st_mode)) {
         diag_add(d, o->file, o->line, key, "\"%s\" is readable by group or others (chmod 600)",
                  path);
     }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -379,4 +380,35 @@ Test(config, reference_lists_every_key)
     cr_assert(strstr(buf, "`recipients.[N].secret_file_next`") != NULL);
     cr_assert(strstr(buf, "restart-only") != NULL);
     free(buf);
+}
+
+Test(config, a_systemd_credential_may_be_group_readable_but_never_world_readable)
+{
+    char cred_dir[] = "/tmp/sdat-test-cred-XXXXXX", path[128], err[256];
+    cr_assert_not_null(mkdtemp(cred_dir));
+    snprintf(path, sizeof path, "%s/keys_hook", cred_dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("synthetic-secret\n", f);
+    fclose(f);
+    setenv("CREDENTIALS_DIRECTORY", cred_dir, 1);
+    char *data = NULL;
+    size_t len = 0;
+    /* systemd 254+: root-owned 0440 with an ACL for the service's user. */
+    cr_assert_eq(chmod(path, 0440), 0);
+    cr_assert_eq(sdat_secret_read("$CREDENTIALS_DIRECTORY/keys_hook", &data, &len, err, sizeof err),
+                 0, "%s", err);
+    cr_assert_str_eq(data, "synthetic-secret");
+    free(data);
+    /* The same mode on an ordinary path is refused, naming the file. */
+    cr_assert_eq(sdat_secret_read(path, &data, &len, err, sizeof err), -EPERM);
+    cr_assert(strstr(err, "keys_hook") != NULL, "%s", err);
+    cr_assert(strstr(err, "synthetic") == NULL, "the secret never appears: %s", err);
+    /* Readable by others: refused, credential or not. */
+    cr_assert_eq(chmod(path, 0444), 0);
+    cr_assert_eq(sdat_secret_read("$CREDENTIALS_DIRECTORY/keys_hook", &data, &len, err, sizeof err),
+                 -EPERM);
+    unsetenv("CREDENTIALS_DIRECTORY");
+    unlink(path);
+    rmdir(cred_dir);
 }
