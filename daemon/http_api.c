@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
+#include "cpis.h"
 #include "engine.h"
 #include "formats.h"
 #include "http_internal.h"
@@ -510,6 +512,68 @@ static void post_replay(sdat_http_t *http, struct http_request *req, struct http
     json_decref(doc);
 }
 
+/* ---- CP-IS lookups (silent: answered and audited, nobody notified) ---- */
+
+struct lookup_job {
+    const char *nhs_number;
+    int32_t day; /* -1: today, in the deployment's time zone */
+    const char *asker;
+    json_t *response;
+};
+
+static int run_lookup(struct sdat_engine *e, void *arg, int64_t now_ms)
+{
+    struct lookup_job *j = arg;
+    return sdat_engine_cpis_lookup(e, j->nhs_number, j->day, j->asker, now_ms, &j->response);
+}
+
+/* The answer is sent only after its lookup.served record is committed (the
+ * job's transaction, grouped with its neighbours). */
+static void lookup(sdat_http_t *http, struct http_request *req, struct http_answer *ret,
+                   const char *nhs_number, const char *at)
+{
+    struct lookup_job j = {.nhs_number = nhs_number, .day = -1, .asker = req->token->name};
+    if (!nhs_number || !sdat_format_nhs_number(nhs_number)) {
+        /* The detail never repeats the number. */
+        http_error(ret, 400, "bad request", "nhs_number: not a valid NHS number");
+        return;
+    }
+    if (at && sdat_date_parse(at, &j.day) < 0) {
+        http_error(ret, 400, "bad request", "at: not a date (YYYY-MM-DD)");
+        return;
+    }
+    int64_t began = sdat_time_mono_ms();
+    int r = http_job(http, run_lookup, &j);
+    if (r == 0) {
+        sdat_metrics_observe(SDAT_M_LOOKUP_DURATION,
+                             (double)(sdat_time_mono_ms() - began) / 1000.0);
+        http_json(ret, 200, j.response);
+        j.response = NULL;
+    } else {
+        http_job_failed(ret, r);
+    }
+    json_decref(j.response);
+}
+
+static void post_lookup(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
+{
+    json_t *doc = NULL;
+    const char *nhs_number = NULL, *at = NULL;
+    if (!body_object(req, false, &doc, ret) ||
+        string_member(doc, "nhs_number", true, &nhs_number, ret) < 0 ||
+        string_member(doc, "at", false, &at, ret) < 0) {
+        json_decref(doc);
+        return;
+    }
+    lookup(http, req, ret, nhs_number, at);
+    json_decref(doc);
+}
+
+static void get_flags(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
+{
+    lookup(http, req, ret, req->id, http_query(req, "at"));
+}
+
 /* ---- the route table ---- */
 
 /* Rows with a NULL handler belong to later issues and answer 404 "not
@@ -518,8 +582,8 @@ const struct http_route http_routes[] = {
     {"healthz", "GET", "/healthz", 0, 0, NULL, get_healthz},
     {"readyz", "GET", "/readyz", 0, 0, NULL, get_readyz},
     {"metrics", "GET", "/metrics", SDAT_ROLE_METRICS, HTTP_ROUTE_METRICS, NULL, get_metrics},
-    {"cpis-lookup", "POST", "/v1/cpis/lookups", SDAT_ROLE_LOOKUP, 0, NULL, NULL},
-    {"cpis-flags", "GET", "/v1/cpis/flags/{}", SDAT_ROLE_LOOKUP, 0, NULL, NULL},
+    {"cpis-lookup", "POST", "/v1/cpis/lookups", SDAT_ROLE_LOOKUP, 0, NULL, post_lookup},
+    {"cpis-flags", "GET", "/v1/cpis/flags/{}", SDAT_ROLE_LOOKUP, 0, NULL, get_flags},
     {"cpis-attendance", "POST", "/v1/cpis/attendances", SDAT_ROLE_LOOKUP, 0, NULL, NULL},
     {"notification-ack", "POST", "/v1/notifications/{}/ack", SDAT_ROLE_ACK, 0, check_ack, post_ack},
     {"ack-page", "GET", "/ack/{}", 0, 0, NULL, NULL},

@@ -88,6 +88,12 @@ static const char *const migrations[] = {
     "ALTER TABLE notifications ADD COLUMN register_child_id TEXT;"
     "CREATE INDEX notifications_open ON notifications(scheduled_ms)"
     "  WHERE state IN ('scheduled', 'delivering', 'delivered');",
+    /* 4 → 5: CP-IS. Recorded accesses to a child's flags (an attendance
+     * that was not a silent lookup), newest first per NHS number. */
+    "CREATE TABLE accesses(id INTEGER PRIMARY KEY, nhs_number TEXT NOT NULL,"
+    "  ods_code TEXT NOT NULL, setting TEXT NOT NULL, arrived_ms INTEGER NOT NULL,"
+    "  attendance TEXT NOT NULL, recorded_ms INTEGER NOT NULL);"
+    "CREATE INDEX accesses_nhs ON accesses(nhs_number, arrived_ms);",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -21,7 +21,7 @@ enum {
     SDAT_STORE_READONLY = 2, /* open read-only; no lock */
 };
 
-#define SDAT_STORE_SCHEMA_VERSION 4
+#define SDAT_STORE_SCHEMA_VERSION 5
 
 int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st, char *err,
                     size_t errlen);
@@ -66,6 +66,19 @@ void sdat_store_rows_free(struct sdat_register_row *rows, size_t n);
 int sdat_store_flag_upsert(sdat_store_t *st, const json_t *flag, int64_t now_ms);
 int sdat_store_flag_delete(sdat_store_t *st, const char *flag_id);
 int sdat_store_flag_count(sdat_store_t *st, int64_t *ret_count);
+/* The flags held on an NHS number (their council.cpis-flag/1 documents,
+ * borrowed for the call), in flag id order. */
+int sdat_store_flags_for(sdat_store_t *st, const char *nhs_number,
+                         int (*fn)(const char *doc, void *opaque), void *opaque);
+/* The latest recorded accesses to an NHS number, newest first, at most
+ * limit (strings borrowed for the call). */
+int sdat_store_accesses_recent(sdat_store_t *st, const char *nhs_number, int limit,
+                               int (*fn)(const char *ods_code, const char *setting,
+                                         int64_t arrived_ms, void *opaque),
+                               void *opaque);
+/* The store's own values (meta table): 0 and a malloc'd value, or -ENOENT. */
+int sdat_store_meta_get(sdat_store_t *st, const char *key, char **ret_value);
+int sdat_store_meta_set(sdat_store_t *st, const char *key, const char *value);
 
 /* The register topics' positions, kept by each instance (global tables):
  * the next offset to read, or -ENOENT when the partition was never read. */

@@ -549,3 +549,74 @@ int sdat_store_register_offset_set(sdat_store_t *st, const char *topic, int32_t 
     sqlite3_bind_int64(stmt, 3, next_offset);
     return store_step_done(st, stmt);
 }
+
+int sdat_store_flags_for(sdat_store_t *st, const char *nhs_number,
+                         int (*fn)(const char *doc, void *opaque), void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT doc FROM cpis_flags WHERE nhs_number = ? ORDER BY flag_id", -1,
+                           &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_text(stmt, 1, nhs_number, -1, SQLITE_TRANSIENT);
+    int r = 0, rc;
+    while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        r = fn((const char *)sqlite3_column_text(stmt, 0), opaque);
+    }
+    sqlite3_finalize(stmt);
+    return r;
+}
+
+int sdat_store_accesses_recent(sdat_store_t *st, const char *nhs_number, int limit,
+                               int (*fn)(const char *ods_code, const char *setting,
+                                         int64_t arrived_ms, void *opaque),
+                               void *opaque)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT ods_code, setting, arrived_ms FROM accesses WHERE nhs_number = ?"
+                           " ORDER BY arrived_ms DESC, id DESC LIMIT ?",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_text(stmt, 1, nhs_number, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(stmt, 2, limit);
+    int r = 0, rc;
+    while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        r = fn((const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),
+               sqlite3_column_int64(stmt, 2), opaque);
+    }
+    sqlite3_finalize(stmt);
+    return r;
+}
+
+int sdat_store_meta_get(sdat_store_t *st, const char *key, char **ret_value)
+{
+    sqlite3_stmt *stmt = store_stmt(st, "SELECT value FROM meta WHERE key = ?");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, key);
+    int rc = sqlite3_step(stmt);
+    int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+    if (r == 0) {
+        *ret_value = strdup((const char *)sqlite3_column_text(stmt, 0));
+        r = *ret_value ? 0 : -ENOMEM;
+    }
+    sqlite3_reset(stmt);
+    return r;
+}
+
+int sdat_store_meta_set(sdat_store_t *st, const char *key, const char *value)
+{
+    sqlite3_stmt *stmt =
+        store_stmt(st, "INSERT INTO meta(key, value) VALUES (?, ?)"
+                       " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, key);
+    store_bind_text(stmt, 2, value);
+    return store_step_done(st, stmt);
+}

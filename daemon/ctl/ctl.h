@@ -48,5 +48,6 @@ int ctl_reviews(const struct ctl_options *opts, int argc, char **argv);
 int ctl_review(const struct ctl_options *opts, int argc, char **argv);
 int ctl_dlq_replay(const struct ctl_options *opts, int argc, char **argv);
 int ctl_status(const struct ctl_options *opts, int argc, char **argv);
+int ctl_lookup(const struct ctl_options *opts, int argc, char **argv);
 
 #endif

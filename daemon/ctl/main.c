@@ -34,6 +34,7 @@ static void usage(FILE *out)
             "  review accept ID CHILD_ID --by NAME   decide a review item (API)\n"
             "  review reject ID --by NAME\n"
             "  status [--json]                       readiness and counts per state\n"
+            "  lookup NHS_NUMBER [--at DATE]         a silent CP-IS lookup through the API\n"
             "exit codes: 0 success, 1 negative answer, 2 usage error, 78 bad configuration\n");
 }
 
@@ -146,6 +147,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "status") == 0) {
         return ctl_status(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "lookup") == 0) {
+        return ctl_lookup(&opts, cargc, cargv);
     }
     if (strcmp(command, "broker") == 0) {
         return ctl_broker(&opts, cargc, cargv);

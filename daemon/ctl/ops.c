@@ -470,3 +470,28 @@ int ctl_status(const struct ctl_options *opts, int argc, char **argv)
     }
     return r < 0 ? CTL_NEGATIVE : CTL_OK;
 }
+
+int ctl_lookup(const struct ctl_options *opts, int argc, char **argv)
+{
+    static const struct option long_options[] = {{"at", required_argument, NULL, 'a'},
+                                                 {NULL, 0, NULL, 0}};
+    const char *at = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt != 'a') {
+            fprintf(stderr, "usage: sdatctl lookup NHS_NUMBER [--at DATE]\n");
+            return CTL_USAGE;
+        }
+        at = optarg;
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "usage: sdatctl lookup NHS_NUMBER [--at DATE]\n");
+        return CTL_USAGE;
+    }
+    /* In the body, not the URL: the NHS number stays out of every log. */
+    json_t *body = json_pack("{s:s}", "nhs_number", argv[optind]);
+    if (at) {
+        json_object_set_new(body, "at", json_string(at));
+    }
+    return post(opts, "/v1/cpis/lookups", body);
+}

@@ -74,6 +74,15 @@ this line is not JSON
 EOF
 "$SDATCTL" -c "$T/sdatd.conf" import children "$T/children.jsonl" >"$T/import.out" 2>&1
 check "the register is imported" grep -q "imported 3 children" "$T/import.out"
+# CP-IS flags on T-1's NHS number: a plan active now, one ended, and a
+# looked-after-child flag from another local authority starting in 2030.
+cat >"$T/flags.jsonl" <<'EOF'
+{"schema":"council.cpis-flag/1","flag_id":"F-CPP","la_code":"831","nhs_number":"9990000018","type":"CPP","start_date":"2025-01-01","la_name":"Test City","contact":{"office_phone":"01000 000010","out_of_hours_phone":"01000 000011"}}
+{"schema":"council.cpis-flag/1","flag_id":"F-OLD","la_code":"831","nhs_number":"9990000018","type":"CPP","start_date":"2020-01-01","end_date":"2021-01-01","la_name":"Test City","contact":{"office_phone":"01000 000010","out_of_hours_phone":"01000 000011"}}
+{"schema":"council.cpis-flag/1","flag_id":"F-LAC","la_code":"832","nhs_number":"9990000018","type":"LAC","start_date":"2030-01-01","la_name":"Other Shire","contact":{"office_phone":"01000 000020","out_of_hours_phone":"01000 000021"}}
+EOF
+"$SDATCTL" -c "$T/sdatd.conf" import flags "$T/flags.jsonl" >"$T/import-flags.out" 2>&1
+check "the CP-IS flags are imported" grep -q "imported 3" "$T/import-flags.out"
 
 # drive NAME CONFIG [ARGS...]: starts http-drive; sets DPID and PORT.
 drive() {
@@ -129,6 +138,8 @@ operator GET /v1/reviews/r_none 404 -
 operator POST /v1/reviews/r_none 400 {}
 operator GET /v1/dlq 200 -
 operator POST /v1/dlq/999999/replay 400 not-json
+lookup POST /v1/cpis/lookups 400 {}
+lookup GET /v1/cpis/flags/1234567890 400 -
 none GET /healthz 200 -
 none GET /readyz 503 -
 EOF
@@ -175,8 +186,7 @@ expect "a wrong method on a known path is 405, before any token check" 405 DELET
 check "  with Allow: GET" grep -qi '^allow: GET' "$T/headers"
 expect "PUT /v1/reviews/ID is 405" 405 PUT /v1/reviews/r_x "Bearer $TOK_operator"
 check "  with Allow: GET, POST" grep -qi '^allow: GET, POST' "$T/headers"
-for p in "POST /v1/cpis/lookups" "GET /v1/cpis/flags/9990000018" "POST /v1/cpis/attendances" \
-    "GET /ack/n_http_delivered_1" "POST /ack/n_http_delivered_1"; do
+for p in "POST /v1/cpis/attendances" "GET /ack/n_http_delivered_1" "POST /ack/n_http_delivered_1"; do
     set -- $p
     expect "$1 $2 is 404 'not available in this version' for now" 404 "$1" "$2" "Bearer $TOK_all"
     check "  (the detail says so)" body_has 'd["detail"] == "not available in this version"'
@@ -325,6 +335,34 @@ expect "replaying an unknown dead letter is 404" 404 POST /v1/dlq/999999/replay 
     "Bearer $TOK_operator"
 expect "a dead-letter id that is not a number is 404" 404 POST /v1/dlq/abc/replay \
     "Bearer $TOK_operator"
+
+# --- CP-IS lookups (silent) -------------------------------------------------------
+expect "POST /v1/cpis/lookups answers 200" 200 POST /v1/cpis/lookups "Bearer $TOK_lookup" \
+    -H "Content-Type: application/json" --data '{"nhs_number":"9990000018"}'
+check "  an sdat.cpis-response/1 with only the flag active today" \
+    body_has 'd["schema"] == "sdat.cpis-response/1" and [f["flag_id"] for f in d["flags"]] == ["F-CPP"] and d["accesses"] == [] and d["flags"][0]["contact"]["office_phone"] == "01000 000010"'
+expect "GET /v1/cpis/flags/NHS?at=2031-06-01 answers for that date" 200 \
+    GET "/v1/cpis/flags/9990000018?at=2031-06-01" "Bearer $TOK_lookup"
+check "  the ended plan is not active, the later looked-after flag of another LA is" \
+    body_has '[f["flag_id"] for f in d["flags"]] == ["F-CPP", "F-LAC"] and {f["la_code"] for f in d["flags"]} == {"831", "832"}'
+expect "a date before any flag: no flags" 200 GET "/v1/cpis/flags/9990000018?at=2019-06-01" "Bearer $TOK_lookup"
+check "  (flags: [])" body_has 'd["flags"] == []'
+expect "an invalid NHS number is 400" 400 POST /v1/cpis/lookups "Bearer $TOK_lookup" \
+    -H "Content-Type: application/json" --data '{"nhs_number":"9990000017"}'
+check "  and the detail does not repeat it" sh -c "! grep -q 9990000017 '$T/body'"
+expect "a bad date is 400" 400 GET "/v1/cpis/flags/9990000018?at=2031-13-01" "Bearer $TOK_lookup"
+python3 - "$T/state/sdat.db" <<'PY' && ok "each lookup is audited as lookup.served with an HMAC of the NHS number, never the number; nobody is notified" || notok "each lookup is audited as lookup.served with an HMAC of the NHS number, never the number; nobody is notified"
+import json, re, sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
+recs = [json.loads(r[0]) for r in db.execute("SELECT record FROM audit WHERE type = 'lookup.served'")]
+assert len(recs) >= 3, len(recs)
+hmacs = {r["detail"]["nhs_number_hmac"] for r in recs}
+assert len(hmacs) == 1 and re.fullmatch("[0-9a-f]{64}", hmacs.pop())
+assert all(r["actor"] == "t-lookup" and r["detail"]["silent"] is True for r in recs)
+assert not any("9990000018" in json.dumps(r) for r in recs)
+n = db.execute("SELECT count(*) FROM notifications WHERE kind = 'cpis-access'").fetchone()[0]
+assert n == 0, n
+PY
 
 # --- Logs ----------------------------------------------------------------------
 check "requests are logged at debug with the route name and status" \

@@ -4,7 +4,8 @@
 # audit says who decided); an incident dead-lettered for want of an area is
 # replayed with `sdatctl dlq replay` after the directory is fixed and
 # delivered; /metrics parses as Prometheus text and its counters move;
-# /readyz turns 503 when the broker goes down and 200 when it returns.
+# /readyz turns 503 when the broker goes down and 200 when it returns;
+# sdatctl lookup answers a silent CP-IS lookup.
 . tests/integration/lib.sh
 
 unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
@@ -22,7 +23,7 @@ instance_id = "it-operator";
 log_level = "info";
 kafka = { bootstrap_servers = "$BS"; group_id = "sdatd-it-operator"; };
 http = { listen = "127.0.0.1:$PORT"; metrics_public = false;
-         tokens = ( { name = "mash-desk"; sha256 = "$DIGEST"; roles = [ "operator", "metrics" ]; } ); };
+         tokens = ( { name = "mash-desk"; sha256 = "$DIGEST"; roles = [ "operator", "metrics", "lookup" ]; } ); };
 lawful_basis = { da_incident = "A"; da_incident_urgent = "B"; unmatched_child = "C";
                  review_needed = "D"; cpis_access = "E"; delivery_failed = "F"; withdrawn = "G"; };
 calendars = ( { id = "always"; weekdays = [ "mon", "tue", "wed", "thu", "fri", "sat", "sun" ];
@@ -48,6 +49,9 @@ cat >"$T/twins.jsonl" <<'JSONL'
 JSONL
 "$SDATCTL" -c "$T/sdatd.conf" import children "$T/twins.jsonl" >"$T/import.out" 2>&1
 check "the twins are imported" grep -q "imported 2 children" "$T/import.out"
+printf '%s\n' '{"schema":"council.cpis-flag/1","flag_id":"F-1","la_code":"831","nhs_number":"9990000018","type":"CPP","start_date":"2025-01-01","la_name":"Test City","contact":{"office_phone":"01000 000010","out_of_hours_phone":"01000 000011"}}' >"$T/flags.jsonl"
+"$SDATCTL" -c "$T/sdatd.conf" import flags "$T/flags.jsonl" >"$T/import-flags.out" 2>&1
+check "a CP-IS flag is imported" grep -q "imported 1 flags" "$T/import-flags.out"
 start_sdatd "$T/sdatd.conf" "$T/sdatd.log"
 CTL() { "$SDATCTL" -c "$T/sdatd.conf" --token-file "$T/token" "$@"; }
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 200 ]; }
@@ -130,7 +134,17 @@ check "the counter moves as incidents flow" wait_for 30 moved
 check "match decisions are counted" test "$(metric 'sdat_match_decisions_total{decision="review"}')" -ge 1
 check "audit records are counted" test "$(metric 'sdat_audit_records_total{}')" -ge 5
 
-# 4. Readiness follows the broker.
+# 4. A silent CP-IS lookup through the daemon.
+CTL lookup 9990000018 >"$T/lookup.out" 2>&1
+check "sdatctl lookup answers with the active flag (sdat.cpis-response/1)" \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["schema"] == "sdat.cpis-response/1" and [f["flag_id"] for f in d["flags"]] == ["F-1"]))' "$T/lookup.out"
+CTL lookup 9990000018 --at 2024-06-01 >"$T/lookup-old.out" 2>&1
+check "sdatctl lookup --at a date before the plan: no flags" grep -q '"flags":\[\]' "$T/lookup-old.out"
+CTL lookup 123 >"$T/lookup-bad.out" 2>&1
+check "an invalid NHS number is refused (400, exit 1)" grep -q 400 "$T/lookup-bad.out"
+check "the daemon's log does not hold the NHS number" sh -c "! grep -q 9990000018 '$T/sdatd.log'"
+
+# 5. Readiness follows the broker.
 echo "down 1" >&3
 unready() { curl -s "http://127.0.0.1:$PORT/readyz" >"$T/readyz.json"; grep -q 'broker unreachable' "$T/readyz.json"; }
 check "/readyz turns 503 with a reason when the broker goes down" wait_for 60 unready
