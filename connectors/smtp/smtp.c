@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "connector.h"
+#include "curl_shared.h"
 #include "timeutil.h"
 
 #define SMTP_DEFAULT_TIMEOUT_S 15.0 /* config_table.c's default for `timeout` */
@@ -60,10 +61,7 @@ struct smtp_job {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-static struct {
-    CURLM *multi;
-    unsigned refs;
-} shared;
+static struct sdat_curl_shared shared;
 
 /* ---- text buffers ---- */
 
@@ -456,34 +454,6 @@ static enum sdat_delivery_result classify(CURLcode code, long reply, const char 
     return SDAT_DELIVERY_RETRY;
 }
 
-/* ---- the shared multi handle ---- */
-
-static int shared_acquire(void)
-{
-    if (shared.refs == 0) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            return -EIO;
-        }
-        shared.multi = curl_multi_init();
-        if (!shared.multi) {
-            curl_global_cleanup();
-            return -ENOMEM;
-        }
-    }
-    shared.refs++;
-    return 0;
-}
-
-static void shared_release(void)
-{
-    if (shared.refs == 0 || --shared.refs > 0) {
-        return;
-    }
-    curl_multi_cleanup(shared.multi);
-    shared.multi = NULL;
-    curl_global_cleanup();
-}
-
 /* ---- deliveries ---- */
 
 static size_t read_message(char *buffer, size_t size, size_t nitems, void *userdata)
@@ -716,7 +686,7 @@ static void destroy(void *opaque_ctx)
     curl_slist_free_all(ctx->rcpt);
     free(ctx->to_header);
     if (ctx->acquired) {
-        shared_release();
+        sdat_curl_shared_release(&shared);
     }
     free(ctx);
 }
@@ -766,7 +736,7 @@ static int init(const struct sdat_connector_env *env, const struct sdat_recipien
         r = -ENOMEM;
         goto fail;
     }
-    r = shared_acquire();
+    r = sdat_curl_shared_acquire(&shared, NULL);
     if (r < 0) {
         snprintf(err, errlen, "url: cannot set up libcurl: %s", strerror(-r));
         goto fail;

@@ -26,6 +26,7 @@
 #include <openssl/params.h>
 
 #include "connector.h"
+#include "curl_shared.h"
 
 /* Where the system's hashed CA directory is when libcurl was built without
  * one (curl_version_info's capath is used when it has one). */
@@ -71,44 +72,15 @@ struct transfer {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-static struct {
-    CURLM *multi;
-    unsigned refs;
-    size_t in_flight;
-} shared;
+static struct sdat_curl_shared shared;
 
-/* Takes a reference on the shared multi handle, creating it (and
- * initialising libcurl, which counts its own initialisations) on the
- * first. */
-static int shared_acquire(void)
+/* HTTP/2 multiplexing where the receiver offers it (ALPN); HTTP/1.1
+ * keep-alive otherwise. Transfers beyond the per-host limit wait in
+ * libcurl's queue for a free connection. */
+static void setup_multi(CURLM *multi)
 {
-    if (shared.refs == 0) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            return -EIO;
-        }
-        shared.multi = curl_multi_init();
-        if (!shared.multi) {
-            curl_global_cleanup();
-            return -ENOMEM;
-        }
-        /* HTTP/2 multiplexing where the receiver offers it (ALPN); HTTP/1.1
-         * keep-alive otherwise. Transfers beyond the per-host limit wait in
-         * libcurl's queue for a free connection. */
-        curl_multi_setopt(shared.multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-        curl_multi_setopt(shared.multi, CURLMOPT_MAX_HOST_CONNECTIONS, MAX_HOST_CONNECTIONS);
-    }
-    shared.refs++;
-    return 0;
-}
-
-static void shared_release(void)
-{
-    if (shared.refs == 0 || --shared.refs > 0) {
-        return;
-    }
-    curl_multi_cleanup(shared.multi);
-    shared.multi = NULL;
-    curl_global_cleanup();
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, MAX_HOST_CONNECTIONS);
 }
 
 static bool is_https_url(const char *url)
@@ -211,7 +183,7 @@ static void destroy(void *ctx_)
     free(ctx->ca_path);
     free(ctx->client_cert);
     if (ctx->referenced) {
-        shared_release();
+        sdat_curl_shared_release(&shared);
     }
     free(ctx);
 }
@@ -311,7 +283,7 @@ static int init(const struct sdat_connector_env *env, const struct sdat_recipien
         r = -ENOSYS;
         goto fail;
     }
-    r = shared_acquire();
+    r = sdat_curl_shared_acquire(&shared, setup_multi);
     if (r < 0) {
         snprintf(err, errlen, "url: libcurl could not be initialised");
         goto fail;
@@ -744,7 +716,7 @@ static int poll_(void *ctx, int timeout_ms)
         }
         reap();
     }
-    shared_release();
+    sdat_curl_shared_release(&shared);
     return mc == CURLM_OK ? 0 : -EIO;
 }
 
