@@ -86,8 +86,13 @@ static const char *const migrations[] = {
     "ALTER TABLE notifications ADD COLUMN acknowledged_ms INTEGER;"
     "ALTER TABLE notifications ADD COLUMN ack_due_ms INTEGER;"
     "ALTER TABLE notifications ADD COLUMN register_child_id TEXT;"
-    "CREATE INDEX notifications_open ON notifications(scheduled_ms)"
-    "  WHERE state IN ('scheduled', 'delivering', 'delivered');",
+    /* The once-a-second reads (escalation scan, pending gauge) touch only
+     * what is undelivered or waiting for an acknowledgement, never the
+     * delivered history. */
+    "CREATE INDEX notifications_undelivered ON notifications(scheduled_ms)"
+    "  WHERE state IN ('scheduled', 'delivering');"
+    "CREATE INDEX notifications_ack_due ON notifications(ack_due_ms)"
+    "  WHERE state = 'delivered' AND acknowledged_ms IS NULL;",
     /* 4 → 5: CP-IS. Recorded accesses to a child's flags (an attendance
      * that was not a silent lookup), newest first per NHS number. */
     "CREATE TABLE accesses(id INTEGER PRIMARY KEY, nhs_number TEXT NOT NULL,"

@@ -311,24 +311,37 @@ int sdat_store_notifications_open(sdat_store_t *st, int64_t now_ms, int64_t give
                                   int (*fn)(const struct sdat_notification *n, void *opaque),
                                   void *opaque)
 {
-    sqlite3_stmt *stmt = NULL;
+    sqlite3_stmt *undelivered = NULL, *unacknowledged = NULL;
+    /* Two queries, each on its partial index (store.c, migration 4). */
     if (sqlite3_prepare_v2(st->db,
                            "SELECT " NOTIFICATION_COLUMNS " FROM notifications"
-                           " WHERE ((state IN ('scheduled', 'delivering') AND scheduled_ms <= ?1)"
-                           "        OR (state = 'delivered' AND ack_due_ms <= ?1"
-                           "            AND acknowledged_ms IS NULL"
-                           "            AND instr(escalated, ',unacknowledged,') = 0))"
+                           " WHERE state IN ('scheduled', 'delivering') AND scheduled_ms <= ?"
                            " AND kind <> 'delivery-failed'"
-                           " AND NOT (state <> 'delivered' AND instr(escalated, ',late,') > 0"
-                           "          AND NOT (state = 'scheduled' AND scheduled_ms <= ?))"
+                           " AND (instr(escalated, ',late,') = 0"
+                           "      OR (state = 'scheduled' AND scheduled_ms <= ?))"
                            " ORDER BY scheduled_ms LIMIT ?",
-                           -1, &stmt, NULL) != SQLITE_OK) {
+                           -1, &undelivered, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "SELECT " NOTIFICATION_COLUMNS " FROM notifications"
+                           " WHERE state = 'delivered' AND acknowledged_ms IS NULL"
+                           " AND ack_due_ms <= ? AND kind <> 'delivery-failed'"
+                           " AND instr(escalated, ',unacknowledged,') = 0"
+                           " ORDER BY ack_due_ms LIMIT ?",
+                           -1, &unacknowledged, NULL) != SQLITE_OK) {
+        sqlite3_finalize(undelivered);
         return -EIO;
     }
-    sqlite3_bind_int64(stmt, 1, now_ms);
-    sqlite3_bind_int64(stmt, 2, give_up_before_ms);
-    sqlite3_bind_int(stmt, 3, limit);
-    return each_row(stmt, fn, opaque);
+    sqlite3_bind_int64(undelivered, 1, now_ms);
+    sqlite3_bind_int64(undelivered, 2, give_up_before_ms);
+    sqlite3_bind_int(undelivered, 3, limit);
+    sqlite3_bind_int64(unacknowledged, 1, now_ms);
+    sqlite3_bind_int(unacknowledged, 2, limit);
+    int r = each_row(undelivered, fn, opaque);
+    if (r < 0) {
+        sqlite3_finalize(unacknowledged);
+        return r;
+    }
+    return each_row(unacknowledged, fn, opaque);
 }
 
 int sdat_store_notification_acknowledge(sdat_store_t *st, const char *id, int64_t at_ms)
