@@ -44,6 +44,7 @@ delivery = { concurrency = 8; retry_initial = 0.2; retry_max = 1; circuit_failur
 lawful_basis = { da_incident = "A"; da_incident_urgent = "B"; unmatched_child = "C";
                  review_needed = "D"; cpis_access = "E"; delivery_failed = "F"; withdrawn = "G"; };
 calendars = ( { id = "always"; weekdays = [ "mon", "tue", "wed", "thu", "fri", "sat", "sun" ];
+                release_time = "00:00"; close_time = "23:59";
                 terms = ( [ "2020-01-01", "2035-12-31" ] ); } );
 areas = ( { la_code = "831"; name = "Test City"; postcode_districts = [ "DE22" ];
             mash = "la:831:mash"; escalation = "la:831:esc"; } );

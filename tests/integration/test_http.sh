@@ -42,6 +42,7 @@ http = {
 lawful_basis = { da_incident = "A"; da_incident_urgent = "B"; unmatched_child = "C";
                  review_needed = "D"; cpis_access = "E"; delivery_failed = "F"; withdrawn = "G"; };
 calendars = ( { id = "always"; weekdays = [ "mon", "tue", "wed", "thu", "fri", "sat", "sun" ];
+                release_time = "00:00"; close_time = "23:59";
                 terms = ( [ "2020-01-01", "2035-12-31" ] ); } );
 areas = ( { la_code = "831"; name = "Test City"; postcode_districts = [ "DE22", "DE23" ];
             mash = "la:831:mash"; } );
