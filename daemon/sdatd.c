@@ -18,7 +18,7 @@
 #include "broker.h"
 #include "config.h"
 #include "connector.h"
-#include "dlq.h"
+#include "mirror.h"
 #include "engine.h"
 #include "http.h"
 #include "jobs.h"
@@ -64,7 +64,7 @@ struct daemon {
     int64_t started_mono_ms;
     bool register_wait_over;
     rd_kafka_t *producer;
-    sdat_dlq_t *dlq;
+    sdat_mirror_t *mirror;
     sdat_outbox_t *outbox;
     sdat_jobs_t *jobs;
     sdat_http_t *http;
@@ -236,8 +236,10 @@ static int start_kafka(struct daemon *d)
         return -EIO;
     }
     rd_kafka_poll_set_consumer(d->consumer);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
     rd_kafka_topic_partition_list_add(topics, cfg->topics.police_incidents,
+                                      RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, cfg->topics.health_attendances,
                                       RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(d->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
@@ -252,7 +254,16 @@ static int start_kafka(struct daemon *d)
         return r;
     }
     rd_kafka_conf_set(conf, "enable.idempotence", "true", NULL, 0);
-    sdat_dlq_conf_hook(conf);
+    struct sdat_mirror_topics mt = {.dead_letter = cfg->topics.dead_letter,
+                                    .cpis_responses = cfg->topics.cpis_responses,
+                                    .audit = cfg->topics.audit,
+                                    .instance = cfg->instance_id};
+    r = sdat_mirror_new(&mt, &d->mirror);
+    if (r < 0) {
+        rd_kafka_conf_destroy(conf);
+        return r;
+    }
+    sdat_mirror_conf_hook(d->mirror, conf);
     d->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!d->producer) {
         log_error("kafka", "cannot create the producer: %s", errstr);
@@ -270,7 +281,8 @@ static int start_kafka(struct daemon *d)
     if (pthread_create(&d->probe, NULL, probe_broker, d) == 0) {
         d->probe_started = true;
     }
-    return sdat_dlq_new(d->producer, cfg->topics.dead_letter, &d->dlq);
+    sdat_mirror_attach(d->mirror, d->producer);
+    return 0;
 }
 
 static int start(struct daemon *d)
@@ -469,12 +481,12 @@ static void shutdown_daemon(struct daemon *d)
     }
     if (d->producer) {
         rd_kafka_flush(d->producer, 5000);
-        if (d->dlq && d->st) {
-            sdat_dlq_poll(d->dlq, d->st);
+        if (d->mirror && d->st) {
+            sdat_mirror_poll(d->mirror, d->st);
         }
         rd_kafka_destroy(d->producer);
     }
-    sdat_dlq_free(d->dlq);
+    sdat_mirror_free(d->mirror);
     sdat_broker_stop(d->broker);
     sdat_audit_free(d->audit);
     sdat_schemas_free(d->schemas);
@@ -564,8 +576,8 @@ static int run(struct daemon *d)
         if (sdat_outbox_run(d->outbox, &d->engine, now) < 0) {
             log_error("store", "cannot record deliveries: %s", sdat_store_errmsg(d->st));
         }
-        sdat_dlq_pump(d->dlq, d->st);
-        sdat_dlq_poll(d->dlq, d->st);
+        sdat_mirror_pump(d->mirror, d->st);
+        sdat_mirror_poll(d->mirror, d->st);
 
         /* The register first: a batch of its records per turn. */
         int applied = sdat_regfeed_poll(d->regfeed, &d->engine, now, 512);

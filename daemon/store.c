@@ -99,6 +99,16 @@ static const char *const migrations[] = {
     "  ods_code TEXT NOT NULL, setting TEXT NOT NULL, arrived_ms INTEGER NOT NULL,"
     "  attendance TEXT NOT NULL, recorded_ms INTEGER NOT NULL);"
     "CREATE INDEX accesses_nhs ON accesses(nhs_number, arrived_ms);",
+    /* 5 → 6: what must reach Kafka after its transaction commits. A CP-IS
+     * response waits here until the broker acknowledged it (then it is
+     * deleted: it names an NHS number); an audit record's seq waits until
+     * the audit topic acknowledged its mirror copy. An attendance is found
+     * again by its key (idempotency). */
+    "CREATE TABLE cpis_responses(id INTEGER PRIMARY KEY, key TEXT NOT NULL,"
+    "  value TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+    "CREATE TABLE audit_unmirrored(seq INTEGER PRIMARY KEY);"
+    "INSERT INTO audit_unmirrored(seq) SELECT seq FROM audit;"
+    "CREATE INDEX accesses_attendance ON accesses(attendance);",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -437,6 +447,15 @@ int sdat_store_audit_insert(sdat_store_t *st, int64_t seq, const char *type, con
     store_bind_text(stmt, 3, record);
     store_bind_text(stmt, 4, hash);
     int r = store_step_done(st, stmt);
+    if (r == 0) {
+        /* Queued for the audit topic in the same transaction. */
+        stmt = store_stmt(st, "INSERT INTO audit_unmirrored(seq) VALUES (?)");
+        if (!stmt) {
+            return -EIO;
+        }
+        sqlite3_bind_int64(stmt, 1, seq);
+        r = store_step_done(st, stmt);
+    }
     if (r == 0) {
         st->audit_seq = seq;
         memcpy(st->audit_hash, hash, 64);

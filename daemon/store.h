@@ -21,7 +21,7 @@ enum {
     SDAT_STORE_READONLY = 2, /* open read-only; no lock */
 };
 
-#define SDAT_STORE_SCHEMA_VERSION 5
+#define SDAT_STORE_SCHEMA_VERSION 6
 
 int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st, char *err,
                     size_t errlen);
@@ -76,6 +76,18 @@ int sdat_store_accesses_recent(sdat_store_t *st, const char *nhs_number, int lim
                                int (*fn)(const char *ods_code, const char *setting,
                                          int64_t arrived_ms, void *opaque),
                                void *opaque);
+/* The same for an attendance (its key): the accesses recorded before it,
+ * never its own, so that the same attendance is answered alike again. */
+int sdat_store_accesses_before(sdat_store_t *st, const char *nhs_number, const char *attendance,
+                               int limit,
+                               int (*fn)(const char *ods_code, const char *setting,
+                                         int64_t arrived_ms, void *opaque),
+                               void *opaque);
+/* Records an attendance's access to an NHS number once per attendance key:
+ * 0 recorded, 1 recorded before (untouched). */
+int sdat_store_access_record(sdat_store_t *st, const char *nhs_number, const char *ods_code,
+                             const char *setting, int64_t arrived_ms, const char *attendance,
+                             int64_t now_ms);
 /* The store's own values (meta table): 0 and a malloc'd value, or -ENOENT. */
 int sdat_store_meta_get(sdat_store_t *st, const char *key, char **ret_value);
 int sdat_store_meta_set(sdat_store_t *st, const char *key, const char *value);
@@ -227,7 +239,8 @@ struct sdat_dead_letter {
 };
 int sdat_store_dead_letter_insert(sdat_store_t *st, const struct sdat_dead_letter *dl,
                                   int64_t *ret_id);
-int sdat_store_dead_letters_unsent(sdat_store_t *st, int limit,
+/* Up to limit unsent dead letters with id > after, in id order. */
+int sdat_store_dead_letters_unsent(sdat_store_t *st, int64_t after, int limit,
                                    int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
                                    void *opaque);
 /* Every dead letter recorded at or after since_ms, oldest first; the
@@ -240,5 +253,34 @@ int sdat_store_dead_letter_get(sdat_store_t *st, int64_t id,
                                int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
                                void *opaque);
 int sdat_store_dead_letter_mark_sent(sdat_store_t *st, int64_t id);
+
+/* Messages for Kafka written in the transaction that caused them and
+ * removed once the broker acknowledged them (the daemon's mirror). One row
+ * handed to a callback; pointers borrowed for the call. */
+struct sdat_outbound {
+    int64_t id; /* the row id (an audit record's seq) */
+    const char *key;
+    size_t key_len;
+    const char *value;
+    size_t value_len;
+};
+/* A sdat.cpis-response/1 to produce to topics.cpis_responses, keyed by
+ * the attendance key. */
+int sdat_store_cpis_response_insert(sdat_store_t *st, const char *key, const char *value,
+                                    int64_t now_ms);
+/* Up to limit unsent rows with id > after, in id order: fn returns 0 to go
+ * on, > 0 to stop (the call then returns 0), < 0 for an error. */
+int sdat_store_cpis_responses_unsent(sdat_store_t *st, int64_t after, int limit,
+                                     int (*fn)(const struct sdat_outbound *o, void *opaque),
+                                     void *opaque);
+int sdat_store_cpis_response_sent(sdat_store_t *st, int64_t id);
+/* Audit records not yet acknowledged by the audit topic; value is the
+ * record, key the empty string (the mirror makes INSTANCE/SEQ). */
+int sdat_store_audit_unmirrored(sdat_store_t *st, int64_t after, int limit,
+                                int (*fn)(const struct sdat_outbound *o, void *opaque),
+                                void *opaque);
+int sdat_store_audit_mirrored(sdat_store_t *st, int64_t seq);
+/* How many audit records wait for the mirror (the gauge). */
+int sdat_store_audit_unmirrored_count(sdat_store_t *st, int64_t *ret_count);
 
 #endif

@@ -564,13 +564,13 @@ static int dead_letters_each(sdat_store_t *st, const char *sql, int64_t arg, int
     "SELECT id, at_ms, stage, error, topic, partition, offset, key, value, original_size"        \
     " FROM dead_letters "
 
-int sdat_store_dead_letters_unsent(sdat_store_t *st, int limit,
+int sdat_store_dead_letters_unsent(sdat_store_t *st, int64_t after, int limit,
                                    int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
                                    void *opaque)
 {
-    int r = dead_letters_each(st, DEAD_LETTER_COLUMNS "WHERE sent = 0 AND ?1 = ?1 ORDER BY id"
+    int r = dead_letters_each(st, DEAD_LETTER_COLUMNS "WHERE sent = 0 AND id > ?1 ORDER BY id"
                                                       " LIMIT ?2",
-                              0, limit, fn, opaque);
+                              after, limit, fn, opaque);
     return r < 0 ? r : 0;
 }
 

@@ -155,6 +155,27 @@ need = {"config.loaded", "register.changed", "event.accepted", "event.rejected",
 assert need <= types, need - types
 PY
 
+# The audit mirror: every record acknowledged by the broker is on the audit
+# topic under INSTANCE/SEQ with the stored bytes; none is pending after a
+# clean stop.
+kcat -C -b "$BS" -t sdat.audit -e -q -f '%k\t%s\n' >"$T/mirror.tsv" 2>>"$T/kcat.err"
+sqlite3 "$T/state/sdat.db" "SELECT seq FROM audit_unmirrored" >"$T/unmirrored.txt"
+python3 - "$T/audit.jsonl" "$T/mirror.tsv" "$T/unmirrored.txt" <<'PY' && ok "the audit topic holds every record by seq (sdat.audit, key INSTANCE/SEQ)" || notok "the audit topic holds every record by seq (sdat.audit, key INSTANCE/SEQ)"
+import sys
+stored = [l.rstrip("\n") for l in open(sys.argv[1])]
+mirrored = {}
+for line in open(sys.argv[2]):
+    key, value = line.rstrip("\n").split("\t", 1)
+    inst, seq = key.split("/")
+    assert inst == "it1", key
+    mirrored.setdefault(int(seq), set()).add(value)
+pending = [int(l) for l in open(sys.argv[3]) if l.strip()]
+assert not pending, pending
+assert set(mirrored) == set(range(1, len(stored) + 1)), sorted(set(range(1, len(stored) + 1)) ^ set(mirrored))[:10]
+for seq, values in mirrored.items():
+    assert values == {stored[seq - 1]}, seq
+PY
+
 # No personal data from the test data in the daemon's log at debug level.
 python3 - "$T" <<'PY' && ok "no name, date of birth, NHS number, UPN or postcode in the daemon's log" || notok "no name, date of birth, NHS number, UPN or postcode in the daemon's log"
 import json, sys
