@@ -1,7 +1,7 @@
 #!/bin/sh
-# Replays every fuzz seed (tests/fuzz/seeds/TARGET/) and, for the police
-# target, the malformed corpus through the fuzz targets' entry points built
-# with a plain driver. A crash, abort or sanitizer report fails make check.
+# Replays every fuzz seed (tests/fuzz/seeds/TARGET/) and, for each event
+# target, the malformed corpus of its topic, through the fuzz targets' entry
+# points built with a plain driver. A crash, abort or sanitizer report fails make check.
 set -eu
 bin=$1
 total=0
@@ -12,7 +12,12 @@ for seeds in tests/fuzz/seeds/*/; do
     *) target=event-$name ;;
     esac
     set -- "$seeds"*
-    [ "$name" = police.da-incident ] && set -- "$@" tests/corpus/malformed/* tests/corpus/valid-incident.json
+    case $name in
+    police.da-incident) set -- "$@" tests/corpus/malformed/* tests/corpus/valid-incident.json ;;
+    health.attendance) set -- "$@" tests/corpus/malformed-topics/health.attendances/* ;;
+    council.child) set -- "$@" tests/corpus/malformed-topics/council.children/* ;;
+    council.cpis-flag) set -- "$@" tests/corpus/malformed-topics/council.cpis-flags/* ;;
+    esac
     if ! out=$("$bin/replay-$target" "$@" 2>&1); then
         printf '%s\n' "$out" >&2
         echo "fuzz seeds: replay-$target failed" >&2

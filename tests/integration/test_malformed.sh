@@ -2,15 +2,15 @@
 # The malformed-input corpus (tests/corpus/malformed/, quality.md R4): each
 # case, published four times by kcat, lands in the dead-letter topic with
 # the stage its name gives and a reason (four rounds), and so do the invalid
-# register records (tests/corpus/malformed-register/TOPIC/) on the compacted
-# council topics; a wrong key and a missing key are
+# register records and attendances (tests/corpus/malformed-topics/TOPIC/) on
+# the compacted council topics and health.attendances; a wrong key and a missing key are
 # dead-lettered at stage key; the daemon keeps running, a valid incident
 # published after the corpus is still delivered, and its resident memory
 # after rounds 2-4 is within 10 % of what it was after round 1.
 . tests/integration/lib.sh
 
 start_broker --partitions 4 --topic police.da-incidents --topic council.children \
-    --topic council.cpis-flags --topic sdat.dlq || exit 1
+    --topic council.cpis-flags --topic health.attendances --topic sdat.dlq || exit 1
 cat >"$T/sdatd.conf" <<CONF
 state_dir = "$T/state";
 instance_id = "it-corpus";
@@ -36,13 +36,13 @@ valid 1 | kcat -P -b "$BS" -t police.da-incidents -k derbyshire/CORPUS-VALID-1
 check "a valid incident is delivered before the corpus" wait_for 60 mash_files_at_least 1
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$SDATD_PID/status"; }
 dlq_at_least() { [ "$(kcat -C -b "$BS" -t sdat.dlq -e -q -f 'x\n' 2>/dev/null | wc -l)" -ge "$1" ]; }
-register_cases=tests/corpus/malformed-register
-cases=$(($(ls tests/corpus/malformed/*.bin | wc -l) + $(ls $register_cases/*/*.bin | wc -l)))
+topic_cases=tests/corpus/malformed-topics
+cases=$(($(ls tests/corpus/malformed/*.bin | wc -l) + $(ls $topic_cases/*/*.bin | wc -l)))
 publish_round() {
     kcat -P -b "$BS" -t police.da-incidents -k corpus tests/corpus/malformed/*.bin 2>>"$T/kcat.err"
     # Each schema's invalid fields on its own (compacted) topic.
-    for topic in council.children council.cpis-flags; do
-        kcat -P -b "$BS" -t "$topic" -k corpus "$register_cases/$topic"/*.bin 2>>"$T/kcat.err"
+    for topic in council.children council.cpis-flags health.attendances; do
+        kcat -P -b "$BS" -t "$topic" -k corpus "$topic_cases/$topic"/*.bin 2>>"$T/kcat.err"
     done
     valid 9 | kcat -P -b "$BS" -t police.da-incidents -k derbyshire/WRONG
     valid 9 | kcat -P -b "$BS" -t police.da-incidents
@@ -58,7 +58,7 @@ expected=$((4 * (cases + 2)))
 check "every corpus case is dead-lettered ($expected messages)" wait_for 90 dlq_at_least "$expected"
 
 kcat -C -b "$BS" -t sdat.dlq -e -q -f '%h\n' 2>/dev/null >"$T/dlq.headers"
-python3 - "$T/dlq.headers" tests/corpus/malformed $register_cases/* <<'PY' && ok "each stage count matches the corpus and every dead letter has a reason" || notok "each stage count matches the corpus and every dead letter has a reason"
+python3 - "$T/dlq.headers" tests/corpus/malformed $topic_cases/* <<'PY' && ok "each stage count matches the corpus and every dead letter has a reason" || notok "each stage count matches the corpus and every dead letter has a reason"
 import collections, os, sys
 want = collections.Counter()
 for d in sys.argv[2:]:
@@ -93,7 +93,8 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 assert len(rows) == int(sys.argv[2]), len(rows)
 for r in rows:
     assert set(r) == {"id", "stage", "error", "topic", "partition", "offset", "at"}, r
-    assert r["topic"] in ("police.da-incidents", "council.children", "council.cpis-flags"), r
+    assert r["topic"] in ("police.da-incidents", "council.children", "council.cpis-flags",
+                          "health.attendances"), r
     assert r["error"] and r["at"].endswith("Z"), r
     assert r["stage"] in ("parse", "size", "schema", "key", "routing"), r
 assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
