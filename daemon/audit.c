@@ -1,6 +1,11 @@
 #include "audit.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,9 +13,51 @@
 #include "metrics.h"
 #include "timeutil.h"
 
+#define CHECKPOINT_TYPE "checkpoint"
+#define CHECKPOINT_ACTOR "sdat"
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
 struct sdat_audit {
     char *instance;
+    int checkpoint_every; /* 0: no checkpoints */
+    char *key;            /* NULL: checkpoints without mac */
+    size_t key_len;
+    /* The chain's last checkpoint declares checkpoint_every and the key as
+     * configured: known once checked, as of the checkpoint at
+     * declared_seq. A head below it means that checkpoint was rolled back
+     * with its transaction, and the store must be asked again. */
+    bool declared;
+    int64_t declared_seq;
 };
+
+static void key_wipe(char **key, size_t *key_len)
+{
+    if (*key) {
+        explicit_bzero(*key, *key_len);
+        free(*key);
+    }
+    *key = NULL;
+    *key_len = 0;
+}
+
+/* A copy of key that the caller wipes (key_wipe); *ret_copy NULL for NULL. */
+static int key_copy(const char *key, size_t key_len, char **ret_copy)
+{
+    *ret_copy = NULL;
+    if (!key) {
+        return 0;
+    }
+    if (key_len == 0) {
+        return -EINVAL;
+    }
+    char *copy = malloc(key_len);
+    if (!copy) {
+        return -ENOMEM;
+    }
+    memcpy(copy, key, key_len);
+    *ret_copy = copy;
+    return 0;
+}
 
 int sdat_audit_new(const char *instance, sdat_audit_t **ret_audit)
 {
@@ -28,8 +75,53 @@ void sdat_audit_free(sdat_audit_t *audit)
     if (!audit) {
         return;
     }
+    key_wipe(&audit->key, &audit->key_len);
     free(audit->instance);
     free(audit);
+}
+
+int sdat_audit_configure(sdat_audit_t *audit, int checkpoint_every, const char *key, size_t key_len)
+{
+    char *copy = NULL;
+    if (checkpoint_every < 2) {
+        return -EINVAL;
+    }
+    int r = key_copy(key, key_len, &copy);
+    if (r < 0) {
+        return r;
+    }
+    key_wipe(&audit->key, &audit->key_len);
+    audit->key = copy;
+    audit->key_len = copy ? key_len : 0;
+    audit->checkpoint_every = checkpoint_every;
+    audit->declared = false; /* asked again at the next append */
+    return 0;
+}
+
+int sdat_audit_configure_from(sdat_audit_t *audit, const struct sdat_config *cfg, char *err,
+                              size_t errlen)
+{
+    char *key = NULL;
+    size_t key_len = 0;
+    char why[256];
+    if (cfg->audit.checkpoint_key_file) {
+        int r = sdat_secret_read(cfg->audit.checkpoint_key_file, &key, &key_len, why, sizeof why);
+        if (r < 0) {
+            snprintf(err, errlen, "audit.checkpoint_key_file: %s", why);
+            return r;
+        }
+    }
+    int r = sdat_audit_configure(audit, cfg->audit.checkpoint_every, key, key_len);
+    if (r == -EINVAL && key && key_len == 0) {
+        snprintf(err, errlen, "audit.checkpoint_key_file: \"%s\" is empty",
+                 cfg->audit.checkpoint_key_file);
+    } else if (r == -EINVAL) {
+        snprintf(err, errlen, "audit.checkpoint_every: %d is below 2", cfg->audit.checkpoint_every);
+    } else if (r < 0) {
+        snprintf(err, errlen, "audit: %s", strerror(-r));
+    }
+    key_wipe(&key, &key_len);
+    return r;
 }
 
 char *sdat_audit_canonical(const json_t *value)
@@ -55,11 +147,24 @@ void sdat_audit_hash(const char *prev, const char *canonical, char ret_hash[65])
     }
 }
 
-int sdat_audit_append(sdat_audit_t *audit, sdat_store_t *st, int64_t now_ms, const char *type,
-                      const char *actor, json_t *subject, json_t *detail)
+int sdat_audit_checkpoint_mac(const char *key, size_t key_len, int64_t seq, const char *prev,
+                              char ret_mac[65])
+{
+    char message[96];
+    int n = snprintf(message, sizeof message, "%" PRId64 ":%s", seq, prev);
+    if (n < 0 || (size_t)n >= sizeof message) {
+        return -EINVAL;
+    }
+    return sdat_hmac_sha256_hex(key, key_len, message, (size_t)n, ret_mac);
+}
+
+/* Writes one record at the chain's head + 1; a checkpoint gets its mac when
+ * the key is set. Takes ownership of subject and detail. */
+static int write_record(sdat_audit_t *audit, sdat_store_t *st, int64_t now_ms, const char *type,
+                        const char *actor, json_t *subject, json_t *detail, bool checkpoint)
 {
     int64_t seq;
-    char prev[65], hash[65], ts[32];
+    char prev[65], hash[65], ts[32], mac[65];
     char *canonical = NULL, *full = NULL;
     json_t *record = NULL;
     int r = -ENOMEM;
@@ -67,13 +172,23 @@ int sdat_audit_append(sdat_audit_t *audit, sdat_store_t *st, int64_t now_ms, con
     sdat_store_audit_head(st, &seq, prev);
     seq++;
     sdat_time_format_ms(now_ms, ts, sizeof ts);
-    record = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "seq", (json_int_t)seq, "ts",
-                       ts, "instance", audit->instance, "type", type, "actor", actor, "subject",
-                       subject ? subject : json_object(), "detail",
-                       detail ? detail : json_object(), "prev", prev);
+    record = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "seq", (json_int_t)seq, "ts", ts,
+                       "instance", audit->instance, "type", type, "actor", actor, "subject",
+                       subject ? subject : json_object(), "detail", detail ? detail : json_object(),
+                       "prev", prev);
     subject = detail = NULL; /* json_pack's "o" took them, also on failure */
     if (!record) {
         goto out;
+    }
+    if (checkpoint && audit->key) {
+        r = sdat_audit_checkpoint_mac(audit->key, audit->key_len, seq, prev, mac);
+        if (r < 0) {
+            goto out;
+        }
+        r = -ENOMEM;
+        if (json_object_set_new(record, "mac", json_string(mac)) < 0) {
+            goto out;
+        }
     }
     canonical = sdat_audit_canonical(record);
     if (!canonical) {
@@ -98,51 +213,337 @@ out:
     return r;
 }
 
+static int write_checkpoint(sdat_audit_t *audit, sdat_store_t *st, int64_t now_ms)
+{
+    return write_record(audit, st, now_ms, CHECKPOINT_TYPE, CHECKPOINT_ACTOR, NULL,
+                        json_pack("{s:i}", "every", audit->checkpoint_every), true);
+}
+
+/* Whether a stored checkpoint declares the configured interval and key. */
+static bool declares_configuration(const sdat_audit_t *audit, const char *text)
+{
+    json_t *record = json_loads(text, 0, NULL);
+    json_t *every = json_object_get(json_object_get(record, "detail"), "every");
+    bool same = json_is_integer(every) && json_integer_value(every) == audit->checkpoint_every &&
+                (json_object_get(record, "mac") != NULL) == (audit->key != NULL);
+    json_decref(record);
+    return same;
+}
+
+/* Before a record: a declaring checkpoint when the chain's last one does
+ * not declare the configuration, then the regular checkpoint if due. */
+static int checkpoints_before(sdat_audit_t *audit, sdat_store_t *st, int64_t now_ms)
+{
+    int64_t head;
+    char head_hash[65];
+    sdat_store_audit_head(st, &head, head_hash);
+    if (!audit->declared || head < audit->declared_seq) {
+        int64_t seq = 0;
+        char *text = NULL;
+        int r = sdat_store_audit_last_checkpoint(st, &seq, &text);
+        if (r < 0 && r != -ENOENT) {
+            return r;
+        }
+        bool same = r == 0 && declares_configuration(audit, text);
+        free(text);
+        if (!same) {
+            r = write_checkpoint(audit, st, now_ms);
+            if (r < 0) {
+                return r;
+            }
+            seq = head + 1;
+            head++;
+        }
+        audit->declared = true;
+        audit->declared_seq = seq;
+    }
+    if ((head + 1) % audit->checkpoint_every == 0) {
+        return write_checkpoint(audit, st, now_ms);
+    }
+    return 0;
+}
+
+int sdat_audit_append(sdat_audit_t *audit, sdat_store_t *st, int64_t now_ms, const char *type,
+                      const char *actor, json_t *subject, json_t *detail)
+{
+    int r = 0;
+    if (audit->checkpoint_every > 0) {
+        r = checkpoints_before(audit, st, now_ms);
+    }
+    if (r < 0) {
+        json_decref(subject);
+        json_decref(detail);
+        return r;
+    }
+    r = write_record(audit, st, now_ms, type, actor, subject, detail, false);
+    if (r == 0 && audit->checkpoint_every > 0) {
+        int64_t head;
+        char head_hash[65];
+        sdat_store_audit_head(st, &head, head_hash);
+        if ((head + 1) % audit->checkpoint_every == 0) {
+            r = write_checkpoint(audit, st, now_ms);
+        }
+    }
+    return r;
+}
+
+/* The chain checks of one parsed record (hash removed from it): 0 and its
+ * hash, or -EBADMSG with a reason. */
+static int check_link(json_t *record, int64_t expected_seq, const char *expected_prev,
+                      char ret_hash[65], char *reason, size_t reasonlen)
+{
+    char stored[65], hash[65];
+    json_t *seq = json_object_get(record, "seq");
+    const char *prev = json_string_value(json_object_get(record, "prev"));
+    const char *stored_text = json_string_value(json_object_get(record, "hash"));
+
+    if (!json_is_integer(seq)) {
+        snprintf(reason, reasonlen, "the record has no integer seq");
+        return -EBADMSG;
+    }
+    json_int_t found = json_integer_value(seq);
+    if (found != expected_seq) {
+        snprintf(reason, reasonlen,
+                 "found seq %" JSON_INTEGER_FORMAT " where seq %" PRId64 " belongs (%s)", found,
+                 expected_seq,
+                 found > expected_seq ? "a record is missing or out of order"
+                                      : "a record is out of order or repeated");
+        return -EBADMSG;
+    }
+    if (!prev || strcmp(prev, expected_prev) != 0) {
+        snprintf(reason, reasonlen, "prev does not match the previous record's hash");
+        return -EBADMSG;
+    }
+    if (!stored_text || strlen(stored_text) != 64) {
+        snprintf(reason, reasonlen, "hash is missing");
+        return -EBADMSG;
+    }
+    memcpy(stored, stored_text, 65);
+    json_object_del(record, "hash");
+    char *canonical = sdat_audit_canonical(record);
+    if (!canonical) {
+        return -ENOMEM;
+    }
+    sdat_audit_hash(prev, canonical, hash);
+    free(canonical);
+    if (strcmp(hash, stored) != 0) {
+        snprintf(reason, reasonlen, "hash does not match the record's contents");
+        return -EBADMSG;
+    }
+    memcpy(ret_hash, hash, 65);
+    return 0;
+}
+
 int sdat_audit_verify_record(const char *text, int64_t expected_seq, const char *expected_prev,
                              char ret_hash[65], char *reason, size_t reasonlen)
 {
     json_error_t jerr;
     json_t *record = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    char *canonical = NULL;
-    char hash[65];
     int r = -EBADMSG;
-
     if (!json_is_object(record)) {
         snprintf(reason, reasonlen, "not a JSON object");
-        goto out;
+    } else {
+        r = check_link(record, expected_seq, expected_prev, ret_hash, reason, reasonlen);
     }
-    json_t *seq = json_object_get(record, "seq");
-    const char *prev = json_string_value(json_object_get(record, "prev"));
-    const char *stored = json_string_value(json_object_get(record, "hash"));
-    if (!json_is_integer(seq) || json_integer_value(seq) != expected_seq) {
-        snprintf(reason, reasonlen, "sequence number is not %lld", (long long)expected_seq);
-        goto out;
-    }
-    if (!prev || strcmp(prev, expected_prev) != 0) {
-        snprintf(reason, reasonlen, "prev does not match the previous record's hash");
-        goto out;
-    }
-    if (!stored || strlen(stored) != 64) {
-        snprintf(reason, reasonlen, "hash is missing");
-        goto out;
-    }
-    char stored_copy[65];
-    memcpy(stored_copy, stored, 65);
-    json_object_del(record, "hash");
-    canonical = sdat_audit_canonical(record);
-    if (!canonical) {
-        r = -ENOMEM;
-        goto out;
-    }
-    sdat_audit_hash(prev, canonical, hash);
-    if (strcmp(hash, stored_copy) != 0) {
-        snprintf(reason, reasonlen, "hash does not match the record's contents");
-        goto out;
-    }
-    memcpy(ret_hash, hash, 65);
-    r = 0;
-out:
-    free(canonical);
     json_decref(record);
     return r;
+}
+
+struct sdat_audit_verifier {
+    int every_configured; /* 0: unknown */
+    char *key;
+    size_t key_len;
+    int64_t count;
+    char head[65];
+    int64_t every; /* declared by the last checkpoint; 0 before the first */
+    int64_t last_checkpoint;
+    bool last_has_mac, mac_seen;
+    int64_t broken_seq; /* 0 while the chain holds */
+    char reason[256];
+};
+
+int sdat_audit_verifier_new(int checkpoint_every, const char *key, size_t key_len,
+                            sdat_audit_verifier_t **ret_verifier)
+{
+    sdat_audit_verifier_t *v = calloc(1, sizeof *v);
+    if (!v) {
+        return -ENOMEM;
+    }
+    int r = key_copy(key, key_len, &v->key);
+    if (r < 0) {
+        free(v);
+        return r;
+    }
+    v->key_len = v->key ? key_len : 0;
+    v->every_configured = checkpoint_every > 0 ? checkpoint_every : 0;
+    memcpy(v->head, ZERO_HASH, 65);
+    *ret_verifier = v;
+    return 0;
+}
+
+void sdat_audit_verifier_free(sdat_audit_verifier_t *v)
+{
+    if (!v) {
+        return;
+    }
+    key_wipe(&v->key, &v->key_len);
+    free(v);
+}
+
+static int broken(sdat_audit_verifier_t *v, int64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int broken(sdat_audit_verifier_t *v, int64_t seq, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->reason, sizeof v->reason, fmt, ap);
+    va_end(ap);
+    v->broken_seq = seq;
+    return -EBADMSG;
+}
+
+/* The checkpoint rules for the record at seq, which passed the chain
+ * checks. */
+static int check_checkpoint_rules(sdat_audit_verifier_t *v, json_t *record, int64_t seq)
+{
+    const char *type = json_string_value(json_object_get(record, "type"));
+    if (!type || strcmp(type, CHECKPOINT_TYPE) != 0) {
+        if (v->every > 0 && seq % v->every == 0) {
+            return broken(v, seq, "a checkpoint is due here (every %" PRId64 " records)", v->every);
+        }
+        return 0;
+    }
+    json_t *every_json = json_object_get(json_object_get(record, "detail"), "every");
+    if (!json_is_integer(every_json) || json_integer_value(every_json) < 2 ||
+        json_integer_value(every_json) > INT_MAX) {
+        return broken(v, seq, "checkpoint without a valid detail.every");
+    }
+    int64_t every = json_integer_value(every_json);
+    json_t *mac_json = json_object_get(record, "mac");
+    bool has_mac = mac_json != NULL;
+    /* A declaring checkpoint may stand anywhere: it changes what the last
+     * one declared (or is the first). Any other falls on a multiple. */
+    bool declares = v->every == 0 || every != v->every || has_mac != v->last_has_mac;
+    if (!declares && seq % every != 0) {
+        return broken(v, seq,
+                      "a checkpoint out of place (checkpoints fall on multiples of %" PRId64 ")",
+                      every);
+    }
+    if (has_mac && v->key) {
+        const char *mac = json_string_value(mac_json);
+        char want[65];
+        if (sdat_audit_checkpoint_mac(v->key, v->key_len, seq,
+                                      json_string_value(json_object_get(record, "prev")),
+                                      want) < 0) {
+            return -ENOMEM;
+        }
+        if (!mac || strlen(mac) != 64 || !sdat_digest_equal(mac, want, 64)) {
+            return broken(v, seq,
+                          "the checkpoint's mac does not verify with "
+                          "audit.checkpoint_key_file");
+        }
+    } else if (!has_mac && v->key && v->mac_seen) {
+        return broken(v, seq, "the checkpoint has no mac, though earlier checkpoints have one");
+    }
+    v->every = every;
+    v->last_checkpoint = seq;
+    v->last_has_mac = has_mac;
+    v->mac_seen = v->mac_seen || has_mac;
+    return 0;
+}
+
+int sdat_audit_verifier_feed(sdat_audit_verifier_t *v, const char *text, int64_t row_seq,
+                             const char *row_hash)
+{
+    if (v->broken_seq > 0) {
+        return -EBADMSG;
+    }
+    int64_t expected = v->count + 1;
+    if (row_seq > 0 && row_seq != expected) {
+        return broken(v, expected,
+                      "record %" PRId64 " is missing (the next stored record is %" PRId64 ")",
+                      expected, row_seq);
+    }
+    json_error_t jerr;
+    json_t *record = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    char hash[65], reason[200];
+    int r;
+    if (!json_is_object(record)) {
+        r = broken(v, expected, "not a JSON object");
+        goto out;
+    }
+    r = check_link(record, expected, v->head, hash, reason, sizeof reason);
+    if (r == -EBADMSG) {
+        r = broken(v, expected, "%s", reason);
+    }
+    if (r < 0) {
+        goto out;
+    }
+    if (row_hash && strcmp(row_hash, hash) != 0) {
+        r = broken(v, expected, "the stored hash column differs from the record's hash");
+        goto out;
+    }
+    r = check_checkpoint_rules(v, record, expected);
+    if (r < 0) {
+        goto out;
+    }
+    memcpy(v->head, hash, 65);
+    v->count = expected;
+out:
+    json_decref(record);
+    return r;
+}
+
+int sdat_audit_verifier_finish(sdat_audit_verifier_t *v, const char *head)
+{
+    if (v->broken_seq > 0) {
+        return -EBADMSG;
+    }
+    if (v->every_configured > 0) {
+        if (v->every == 0 && v->count >= v->every_configured) {
+            return broken(v, 1,
+                          "no checkpoint in %" PRId64 " records (a chain starts with one; "
+                          "audit.checkpoint_every is %d)",
+                          v->count, v->every_configured);
+        }
+        if (v->every > 0 && v->every != v->every_configured) {
+            return broken(v, v->last_checkpoint,
+                          "the last checkpoint declares every %" PRId64
+                          " records, audit.checkpoint_every is %d",
+                          v->every, v->every_configured);
+        }
+    }
+    if (v->key && v->every > 0 && !v->last_has_mac) {
+        return broken(v, v->last_checkpoint,
+                      "the last checkpoint has no mac, though "
+                      "audit.checkpoint_key_file is set");
+    }
+    if (head && strcmp(head, v->head) != 0) {
+        return broken(v, v->count + 1,
+                      "the last record (seq %" PRId64 ") is not the given head: records were "
+                      "cut from the end, or the head belongs to another point of the chain",
+                      v->count);
+    }
+    return 0;
+}
+
+int64_t sdat_audit_verifier_count(const sdat_audit_verifier_t *v)
+{
+    return v->count;
+}
+
+const char *sdat_audit_verifier_head(const sdat_audit_verifier_t *v)
+{
+    return v->head;
+}
+
+int64_t sdat_audit_verifier_broken_seq(const sdat_audit_verifier_t *v)
+{
+    return v->broken_seq;
+}
+
+const char *sdat_audit_verifier_reason(const sdat_audit_verifier_t *v)
+{
+    return v->reason;
 }

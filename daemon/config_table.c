@@ -98,7 +98,7 @@ static const struct key delivery_keys[] = {
 };
 #define A(field) offsetof(struct sdat_config, audit.field)
 static const struct key audit_keys[] = {
-    I("checkpoint_every", A(checkpoint_every), 0, "1000", 1, 100000000,
+    I("checkpoint_every", A(checkpoint_every), 0, "1000", 2, 100000000,
       "records between checkpoint records"),
     S("checkpoint_key_file", A(checkpoint_key_file), 0, NULL,
       "secret for checkpoint MACs and lookup HMACs"),

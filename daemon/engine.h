@@ -48,6 +48,16 @@ int sdat_engine_ingest(struct sdat_engine *e, const struct sdat_inbound *m, int6
  * applies a batch of records in one). */
 int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms);
 
+/* Within an open transaction: keeps m as a dead letter at stage (parse,
+ * size, schema, key, routing) with error (a JSON Pointer or an id and the
+ * rule broken, never a value), audited as event.rejected; the daemon
+ * mirrors it to the dead-letter topic. For an event that did not come from
+ * Kafka (an attendance over HTTP) m names the topic that carries its schema
+ * with partition and offset -1, so that a replay processes it as if
+ * consumed. 0 or a negative store error. */
+int sdat_engine_dead_letter(struct sdat_engine *e, const struct sdat_inbound *m, const char *stage,
+                            const char *error, int64_t now_ms);
+
 /* Within an open transaction: a police incident that passed validation and
  * the key check. warnings: the validator's lenient-field warnings. Returns
  * 0, a negative store error, or -EDOM with err set when the incident cannot
@@ -99,5 +109,51 @@ int sdat_engine_dlq_replay(struct sdat_engine *e, int64_t id, const char *by, in
  * explanation). 0, or a negative store error. */
 int sdat_engine_match(struct sdat_engine *e, const struct sdat_match_query *q,
                       struct sdat_match_params *ret_params, struct sdat_match_outcome *ret);
+
+/* ---- Operator actions on one notification (operator.c; delivery.md
+ * "Operator actions"). Each runs within an open transaction (a job), is
+ * audited with `by` as its actor, and fills *ret. Each returns 0; -ENOENT
+ * no such notification; -EBUSY the notification's state, or what it is,
+ * does not allow the action (HTTP 409); -EINVAL bad input, such as an
+ * unknown recipient (HTTP 400); or a store error. ret->err says why for
+ * -EBUSY and -EINVAL. New notifications get delivery.md's ids with SOURCE
+ * the notification acted on, VERSION 1, CHILD its child ref and DISC the
+ * ordinal (1, 2, …) of the first id of that kind and recipient not yet
+ * used, so that a second redirect or withdrawal is a new notification. ---- */
+
+/* The route_reason column (not the payload) of a redirected notification:
+ * the re-check at delivery leaves it where the operator sent it. */
+#define SDAT_ROUTE_REASON_REDIRECTED "redirected"
+
+struct sdat_operator_result {
+    char state[16];         /* the notification's state afterwards */
+    char redirected_to[40]; /* redirect: the new notification, else "" */
+    char withdrawal[40];    /* the withdrawn notification sent, else "" */
+    char err[256];
+};
+
+/* A scheduled notification becomes cancelled (notification.cancelled). */
+int sdat_engine_notification_cancel(struct sdat_engine *e, const char *id, const char *by,
+                                    int64_t now_ms, struct sdat_operator_result *ret);
+/* A delivered, acknowledged or failed notification is delivered again under
+ * the same id and payload, due now (notification.resent). */
+int sdat_engine_notification_resend(struct sdat_engine *e, const char *id, const char *by,
+                                    int64_t now_ms, struct sdat_operator_result *ret);
+/* A new notification to recipient_id with the payload rebuilt for that
+ * recipient's kind (a da-incident from the incident and the register, on a
+ * school's schedule from reported_at; other kinds readdressed, never to a
+ * school); the old one is superseded when it was not delivered (scheduled
+ * or failed), else followed by a withdrawn notification to its recipient
+ * with reason (NULL: a standard one). notification.redirected. */
+int sdat_engine_notification_redirect(struct sdat_engine *e, const char *id,
+                                      const char *recipient_id, const char *reason,
+                                      const char *by, int64_t now_ms,
+                                      struct sdat_operator_result *ret);
+/* A delivered (or acknowledged) notification sent in error: a withdrawn
+ * notification with reason goes to its recipient at once
+ * (notification.withdrawn); its own state is unchanged. */
+int sdat_engine_notification_withdraw(struct sdat_engine *e, const char *id, const char *reason,
+                                      const char *by, int64_t now_ms,
+                                      struct sdat_operator_result *ret);
 
 #endif

@@ -93,6 +93,7 @@ void http_conf_unref(struct http_conf *conf)
     }
     free(conf->tokens);
     free(conf->public_url);
+    free(conf->ack_key_file);
     free(conf);
 }
 
@@ -104,7 +105,9 @@ static struct http_conf *conf_new(const struct sdat_config *cfg)
     }
     atomic_init(&conf->refs, 1);
     conf->metrics_public = cfg->http.metrics_public;
-    bool failed = cfg->http.public_url && !(conf->public_url = strdup(cfg->http.public_url));
+    bool failed = (cfg->http.public_url && !(conf->public_url = strdup(cfg->http.public_url))) ||
+                  (cfg->http.ack_key_file &&
+                   !(conf->ack_key_file = strdup(cfg->http.ack_key_file)));
     if (!failed && cfg->http.n_tokens > 0) {
         conf->tokens = calloc(cfg->http.n_tokens, sizeof *conf->tokens);
         failed = !conf->tokens;

@@ -44,8 +44,8 @@ void sdat_http_stop(sdat_http_t *http);
 void sdat_http_quiesce(sdat_http_t *http);
 /* Requests waiting for a job now. */
 int sdat_http_jobs_waiting(sdat_http_t *http);
-/* SIGHUP: swaps in a new configuration's tokens, public_url and
- * metrics_public; requests in flight finish with the old ones. Thread-safe;
+/* SIGHUP: swaps in a new configuration's tokens, public_url, ack_key_file
+ * and metrics_public; requests in flight finish with the old ones. Thread-safe;
  * cfg is copied, so the old configuration may be freed after this returns.
  * (The listen address and the TLS files are read at start only.) */
 void sdat_http_set_config(sdat_http_t *http, const struct sdat_config *cfg);

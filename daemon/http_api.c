@@ -270,6 +270,137 @@ static void get_notification(sdat_http_t *http, struct http_request *req, struct
     }
 }
 
+/* ---- operator actions on a notification (delivery.md) ---- */
+
+enum notification_action { ACTION_CANCEL, ACTION_RESEND, ACTION_REDIRECT, ACTION_WITHDRAW };
+
+struct action_job {
+    enum notification_action action;
+    const char *id, *by, *recipient, *reason;
+    struct sdat_operator_result result;
+};
+
+static int run_action(struct sdat_engine *e, void *arg, int64_t now_ms)
+{
+    struct action_job *j = arg;
+    switch (j->action) {
+    case ACTION_CANCEL:
+        return sdat_engine_notification_cancel(e, j->id, j->by, now_ms, &j->result);
+    case ACTION_RESEND:
+        return sdat_engine_notification_resend(e, j->id, j->by, now_ms, &j->result);
+    case ACTION_REDIRECT:
+        return sdat_engine_notification_redirect(e, j->id, j->recipient, j->reason, j->by, now_ms,
+                                                 &j->result);
+    case ACTION_WITHDRAW:
+        return sdat_engine_notification_withdraw(e, j->id, j->reason, j->by, now_ms, &j->result);
+    }
+    return -EINVAL;
+}
+
+/* The body's members: by always, recipient for a redirect, reason for a
+ * withdrawal (required) and a redirect (optional: the withdrawn
+ * notification's text when the old one was delivered). Anything else is
+ * a mistake worth a 400. */
+static bool action_body(struct http_request *req, struct action_job *j, json_t **ret_doc,
+                        struct http_answer *ret)
+{
+    json_t *doc = NULL;
+    const char *name;
+    json_t *v;
+    if (!body_object(req, false, &doc, ret)) {
+        return false;
+    }
+    *ret_doc = doc;
+    json_object_foreach (doc, name, v) {
+        bool allowed = strcmp(name, "by") == 0 ||
+                       (strcmp(name, "recipient") == 0 && j->action == ACTION_REDIRECT) ||
+                       (strcmp(name, "reason") == 0 &&
+                        (j->action == ACTION_REDIRECT || j->action == ACTION_WITHDRAW));
+        if (!allowed) {
+            char detail[96];
+            snprintf(detail, sizeof detail, "/%.40s: not a member of this action's body", name);
+            http_error(ret, 400, "bad request", detail);
+            return false;
+        }
+    }
+    if (string_member(doc, "by", true, &j->by, ret) < 0 ||
+        (j->action == ACTION_REDIRECT &&
+         string_member(doc, "recipient", true, &j->recipient, ret) < 0)) {
+        return false;
+    }
+    const json_t *reason = json_object_get(doc, "reason");
+    if (j->action == ACTION_WITHDRAW || (reason && !json_is_null(reason))) {
+        /* The withdrawn notification carries 1 to 1000 characters. */
+        const char *s = json_string_value(reason);
+        size_t n = s ? utf8_chars(s) : 0;
+        if (!s || n < 1 || n > 1000 || strlen(s) != json_string_length(reason)) {
+            http_error(ret, 400, "bad request",
+                       reason ? "/reason: must be a string of 1 to 1000 characters"
+                              : "/reason: required");
+            return false;
+        }
+        j->reason = s;
+    }
+    return true;
+}
+
+/* 200 {"notification_id", "state" (afterwards), "notifications": [the ids
+ * created], "redirected_to"?, "withdrawal"?}. */
+static void notification_action(sdat_http_t *http, struct http_request *req,
+                                struct http_answer *ret, enum notification_action action)
+{
+    json_t *doc = NULL;
+    struct action_job j = {.action = action, .id = req->id};
+    if (!action_body(req, &j, &doc, ret)) {
+        json_decref(doc);
+        return;
+    }
+    int r = http_job(http, run_action, &j);
+    json_decref(doc);
+    if (r == 0) {
+        json_t *created = json_array();
+        json_t *answer = json_pack("{s:s, s:s, s:o}", "notification_id", req->id, "state",
+                                   j.result.state, "notifications", created);
+        if (answer && j.result.redirected_to[0]) {
+            json_array_append_new(created, json_string(j.result.redirected_to));
+            json_object_set_new(answer, "redirected_to", json_string(j.result.redirected_to));
+        }
+        if (answer && j.result.withdrawal[0]) {
+            json_array_append_new(created, json_string(j.result.withdrawal));
+            json_object_set_new(answer, "withdrawal", json_string(j.result.withdrawal));
+        }
+        http_json(ret, 200, answer);
+    } else if (r == -ENOENT) {
+        http_error(ret, 404, "not found", "no such notification");
+    } else if (r == -EINVAL) {
+        http_error(ret, 400, "bad request", j.result.err);
+    } else if (r == -EBUSY) {
+        http_error(ret, 409, "conflict", j.result.err);
+    } else {
+        http_job_failed(ret, r);
+    }
+}
+
+static void post_cancel(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
+{
+    notification_action(http, req, ret, ACTION_CANCEL);
+}
+
+static void post_resend(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
+{
+    notification_action(http, req, ret, ACTION_RESEND);
+}
+
+static void post_redirect(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
+{
+    notification_action(http, req, ret, ACTION_REDIRECT);
+}
+
+static void post_withdraw(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
+{
+    notification_action(http, req, ret, ACTION_WITHDRAW);
+}
+
 /* ---- reviews ---- */
 
 struct review_view {
@@ -574,6 +705,105 @@ static void get_flags(sdat_http_t *http, struct http_request *req, struct http_a
     lookup(http, req, ret, req->id, http_query(req, "at"));
 }
 
+/* ---- CP-IS attendances: the same processing as the topic ---- */
+
+struct attendance_job {
+    const json_t *doc;
+    const char *asker;
+    const char *body;
+    size_t body_len;
+    json_t *response;
+    char err[512];
+};
+
+/* Validation runs here, on the writer (the engine holds the schemas); a
+ * flag that cannot be routed keeps the attendance as a dead letter, as on
+ * the topic, while the answer still goes back. */
+static int run_attendance(struct sdat_engine *e, void *arg, int64_t now_ms)
+{
+    struct attendance_job *j = arg;
+    struct sdat_validation v;
+    int r = sdat_schemas_validate(e->schemas, j->doc, "health.attendance/1", &v);
+    if (r != 0) {
+        /* A JSON Pointer and the rule broken, never the value. */
+        snprintf(j->err, sizeof j->err, "%s: %s", v.n_errors ? v.errors[0].path : "",
+                 v.n_errors ? v.errors[0].message : "invalid");
+        return r < 0 ? -EIO : -EBADMSG;
+    }
+    r = sdat_engine_attendance(e, j->doc, j->asker, false, now_ms, &j->response, j->err,
+                               sizeof j->err);
+    if (r == 1) {
+        char key[200];
+        r = sdat_schemas_derive_key(j->doc, "health.attendance/1", key, sizeof key);
+        if (r == 0) {
+            struct sdat_inbound m = {.topic = e->cfg->topics.health_attendances,
+                                     .partition = -1,
+                                     .offset = -1,
+                                     .key = key,
+                                     .key_len = strlen(key),
+                                     .value = j->body,
+                                     .value_len = j->body_len};
+            r = sdat_engine_dead_letter(e, &m, "routing", j->err, now_ms);
+        }
+    }
+    if (r < 0) {
+        json_decref(j->response);
+        j->response = NULL;
+    }
+    return r;
+}
+
+/* Whether the token covers the attendance's organisation: a token without
+ * ods_codes covers every one. An ods_code that is absent or not a string is
+ * left to the schema (400). */
+static bool ods_covered(const struct http_token *token, const json_t *doc)
+{
+    const char *ods_code = json_string_value(json_object_get(doc, "ods_code"));
+    if (token->ods_codes.n == 0 || !ods_code) {
+        return true;
+    }
+    for (size_t i = 0; i < token->ods_codes.n; i++) {
+        if (strcmp(token->ods_codes.v[i], ods_code) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The 403 for an organisation the token does not cover needs the body, so
+ * it comes after the 413 and after a body that is not a JSON object (400),
+ * but before the schema's 400. Idempotent by the attendance key. */
+static void post_attendance(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
+{
+    json_t *doc = NULL;
+    if (!body_object(req, false, &doc, ret)) {
+        return;
+    }
+    if (!ods_covered(req->token, doc)) {
+        http_error(ret, 403, "forbidden", "the token does not cover this ods_code");
+        json_decref(doc);
+        return;
+    }
+    struct attendance_job j = {.doc = doc,
+                               .asker = req->token->name,
+                               .body = req->body,
+                               .body_len = req->body_len};
+    int64_t began = sdat_time_mono_ms();
+    int r = http_job(http, run_attendance, &j);
+    if (r >= 0) {
+        sdat_metrics_observe(SDAT_M_LOOKUP_DURATION,
+                             (double)(sdat_time_mono_ms() - began) / 1000.0);
+        http_json(ret, 200, j.response);
+        j.response = NULL;
+    } else if (r == -EBADMSG) {
+        http_error(ret, 400, "bad request", j.err);
+    } else {
+        http_job_failed(ret, r);
+    }
+    json_decref(j.response);
+    json_decref(doc);
+}
+
 /* ---- the route table ---- */
 
 /* Rows with a NULL handler belong to later issues and answer 404 "not
@@ -584,11 +814,19 @@ const struct http_route http_routes[] = {
     {"metrics", "GET", "/metrics", SDAT_ROLE_METRICS, HTTP_ROUTE_METRICS, NULL, get_metrics},
     {"cpis-lookup", "POST", "/v1/cpis/lookups", SDAT_ROLE_LOOKUP, 0, NULL, post_lookup},
     {"cpis-flags", "GET", "/v1/cpis/flags/{}", SDAT_ROLE_LOOKUP, 0, NULL, get_flags},
-    {"cpis-attendance", "POST", "/v1/cpis/attendances", SDAT_ROLE_LOOKUP, 0, NULL, NULL},
+    {"cpis-attendance", "POST", "/v1/cpis/attendances", SDAT_ROLE_LOOKUP, 0, NULL, post_attendance},
     {"notification-ack", "POST", "/v1/notifications/{}/ack", SDAT_ROLE_ACK, 0, check_ack, post_ack},
-    {"ack-page", "GET", "/ack/{}", 0, 0, NULL, NULL},
-    {"ack-page", "POST", "/ack/{}", 0, 0, NULL, NULL},
+    {"ack-page", "GET", "/ack/{}", 0, 0, NULL, http_ack_page_get},
+    {"ack-page", "POST", "/ack/{}", 0, 0, NULL, http_ack_page_post},
     {"notification", "GET", "/v1/notifications/{}", SDAT_ROLE_OPERATOR, 0, NULL, get_notification},
+    {"notification-cancel", "POST", "/v1/notifications/{}/cancel", SDAT_ROLE_OPERATOR, 0, NULL,
+     post_cancel},
+    {"notification-resend", "POST", "/v1/notifications/{}/resend", SDAT_ROLE_OPERATOR, 0, NULL,
+     post_resend},
+    {"notification-redirect", "POST", "/v1/notifications/{}/redirect", SDAT_ROLE_OPERATOR, 0, NULL,
+     post_redirect},
+    {"notification-withdraw", "POST", "/v1/notifications/{}/withdraw", SDAT_ROLE_OPERATOR, 0, NULL,
+     post_withdraw},
     {"reviews", "GET", "/v1/reviews", SDAT_ROLE_OPERATOR, 0, NULL, get_reviews},
     {"review", "GET", "/v1/reviews/{}", SDAT_ROLE_OPERATOR, 0, NULL, get_review},
     {"review-decide", "POST", "/v1/reviews/{}", SDAT_ROLE_OPERATOR, 0, NULL, post_review},

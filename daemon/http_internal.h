@@ -34,6 +34,7 @@ struct http_token {
 struct http_conf {
     atomic_int refs;
     char *public_url;
+    char *ack_key_file; /* NULL: ack links are refused */
     bool metrics_public;
     struct http_token *tokens;
     size_t n_tokens;
@@ -117,6 +118,9 @@ int http_job(sdat_http_t *http, sdat_job_fn fn, void *arg);
 /* 503 for a job that did not run or commit, 500 for anything else. */
 void http_job_failed(struct http_answer *ret, int r);
 const char *http_query(struct http_request *req, const char *name);
+/* http_ack.c: the acknowledgement link's pages (GET and POST /ack/ID). */
+void http_ack_page_get(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_ack_page_post(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 /* /readyz and /metrics. */
 json_t *http_readiness(sdat_http_t *http, bool *ret_ready);
 char *http_metrics_text(sdat_http_t *http);

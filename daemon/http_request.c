@@ -66,6 +66,16 @@ static enum MHD_Result respond(struct http_request *req, struct http_answer *a)
         MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (a->content_type && strncmp(a->content_type, "text/html", 9) == 0) {
+        /* The acknowledgement pages: their URL holds a token, so no referrer
+         * leaves them; nothing but their own inline style and form runs. */
+        MHD_add_response_header(response, "Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; "
+                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+        MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(response, "X-Frame-Options", "DENY");
+    }
     if (a->status == MHD_HTTP_METHOD_NOT_ALLOWED && a->allow[0]) {
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, a->allow);
     }

@@ -22,8 +22,11 @@ int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n
     int32_t today;
     int r;
 
+    /* An operator's redirect (operator.c) names its recipient on purpose:
+     * the register, which may be what was wrong, does not overrule it. */
     if (strcmp(n->kind, "da-incident") != 0 || !school || school->kind != SDAT_KIND_SCHOOL ||
-        !n->register_child_id || !n->child_ref) {
+        !n->register_child_id || !n->child_ref ||
+        (n->route_reason && strcmp(n->route_reason, SDAT_ROUTE_REASON_REDIRECTED) == 0)) {
         return 0;
     }
     r = sdat_store_incident_get(e->st, n->source_key, &version, &doc);

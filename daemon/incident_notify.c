@@ -159,8 +159,11 @@ int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const st
     };
     json_t *payload = NULL;
     char *text = NULL, *content = NULL;
+    struct sdat_ack_key ack_key;
     int r;
 
+    sdat_ack_key_for_links(common.public_url, e->cfg->http.ack_key_file, &ack_key);
+    common.ack_key = &ack_key;
     sdat_id_notification(route->kind, ic->key, ic->version, ref, route->recipient->id, NULL, id);
     if (strcmp(route->kind, "da-incident-urgent") == 0) {
         payload = sdat_payload_urgent(&common, ic->doc, ic->decisions);
@@ -292,6 +295,7 @@ int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const st
                  amends ? " amends=" : "", amends ? amends : "");
     }
 out:
+    sdat_ack_key_clear(&ack_key);
     free(text);
     free(content);
     json_decref(payload);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpis.h"
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
@@ -174,8 +175,17 @@ int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int
     } else if (is_register_schema(schema)) {
         r = register_record(e, m, schema, doc, now_ms);
     } else {
-        /* Register topics and attendances are consumed by later flows. */
-        r = dead_letter(e, m, "schema", "this daemon does not yet process this schema", now_ms);
+        /* health.attendance/1 (flows.md §2), asked by its care setting.
+         * No savepoint: a store error rolls back the caller's transaction,
+         * and a flag that cannot be routed keeps everything else (the
+         * answer must go at once) and the event waits as a dead letter for
+         * a replay, which answers again and notifies nobody twice. */
+        sdat_metrics_add(SDAT_M_EVENTS, 1, m->topic, "accepted");
+        r = sdat_engine_attendance(e, doc, json_string_value(json_object_get(doc, "ods_code")),
+                                   true, now_ms, NULL, error, sizeof error);
+        if (r == 1) {
+            r = dead_letter(e, m, "routing", error, now_ms);
+        }
     }
 out:
     json_decref(doc);
@@ -186,6 +196,12 @@ out:
         r = dead_letter(e, m, "routing", error, now_ms);
     }
     return r;
+}
+
+int sdat_engine_dead_letter(struct sdat_engine *e, const struct sdat_inbound *m, const char *stage,
+                            const char *error, int64_t now_ms)
+{
+    return dead_letter(e, m, stage, error, now_ms);
 }
 
 int sdat_engine_ingest(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms)

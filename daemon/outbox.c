@@ -236,10 +236,14 @@ static int escalate(sdat_outbox_t *outbox, struct sdat_engine *e, int64_t now_ms
     };
     struct sdat_recipient unknown = {.id = (char *)failed_recipient_id,
                                      .name = (char *)failed_recipient_id};
+    struct sdat_ack_key ack_key;
+    sdat_ack_key_for_links(common.public_url, cfg->http.ack_key_file, &ack_key);
+    common.ack_key = &ack_key;
     json_t *failed_payload = failed_payload_text ? json_loads(failed_payload_text, 0, NULL) : NULL;
     json_t *payload = sdat_payload_delivery_failed(&common, reason, failed_id, failed_kind,
                                                    failed ? failed : &unknown, attempts,
                                                    last_error, failed_payload);
+    sdat_ack_key_clear(&ack_key);
     json_decref(failed_payload);
     char *text = payload ? json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     struct sdat_validation v;

@@ -34,9 +34,12 @@ static json_t *common_fields(const struct sdat_payload_common *c)
         char url[1024];
         size_t len = strlen(c->public_url);
         /* A trailing slash in the configured base would double up. */
-        snprintf(url, sizeof url, "%.*s/v1/notifications/%s/ack",
-                 (int)(len && c->public_url[len - 1] == '/' ? len - 1 : len), c->public_url,
-                 c->notification_id);
+        if (!c->ack_key || !c->ack_key->bytes ||
+            sdat_ack_url(c->public_url, c->ack_key, c->notification_id, url, sizeof url) < 0) {
+            snprintf(url, sizeof url, "%.*s/v1/notifications/%s/ack",
+                     (int)(len && c->public_url[len - 1] == '/' ? len - 1 : len), c->public_url,
+                     c->notification_id);
+        }
         json_object_set_new(p, "ack_url", json_string(url));
     }
     if (c->route_reason) {
@@ -44,6 +47,47 @@ static json_t *common_fields(const struct sdat_payload_common *c)
     }
     if (c->amends) {
         json_object_set_new(p, "amends", json_string(c->amends));
+    }
+    return p;
+}
+
+json_t *sdat_payload_withdrawn(const struct sdat_payload_common *common, const char *withdraws,
+                               const char *reason)
+{
+    json_t *p = common_fields(common);
+    json_t *extra = json_pack("{s:s, s:s, s:s}", "withdraws", withdraws, "reason", reason,
+                              "request",
+                              "This notification was sent to you in error. Please delete it and "
+                              "any copies you hold, do not act on it, and do not pass it on.");
+    if (!p || !extra || json_object_update(p, extra) < 0) {
+        json_decref(p);
+        p = NULL;
+    }
+    json_decref(extra);
+    return p;
+}
+
+json_t *sdat_payload_readdressed(const struct sdat_payload_common *common, const json_t *old)
+{
+    static const char *const own[] = {"schema",        "notification_id", "kind",
+                                      "recipient",     "created_at",      "scheduled_for",
+                                      "lawful_basis",  "ack_url",         "route_reason",
+                                      "amends",        NULL};
+    json_t *p = common_fields(common);
+    const char *name;
+    json_t *v;
+    if (!p) {
+        return NULL;
+    }
+    json_object_foreach ((json_t *)old, name, v) {
+        bool common_member = false;
+        for (const char *const *o = own; *o && !common_member; o++) {
+            common_member = strcmp(*o, name) == 0;
+        }
+        if (!common_member && json_object_set(p, name, v) < 0) {
+            json_decref(p);
+            return NULL;
+        }
     }
     return p;
 }
@@ -287,4 +331,59 @@ json_t *sdat_payload_delivery_failed(const struct sdat_payload_common *common, c
         json_object_set_new(p, "last_error", json_string(cut));
     }
     return p;
+}
+
+json_t *sdat_payload_cpis_access(const struct sdat_payload_common *common,
+                                 const json_t *attendance, const char *attendance_key,
+                                 const json_t *flag, const json_t *accesses)
+{
+    static const char *const patient_fields[] = {"nhs_number", "given_name", "family_name", "dob",
+                                                 NULL};
+    static const char *const attendance_fields[] = {"ods_code", "setting", "arrived_at", NULL};
+    static const char *const flag_fields[] = {"flag_id", "type", "start_date", "end_date",
+                                              "expected_delivery_date", NULL};
+    static const char *const access_fields[] = {"ods_code", "setting", "arrived_at", NULL};
+    json_t *p = common_fields(common);
+    json_t *patient = json_object();
+    json_t *att = json_pack("{s:s}", "key", attendance_key);
+    json_t *one = json_object();
+    json_t *flags = json_array();
+    json_t *list = json_array();
+    json_t *ret = NULL;
+    size_t i;
+    json_t *a;
+
+    if (!p || !patient || !att || !one || !flags || !list ||
+        copy_fields(patient, json_object_get(attendance, "patient"), patient_fields) < 0 ||
+        copy_fields(att, attendance, attendance_fields) < 0 ||
+        copy_fields(one, flag, flag_fields) < 0 || json_array_append(flags, one) < 0) {
+        goto out;
+    }
+    json_array_foreach(accesses, i, a)
+    {
+        if (i >= 25) {
+            break;
+        }
+        json_t *entry = json_object();
+        if (!entry || copy_fields(entry, a, access_fields) < 0) {
+            json_decref(entry);
+            goto out;
+        }
+        if (json_array_append_new(list, entry) < 0) { /* it took entry */
+            goto out;
+        }
+    }
+    if (json_object_set(p, "patient", patient) == 0 && json_object_set(p, "attendance", att) == 0 &&
+        json_object_set(p, "flags", flags) == 0 && json_object_set(p, "accesses", list) == 0) {
+        ret = p;
+        p = NULL;
+    }
+out:
+    json_decref(p);
+    json_decref(patient);
+    json_decref(att);
+    json_decref(one);
+    json_decref(flags);
+    json_decref(list);
+    return ret;
 }

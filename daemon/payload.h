@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "ack.h"
 #include "config.h"
 
 struct sdat_payload_common {
@@ -20,7 +21,24 @@ struct sdat_payload_common {
     const char *public_url;   /* NULL or "": no ack_url */
     const char *route_reason; /* NULL: absent */
     const char *amends;       /* NULL: absent */
+    /* With public_url: a key (http.ack_key_file) makes ack_url the link a
+     * person opens, PUBLIC_URL/ack/ID?t=TOKEN (ack.h); without one (NULL or
+     * empty) it is the API's PUBLIC_URL/v1/notifications/ID/ack, for
+     * receivers that hold an ack token. */
+    const struct sdat_ack_key *ack_key;
 };
+
+/* withdrawn to the recipient of notification withdraws, sent in error:
+ * the id, the operator's reason (1 to 1000 characters) and a request to
+ * delete what was received; nothing else. A new object, or NULL. */
+json_t *sdat_payload_withdrawn(const struct sdat_payload_common *common, const char *withdraws,
+                               const char *reason);
+
+/* A payload of another notification readdressed (an operator's redirect of
+ * a kind whose content does not depend on its recipient): common's fields,
+ * and every other member of old (borrowed) as it was, less route_reason
+ * and amends. A new object, or NULL. */
+json_t *sdat_payload_readdressed(const struct sdat_payload_common *common, const json_t *old);
 
 /* Each returns a new object (caller owns) or NULL on allocation failure. */
 /* da-incident to a school: the child as the register holds it. */
@@ -56,5 +74,15 @@ json_t *sdat_payload_delivery_failed(const struct sdat_payload_common *common, c
  * [{position, ref?, decision, register_child_id?}] (borrowed). */
 json_t *sdat_payload_urgent(const struct sdat_payload_common *common, const json_t *incident,
                             const json_t *decisions);
+
+/* cpis-access to the local authority that owns flag (a council.cpis-flag/1
+ * document): the patient as the attendance names them (nhs_number,
+ * given_name, family_name, dob: those known), the attendance (key,
+ * ods_code, setting, arrived_at), that one flag and up to 25 earlier
+ * accesses ([{ods_code, setting, arrived_at}], newest first). All
+ * borrowed. */
+json_t *sdat_payload_cpis_access(const struct sdat_payload_common *common,
+                                 const json_t *attendance, const char *attendance_key,
+                                 const json_t *flag, const json_t *accesses);
 
 #endif

@@ -17,12 +17,15 @@
 struct part {
     char *topic;
     int32_t partition;
-    bool at_end;
+    int64_t target; /* the end offset read when the partition was assigned */
+    bool at_end;    /* applied up to target (or the broker said end) */
 };
 
 struct sdat_regfeed {
     rd_kafka_t *rk;
+    char *cluster; /* the cluster id positions are kept under */
     const char *topics[2];
+    bool topic_known[2]; /* its partitions (or its absence) are known */
     struct part parts[MAX_PARTITIONS];
     size_t n_parts;
     int64_t next_metadata_ms;
@@ -81,6 +84,7 @@ void sdat_regfeed_free(sdat_regfeed_t *feed)
     for (size_t i = 0; i < feed->n_parts; i++) {
         free(feed->parts[i].topic);
     }
+    free(feed->cluster);
     free(feed);
 }
 
@@ -96,9 +100,18 @@ static struct part *find_part(sdat_regfeed_t *feed, const char *topic, int32_t p
 
 /* Adds partitions that appeared since the last look (a topic created after
  * the daemon started, or grown) to the assignment, each from the position
- * the store keeps or from the beginning. */
+ * the store keeps for this cluster or from the beginning, with the end
+ * offset of that moment as the point where it is current. A topic the
+ * cluster does not have is current with nothing to read. */
 static void refresh_assignment(sdat_regfeed_t *feed, sdat_store_t *st)
 {
+    if (!feed->cluster) {
+        feed->cluster = rd_kafka_clusterid(feed->rk, 2000);
+        if (!feed->cluster) {
+            return; /* no broker answered: positions cannot be chosen yet */
+        }
+        log_info("register", "cluster id %s", feed->cluster);
+    }
     rd_kafka_topic_partition_list_t *add = rd_kafka_topic_partition_list_new(8);
     for (int t = 0; t < 2; t++) {
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(feed->rk, feed->topics[t], NULL);
@@ -107,20 +120,37 @@ static void refresh_assignment(sdat_regfeed_t *feed, sdat_store_t *st)
             continue;
         }
         rd_kafka_resp_err_t e = rd_kafka_metadata(feed->rk, 0, rkt, &md, 2000);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && !md->topics[0].err) {
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+            md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            feed->topic_known[t] = true;
+        } else if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && !md->topics[0].err) {
+            bool all = true;
             for (int p = 0; p < md->topics[0].partition_cnt; p++) {
                 int32_t id = md->topics[0].partitions[p].id;
-                if (find_part(feed, feed->topics[t], id) || feed->n_parts >= MAX_PARTITIONS) {
+                int64_t low = 0, high = 0;
+                if (find_part(feed, feed->topics[t], id)) {
+                    continue;
+                }
+                if (feed->n_parts >= MAX_PARTITIONS ||
+                    rd_kafka_query_watermark_offsets(feed->rk, feed->topics[t], id, &low, &high,
+                                                     2000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                    all = false;
                     continue;
                 }
                 int64_t next = RD_KAFKA_OFFSET_BEGINNING;
-                if (sdat_store_register_offset(st, feed->topics[t], id, &next) < 0) {
+                if (sdat_store_register_offset(st, feed->cluster, feed->topics[t], id, &next) <
+                    0) {
                     next = RD_KAFKA_OFFSET_BEGINNING;
                 }
                 rd_kafka_topic_partition_list_add(add, feed->topics[t], id)->offset = next;
-                feed->parts[feed->n_parts++] =
-                    (struct part){.topic = strdup(feed->topics[t]), .partition = id};
+                feed->parts[feed->n_parts++] = (struct part){
+                    .topic = strdup(feed->topics[t]),
+                    .partition = id,
+                    .target = high,
+                    .at_end = high <= low || (next >= 0 && next >= high),
+                };
             }
+            feed->topic_known[t] = all;
         }
         if (md) {
             rd_kafka_metadata_destroy(md);
@@ -143,7 +173,7 @@ static void refresh_assignment(sdat_regfeed_t *feed, sdat_store_t *st)
 
 bool sdat_regfeed_current(const sdat_regfeed_t *feed)
 {
-    if (feed->n_parts == 0) {
+    if (!feed->topic_known[0] || !feed->topic_known[1]) {
         return false;
     }
     for (size_t i = 0; i < feed->n_parts; i++) {
@@ -154,6 +184,16 @@ bool sdat_regfeed_current(const sdat_regfeed_t *feed)
     return true;
 }
 
+static void reached(sdat_regfeed_t *feed, struct part *p)
+{
+    if (p && !p->at_end) {
+        p->at_end = true;
+        if (sdat_regfeed_current(feed)) {
+            log_info("register", "register is current (%zu partitions read)", feed->n_parts);
+        }
+    }
+}
+
 static int apply_batch(sdat_regfeed_t *feed, struct sdat_engine *e, int64_t now_ms)
 {
     int r = sdat_store_begin(e->st);
@@ -162,7 +202,8 @@ static int apply_batch(sdat_regfeed_t *feed, struct sdat_engine *e, int64_t now_
         struct sdat_inbound m = sdat_kafka_inbound(msg);
         r = sdat_engine_process(e, &m, now_ms);
         if (r == 0) {
-            r = sdat_store_register_offset_set(e->st, m.topic, m.partition, m.offset + 1);
+            r = sdat_store_register_offset_set(e->st, feed->cluster, m.topic, m.partition,
+                                               m.offset + 1);
         }
     }
     if (r == 0) {
@@ -189,14 +230,7 @@ int sdat_regfeed_poll(sdat_regfeed_t *feed, struct sdat_engine *e, int64_t now_m
             break;
         }
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            struct part *p = find_part(feed, rd_kafka_topic_name(msg->rkt), msg->partition);
-            if (p && !p->at_end) {
-                p->at_end = true;
-                if (sdat_regfeed_current(feed)) {
-                    log_info("register", "register is current (%zu partitions read)",
-                             feed->n_parts);
-                }
-            }
+            reached(feed, find_part(feed, rd_kafka_topic_name(msg->rkt), msg->partition));
             rd_kafka_message_destroy(msg);
             continue;
         }
@@ -216,7 +250,12 @@ int sdat_regfeed_poll(sdat_regfeed_t *feed, struct sdat_engine *e, int64_t now_m
     }
     int n = (int)feed->n_batch;
     for (size_t i = 0; i < feed->n_batch; i++) {
-        rd_kafka_message_destroy(feed->batch[i]);
+        rd_kafka_message_t *msg = feed->batch[i];
+        struct part *p = find_part(feed, rd_kafka_topic_name(msg->rkt), msg->partition);
+        if (p && msg->offset + 1 >= p->target) {
+            reached(feed, p); /* applied up to the end offset read at start */
+        }
+        rd_kafka_message_destroy(msg);
     }
     feed->n_batch = 0;
     return n;

@@ -1,8 +1,9 @@
 /* The register feed: the compacted topics council.children and
  * council.cpis-flags read as global tables. Every instance reads every
  * partition (no consumer group splits the register) from the positions it
- * keeps in its own store, so a restart resumes where it stopped and a new
- * instance reads the topics from the beginning. Records are applied in
+ * keeps in its own store per cluster id, so a restart resumes where it
+ * stopped and a new instance, or any instance on another cluster, reads
+ * the topics from the beginning. Records are applied in
  * batches, each batch and its positions in one transaction. */
 #ifndef SDAT_REGFEED_H
 #define SDAT_REGFEED_H
@@ -23,8 +24,10 @@ void sdat_regfeed_free(sdat_regfeed_t *feed); /* accepts NULL */
  * the batch was committed and it is applied again on the next call. */
 int sdat_regfeed_poll(sdat_regfeed_t *feed, struct sdat_engine *e, int64_t now_ms, int max);
 
-/* Whether every partition of both topics has been read to its end at least
- * once since start: the register is current. */
+/* Whether both topics' partitions are known (a topic the cluster does not
+ * have counts as empty) and each has been applied up to the end offset
+ * read when it was assigned (or reported its end): the register is
+ * current. */
 bool sdat_regfeed_current(const sdat_regfeed_t *feed);
 
 #endif

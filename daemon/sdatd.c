@@ -23,6 +23,7 @@
 #include "http.h"
 #include "jobs.h"
 #include "regfeed.h"
+#include "retention.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -63,6 +64,7 @@ struct daemon {
     sdat_nicknames_t *nicknames;
     int64_t started_mono_ms;
     bool register_wait_over;
+    int64_t register_said_mono_ms;
     rd_kafka_t *producer;
     sdat_mirror_t *mirror;
     sdat_outbox_t *outbox;
@@ -76,6 +78,7 @@ struct daemon {
     atomic_bool probe_stop, broker_up;
     bool consumer_assigned;
     int64_t last_gauges_mono_ms;
+    int64_t next_retention_mono_ms; /* 0: at the first turn after start */
     struct sdat_engine engine;
     /* A message whose effects could not be committed (store failure); it is
      * processed again before anything else is consumed. */
@@ -275,7 +278,7 @@ static int start_kafka(struct daemon *d)
         log_error("kafka", "%s", err);
         return r;
     }
-    d->started_mono_ms = sdat_time_mono_ms();
+    d->started_mono_ms = d->register_said_mono_ms = sdat_time_mono_ms();
     d->consumer_queue = rd_kafka_queue_get_consumer(d->consumer);
     atomic_store(&d->broker_up, true);
     if (pthread_create(&d->probe, NULL, probe_broker, d) == 0) {
@@ -302,6 +305,11 @@ static int start(struct daemon *d)
     }
     r = sdat_audit_new(d->cfg->instance_id, &d->audit);
     if (r < 0) {
+        return r;
+    }
+    r = sdat_audit_configure_from(d->audit, d->cfg, err, sizeof err);
+    if (r < 0) {
+        log_error("config", "%s", err);
         return r;
     }
     r = sdat_match_nicknames_load(d->cfg->matching.nicknames_file, &d->nicknames, err,
@@ -389,6 +397,13 @@ static void reload(struct daemon *d)
     }
     if (sdat_outbox_new(cfg, d->bootstrap, &outbox, err, sizeof err) < 0) {
         log_error("config", "reload failed: %s; keeping the running configuration", err);
+        sdat_config_free(cfg);
+        return;
+    }
+    /* The new checkpoint interval and key; the next record declares them. */
+    if (sdat_audit_configure_from(d->audit, cfg, err, sizeof err) < 0) {
+        log_error("config", "reload failed: %s; keeping the running configuration", err);
+        sdat_outbox_free(outbox);
         sdat_config_free(cfg);
         return;
     }
@@ -564,6 +579,22 @@ static int run(struct daemon *d)
                 continue;
             }
         }
+        if (mono >= d->next_retention_mono_ms) {
+            /* Once a day (and once at start): payloads, dead-lettered
+             * bytes and CP-IS accesses past their retention (delivery.md
+             * "Retention"); the audit chain keeps the hashes. */
+            struct sdat_retention_counts rc = {0};
+            if (sdat_retention_run(d->st, d->audit, d->cfg, now, &rc) < 0) {
+                log_error("store", "retention could not run: %s", sdat_store_errmsg(d->st));
+                d->next_retention_mono_ms = mono + 60 * 60 * 1000;
+            } else {
+                log_info("retention", "removed %lld payloads, %lld dead-lettered messages, "
+                         "%lld CP-IS accesses",
+                         (long long)rc.payloads, (long long)rc.dead_letters,
+                         (long long)rc.accesses);
+                d->next_retention_mono_ms = mono + 24 * 60 * 60 * 1000;
+            }
+        }
         if (mono - d->last_gauges_mono_ms >= 1000) {
             update_gauges(d, now);
             d->last_gauges_mono_ms = mono;
@@ -587,18 +618,19 @@ static int run(struct daemon *d)
             usleep(500 * 1000);
             continue;
         }
-        /* Police incidents wait until the register is current, so that a
-         * child is matched against what the council has published, for at
-         * most REGISTER_WAIT_MS after start (a register topic that does not
-         * exist must not stop the police flow). */
+        /* Incidents and attendances wait until the register is current
+         * (applied up to the end offsets read at start), so that a child
+         * is matched against what the council has published; a register
+         * topic the cluster does not have holds nothing back. While it
+         * waits, the daemon says so every REGISTER_WAIT_MS. */
         bool consume = d->register_wait_over;
-        if (!consume && (sdat_regfeed_current(d->regfeed) ||
-                         mono - d->started_mono_ms >= REGISTER_WAIT_MS)) {
+        if (!consume && sdat_regfeed_current(d->regfeed)) {
             consume = d->register_wait_over = true;
-            if (!sdat_regfeed_current(d->regfeed)) {
-                log_warn("register", "register topics not read to their end after %d s; "
-                         "processing incidents anyway", REGISTER_WAIT_MS / 1000);
-            }
+        } else if (!consume && mono - d->register_said_mono_ms >= REGISTER_WAIT_MS) {
+            log_warn("register", "waiting for the register topics to be applied up to their "
+                     "end before consuming incidents and attendances (%lld s since start)",
+                     (long long)((mono - d->started_mono_ms) / 1000));
+            d->register_said_mono_ms = mono;
         }
         if (applied > 0) {
             timeout_override = 0; /* more register records may be waiting */

@@ -109,6 +109,24 @@ static const char *const migrations[] = {
     "CREATE TABLE audit_unmirrored(seq INTEGER PRIMARY KEY);"
     "INSERT INTO audit_unmirrored(seq) SELECT seq FROM audit;"
     "CREATE INDEX accesses_attendance ON accesses(attendance);",
+    /* 6 → 7: register positions per Kafka cluster id, and CP-IS response
+     * ids never reused. An offset means
+     * nothing on another cluster (a rebuilt or failed-over one, the
+     * embedded broker's next start): there the topics are read from their
+     * beginning. Positions of unknown cluster are dropped, so the register
+     * is read once more in full (upserts are idempotent). */
+    "CREATE TABLE register_positions(cluster TEXT NOT NULL, topic TEXT NOT NULL,"
+    "  partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,"
+    "  PRIMARY KEY(cluster, topic, partition)) WITHOUT ROWID;"
+    "DROP TABLE register_offsets;"
+    /* A CP-IS response row is deleted once sent: its id must never be
+     * handed out again (the mirror reads ids above the last it produced),
+     * hence AUTOINCREMENT. */
+    "CREATE TABLE cpis_responses_new(id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL,"
+    "  value TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+    "INSERT INTO cpis_responses_new SELECT id, key, value, created_ms FROM cpis_responses;"
+    "DROP TABLE cpis_responses;"
+    "ALTER TABLE cpis_responses_new RENAME TO cpis_responses;",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -21,7 +21,7 @@ enum {
     SDAT_STORE_READONLY = 2, /* open read-only; no lock */
 };
 
-#define SDAT_STORE_SCHEMA_VERSION 6
+#define SDAT_STORE_SCHEMA_VERSION 7
 
 int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st, char *err,
                     size_t errlen);
@@ -92,12 +92,13 @@ int sdat_store_access_record(sdat_store_t *st, const char *nhs_number, const cha
 int sdat_store_meta_get(sdat_store_t *st, const char *key, char **ret_value);
 int sdat_store_meta_set(sdat_store_t *st, const char *key, const char *value);
 
-/* The register topics' positions, kept by each instance (global tables):
- * the next offset to read, or -ENOENT when the partition was never read. */
-int sdat_store_register_offset(sdat_store_t *st, const char *topic, int32_t partition,
-                               int64_t *ret_next_offset);
-int sdat_store_register_offset_set(sdat_store_t *st, const char *topic, int32_t partition,
-                                   int64_t next_offset);
+/* The register topics' positions, kept by each instance (global tables)
+ * per Kafka cluster id: the next offset to read, or -ENOENT when the
+ * partition was never read on that cluster. */
+int sdat_store_register_offset(sdat_store_t *st, const char *cluster, const char *topic,
+                               int32_t partition, int64_t *ret_next_offset);
+int sdat_store_register_offset_set(sdat_store_t *st, const char *cluster, const char *topic,
+                                   int32_t partition, int64_t next_offset);
 
 /* Incidents: the highest version processed per FORCE/INCIDENT_ID key, and
  * that version's document (canonical JSON text). */
@@ -282,5 +283,51 @@ int sdat_store_audit_unmirrored(sdat_store_t *st, int64_t after, int limit,
 int sdat_store_audit_mirrored(sdat_store_t *st, int64_t seq);
 /* How many audit records wait for the mirror (the gauge). */
 int sdat_store_audit_unmirrored_count(sdat_store_t *st, int64_t *ret_count);
+
+/* ---- Operator actions (store_operator.c) ---- */
+/* Moves notification id from state `from` to state `to`, only from there:
+ * 0, -ENOENT when there is no such notification, -EBUSY when it is in
+ * another state. */
+int sdat_store_notification_move(sdat_store_t *st, const char *id, const char *from,
+                                 const char *to);
+/* An operator's resend: a delivered, acknowledged or failed notification is
+ * scheduled again under the same id, due at now_ms (scheduled_ms and
+ * next_attempt_ms: the escalation clock restarts), keeping its payload,
+ * attempts and escalation marks and clearing its acknowledgement and
+ * ack_due. 0, -ENOENT, or -EBUSY in any other state. */
+int sdat_store_notification_resend(sdat_store_t *st, const char *id, int64_t now_ms);
+
+/* ---- Audit chain: checkpoints, verification and export (store_audit.c) ---- */
+/* The chain's last checkpoint record: 0, its seq and its text (malloc'd),
+ * or -ENOENT when the chain has none. */
+int sdat_store_audit_last_checkpoint(sdat_store_t *st, int64_t *ret_seq, char **ret_record);
+/* Every audit row in seq order: the row's seq, the record text and the
+ * hash column (borrowed for the call). fn returns 0 to go on, non-zero to
+ * stop (returned). One statement: one snapshot beside a running daemon. */
+int sdat_store_audit_rows(sdat_store_t *st,
+                          int (*fn)(int64_t seq, const char *record, const char *hash,
+                                    void *opaque),
+                          void *opaque);
+/* The audit records that name id as a whole JSON string anywhere (subject
+ * or detail: a notification, review item, incident key or register child
+ * id, also as a match candidate or an amended notification), oldest first. */
+int sdat_store_audit_naming(sdat_store_t *st, const char *id,
+                            int (*fn)(int64_t seq, const char *record, void *opaque),
+                            void *opaque);
+/* The ids of the notifications about a register child (school
+ * notifications carry it), oldest first. */
+int sdat_store_notification_ids_for_child(sdat_store_t *st, const char *register_child_id,
+                                          int (*fn)(const char *id, void *opaque), void *opaque);
+
+/* ---- Retention (store_retention.c) ---- */
+/* Inside the caller's transaction (else -EINVAL); the rows changed in
+ * *ret_count. Payloads: set to NULL (payload_sha256 kept) for notifications
+ * no longer scheduled or delivering whose last activity (created, due,
+ * delivered, acknowledged) is before before_ms. Dead letters: key and value
+ * set to NULL for those recorded before before_ms. Accesses: CP-IS access
+ * rows that arrived before before_ms deleted. */
+int sdat_store_retention_payloads(sdat_store_t *st, int64_t before_ms, int64_t *ret_count);
+int sdat_store_retention_dead_letters(sdat_store_t *st, int64_t before_ms, int64_t *ret_count);
+int sdat_store_retention_accesses(sdat_store_t *st, int64_t before_ms, int64_t *ret_count);
 
 #endif

@@ -517,16 +517,17 @@ int sdat_store_flag_count(sdat_store_t *st, int64_t *ret_count)
     return store_count(st, store_stmt(st, "SELECT count(*) FROM cpis_flags"), ret_count);
 }
 
-int sdat_store_register_offset(sdat_store_t *st, const char *topic, int32_t partition,
-                               int64_t *ret_next_offset)
+int sdat_store_register_offset(sdat_store_t *st, const char *cluster, const char *topic,
+                               int32_t partition, int64_t *ret_next_offset)
 {
-    sqlite3_stmt *stmt = store_stmt(
-        st, "SELECT next_offset FROM register_offsets WHERE topic = ? AND partition = ?");
+    sqlite3_stmt *stmt = store_stmt(st, "SELECT next_offset FROM register_positions"
+                                        " WHERE cluster = ? AND topic = ? AND partition = ?");
     if (!stmt) {
         return -EIO;
     }
-    store_bind_text(stmt, 1, topic);
-    sqlite3_bind_int(stmt, 2, partition);
+    store_bind_text(stmt, 1, cluster);
+    store_bind_text(stmt, 2, topic);
+    sqlite3_bind_int(stmt, 3, partition);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         *ret_next_offset = sqlite3_column_int64(stmt, 0);
@@ -535,18 +536,20 @@ int sdat_store_register_offset(sdat_store_t *st, const char *topic, int32_t part
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
-int sdat_store_register_offset_set(sdat_store_t *st, const char *topic, int32_t partition,
-                                   int64_t next_offset)
+int sdat_store_register_offset_set(sdat_store_t *st, const char *cluster, const char *topic,
+                                   int32_t partition, int64_t next_offset)
 {
     sqlite3_stmt *stmt = store_stmt(
-        st, "INSERT INTO register_offsets(topic, partition, next_offset) VALUES (?, ?, ?)"
-            " ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset");
+        st, "INSERT INTO register_positions(cluster, topic, partition, next_offset)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT(cluster, topic, partition)"
+            " DO UPDATE SET next_offset = excluded.next_offset");
     if (!stmt) {
         return -EIO;
     }
-    store_bind_text(stmt, 1, topic);
-    sqlite3_bind_int(stmt, 2, partition);
-    sqlite3_bind_int64(stmt, 3, next_offset);
+    store_bind_text(stmt, 1, cluster);
+    store_bind_text(stmt, 2, topic);
+    sqlite3_bind_int(stmt, 3, partition);
+    sqlite3_bind_int64(stmt, 4, next_offset);
     return store_step_done(st, stmt);
 }
 
@@ -588,6 +591,61 @@ int sdat_store_accesses_recent(sdat_store_t *st, const char *nhs_number, int lim
                sqlite3_column_int64(stmt, 2), opaque);
     }
     sqlite3_finalize(stmt);
+    return r;
+}
+
+int sdat_store_accesses_before(sdat_store_t *st, const char *nhs_number, const char *attendance,
+                               int limit,
+                               int (*fn)(const char *ods_code, const char *setting,
+                                         int64_t arrived_ms, void *opaque),
+                               void *opaque)
+{
+    /* Rows recorded after the attendance's own row are left out, so that
+     * the same attendance is answered with the same accesses again. */
+    sqlite3_stmt *stmt = store_stmt(
+        st, "SELECT ods_code, setting, arrived_ms FROM accesses WHERE nhs_number = ?1"
+            " AND attendance <> ?2 AND id < ifnull((SELECT min(id) FROM accesses"
+            " WHERE attendance = ?2), 9223372036854775807)"
+            " ORDER BY arrived_ms DESC, id DESC LIMIT ?3");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, nhs_number);
+    store_bind_text(stmt, 2, attendance);
+    sqlite3_bind_int(stmt, 3, limit);
+    int r = 0, rc = SQLITE_DONE;
+    while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        r = fn((const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),
+               sqlite3_column_int64(stmt, 2), opaque);
+    }
+    if (r == 0 && rc != SQLITE_DONE) {
+        r = -EIO;
+    }
+    sqlite3_reset(stmt);
+    return r;
+}
+
+int sdat_store_access_record(sdat_store_t *st, const char *nhs_number, const char *ods_code,
+                             const char *setting, int64_t arrived_ms, const char *attendance,
+                             int64_t now_ms)
+{
+    sqlite3_stmt *stmt = store_stmt(
+        st, "INSERT INTO accesses(nhs_number, ods_code, setting, arrived_ms, attendance,"
+            " recorded_ms) SELECT ?1, ?2, ?3, ?4, ?5, ?6"
+            " WHERE NOT EXISTS (SELECT 1 FROM accesses WHERE attendance = ?5)");
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, nhs_number);
+    store_bind_text(stmt, 2, ods_code);
+    store_bind_text(stmt, 3, setting);
+    sqlite3_bind_int64(stmt, 4, arrived_ms);
+    store_bind_text(stmt, 5, attendance);
+    sqlite3_bind_int64(stmt, 6, now_ms);
+    int r = store_step_done(st, stmt);
+    if (r == 0 && sqlite3_changes(st->db) == 0) {
+        r = 1;
+    }
     return r;
 }
 

@@ -3,7 +3,8 @@
 # register, starts sdatd with an in-process Kafka-protocol broker and the
 # file connector, publishes sample police incidents with sdatctl publish,
 # waits until the notifications are delivered, shows one, shows one held
-# for the next school day, and stops.
+# for the next school day, answers an emergency department's attendance
+# from a CP-IS flag and tells the local authority, and stops.
 set -eu
 : "${SDAT_BUILD:=build}"
 SDATD="$SDAT_BUILD/sdatd"
@@ -41,6 +42,8 @@ CONF=$INPUTS/demo.conf
 "$SDATD" -t -c "$CONF"
 echo "== importing the synthetic register (config/demo-children.jsonl)"
 "$SDATCTL" -c "$CONF" import children config/demo-children.jsonl
+echo "== importing a CP-IS flag (config/demo-flags.jsonl: a child protection plan)"
+"$SDATCTL" -c "$CONF" import flags config/demo-flags.jsonl
 
 echo "== starting sdatd (embedded broker; schools by the file connector, the MASH by webhook); log in $STATE/sdatd.log"
 "$SDATD" -c "$CONF" 2>"$STATE/sdatd.log" &
@@ -101,6 +104,26 @@ echo "   sdatctl schedule --recipient school:100001 --at $now:"
 echo "   $("$SDATCTL" -c "$CONF" schedule --recipient school:100001 --at "$now")"
 sleep 1
 if [ "$(grep -c 'delivered id=' "$STATE/sdatd.log")" -ne 6 ]; then
+    echo "the held notification was delivered at once" >&2
+    exit 1
+fi
+
+# CP-IS: an emergency department asks about a child; the answer goes back
+# on health.cpis-responses at once and the local authority that owns the
+# plan is told of the attendance.
+arrived=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+printf '{"schema":"health.attendance/1","attendance_id":"DEMO-ED-1","ods_code":"RTG01","setting":"emergency-department","arrived_at":"%s","patient":{"nhs_number":"9990000085"}}\n' \
+    "$arrived" >"$INPUTS/attendance.jsonl"
+echo "== publishing an attendance at an emergency department (health.attendances, key RTG01/DEMO-ED-1)"
+"$SDATCTL" -c "$CONF" publish --topic health.attendances "$INPUTS/attendance.jsonl"
+wait_log 'delivered id=' 7
+echo "== the answer on health.cpis-responses (read with kcat):"
+timeout 30 kcat -C -b "$(cat "$STATE/bootstrap.servers")" -t health.cpis-responses -o beginning -c 1 \
+    -f 'key %k: %s\n' 2>/dev/null
+echo "== and the local authority's CP-IS team is told ($SPOOL/la_831_cpis):"
+python3 -m json.tool "$(find "$SPOOL/la_831_cpis" -name 'n_*.json' | head -n 1)"
+sleep 1
+if [ "$(grep -c 'delivered id=' "$STATE/sdatd.log")" -ne 7 ]; then
     echo "the held notification was delivered at once" >&2
     exit 1
 fi

@@ -142,3 +142,28 @@ int ctl_api_report(long status, const char *body)
     json_decref(doc);
     return CTL_NEGATIVE;
 }
+
+int ctl_api_post(const struct ctl_options *opts, const char *path, json_t *body)
+{
+    struct sdat_config *cfg = ctl_load_config(opts);
+    if (!cfg) {
+        json_decref(body);
+        return CTL_CONFIG;
+    }
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    long status = 0;
+    char *answer = NULL;
+    int r = text ? ctl_api(opts, cfg, "POST", path, text, &status, &answer) : -ENOMEM;
+    free(text);
+    sdat_config_free(cfg);
+    if (r < 0) {
+        return CTL_NEGATIVE;
+    }
+    r = ctl_api_report(status, answer);
+    if (r == CTL_OK && answer && *answer) {
+        printf("%s\n", answer);
+    }
+    free(answer);
+    return r;
+}

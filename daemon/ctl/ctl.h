@@ -34,6 +34,9 @@ int ctl_api(const struct ctl_options *opts, const struct sdat_config *cfg, const
             const char *path, const char *body, long *ret_status, char **ret_body);
 /* CTL_OK for 2xx; else prints the error body and returns CTL_NEGATIVE. */
 int ctl_api_report(long status, const char *body);
+/* POSTs body (taken) to path and prints a 2xx answer on standard output:
+ * CTL_OK, CTL_NEGATIVE (reported), or CTL_CONFIG. */
+int ctl_api_post(const struct ctl_options *opts, const char *path, json_t *body);
 
 int ctl_import(const struct ctl_options *opts, int argc, char **argv);
 int ctl_publish(const struct ctl_options *opts, int argc, char **argv);
@@ -49,5 +52,8 @@ int ctl_review(const struct ctl_options *opts, int argc, char **argv);
 int ctl_dlq_replay(const struct ctl_options *opts, int argc, char **argv);
 int ctl_status(const struct ctl_options *opts, int argc, char **argv);
 int ctl_lookup(const struct ctl_options *opts, int argc, char **argv);
+int ctl_audit(const struct ctl_options *opts, int argc, char **argv);
+int ctl_notification(const struct ctl_options *opts, int argc, char **argv);
+int ctl_token(const struct ctl_options *opts, int argc, char **argv);
 
 #endif

@@ -101,9 +101,18 @@ int ctl_import(const struct ctl_options *opts, int argc, char **argv)
         fprintf(stderr, "sdatctl: cannot size the page cache: %s\n", sdat_store_errmsg(im.st));
         goto out;
     }
-    if (sdat_schemas_new(&im.schemas, err, sizeof err) < 0 ||
-        sdat_audit_new(cfg->instance_id, &im.audit) < 0) {
+    if (sdat_schemas_new(&im.schemas, err, sizeof err) < 0) {
         fprintf(stderr, "sdatctl: %s\n", err);
+        goto out;
+    }
+    if (sdat_audit_new(cfg->instance_id, &im.audit) < 0) {
+        fprintf(stderr, "sdatctl: out of memory\n");
+        goto out;
+    }
+    /* The import appends to the daemon's chain: the same checkpoints. */
+    if (sdat_audit_configure_from(im.audit, cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "sdatctl: %s\n", err);
+        rc = CTL_CONFIG;
         goto out;
     }
     in = ctl_open_input(argc == 3 ? argv[2] : "-");

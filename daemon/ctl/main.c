@@ -35,6 +35,19 @@ static void usage(FILE *out)
             "  review reject ID --by NAME\n"
             "  status [--json]                       readiness and counts per state\n"
             "  lookup NHS_NUMBER [--at DATE]         a silent CP-IS lookup through the API\n"
+            "  notification cancel ID --by NAME      cancel a scheduled notification (API)\n"
+            "  notification resend ID --by NAME      deliver one again under its id (API)\n"
+            "  notification redirect ID RECIPIENT --by NAME [--reason TEXT]\n"
+            "                                        send it to RECIPIENT instead (API)\n"
+            "  notification withdraw ID --reason TEXT --by NAME\n"
+            "                                        ask its recipient to delete it (API)\n"
+            "  token new NAME --role ROLE... [--recipient ID]... [--ods-code CODE]...\n"
+            "                                        a new API token and its configuration line\n"
+            "  audit verify [--file F] [--head HASH]\n"
+            "                                        check the audit chain (store or export)\n"
+            "  audit export [--since DATETIME] [--subject ID]\n"
+            "                                        the audit records as JSON Lines; --subject\n"
+            "                                        adds the linked notifications' payloads\n"
             "exit codes: 0 success, 1 negative answer, 2 usage error, 78 bad configuration\n");
 }
 
@@ -150,6 +163,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "lookup") == 0) {
         return ctl_lookup(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "notification") == 0) {
+        return ctl_notification(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "token") == 0) {
+        return ctl_token(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "audit") == 0) {
+        return ctl_audit(&opts, cargc, cargv);
     }
     if (strcmp(command, "broker") == 0) {
         return ctl_broker(&opts, cargc, cargv);

@@ -134,6 +134,10 @@ cat >"$T/matrix" <<'EOF'
 metrics GET /metrics 200 -
 ack POST /v1/notifications/n_http_scheduled/ack 400 {}
 operator GET /v1/notifications/n_http_delivered_2 200 -
+operator POST /v1/notifications/n_http_delivered_2/cancel 400 {}
+operator POST /v1/notifications/n_http_delivered_2/resend 400 {}
+operator POST /v1/notifications/n_http_delivered_2/redirect 400 {}
+operator POST /v1/notifications/n_http_delivered_2/withdraw 400 {}
 operator GET /v1/reviews 200 -
 operator GET /v1/reviews/r_none 404 -
 operator POST /v1/reviews/r_none 400 {}
@@ -141,6 +145,7 @@ operator GET /v1/dlq 200 -
 operator POST /v1/dlq/999999/replay 400 not-json
 lookup POST /v1/cpis/lookups 400 {}
 lookup GET /v1/cpis/flags/1234567890 400 -
+lookup POST /v1/cpis/attendances 400 {}
 none GET /healthz 200 -
 none GET /readyz 503 -
 EOF
@@ -187,10 +192,11 @@ expect "a wrong method on a known path is 405, before any token check" 405 DELET
 check "  with Allow: GET" grep -qi '^allow: GET' "$T/headers"
 expect "PUT /v1/reviews/ID is 405" 405 PUT /v1/reviews/r_x "Bearer $TOK_operator"
 check "  with Allow: GET, POST" grep -qi '^allow: GET, POST' "$T/headers"
-for p in "POST /v1/cpis/attendances" "GET /ack/n_http_delivered_1" "POST /ack/n_http_delivered_1"; do
-    set -- $p
-    expect "$1 $2 is 404 'not available in this version' for now" 404 "$1" "$2" "Bearer $TOK_all"
-    check "  (the detail says so)" body_has 'd["detail"] == "not available in this version"'
+for m in GET POST; do
+    expect "$m /ack/ID without http.ack_key_file is 404 (an HTML page)" 404 "$m" \
+        "/ack/n_http_delivered_1?t=0000" -
+    check "  (text/html, saying links are not enabled)" \
+        sh -c "grep -qi '^content-type: text/html' '$T/headers' && grep -q 'not enabled' '$T/body'"
 done
 head -c 66560 /dev/zero | tr '\0' 'x' >"$T/big"
 expect "a 65 KiB body without a token is 401 (401 before 413)" 401 \

@@ -82,7 +82,7 @@ stop_sdatd
 check "SIGTERM exits 0" test "$STOP_RC" -eq 0
 
 before=$(changes)
-positions=$(db "SELECT count(*) FROM register_offsets")
+positions=$(db "SELECT count(*) FROM register_positions")
 check "the register topics' positions are kept in the store" test "$positions" -ge 1
 publish_child C2 Rowan 100001 # while the daemon is down
 start_sdatd "$T/sdatd.conf" "$T/sdatd2.log"
@@ -121,4 +121,29 @@ check "sdatctl import flags exits 1 when a line is rejected" test $? -eq 1
 check "sdatctl import flags reports the rejected line by number" grep -q "^line 2: /nhs_number" "$T/import.err"
 check "sdatctl import flags stores the valid flag" \
     test "$(db "SELECT count(*) FROM cpis_flags")" -eq 2
+# Positions are kept per cluster id: on a rebuilt cluster (a new mock
+# broker) an offset from the old one means nothing, so the topics are read
+# from their beginning, and an incident published before the daemon
+# started waits until the register is current. C2 moves to school 100002
+# on the new cluster at an offset below the old cluster's position.
+grep -o "cluster id [^ ]*" "$T/sdatd2.log" | head -n 1 >"$T/cluster.old"
+kill "$BROKER_PID"
+wait "$BROKER_PID" 2>/dev/null
+exec 3>&-
+rm -f "$T/broker.in" "$T/broker.out"
+start_broker --partitions 2 --topic police.da-incidents --topic council.children \
+    --topic council.cpis-flags --topic sdat.dlq || exit 1
+sed -i "s|bootstrap_servers = \"[^\"]*\"|bootstrap_servers = \"$BS\"|" "$T/sdatd.conf"
+publish_child C2 Rowan 100002
+publish_incident INC-9
+start_sdatd "$T/sdatd.conf" "$T/sdatd3.log"
+check "the daemon names the new cluster" wait_for 30 grep -q "cluster id" "$T/sdatd3.log"
+check "  which is not the old one" \
+    test "$(grep -o "cluster id [^ ]*" "$T/sdatd3.log" | head -n 1)" != "$(cat "$T/cluster.old")"
+check "on a new cluster the register is read from its beginning: the incident goes to the child's new school" \
+    wait_for 60 has_files school_100002 2
+check "  and not to the old one" test "$(files school_100001)" -eq 1
+check "the positions are kept under each cluster id" \
+    test "$(db "SELECT count(DISTINCT cluster) FROM register_positions")" -eq 2
+stop_sdatd
 echo "# done"

@@ -279,10 +279,15 @@ Test(store, register_offsets_and_flags)
     char err[256];
     cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
     int64_t next = 0, n = 0;
-    cr_assert_eq(sdat_store_register_offset(st, "council.children", 3, &next), -ENOENT);
-    cr_assert_eq(sdat_store_register_offset_set(st, "council.children", 3, 42), 0);
-    cr_assert_eq(sdat_store_register_offset(st, "council.children", 3, &next), 0);
+    cr_assert_eq(sdat_store_register_offset(st, "A", "council.children", 3, &next), -ENOENT);
+    cr_assert_eq(sdat_store_register_offset_set(st, "A", "council.children", 3, 42), 0);
+    cr_assert_eq(sdat_store_register_offset(st, "A", "council.children", 3, &next), 0);
     cr_assert_eq(next, 42);
+    /* Another cluster's partition 3 is another partition. */
+    cr_assert_eq(sdat_store_register_offset(st, "B", "council.children", 3, &next), -ENOENT);
+    cr_assert_eq(sdat_store_register_offset_set(st, "A", "council.children", 3, 43), 0);
+    cr_assert_eq(sdat_store_register_offset(st, "A", "council.children", 3, &next), 0);
+    cr_assert_eq(next, 43);
     json_t *flag = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{}}", "schema",
                              "council.cpis-flag/1", "flag_id", "F1", "la_code", "831",
                              "nhs_number", "9990000018", "type", "CPP", "start_date",
