@@ -26,6 +26,7 @@ struct sdat_regfeed {
     char *cluster; /* the cluster id positions are kept under */
     const char *topics[2];
     bool topic_known[2]; /* its partitions (or its absence) are known */
+    bool said_current;
     struct part parts[MAX_PARTITIONS];
     size_t n_parts;
     int64_t next_metadata_ms;
@@ -184,13 +185,20 @@ bool sdat_regfeed_current(const sdat_regfeed_t *feed)
     return true;
 }
 
+/* Says once that the register became current. */
+static void note_current(sdat_regfeed_t *feed)
+{
+    if (!feed->said_current && sdat_regfeed_current(feed)) {
+        feed->said_current = true;
+        log_info("register", "register is current (%zu partitions read)", feed->n_parts);
+    }
+}
+
 static void reached(sdat_regfeed_t *feed, struct part *p)
 {
     if (p && !p->at_end) {
         p->at_end = true;
-        if (sdat_regfeed_current(feed)) {
-            log_info("register", "register is current (%zu partitions read)", feed->n_parts);
-        }
+        note_current(feed);
     }
 }
 
@@ -219,6 +227,7 @@ int sdat_regfeed_poll(sdat_regfeed_t *feed, struct sdat_engine *e, int64_t now_m
     int64_t mono = sdat_time_mono_ms();
     if (mono >= feed->next_metadata_ms) {
         refresh_assignment(feed, e->st);
+        note_current(feed); /* empty topics, or positions already at the end */
         feed->next_metadata_ms = mono + (sdat_regfeed_current(feed) ? 30000 : 2000);
     }
     if (max > BATCH_MAX) {

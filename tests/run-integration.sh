@@ -3,7 +3,9 @@
 # $SDAT_BUILD, twice: with every daemon logging at debug level in the text
 # format, then in the JSON format (tests/integration/sdatd-wrapper.sh). Each
 # test prints "ok NAME" / "not ok NAME" lines; after each pass the daemons'
-# logs are scanned for personal data from the test data (quality.md S3).
+# logs are scanned for personal data from the test data (quality.md S3),
+# and at the end the audit types found in the tests' stores are checked
+# against interfaces.md's list.
 # SDAT_IT_FORMATS narrows the passes ("text", "json"). One closing count
 # line for the whole run.
 : "${SDAT_BUILD:=build}"
@@ -12,6 +14,8 @@ export SDAT_BUILD
 passed=0
 failed=0
 out=$(mktemp)
+SDAT_IT_AUDIT_TYPES=$(mktemp)
+export SDAT_IT_AUDIT_TYPES
 for format in $SDAT_IT_FORMATS; do
     SDAT_IT_LOG_FORMAT=$format
     SDAT_IT_SCAN_DIR=$(mktemp -d /tmp/sdat-it-logs-XXXXXX)
@@ -38,6 +42,24 @@ for format in $SDAT_IT_FORMATS; do
     fi
     rm -rf "$SDAT_IT_SCAN_DIR"
 done
-rm -f "$out"
+# Every audit type of interfaces.md is emitted by some test's daemon or
+# sdatctl (issue 9): the types are collected from each test's stores.
+missing=""
+for type in event.accepted event.rejected event.stale event.duplicate child.out-of-scope \
+    match.decided review.created review.decided notification.created notification.superseded \
+    notification.cancelled delivery.attempted notification.delivered notification.failed \
+    notification.escalated notification.acknowledged lookup.served register.changed dlq.replayed \
+    notification.resent notification.redirected notification.withdrawn retention.pruned \
+    config.loaded checkpoint; do
+    grep -qx "$type" "$SDAT_IT_AUDIT_TYPES" || missing="$missing $type"
+done
+if [ -z "$missing" ]; then
+    echo "ok the suite's audit logs hold every audit type of interfaces.md"
+    passed=$((passed + 1))
+else
+    echo "not ok the suite's audit logs hold every audit type of interfaces.md (missing:$missing)"
+    failed=$((failed + 1))
+fi
+rm -f "$out" "$SDAT_IT_AUDIT_TYPES"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
