@@ -2,7 +2,8 @@
 # The daemon as systemd and an operator see it: readiness and stopping
 # notifications on $NOTIFY_SOCKET, SIGHUP reload that keeps the old
 # configuration when the new one is bad, the embedded broker's address
-# file, and sdatctl validate's verdicts and exit codes.
+# file, sdatctl validate's verdicts and exit codes, and
+# config/sdatd.conf.example passing -t with its files created.
 . tests/integration/lib.sh
 
 cat >"$T/sdatd.conf" <<CONF
@@ -85,4 +86,44 @@ sed -n 1p config/demo-incidents.jsonl | "$SDATCTL" validate >/dev/null
 check "sdatctl validate exits 0 when every line is valid (standard input)" test $? -eq 0
 sed -n 1p config/demo-incidents.jsonl | "$SDATCTL" validate --schema council.child/1 >"$T/forced.out"
 check "validate --schema reports a differing schema field at /schema" grep -q '"path":"/schema"' "$T/forced.out"
+
+# config/sdatd.conf.example passes -t once the files it names exist
+# (interfaces.md): its paths moved into the temp dir, its secret files
+# created private, its Kafka CA a real PEM from scripts/test-ca.sh.
+X="$T/example"
+mkdir -p "$X/etc/keys" "$X/spool" "$X/lib" "$X/ca"
+sed -e "s|/etc/sdat|$X/etc|g" -e "s|/var/spool/sdat|$X/spool|g" -e "s|/var/lib/sdat|$X/lib|g" \
+    config/sdatd.conf.example >"$X/sdatd.conf"
+check "the example names no path outside the moved directories" \
+    sh -c "! grep -Eq '\"/(etc|var)/' '$X/sdatd.conf'"
+grep -o "$X/etc/[^\"]*" "$X/sdatd.conf" | sort -u >"$X/files" # also in "@file:PATH"
+sh scripts/test-ca.sh "$X/ca"
+while read -r f; do
+    case $f in
+    *.pem) cp "$X/ca/ca.pem" "$f" ;;
+    *) printf 'synthetic-secret-%s\n' "$(openssl rand -hex 8)" >"$f" && chmod 600 "$f" ;;
+    esac
+done <"$X/files"
+check "the example names its secret files and a CA file ($(wc -l <"$X/files") files)" \
+    sh -c "grep -q '/keys/' '$X/files' && grep -q '\.pem\$' '$X/files'"
+"$SDATD" -t -c "$X/sdatd.conf" >"$X/t.out" 2>&1
+check "config/sdatd.conf.example passes sdatd -t when its files exist" test $? -eq 0
+chmod 640 "$(grep /keys/ "$X/files" | head -n 1)"
+"$SDATD" -t -c "$X/sdatd.conf" >"$X/t-bad.out" 2>&1
+check "  (and -t does check them: a group-readable secret file exits 78)" test $? -eq 78
+# Its matching thresholds are the documented defaults (sdatd.conf(5), made
+# from the configuration table) or stricter: nothing auto-matches.
+python3 - "$X/sdatd.conf" "$SDAT_BUILD/man/sdatd.conf.5" <<'PY' && ok "the example's matching thresholds are the documented defaults or stricter" || notok "the example's matching thresholds are the documented defaults or stricter"
+import re, sys
+conf = open(sys.argv[1]).read()
+man = open(sys.argv[2]).read()
+group = re.search(r"^matching\s*=\s*\{(.*?)\};", conf, re.S | re.M).group(1)
+group = re.sub(r"#[^\n]*", "", group)
+for key in ("match_threshold", "review_threshold", "match_margin"):
+    default = float(re.search(r"matching\.%s\\fR = (-?[0-9.]+)" % key, man).group(1))
+    m = re.search(r"\b%s\s*=\s*(-?[0-9.]+)\s*;" % key, group)
+    value = float(m.group(1)) if m else default
+    assert value >= default, (key, value, default)
+    print("# %s = %s (default %s)" % (key, value, default))
+PY
 echo "# done"

@@ -370,6 +370,12 @@ assert not any("9990000018" in json.dumps(r) for r in recs)
 n = db.execute("SELECT count(*) FROM notifications WHERE kind = 'cpis-access'").fetchone()[0]
 assert n == 0, n
 PY
+python3 - "$T/state/sdat.db" >"$T/accesses" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
+print(db.execute("SELECT count(*) FROM accesses").fetchone()[0])
+PY
+check "silent lookups are not recorded as accesses (flows.md §2)" test "$(cat "$T/accesses")" = 0
 
 # --- Logs ----------------------------------------------------------------------
 check "requests are logged at debug with the route name and status" \
@@ -407,8 +413,25 @@ check "openssl makes a server certificate and client certificates for this run" 
 
 mkdir -p "$T/state-tls"
 conf "$T/tls.conf" "$T/state-tls" false "tls_cert = \"$T/server.pem\"; tls_key = \"$T/server.key\";"
+# With a checkpoint key, lookup.served's HMAC of the NHS number is keyed
+# with it: the file's bytes less one trailing newline (interfaces.md).
+printf 'synthetic audit key %s\n' "$(openssl rand -hex 8)" >"$T/audit.key"
+chmod 600 "$T/audit.key"
+echo "audit = { checkpoint_key_file = \"$T/audit.key\"; };" >>"$T/tls.conf"
 drive tls "$T/tls.conf" || exit 1
 TLS_PID=$DPID
+check "TLS: a lookup over https is 200" \
+    sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$T/ca.pem' -H 'Authorization: Bearer $TOK_lookup' --data '{\"nhs_number\":\"9990000018\"}' https://127.0.0.1:$PORT/v1/cpis/lookups)\" = 200 ]"
+python3 - "$T/state-tls/sdat.db" "$T/audit.key" <<'PY' && ok "lookup.served holds HMAC-SHA256(checkpoint key, NHS number)" || notok "lookup.served holds HMAC-SHA256(checkpoint key, NHS number)"
+import hashlib, hmac, json, sqlite3, sys
+key = open(sys.argv[2], "rb").read()
+key = key[:-1] if key.endswith(b"\n") else key
+want = hmac.new(key, b"9990000018", hashlib.sha256).hexdigest()
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
+recs = [json.loads(r[0]) for r in db.execute("SELECT record FROM audit WHERE type = 'lookup.served'")]
+assert len(recs) == 1, len(recs)
+assert recs[0]["detail"]["nhs_number_hmac"] == want, (recs[0]["detail"], want)
+PY
 check "TLS: GET /healthz over https with the test CA is 200" \
     sh -c "[ \"\$(curl -s --cacert '$T/ca.pem' https://127.0.0.1:$PORT/healthz)\" = ok ]"
 check "TLS: an operator request over https passes" \

@@ -5,7 +5,9 @@
 # replayed with `sdatctl dlq replay` after the directory is fixed and
 # delivered; /metrics parses as Prometheus text and its counters move;
 # /readyz turns 503 when the broker goes down and 200 when it returns;
-# sdatctl lookup answers a silent CP-IS lookup.
+# sdatctl lookup answers a silent CP-IS lookup; sdatctl finds the API by
+# --url, else http.public_url, else http.listen (https with --ca-file), with
+# the token from --token-file or SDAT_TOKEN.
 . tests/integration/lib.sh
 
 unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
@@ -99,6 +101,12 @@ incident otherforce X-1 "ZZ9 9ZZ"
 dead() { "$SDATCTL" -c "$T/sdatd.conf" dlq --json 2>/dev/null | grep -q '"stage":"routing"'; }
 check "an incident from an unknown force at an unknown postcode is dead-lettered (routing)" wait_for 30 dead
 DLID=$("$SDATCTL" -c "$T/sdatd.conf" dlq --json | python3 -c 'import json,sys; print([json.loads(l) for l in sys.stdin if "routing" in l][0]["id"])')
+dlq_routing() {
+    kcat -C -b "$BS" -t sdat.dlq -e -q -f '%k %h\n' 2>/dev/null >"$T/dlq.headers"
+    grep -q '^otherforce/X-1 .*sdat-stage=routing' "$T/dlq.headers"
+}
+check "  and on the dead-letter topic under its key with the header sdat-stage: routing" \
+    wait_for 30 dlq_routing
 conf '{ id = "derbyshire"; default_area = "831"; }, { id = "otherforce"; default_area = "831"; }'
 kill -HUP "$SDATD_PID"
 check "the fixed directory is reloaded" wait_for 10 grep -q "config: reloaded" "$T/sdatd.log"
@@ -144,6 +152,55 @@ check "sdatctl lookup --at a date before the plan: no flags" grep -q '"flags":\[
 CTL lookup 123 >"$T/lookup-bad.out" 2>&1
 check "an invalid NHS number is refused (400, exit 1)" grep -q 400 "$T/lookup-bad.out"
 check "the daemon's log does not hold the NHS number" sh -c "! grep -q 9990000018 '$T/sdatd.log'"
+
+# 4b. How sdatctl reaches the daemon (interfaces.md "sdatctl"): --url, else
+# http.public_url, else http.listen; the token from --token-file or
+# SDAT_TOKEN; --ca-file for a private CA.
+DEAD=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+found_flag() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not [f["flag_id"] for f in d["flags"]] == ["F-1"])' "$1"; }
+SDAT_TOKEN="$TOKEN" "$SDATCTL" -c "$T/sdatd.conf" lookup 9990000018 >"$T/env-token.out" 2>"$T/env-token.err"
+check "SDAT_TOKEN stands in for --token-file" found_flag "$T/env-token.out"
+"$SDATCTL" -c "$T/sdatd.conf" lookup 9990000018 >/dev/null 2>"$T/no-token.err"
+check "  (without either the daemon answers 401, exit 1)" \
+    sh -c "[ $? -eq 1 ] && grep -q 401 '$T/no-token.err'"
+CTL --url "http://127.0.0.1:1" lookup 9990000018 >/dev/null 2>"$T/url-dead.err"
+check "--url wins over http.listen (a dead --url fails with exit 1)" \
+    sh -c "[ $? -eq 1 ] && grep -q 'cannot reach the daemon at http://127.0.0.1:1' '$T/url-dead.err'"
+sed -e "s|listen = \"127.0.0.1:$PORT\";|listen = \"127.0.0.1:$DEAD\";|" "$T/sdatd.conf" >"$T/dead-listen.conf"
+"$SDATCTL" -c "$T/dead-listen.conf" --token-file "$T/token" --url "http://127.0.0.1:$PORT/" \
+    lookup 9990000018 >"$T/url-live.out" 2>&1
+check "--url reaches the daemon when http.listen does not" found_flag "$T/url-live.out"
+sed -e "s|listen = \"127.0.0.1:$PORT\";|listen = \"127.0.0.1:$DEAD\"; public_url = \"http://127.0.0.1:$PORT\";|" \
+    "$T/sdatd.conf" >"$T/public-url.conf"
+"$SDATCTL" -c "$T/public-url.conf" --token-file "$T/token" lookup 9990000018 >"$T/public-url.out" 2>&1
+check "http.public_url wins over http.listen" found_flag "$T/public-url.out"
+sed -e "s|listen = \"127.0.0.1:$PORT\";|listen = \"127.0.0.1:$PORT\"; public_url = \"http://127.0.0.1:$DEAD\";|" \
+    "$T/sdatd.conf" >"$T/public-dead.conf"
+"$SDATCTL" -c "$T/public-dead.conf" --token-file "$T/token" lookup 9990000018 >/dev/null 2>"$T/public-dead.err"
+check "  (a dead public_url fails even with a live listen, exit 1)" \
+    sh -c "[ $? -eq 1 ] && grep -q 'cannot reach the daemon at http://127.0.0.1:$DEAD' '$T/public-dead.err'"
+# A TLS listener (the API server of tests/helpers/http-drive) with a
+# certificate from a CA made for this run: https from http.listen.
+mkdir -p "$T/tls" "$T/state-tls"
+sh scripts/test-ca.sh "$T/tls"
+TLSPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sed -e "s|state_dir = \"$T/state\";|state_dir = \"$T/state-tls\";|" \
+    -e "s|kafka = { bootstrap_servers = \"$BS\"; group_id = \"sdatd-it-operator\"; };|kafka = { embedded = true; };|" \
+    -e "s|listen = \"127.0.0.1:$PORT\";|listen = \"127.0.0.1:$TLSPORT\"; tls_cert = \"$T/tls/server.pem\"; tls_key = \"$T/tls/server.key\";|" \
+    "$T/sdatd.conf" >"$T/tls.conf"
+"$SDAT_BUILD/tests/http-drive" "$T/tls.conf" --port-file "$T/tls.port" 2>>"$T/http-drive.log" &
+DRIVE_PID=$!
+PIDS="$PIDS $DRIVE_PID"
+check "a TLS API server starts" wait_for 10 test -s "$T/tls.port"
+"$SDATCTL" -c "$T/tls.conf" --token-file "$T/token" --ca-file "$T/tls/ca.pem" \
+    lookup 9990000018 >"$T/tls.out" 2>&1
+check "--ca-file: sdatctl reaches a TLS listener over https (200)" \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["schema"] != "sdat.cpis-response/1")' "$T/tls.out"
+"$SDATCTL" -c "$T/tls.conf" --token-file "$T/token" lookup 9990000018 >/dev/null 2>"$T/tls-noca.err"
+check "  without --ca-file the certificate is not trusted (exit 1)" \
+    sh -c "[ $? -eq 1 ] && grep -q 'cannot reach the daemon at https://127.0.0.1:$TLSPORT' '$T/tls-noca.err'"
+kill -TERM "$DRIVE_PID"
+wait "$DRIVE_PID"
 
 # 5. Readiness follows the broker.
 echo "down 1" >&3

@@ -143,6 +143,24 @@ check "after the last term: the basis and calendar-exhausted" \
     test "$(sched --recipient school:100001 --at 2027-01-10T12:00:00Z)" = "2027-01-10T12:00:00Z calendar-exhausted"
 check "a recipient that is not a school: the basis" \
     test "$(sched --recipient la:831:mash --at 2026-10-23T18:00:00+01:00)" = "2026-10-23T17:00:00Z"
+# flows.md §3: the calendar's zone decides, never the process's TZ.
+tz_same=0
+for at in 2026-10-23T18:00:00+01:00 2026-11-24T02:00:00Z 2026-11-24T16:30:00Z \
+    2027-01-10T12:00:00Z; do
+    for zone in Pacific/Auckland America/New_York UTC; do
+        want=$(sched --recipient school:100001 --at "$at")
+        got=$(TZ=$zone sched --recipient school:100001 --at "$at")
+        if [ -n "$want" ] && [ "$got" = "$want" ]; then
+            tz_same=$((tz_same + 1))
+        else
+            echo "# TZ=$zone --at $at: $got, without TZ: $want"
+        fi
+    done
+done
+check "TZ=Pacific/Auckland (or New York, or UTC) sdatctl schedule gives the same answers as without" \
+    test "$tz_same" -eq 12
+check "  (07:30 London, whatever TZ says)" \
+    test "$(TZ=Pacific/Auckland sched --recipient school:100001 --at 2026-11-24T02:00:00Z)" = "2026-11-24T07:30:00Z"
 sched --recipient school:100001 --at 2026-10-23T18:00:00 >/dev/null 2>&1
 check "a date-time without an offset exits 2" test $? -eq 2
 sched --recipient school:999999 --at 2026-10-23T18:00:00Z >/dev/null 2>&1

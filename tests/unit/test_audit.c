@@ -35,6 +35,161 @@ Test(audit, canonical_json_escapes_control_characters_in_upper_case_hex)
     json_decref(v);
 }
 
+/* ---- the canonical JSON against an encoder written here from
+ * interfaces.md alone: object keys sorted by their UTF-8 bytes; no white
+ * space; strings escape only '"', '\' and U+0000-U+001F (\b \f \n \r \t
+ * short, the rest \u00XX with upper-case hex); '/', DEL and non-ASCII as
+ * they are; integers only. ---- */
+
+struct buf {
+    char b[8192];
+    size_t n;
+};
+
+static void put(struct buf *o, const char *s, size_t n)
+{
+    cr_assert_lt(o->n + n, sizeof o->b);
+    memcpy(o->b + o->n, s, n);
+    o->n += n;
+    o->b[o->n] = '\0';
+}
+
+static void put_string(struct buf *o, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    put(o, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *shortform = c == '"'    ? "\\\""
+                                : c == '\\' ? "\\\\"
+                                : c == 0x08 ? "\\b"
+                                : c == 0x0c ? "\\f"
+                                : c == 0x0a ? "\\n"
+                                : c == 0x0d ? "\\r"
+                                : c == 0x09 ? "\\t"
+                                            : NULL;
+        if (shortform) {
+            put(o, shortform, 2);
+        } else if (c < 0x20) {
+            char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], '\0'};
+            put(o, esc, 6);
+        } else {
+            put(o, (const char *)&c, 1); /* '/', DEL and UTF-8 bytes as they are */
+        }
+    }
+    put(o, "\"", 1);
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+    /* strcmp compares as unsigned char: UTF-8 byte order. */
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void encode(struct buf *o, const json_t *v)
+{
+    char num[32];
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *keys[64];
+        size_t n = 0;
+        const char *k;
+        json_t *member;
+        json_object_foreach((json_t *)v, k, member)
+        {
+            cr_assert_lt(n, 64);
+            keys[n++] = k;
+        }
+        qsort(keys, n, sizeof keys[0], by_bytes);
+        put(o, "{", 1);
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0) {
+                put(o, ",", 1);
+            }
+            put_string(o, keys[i], strlen(keys[i]));
+            put(o, ":", 1);
+            encode(o, json_object_get(v, keys[i]));
+        }
+        put(o, "}", 1);
+        break;
+    }
+    case JSON_ARRAY:
+        put(o, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i > 0) {
+                put(o, ",", 1);
+            }
+            encode(o, json_array_get(v, i));
+        }
+        put(o, "]", 1);
+        break;
+    case JSON_STRING:
+        put_string(o, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+        put(o, num, strlen(num));
+        break;
+    case JSON_TRUE:
+        put(o, "true", 4);
+        break;
+    case JSON_FALSE:
+        put(o, "false", 5);
+        break;
+    case JSON_NULL:
+        put(o, "null", 4);
+        break;
+    case JSON_REAL:
+        cr_assert_fail("an audit record holds no non-integer number");
+        break;
+    }
+}
+
+Test(audit, canonical_json_equals_an_independent_encoder_of_the_written_rules)
+{
+    /* Every control character, NUL, DEL, the two escaped characters, '/',
+     * and non-ASCII of two, three and four bytes (é € 𝄞) and U+2028. */
+    char controls[40];
+    size_t n = 0;
+    for (int c = 1; c < 0x20; c++) {
+        controls[n++] = (char)c;
+    }
+    controls[n++] = '\0';
+    controls[n++] = 'x';
+    controls[n++] = 0x7f;
+    static const char mixed[] = "\"quoted\" back\\slash a/b \xc3\xa9 \xe2\x82\xac "
+                                "\xf0\x9d\x84\x9e \xe2\x80\xa8 end\x7f";
+    json_t *v = json_object();
+    json_object_set_new(v, "controls", json_stringn(controls, n));
+    json_object_set_new(v, "mixed", json_string(mixed));
+    json_object_set_new(v, "nul", json_stringn("a\0b", 3));
+    /* Keys sorted by bytes: upper case before lower, ASCII before é, €, 𝄞;
+     * keys with escapes and non-ASCII themselves. */
+    json_object_set_new(v, "\xf0\x9d\x84\x9e", json_string("clef"));
+    json_object_set_new(v, "\xe2\x82\xac", json_string("euro"));
+    json_object_set_new(v, "\xc3\xa9t\xc3\xa9", json_string("\xc3\xa9"));
+    json_object_set_new(v, "Zed", json_integer(-42));
+    json_object_set_new(v, "a\tb/\"c\"", json_string("tab\tin key"));
+    json_object_set_new(v, "seq", json_integer(9007199254740993LL));
+    json_object_set_new(v, "subject",
+                        json_pack("{s:s, s:[s, i, b, n, {s:s}]}", "z", "\x1f\x0b\x0c",
+                                  "a", "\xe2\x80\xa8", 0, 1, "\xe2\x80\xa9", "/\\"));
+    struct buf want = {.n = 0};
+    encode(&want, v);
+    char *got = sdat_audit_canonical(v);
+    cr_assert_not_null(got);
+    cr_assert_eq(strlen(got), want.n, "got %s\nwant %s", got, want.b);
+    cr_assert_eq(memcmp(got, want.b, want.n), 0, "got %s\nwant %s", got, want.b);
+    /* Spot checks that the encoder above says what the rules say. */
+    cr_assert_not_null(strstr(want.b, "\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n"
+                                      "\\u000B\\f\\r\\u000E"));
+    cr_assert_not_null(strstr(want.b, "\\u001F\\u0000x\x7f\""));
+    cr_assert_not_null(strstr(want.b, "a/b \xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e \xe2\x80\xa8"));
+    cr_assert_eq(strncmp(want.b, "{\"Zed\":-42,\"a\\tb/\\\"c\\\"\":", 24), 0, "%s", want.b);
+    free(got);
+    json_decref(v);
+}
+
 Test(audit, tampered_record_does_not_verify)
 {
     const char *prev = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -116,9 +116,22 @@ Test(config, numbers_may_be_written_as_decimals)
     int r;
     char *errors = load_variant("kafka = { embedded = true; };",
                                 "kafka = { embedded = true; embedded_brokers = 3.0; };\n"
-                                "delivery = { retry_initial = 2; retry_max = 60.5; };",
+                                "delivery = { retry_initial = 2; retry_max = 60.5; };\n"
+                                "matching = { match_threshold = 20; review_threshold = 15.5; };",
                                 &r);
     cr_assert_eq(r, 0, "%s", errors ? errors : "");
+    /* The values read: a decimal with a zero fraction for an integer key,
+     * an integer for a decimal key, and a true decimal. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/test.conf", dir);
+    struct sdat_config *cfg = NULL;
+    cr_assert_eq(sdat_config_load(path, &cfg, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_eq(cfg->kafka.embedded_brokers, 3);
+    cr_assert_float_eq(cfg->delivery.retry_initial, 2.0, 1e-9);
+    cr_assert_float_eq(cfg->delivery.retry_max, 60.5, 1e-9);
+    cr_assert_float_eq(cfg->matching.match_threshold, 20.0, 1e-9);
+    cr_assert_float_eq(cfg->matching.review_threshold, 15.5, 1e-9);
+    sdat_config_free(cfg);
 }
 
 Test(config, unknown_key_is_reported_with_file_and_line)
@@ -266,6 +279,63 @@ Test(config, file_property_is_read_from_a_private_file)
     free(secret);
 }
 
+Test(config, kafka_properties_named_secret_or_key_must_come_from_a_file)
+{
+    /* Each of the three words alone makes a property secret. */
+    expect_error("kafka = { embedded = true; };",
+                 "kafka = { bootstrap_servers = \"k:9093\"; properties = ( ( \"sasl.oauthbearer.client.secret\","
+                 " \"x\" ) ); };",
+                 "5: kafka.properties.[0]: \"sasl.oauthbearer.client.secret\" must be given as "
+                 "\"@file:PATH\"");
+    expect_error("kafka = { embedded = true; };",
+                 "kafka = { bootstrap_servers = \"k:9093\"; properties = ( ( \"client.id\", \"sdatd\" ),"
+                 " ( \"ssl.key.pem\", \"x\" ) ); };",
+                 "5: kafka.properties.[1]: \"ssl.key.pem\" must be given as \"@file:PATH\"");
+    /* A property with none of the words may be a plain value. */
+    int r;
+    char *errors = load_variant("kafka = { embedded = true; };",
+                                "kafka = { bootstrap_servers = \"k:9093\"; properties = ( ( \"client.id\","
+                                " \"sdatd\" ) ); };",
+                                &r);
+    cr_assert_eq(r, 0, "%s", errors ? errors : "");
+}
+
+Test(config, a_recipient_without_la_code_is_reported)
+{
+    expect_error("{ id = \"la:831:mash\"; kind = \"mash\"; la_code = \"831\";",
+                 "{ id = \"la:831:mash\"; kind = \"mash\";",
+                 "13: recipients.[1].la_code: is required");
+}
+
+Test(config, a_recipient_la_code_naming_no_area_is_reported)
+{
+    expect_error("{ id = \"la:831:mash\"; kind = \"mash\"; la_code = \"831\";",
+                 "{ id = \"la:831:mash\"; kind = \"mash\"; la_code = \"999\";",
+                 "13: recipients.[1].la_code: area \"999\" does not exist");
+}
+
+Test(config, recipient_ids_outside_the_allowed_characters_or_length_are_reported)
+{
+    /* delivery.md: [a-z0-9:._-]{1,64}. */
+    expect_error("{ id = \"school:1\";", "{ id = \"School 1\";",
+                 "11: recipients.[0].id: \"School 1\" does not match [a-z0-9:._-]{1,64}");
+    char long_id[66], from[96], to[160], want[200];
+    memset(long_id, 'a', 65);
+    long_id[65] = '\0';
+    snprintf(to, sizeof to, "{ id = \"%s\";", long_id);
+    snprintf(want, sizeof want, "11: recipients.[0].id: \"%s\" does not match", long_id);
+    expect_error("{ id = \"school:1\";", to, want);
+    /* 64 characters of every allowed kind are accepted. */
+    memset(long_id, 'a', 64);
+    memcpy(long_id, "la:831.x_y-z", 12);
+    long_id[64] = '\0';
+    snprintf(from, sizeof from, "{ id = \"school:1\";");
+    snprintf(to, sizeof to, "{ id = \"%s\";", long_id);
+    int r;
+    char *errors = load_variant(from, to, &r);
+    cr_assert_eq(r, 0, "%s", errors ? errors : "");
+}
+
 Test(config, security_property_with_the_embedded_broker_is_reported)
 {
     expect_error("kafka = { embedded = true; };",
@@ -362,9 +432,20 @@ Test(config, example_configuration_passes_when_its_files_exist)
     struct sdat_config *cfg = NULL;
     char *errors = NULL;
     cr_assert_eq(sdat_config_load(path, &cfg, &errors), 0, "%s", errors ? errors : "");
-    /* Its thresholds must not auto-match everything. */
+    /* Its thresholds must not auto-match everything: the documented
+     * defaults (those of a file without a matching group) or stricter. */
+    char *base = write_file("defaults.conf", base_conf);
+    struct sdat_config *defaults = NULL;
+    cr_assert_eq(sdat_config_load(base, &defaults, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_float_eq(defaults->matching.match_threshold, 18.0, 1e-9);
+    cr_assert_float_eq(defaults->matching.review_threshold, 14.0, 1e-9);
+    cr_assert_float_eq(defaults->matching.match_margin, 5.0, 1e-9);
+    cr_assert_geq(cfg->matching.match_threshold, defaults->matching.match_threshold);
+    cr_assert_geq(cfg->matching.review_threshold, defaults->matching.review_threshold);
+    cr_assert_geq(cfg->matching.match_margin, defaults->matching.match_margin);
     cr_assert_gt(cfg->matching.match_threshold, cfg->matching.review_threshold);
-    cr_assert_gt(cfg->matching.match_threshold, 0);
+    sdat_config_free(defaults);
+    free(base);
     sdat_config_free(cfg);
     free(path);
 }

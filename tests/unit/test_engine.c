@@ -1,6 +1,8 @@
 /* The engine over a real store: the school schedule applied to incidents,
- * amendments (flows.md §1) and review decisions. Events go in through
- * sdat_engine_ingest exactly as the daemon hands them over. */
+ * lenient police fields and scope, children identified by ref or position,
+ * amendments (flows.md §1) and review decisions, with the audit records
+ * each writes. Events go in through sdat_engine_ingest exactly as the
+ * daemon hands them over. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -279,6 +281,42 @@ static void set_state(const char *id, const char *state)
     cr_assert_eq(sdat_store_notification_set_state(st, id, state), 0);
 }
 
+/* The audit records of one type (interfaces.md): how many, and the last. */
+struct audit_find {
+    const char *type;
+    size_t n;
+    json_t *last;
+};
+
+static int audit_find_cb(int64_t seq, const char *record, void *opaque)
+{
+    struct audit_find *f = opaque;
+    json_t *doc = json_loads(record, 0, NULL);
+    cr_assert_not_null(doc, "audit record %lld is not JSON", (long long)seq);
+    if (strcmp(json_string_value(json_object_get(doc, "type")), f->type) == 0) {
+        f->n++;
+        json_decref(f->last);
+        f->last = doc;
+    } else {
+        json_decref(doc);
+    }
+    return 0;
+}
+
+/* Counts the records of type; the last one in *ret_last (new reference)
+ * when ret_last is not NULL. */
+static size_t audit_count(const char *type, json_t **ret_last)
+{
+    struct audit_find f = {.type = type};
+    cr_assert_eq(sdat_store_audit_each(st, 0, audit_find_cb, &f), 0);
+    if (ret_last) {
+        *ret_last = f.last;
+    } else {
+        json_decref(f.last);
+    }
+    return f.n;
+}
+
 /* ---- the school schedule applied to incidents ---- */
 
 Test(engine, school_notification_reported_in_the_evening_waits_for_release_time)
@@ -385,6 +423,135 @@ Test(engine, every_routing_row_and_the_urgent_copy_once_per_incident)
     rows_free(&rs);
 }
 
+/* ---- lenient police fields and scope (events.md, flows.md §1) ---- */
+
+Test(engine, a_bad_check_digit_is_ignored_and_every_child_is_still_processed)
+{
+    /* 9990000017 is ten digits (the right type) with a wrong check digit. */
+    json_t *doc = incident("L-1", 1, "2026-11-19T10:00:00Z",
+                           json_pack("[o, o]",
+                                     police_child("c1", "Ashlyn", "Testwood", "2016-04-12",
+                                                  "9990000018"),
+                                     police_child("c2", "Quorra", "Nobodyfield", "2012-12-12",
+                                                  "9990000017")));
+    ingest(doc, ms("2026-11-19T10:01:00Z")); /* fails if dead-lettered */
+    struct rows rs;
+    rows_load("L-1", &rs);
+    cr_assert_eq(rs.n, 2, "both children are processed");
+    const struct row *school = only(&rs, "school:1", NULL);
+    cr_assert_str_eq(school->child, "c1");
+    cr_assert_null(json_object_get(school->payload, "ignored_fields"));
+    const struct row *mash = only(&rs, "la:831:mash", NULL);
+    cr_assert_str_eq(mash->kind, "unmatched-child");
+    cr_assert_str_eq(mash->child, "c2");
+    json_t *ignored = json_object_get(mash->payload, "ignored_fields");
+    cr_assert_eq(json_array_size(ignored), 1);
+    cr_assert_str_eq(json_string_value(json_array_get(ignored, 0)), "/children/1/nhs_number");
+    rows_free(&rs);
+
+    json_t *accepted = NULL;
+    cr_assert_eq(audit_count("event.accepted", &accepted), 1);
+    json_t *fields = json_object_get(json_object_get(accepted, "detail"), "ignored_fields");
+    cr_assert_eq(json_array_size(fields), 1);
+    cr_assert_str_eq(json_string_value(json_array_get(fields, 0)), "/children/1/nhs_number");
+    json_decref(accepted);
+    cr_assert_eq(audit_count("match.decided", NULL), 2);
+    cr_assert_eq(audit_count("event.rejected", NULL), 0);
+}
+
+/* A child known by age only. */
+static json_t *police_child_aged(const char *ref, const char *given, int age)
+{
+    return json_pack("{s:s, s:s, s:s, s:i, s:b, s:b}", "ref", ref, "given_name", given,
+                     "family_name", "Grownfield", "age", age, "present", 1, "resident", 1);
+}
+
+static int out_of_scope_child(int64_t seq, const char *record, void *opaque)
+{
+    (void)seq;
+    json_t *doc = json_loads(record, 0, NULL);
+    cr_assert_not_null(doc);
+    if (strcmp(json_string_value(json_object_get(doc, "type")), "child.out-of-scope") == 0) {
+        json_array_append(opaque, json_object_get(json_object_get(doc, "subject"), "child"));
+    }
+    json_decref(doc);
+    return 0;
+}
+
+Test(engine, eighteen_by_age_or_on_the_local_incident_date_is_out_of_scope)
+{
+    /* 23:30 UTC on 30 June is 00:30 BST on 1 July in London: a child born
+     * on 1 July 2008 is 18 on the local date (17 on the UTC one). */
+    json_t *doc = incident("O-1", 1, "2026-06-30T23:30:00Z",
+                           json_pack("[o, o, o]", police_child_aged("aged", "Ysolde", 18),
+                                     police_child("birthday", "Yarrow", "Grownfield",
+                                                  "2008-07-01", NULL),
+                                     police_child_aged("minor", "Yvaine", 17)));
+    ingest(doc, ms("2026-06-30T23:31:00Z"));
+    struct rows rs;
+    rows_load("O-1", &rs);
+    cr_assert_eq(rs.n, 1, "only the 17-year-old is notified");
+    cr_assert_str_eq(rs.v[0].child, "minor");
+    cr_assert_str_eq(rs.v[0].kind, "unmatched-child");
+    rows_free(&rs);
+    json_t *refs = json_array();
+    cr_assert_eq(sdat_store_audit_each(st, 0, out_of_scope_child, refs), 0);
+    cr_assert_eq(json_array_size(refs), 2, "one child.out-of-scope record each");
+    cr_assert_str_eq(json_string_value(json_array_get(refs, 0)), "aged");
+    cr_assert_str_eq(json_string_value(json_array_get(refs, 1)), "birthday");
+    json_decref(refs);
+    cr_assert_eq(audit_count("match.decided", NULL), 1);
+}
+
+/* ---- children identified by ref, else by position ---- */
+
+Test(engine, children_reordered_by_a_later_version_keep_their_notifications_by_ref)
+{
+    json_t *v1 = incident("P-1", 1, "2026-11-19T21:00:00Z",
+                          json_pack("[o, o]",
+                                    police_child("c1", "Ashlyn", "Testwood", "2016-04-12",
+                                                 "9990000018"),
+                                    police_child("c2", "Bramwell", "Testwood", "2018-09-30",
+                                                 "9990000085")));
+    ingest(v1, ms("2026-11-19T21:05:00Z"));
+    json_t *v2 = incident("P-1", 2, "2026-11-19T21:00:00Z",
+                          json_pack("[o, o]",
+                                    police_child("c2", "Bramwell", "Testwood", "2018-09-30",
+                                                 "9990000085"),
+                                    police_child("c1", "Ashlyn", "Testwood", "2016-04-12",
+                                                 "9990000018")));
+    ingest(v2, ms("2026-11-19T22:00:00Z"));
+    struct rows rs;
+    rows_load("P-1", &rs);
+    cr_assert_eq(rs.n, 2, "no new notification for the same children");
+    for (size_t i = 0; i < rs.n; i++) {
+        cr_assert_str_eq(rs.v[i].state, "scheduled", "%s is %s", rs.v[i].id, rs.v[i].state);
+        cr_assert_eq(rs.v[i].version, 1);
+    }
+    cr_assert_str_eq(only(&rs, "school:1", NULL)->child, "c1");
+    cr_assert_str_eq(only(&rs, "school:2", NULL)->child, "c2");
+    rows_free(&rs);
+    cr_assert_eq(audit_count("notification.superseded", NULL), 0);
+    cr_assert_eq(audit_count("notification.cancelled", NULL), 0);
+}
+
+Test(engine, children_without_ref_are_identified_by_position)
+{
+    json_t *doc = incident("P-2", 1, "2026-11-19T21:00:00Z",
+                           json_pack("[o, o]",
+                                     police_child(NULL, "Ashlyn", "Testwood", "2016-04-12",
+                                                  "9990000018"),
+                                     police_child(NULL, "Bramwell", "Testwood", "2018-09-30",
+                                                  "9990000085")));
+    ingest(doc, ms("2026-11-19T21:05:00Z"));
+    struct rows rs;
+    rows_load("P-2", &rs);
+    cr_assert_eq(rs.n, 2);
+    cr_assert_str_eq(only(&rs, "school:1", NULL)->child, "0");
+    cr_assert_str_eq(only(&rs, "school:2", NULL)->child, "1");
+    rows_free(&rs);
+}
+
 /* ---- amendments ---- */
 
 static json_t *one_child_incident(const char *id, int version, const char *circumstances)
@@ -412,6 +579,12 @@ Test(engine, higher_version_with_changed_content_supersedes_a_pending_one_on_its
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(now->payload, "incident"),
                                                        "circumstances")),
                      "Corrected account.");
+    json_t *superseded = NULL;
+    cr_assert_eq(audit_count("notification.superseded", &superseded), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(superseded, "subject"),
+                                                       "notification_id")),
+                     old->id);
+    json_decref(superseded);
     assert_one_live_per_child_and_recipient(&rs);
     rows_free(&rs);
 }
@@ -488,6 +661,13 @@ Test(engine, removed_child_cancels_its_pending_notifications)
     cr_assert_eq(rs.n, 2);
     cr_assert_eq(only(&rs, "school:1", "scheduled")->version, 1, "c1 unchanged: kept");
     cr_assert_str_eq(only(&rs, "school:2", NULL)->state, "cancelled");
+    json_t *cancelled = NULL;
+    cr_assert_eq(audit_count("notification.cancelled", &cancelled), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(cancelled, "subject"),
+                                                       "notification_id")),
+                     only(&rs, "school:2", NULL)->id);
+    json_decref(cancelled);
+    cr_assert_eq(audit_count("notification.superseded", NULL), 0);
     rows_free(&rs);
 }
 
@@ -501,6 +681,15 @@ Test(engine, same_version_is_a_duplicate_and_a_lower_one_is_stale)
     cr_assert_eq(rs.n, 1);
     cr_assert_eq(only(&rs, "school:1", "scheduled")->version, 2);
     rows_free(&rs);
+    json_t *stale = NULL;
+    cr_assert_eq(audit_count("event.duplicate", NULL), 1);
+    cr_assert_eq(audit_count("event.stale", &stale), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(stale, "subject"),
+                                                       "incident")),
+                     "derbyshire/A-5");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(stale, "detail"), "version")),
+                 1);
+    json_decref(stale);
 }
 
 Test(engine, a_child_moved_to_another_recipient_by_a_later_version_is_superseded_there)
@@ -579,6 +768,12 @@ Test(engine, review_creates_an_item_and_a_review_needed_to_the_mash_and_no_schoo
     cr_assert_eq(seen.n, 1);
     cr_assert_str_eq(seen.id, review_id);
     cr_assert_str_eq(seen.state, "open");
+    json_t *created = NULL;
+    cr_assert_eq(audit_count("review.created", &created), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(created, "subject"),
+                                                       "review_id")),
+                     review_id);
+    json_decref(created);
     rows_free(&rs);
 }
 
@@ -837,4 +1032,8 @@ Test(engine, an_unroutable_incident_is_dead_lettered_and_replayed_after_the_dire
     cr_assert_eq(sdat_store_begin(st), 0);
     cr_assert_eq(sdat_engine_dlq_replay(&engine, 999999, "A. Operator", 0, &outcome), -ENOENT);
     sdat_store_rollback(st);
+    json_t *replayed = NULL;
+    cr_assert_eq(audit_count("dlq.replayed", &replayed), 2, "one record per replay");
+    cr_assert_str_eq(json_string_value(json_object_get(replayed, "actor")), "A. Operator");
+    json_decref(replayed);
 }

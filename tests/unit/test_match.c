@@ -6,6 +6,7 @@
 
 #include "blocking.h"
 #include "match.h"
+#include "schemas.h"
 #include "timeutil.h"
 
 static sdat_nicknames_t *nicknames;
@@ -436,4 +437,51 @@ Test(match, a_name_and_an_age_alone_are_never_a_match)
     q.age = 10;
     sdat_match_decide(&p, &q, &r, 1, &o);
     cr_assert_eq(o.decision, SDAT_DECISION_MATCH);
+}
+
+/* events.md "Lenient fields": an nhs_number, upn or dob of the right type
+ * that fails its format check is reported by the validator as a warning and
+ * left out of the query built from the incident; the same fields of another
+ * child, valid, are used. */
+Test(match, a_query_from_an_incident_leaves_out_the_lenient_fields_that_failed)
+{
+    char err[256];
+    sdat_schemas_t *schemas = NULL;
+    cr_assert_eq(sdat_schemas_new(&schemas, err, sizeof err), 0, "%s", err);
+    json_t *doc = json_loads(
+        "{\"schema\":\"police.da-incident/1\",\"force\":\"derbyshire\",\"incident_id\":\"Q-1\","
+        "\"occurred_at\":\"2026-11-19T21:00:00Z\",\"reported_at\":\"2026-11-19T21:00:00Z\","
+        "\"location\":{\"address\":\"1 Synthetic Street\",\"postcode\":\"DE22 3XY\"},"
+        "\"risk\":\"medium\",\"officer\":{\"id\":\"PC-1\",\"name\":\"PC Test\"},\"children\":["
+        "{\"given_name\":\"Ada\",\"family_name\":\"Testwood\",\"dob\":\"2016-02-30\","
+        "\"nhs_number\":\"9990000017\",\"upn\":\"B207000016049\",\"present\":true,\"resident\":true},"
+        "{\"given_name\":\"Bo\",\"family_name\":\"Testwood\",\"dob\":\"2016-02-28\","
+        "\"nhs_number\":\"9990000018\",\"upn\":\"P207000016049\",\"present\":true,\"resident\":true}]}",
+        0, NULL);
+    cr_assert_not_null(doc);
+    struct sdat_validation v;
+    cr_assert_eq(sdat_schemas_validate(schemas, doc, NULL, &v), 0, "valid with warnings: %s",
+                 v.n_errors ? v.errors[0].path : "");
+    cr_assert_eq(v.n_warnings, 3);
+    int32_t days = sdat_days_from_civil(2026, 11, 19);
+
+    struct sdat_match_query q;
+    sdat_match_query_from_incident(doc, 0, &v, days, &q);
+    cr_assert_str_eq(q.nhs_number, "", "a bad check digit is not an identifier");
+    cr_assert_str_eq(q.upn, "", "a bad check letter is not an identifier");
+    cr_assert_not(q.has_dob, "a date that does not exist is no date of birth");
+    cr_assert_str_eq(q.given, "ada");
+    cr_assert_eq(q.occurred_days, days);
+
+    sdat_match_query_from_incident(doc, 1, &v, days, &q);
+    cr_assert_str_eq(q.nhs_number, "9990000018");
+    cr_assert_str_eq(q.upn, "P207000016049");
+    cr_assert(q.has_dob);
+    cr_assert_eq(q.dob_days, sdat_days_from_civil(2016, 2, 28));
+
+    /* Without the validator's warnings the bad values would be used. */
+    sdat_match_query_from_incident(doc, 0, NULL, days, &q);
+    cr_assert_str_eq(q.nhs_number, "9990000017");
+    json_decref(doc);
+    sdat_schemas_free(schemas);
 }

@@ -1,12 +1,16 @@
 /* The outbox over a real store with a scripted connector and a simulated
  * clock: retries and backoff, Retry-After, permanent failures, the circuit
- * over a night of a dead receiver, escalation (late, failed,
- * unacknowledged; once each), concurrency and requeueing. */
+ * over a night of a dead receiver (one circuit per recipient), escalation
+ * (late, failed, unacknowledged; once each; delivery-failed ids as
+ * delivery.md derives them; never an escalation of a delivery-failed),
+ * concurrency and requeueing. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "audit.h"
 #include "config.h"
@@ -44,12 +48,15 @@ static const char config_text[] =
     "    connector = \"file\"; directory = \"%s/spool\"; }\n"
     ");\n";
 
-/* ---- a scripted connector: deliveries wait in a queue until poll ---- */
+/* ---- a scripted connector: deliveries wait in a queue until poll ----
+ * A recipient bound with a ctx (an int) answers with *ctx; the others with
+ * fake.status. */
 
 struct pending {
     struct sdat_delivery *d;
     sdat_delivery_done_fn done;
     void *opaque;
+    const int *status; /* the recipient's own answer (its bound ctx), or NULL */
 };
 
 static struct {
@@ -64,9 +71,8 @@ static struct {
 
 static int fake_start(void *ctx, struct sdat_delivery *d, sdat_delivery_done_fn done, void *opaque)
 {
-    (void)ctx;
     cr_assert_lt(fake.n, 64);
-    fake.queue[fake.n++] = (struct pending){d, done, opaque};
+    fake.queue[fake.n++] = (struct pending){d, done, opaque, ctx};
     fake.starts++;
     if (fake.n > fake.max_in_flight) {
         fake.max_in_flight = fake.n;
@@ -83,13 +89,14 @@ static int fake_poll(void *ctx, int timeout_ms)
     fake.n = 0;
     for (size_t i = 0; i < n; i++) {
         struct sdat_delivery *d = fake.queue[i].d;
+        int status = fake.queue[i].status ? *fake.queue[i].status : fake.status;
         enum sdat_delivery_result result = SDAT_DELIVERY_RETRY;
-        snprintf(d->detail, sizeof d->detail, "HTTP %d", fake.status);
-        if (fake.status / 100 == 2) {
+        snprintf(d->detail, sizeof d->detail, "HTTP %d", status);
+        if (status / 100 == 2) {
             result = SDAT_DELIVERY_DONE;
-        } else if (fake.status == 404) {
+        } else if (status == 404) {
             result = SDAT_DELIVERY_FAILED;
-        } else if (fake.status == 503) {
+        } else if (status == 503) {
             d->retry_after_ms = fake.retry_after_ms;
         }
         fake.queue[i].done(d, result, fake.queue[i].opaque);
@@ -218,6 +225,7 @@ struct escalations {
     size_t n;
     char reason[8][16];
     char recipient[8][32];
+    char id[8][40], payload_id[8][40], failed_id[8][40];
 };
 
 static int escalation_cb(const struct sdat_notification *n, void *opaque)
@@ -232,6 +240,11 @@ static int escalation_cb(const struct sdat_notification *n, void *opaque)
     snprintf(e->reason[e->n], sizeof e->reason[0], "%s",
              json_string_value(json_object_get(p, "reason")));
     snprintf(e->recipient[e->n], sizeof e->recipient[0], "%s", n->recipient);
+    snprintf(e->id[e->n], sizeof e->id[0], "%s", n->id);
+    snprintf(e->payload_id[e->n], sizeof e->payload_id[0], "%s",
+             json_string_value(json_object_get(p, "notification_id")));
+    snprintf(e->failed_id[e->n], sizeof e->failed_id[0], "%s",
+             json_string_value(json_object_get(p, "failed_notification_id")));
     e->n++;
     json_decref(p);
     return 0;
@@ -243,6 +256,46 @@ static struct escalations escalations_of(const char *id)
     cr_assert_eq(sdat_store_notifications_for_source(st, "derbyshire/T-1", escalation_cb, &e), 0);
     (void)id;
     return e;
+}
+
+/* The audit records of one type: how many, and the last (new reference,
+ * when ret_last is not NULL). */
+struct audit_find {
+    const char *type;
+    size_t n;
+    json_t *last;
+};
+
+static int audit_find_cb(int64_t seq, const char *record, void *opaque)
+{
+    struct audit_find *f = opaque;
+    json_t *doc = json_loads(record, 0, NULL);
+    cr_assert_not_null(doc, "audit record %lld is not JSON", (long long)seq);
+    if (strcmp(json_string_value(json_object_get(doc, "type")), f->type) == 0) {
+        f->n++;
+        json_decref(f->last);
+        f->last = doc;
+    } else {
+        json_decref(doc);
+    }
+    return 0;
+}
+
+static size_t audit_count(const char *type, json_t **ret_last)
+{
+    struct audit_find f = {.type = type};
+    cr_assert_eq(sdat_store_audit_each(st, 0, audit_find_cb, &f), 0);
+    if (ret_last) {
+        *ret_last = f.last;
+    } else {
+        json_decref(f.last);
+    }
+    return f.n;
+}
+
+static const char *subject_of(const json_t *record, const char *field)
+{
+    return json_string_value(json_object_get(json_object_get(record, "subject"), field));
 }
 
 Test(outbox, server_errors_then_success_delivers_after_backoff)
@@ -296,6 +349,17 @@ Test(outbox, a_permanent_failure_fails_at_once_and_escalates_once)
     cr_assert_str_eq(e.reason[0], "failed");
     cr_assert_str_eq(e.recipient[0], "la:831:esc");
     cr_assert_eq(fake.starts, 1, "a failed notification is not retried");
+    json_t *rec = NULL;
+    cr_assert_eq(audit_count("notification.failed", &rec), 1);
+    cr_assert_str_eq(subject_of(rec, "notification_id"), "n_00000000000000000000000000000003");
+    json_decref(rec);
+    cr_assert_eq(audit_count("notification.escalated", &rec), 1);
+    cr_assert_str_eq(subject_of(rec, "notification_id"), "n_00000000000000000000000000000003");
+    json_t *detail = json_object_get(rec, "detail");
+    cr_assert_str_eq(json_string_value(json_object_get(detail, "reason")), "failed");
+    cr_assert_str_eq(json_string_value(json_object_get(detail, "escalated_to")), "la:831:esc");
+    cr_assert_str_eq(json_string_value(json_object_get(detail, "escalation_id")), e.id[0]);
+    json_decref(rec);
 }
 
 Test(outbox, a_receiver_down_all_night_gets_probes_then_the_delivery)
@@ -429,4 +493,142 @@ Test(outbox, an_acknowledged_delivery_is_not_escalated_and_acks_follow_the_state
     cr_assert_eq(ack("n_0000000000000000000000000000000a", t0 + 70000), 1, "again: 204");
     run_clock(t0, t0 + 7200 * 1000LL, 60000);
     cr_assert_eq(escalations_of(NULL).n, 0, "acknowledged within ack_within: no escalation");
+}
+
+/* ---- delivery-failed ids, circuits per recipient, no escalation of an
+ * escalation ---- */
+
+/* delivery.md, computed here apart from ids.c: "n_" and the first 32
+ * lowercase hex digits of SHA-256 over the six parts joined by NUL bytes. */
+static void expected_id(const char *const parts[6], char ret_id[40])
+{
+    unsigned char buf[512], md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    size_t len = 0;
+    for (int i = 0; i < 6; i++) {
+        size_t n = strlen(parts[i]);
+        cr_assert_lt(len + n + 1, sizeof buf);
+        if (i > 0) {
+            buf[len++] = '\0';
+        }
+        memcpy(buf + len, parts[i], n);
+        len += n;
+    }
+    cr_assert_eq(EVP_Digest(buf, len, md, &md_len, EVP_sha256(), NULL), 1);
+    cr_assert_eq(md_len, 32);
+    memcpy(ret_id, "n_", 2);
+    for (int i = 0; i < 16; i++) {
+        snprintf(ret_id + 2 + 2 * i, 3, "%02x", md[i]);
+    }
+}
+
+Test(outbox, a_delivery_failed_id_is_derived_from_the_failed_id_and_the_reason)
+{
+    /* The derivation itself, against a value computed with Python's
+     * hashlib: sha256(b"delivery-failed\0n_0…0b\0" b"1\0\0la:831:esc\0late"). */
+    static const char *const sample[6] = {"delivery-failed", "n_0000000000000000000000000000000b",
+                                          "1",               "",
+                                          "la:831:esc",      "late"};
+    char want[40];
+    expected_id(sample, want);
+    cr_assert_str_eq(want, "n_285ad786fdf72a3d6e845010814246f3");
+
+    /* Undelivered past escalate_after (late), then failed for good. */
+    int64_t t0 = ms("2026-11-19T10:00:00Z");
+    const char *failed_id = "n_0000000000000000000000000000000b";
+    add(failed_id, "school:1", t0);
+    fake.status = 500;
+    run_clock(t0, t0 + 7260 * 1000LL, 60000);
+    fake.status = 404;
+    run_clock(t0 + 7320 * 1000LL, t0 + 9000 * 1000LL, 60000);
+    cr_assert_str_eq(seen_of(failed_id).state, "failed");
+    struct escalations e = escalations_of(NULL);
+    cr_assert_eq(e.n, 2);
+    for (size_t i = 0; i < e.n; i++) {
+        const char *parts[6] = {"delivery-failed", failed_id, "1", "", "la:831:esc", e.reason[i]};
+        expected_id(parts, want);
+        cr_assert_str_eq(e.id[i], want, "%s escalation", e.reason[i]);
+        cr_assert_str_eq(e.payload_id[i], want);
+        cr_assert_str_eq(e.failed_id[i], failed_id);
+    }
+    cr_assert_str_eq(e.reason[0], "late");
+    cr_assert_str_eq(e.reason[1], "failed");
+    cr_assert_str_neq(e.id[0], e.id[1]);
+}
+
+Test(outbox, each_recipient_has_its_own_circuit)
+{
+    static int mash_status = 500;
+    mash_status = 500;
+    cr_assert_eq(sdat_outbox_bind(outbox, "la:831:mash", &fake_ops, &mash_status), 0);
+    int64_t t0 = ms("2026-11-19T10:00:00Z");
+    fake.status = 500;
+    /* Three failures at school:1 and two at the MASH: five in a row, but
+     * not five at any one recipient. */
+    add("n_00000000000000000000000000000c01", "school:1", t0);
+    add("n_00000000000000000000000000000c02", "school:1", t0);
+    add("n_00000000000000000000000000000c03", "school:1", t0);
+    add("n_00000000000000000000000000000c04", "la:831:mash", t0);
+    add("n_00000000000000000000000000000c05", "la:831:mash", t0);
+    turn(t0);
+    turn(t0 + 1);
+    cr_assert_eq(fake.starts, 5);
+    cr_assert(!sdat_outbox_circuit_open(outbox, "school:1"));
+    cr_assert(!sdat_outbox_circuit_open(outbox, "la:831:mash"));
+    /* Two more at school:1 open its circuit, and only its. */
+    add("n_00000000000000000000000000000c06", "school:1", t0 + 2);
+    add("n_00000000000000000000000000000c07", "school:1", t0 + 2);
+    turn(t0 + 2);
+    cr_assert_eq(fake.starts, 7);
+    cr_assert(sdat_outbox_circuit_open(outbox, "school:1"));
+    cr_assert(!sdat_outbox_circuit_open(outbox, "la:831:mash"));
+    /* The MASH is back: a new notification to it goes at once, while one
+     * to the school waits for the school's probe. */
+    mash_status = 200;
+    add("n_00000000000000000000000000000c08", "la:831:mash", t0 + 3);
+    add("n_00000000000000000000000000000c09", "school:1", t0 + 3);
+    turn(t0 + 3);
+    struct seen s = seen_of("n_00000000000000000000000000000c08");
+    cr_assert_str_eq(s.state, "delivered");
+    cr_assert_eq(s.attempts, 1);
+    s = seen_of("n_00000000000000000000000000000c09");
+    cr_assert_str_eq(s.state, "scheduled");
+    cr_assert_eq(s.attempts, 0, "the school's circuit is open: not attempted");
+    cr_assert_eq(fake.starts, 8);
+}
+
+Test(outbox, a_delivery_failed_notification_is_retried_but_never_escalated)
+{
+    static int escalation_status = 404;
+    escalation_status = 404;
+    cr_assert_eq(sdat_outbox_bind(outbox, "la:831:esc", &fake_ops, &escalation_status), 0);
+    int64_t t0 = ms("2026-11-19T10:00:00Z");
+    add("n_00000000000000000000000000000d01", "school:1", t0);
+    fake.status = 404;
+    turn(t0);
+    turn(t0 + 1);
+    struct escalations e = escalations_of(NULL);
+    cr_assert_eq(e.n, 1);
+    /* The delivery-failed itself failed for good: no escalation of it. */
+    cr_assert_str_eq(seen_of(e.id[0]).state, "failed");
+    run_clock(t0 + 2, t0 + 3 * 3600 * 1000LL, 60000);
+    cr_assert_eq(escalations_of(NULL).n, 1);
+
+    /* Another whose delivery-failed keeps being retried, past
+     * escalate_after (late) and give_up_after (failed): still none. */
+    escalation_status = 500;
+    int64_t t1 = ms("2026-11-23T10:00:00Z");
+    add("n_00000000000000000000000000000d02", "school:1", t1);
+    turn(t1);
+    turn(t1 + 1);
+    e = escalations_of(NULL);
+    cr_assert_eq(e.n, 2);
+    cr_assert_str_eq(e.failed_id[1], "n_00000000000000000000000000000d02");
+    char second[40];
+    snprintf(second, sizeof second, "%s", e.id[1]);
+    run_clock(t1 + 2, t1 + 80 * 3600 * 1000LL, 600000);
+    cr_assert_str_eq(seen_of(second).state, "failed", "retrying stops at give_up_after");
+    cr_assert_gt(seen_of(second).attempts, 1, "a delivery-failed is retried");
+    cr_assert_eq(escalations_of(NULL).n, 2, "no delivery-failed about a delivery-failed");
+    cr_assert_eq(audit_count("notification.escalated", NULL), 2);
 }
