@@ -4,7 +4,8 @@
 # file connector, publishes sample police incidents with sdatctl publish,
 # waits until the notifications are delivered, shows one, shows one held
 # for the next school day, answers an emergency department's attendance
-# from a CP-IS flag and tells the local authority, and stops.
+# from a CP-IS flag and tells the local authority, stops, and prints a
+# subject access report for one child and the audit chain's verification.
 set -eu
 : "${SDAT_BUILD:=build}"
 SDATD="$SDAT_BUILD/sdatd"
@@ -153,3 +154,25 @@ wait "$pid"
 kill "$receiver_pid" 2>/dev/null || true
 trap - EXIT
 echo "== sdatd stopped cleanly; the store is $STATE/sdat.db"
+# What an information governance officer answers a subject access request
+# from: every audit record about the child and what each notification
+# shared (sdatctl audit export --subject; the full JSON Lines are in
+# $INPUTS/subject-DC-0001.jsonl).
+echo "== subject access report for register child DC-0001 (sdatctl audit export --subject DC-0001):"
+"$SDATCTL" -c "$CONF" audit export --subject DC-0001 >"$INPUTS/subject-DC-0001.jsonl"
+python3 - "$INPUTS/subject-DC-0001.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if "notification" in d:
+        n = d["notification"]
+        shared = sorted(k for k in (n.get("payload") or {}) if k not in ("schema", "ack_url"))
+        print("   shared %s (%s, %s) with %s: %s" % (n["notification_id"], n["kind"],
+              n.get("state", "?"), n.get("recipient", "?"), ", ".join(shared)))
+    else:
+        s = d["subject"]
+        about = s.get("recipient") or s.get("incident") or s.get("child_id") or ""
+        print("   seq %-4d %s %-24s %s %s" % (d["seq"], d["ts"], d["type"], about,
+              d["detail"].get("lawful_basis", "")))
+PY
+"$SDATCTL" -c "$CONF" audit verify

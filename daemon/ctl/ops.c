@@ -135,6 +135,11 @@ static int show_notification(const struct sdat_notification *n, void *opaque)
     s->doc = notification_json(n);
     json_t *payload = n->payload ? json_loads(n->payload, 0, NULL) : NULL;
     json_object_set_new(s->doc, "payload", payload ? payload : json_null());
+    if (!n->payload) {
+        /* Retention removed it (delivery.md "Retention"); the audit chain
+         * keeps its SHA-256. */
+        json_object_set_new(s->doc, "payload_removed", json_string("retention"));
+    }
     json_object_set_new(s->doc, "payload_sha256", json_string(n->payload_sha256));
     json_object_set_new(s->doc, "attempt_log", json_array());
     json_object_set_new(s->doc, "audit", json_array());
@@ -235,9 +240,14 @@ int ctl_show(const struct ctl_options *opts, int argc, char **argv)
                json_string_value(json_object_get(v, "type")),
                json_string_value(json_object_get(v, "actor")));
     }
-    printf("payload:\n");
-    json_dumpf(json_object_get(s.doc, "payload"), stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-    putchar('\n');
+    if (json_object_get(s.doc, "payload_removed")) {
+        printf("payload: removed under retention (retention.payload_days); sha256 %s\n",
+               json_string_value(json_object_get(s.doc, "payload_sha256")));
+    } else {
+        printf("payload:\n");
+        json_dumpf(json_object_get(s.doc, "payload"), stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        putchar('\n');
+    }
     json_decref(s.doc);
     return CTL_OK;
 }
