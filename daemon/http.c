@@ -39,7 +39,7 @@ struct sdat_http {
     struct http_conf *conf;
 
     pthread_mutex_t lock; /* readiness, the store pool, counters */
-    bool ready_known, store_open, register_current, consumer_assigned, broker_up;
+    bool ready_known, store_writable, register_current, consumer_assigned, broker_up;
     sdat_store_t *stores[STORE_POOL_MAX];
     size_t n_stores;
     bool quiesced;
@@ -238,12 +238,12 @@ int sdat_http_jobs_waiting(sdat_http_t *http)
     return n;
 }
 
-void sdat_http_set_ready(sdat_http_t *http, bool store_open, bool register_current,
+void sdat_http_set_ready(sdat_http_t *http, bool store_writable, bool register_current,
                          bool consumer_assigned, bool broker_up)
 {
     pthread_mutex_lock(&http->lock);
     http->ready_known = true;
-    http->store_open = store_open;
+    http->store_writable = store_writable;
     http->register_current = register_current;
     http->consumer_assigned = consumer_assigned;
     http->broker_up = broker_up;
@@ -257,8 +257,8 @@ json_t *http_readiness(sdat_http_t *http, bool *ret_ready)
     if (!http->ready_known) {
         json_array_append_new(reasons, json_string("starting"));
     } else {
-        if (!http->store_open) {
-            json_array_append_new(reasons, json_string("store not open"));
+        if (!http->store_writable) {
+            json_array_append_new(reasons, json_string("store not writable"));
         }
         if (!http->register_current) {
             json_array_append_new(reasons, json_string("register not current"));

@@ -49,9 +49,11 @@ int sdat_http_jobs_waiting(sdat_http_t *http);
  * cfg is copied, so the old configuration may be freed after this returns.
  * (The listen address and the TLS files are read at start only.) */
 void sdat_http_set_config(sdat_http_t *http, const struct sdat_config *cfg);
-/* The main loop reports readiness; each false condition adds a reason to
- * /readyz's 503 body. Until the first call /readyz answers 503 "starting". */
-void sdat_http_set_ready(sdat_http_t *http, bool store_open, bool register_current,
+/* The main loop reports readiness (store_writable: the store accepts
+ * writes: no event held, deliveries recorded); each false condition adds a
+ * reason to /readyz's 503 body. Until the first call /readyz answers 503
+ * "starting". */
+void sdat_http_set_ready(sdat_http_t *http, bool store_writable, bool register_current,
                          bool consumer_assigned, bool broker_up);
 /* The port actually bound (listen with port 0 binds a free one). */
 int sdat_http_port(const sdat_http_t *http);

@@ -7,12 +7,18 @@
 #include <string.h>
 
 #include "log.h"
+#include "timeutil.h"
 
 /* Acknowledgements collected by the callback before sdat_mirror_poll
  * applies them; a stream stops producing while its buffer is full. */
 #define MIRROR_MAX_ACKED 1024
 /* Rows read from the store per stream and pump. */
 #define MIRROR_BATCH 256
+/* Acknowledgements are recorded in one transaction once this many have
+ * come or the oldest has waited this long: one fsync for many messages. A
+ * crash before they are recorded produces them again (at least once). */
+#define MIRROR_RECORD_AFTER 512
+#define MIRROR_RECORD_MS 1000
 
 enum stream { S_DLQ, S_CPIS, S_AUDIT, N_STREAMS };
 
@@ -30,6 +36,7 @@ struct stream_state {
 
 struct sdat_mirror {
     rd_kafka_t *producer;
+    int64_t first_ack_mono_ms; /* when the oldest unrecorded ack came; 0: none */
     char *instance;
     struct stream_state s[N_STREAMS];
 };
@@ -203,7 +210,7 @@ static int mark_sent(sdat_store_t *st, enum stream s, int64_t id)
     }
 }
 
-void sdat_mirror_poll(sdat_mirror_t *m, sdat_store_t *st)
+void sdat_mirror_poll(sdat_mirror_t *m, sdat_store_t *st, bool all)
 {
     if (!m->producer) {
         return;
@@ -222,6 +229,14 @@ void sdat_mirror_poll(sdat_mirror_t *m, sdat_store_t *st)
         total += ss->n_acked;
     }
     if (total == 0) {
+        m->first_ack_mono_ms = 0;
+        return;
+    }
+    int64_t mono = sdat_time_mono_ms();
+    if (m->first_ack_mono_ms == 0) {
+        m->first_ack_mono_ms = mono;
+    }
+    if (!all && total < MIRROR_RECORD_AFTER && mono - m->first_ack_mono_ms < MIRROR_RECORD_MS) {
         return;
     }
     if (sdat_store_begin(st) < 0) {
@@ -239,5 +254,6 @@ void sdat_mirror_poll(sdat_mirror_t *m, sdat_store_t *st)
         for (int s = 0; s < N_STREAMS; s++) {
             m->s[s].n_acked = 0;
         }
+        m->first_ack_mono_ms = 0;
     }
 }

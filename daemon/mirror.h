@@ -8,6 +8,8 @@
 #ifndef SDAT_MIRROR_H
 #define SDAT_MIRROR_H
 
+#include <stdbool.h>
+
 #include <librdkafka/rdkafka.h>
 
 #include "store.h"
@@ -29,7 +31,8 @@ void sdat_mirror_attach(sdat_mirror_t *mirror, rd_kafka_t *producer);
 /* Produces rows not yet in flight. */
 int sdat_mirror_pump(sdat_mirror_t *mirror, sdat_store_t *st);
 /* Serves delivery reports and marks the acknowledged rows sent, in one
- * transaction; call from the writer thread. */
-void sdat_mirror_poll(sdat_mirror_t *mirror, sdat_store_t *st);
+ * transaction, once enough have come or the oldest has waited a second
+ * (all: now, whatever there is); call from the writer thread. */
+void sdat_mirror_poll(sdat_mirror_t *mirror, sdat_store_t *st, bool all);
 
 #endif

@@ -49,6 +49,10 @@ static void on_signal(int sig)
 }
 
 #define REGISTER_WAIT_MS 30000
+/* Events consumed and committed together (one transaction, one fsync). */
+#define CONSUME_BATCH 256
+/* How often a store write that failed (a full disk) is tried again. */
+#define STORE_RETRY_MS 500
 
 struct daemon {
     const char *config_path;
@@ -82,7 +86,12 @@ struct daemon {
     struct sdat_engine engine;
     /* A message whose effects could not be committed (store failure); it is
      * processed again before anything else is consumed. */
-    rd_kafka_message_t *held;
+    rd_kafka_message_t **held;
+    size_t n_held;
+    bool consumed_full_batch; /* more may be fetched already: do not wait */
+    /* The outbox could not record its deliveries (the same store failure,
+     * met before an event is): not ready, said once, retried calmly. */
+    bool deliveries_unrecorded;
 };
 
 /* The configuration's log settings, unless the command line overrides them. */
@@ -422,26 +431,49 @@ static void reload(struct daemon *d)
     log_info("config", "reloaded");
 }
 
-/* Processes one consumed message and stores its offset once its effects are
- * committed. Returns 0, or a negative store error (the message is held). */
-static int handle_message(struct daemon *d, rd_kafka_message_t *msg)
+/* Processes a batch of consumed messages in one store transaction (one
+ * commit, one fsync, however many events), then stores their offsets for
+ * the consumer to commit: an offset is committed only after the effects of
+ * its message are. Returns 0, or a negative store error: nothing of the
+ * batch was committed and the caller holds the batch to try again. */
+static int handle_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
 {
-    struct sdat_inbound m = sdat_kafka_inbound(msg);
-    int r = sdat_engine_ingest(&d->engine, &m, sdat_time_now_ms());
+    int64_t now = sdat_time_now_ms();
+    int r = sdat_store_begin(d->st);
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        struct sdat_inbound m = sdat_kafka_inbound(msgs[i]);
+        r = sdat_engine_process(&d->engine, &m, now);
+    }
+    if (r < 0) {
+        sdat_store_rollback(d->st);
+        return r;
+    }
+    r = sdat_store_commit(d->st);
     if (r < 0) {
         return r;
     }
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, m.topic, m.partition)->offset = m.offset + 1;
-    rd_kafka_resp_err_t e = rd_kafka_offsets_store(d->consumer, list);
-    rd_kafka_topic_partition_list_destroy(list);
-    if (e) {
-        /* The partition was revoked meanwhile: its new owner reads the
-         * message again, and the deterministic ids make that harmless. */
-        log_debug("kafka", "offset not stored topic=%s partition=%d: %s", m.topic,
-                  (int)m.partition, rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_topic_partition_list_add(list, rd_kafka_topic_name(msgs[i]->rkt),
+                                          msgs[i]->partition)
+            ->offset = msgs[i]->offset + 1;
     }
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(d->consumer, list);
+    if (e) {
+        /* A partition was revoked meanwhile: its new owner reads the
+         * message again, and the deterministic ids make that harmless. */
+        log_debug("kafka", "offsets not stored: %s", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(list);
     return 0;
+}
+
+static void free_batch(rd_kafka_message_t **msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_destroy(msgs[i]);
+    }
+    free(msgs);
 }
 
 /* The order of shutdown, in one place: stop taking requests, stop
@@ -452,7 +484,7 @@ static void shutdown_daemon(struct daemon *d)
 {
     sdat_sdnotify("STOPPING=1");
     if (d->held) {
-        rd_kafka_message_destroy(d->held);
+        free_batch(d->held, d->n_held);
     }
     if (d->http) {
         /* No new requests; those waiting for a job get it done first. */
@@ -497,7 +529,7 @@ static void shutdown_daemon(struct daemon *d)
     if (d->producer) {
         rd_kafka_flush(d->producer, 5000);
         if (d->mirror && d->st) {
-            sdat_mirror_poll(d->mirror, d->st);
+            sdat_mirror_poll(d->mirror, d->st, true);
         }
         rd_kafka_destroy(d->producer);
     }
@@ -551,6 +583,45 @@ static void update_gauges(struct daemon *d, int64_t now)
     rd_kafka_topic_partition_list_destroy(assigned);
 }
 
+/* Up to CONSUME_BATCH messages, the first waited for at most timeout ms
+ * and the rest only as far as they are already fetched, processed in one
+ * transaction; on a store failure they are held. */
+static void consume_batch(struct daemon *d, int timeout)
+{
+    rd_kafka_message_t **msgs = malloc(CONSUME_BATCH * sizeof *msgs);
+    size_t n = 0;
+    if (!msgs) {
+        return;
+    }
+    while (n < CONSUME_BATCH) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(d->consumer, n == 0 ? timeout : 0);
+        if (!msg) {
+            break;
+        }
+        if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            msgs[n++] = msg;
+            continue;
+        }
+        if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            log_warn("kafka", "consumer: %s", rd_kafka_message_errstr(msg));
+        }
+        rd_kafka_message_destroy(msg);
+        if (n == 0) {
+            break; /* an error or end of partition instead of a message */
+        }
+    }
+    if (n > 0 && handle_batch(d, msgs, n) < 0) {
+        log_error("store", "cannot commit the effects of %zu events (%s); holding them and not "
+                  "consuming until the store accepts them",
+                  n, sdat_store_errmsg(d->st));
+        d->held = msgs;
+        d->n_held = n;
+        return;
+    }
+    free_batch(msgs, n);
+    d->consumed_full_batch = n == CONSUME_BATCH;
+}
+
 static int run(struct daemon *d)
 {
     int64_t watchdog_ms = sdat_sdnotify_watchdog_interval_ms();
@@ -565,17 +636,19 @@ static int run(struct daemon *d)
             reload_requested = 0;
             reload(d);
         }
-        /* Ready: the store writable (no held message), the register read to
-         * its end, partitions assigned and the broker answering. */
-        sdat_http_set_ready(d->http, d->held == NULL, sdat_regfeed_current(d->regfeed),
-                            d->consumer_assigned, atomic_load(&d->broker_up));
+        /* Ready: the store writable (no held message, deliveries recorded),
+         * the register read to its end, partitions assigned and the broker
+         * answering. */
+        sdat_http_set_ready(d->http, d->held == NULL && !d->deliveries_unrecorded,
+                            sdat_regfeed_current(d->regfeed), d->consumer_assigned,
+                            atomic_load(&d->broker_up));
         if (d->held) {
-            if (handle_message(d, d->held) == 0) {
-                rd_kafka_message_destroy(d->held);
+            if (handle_batch(d, d->held, d->n_held) == 0) {
+                free_batch(d->held, d->n_held);
                 d->held = NULL;
                 log_info("store", "store writable again; consuming");
             } else {
-                usleep(500 * 1000);
+                usleep(STORE_RETRY_MS * 1000);
                 continue;
             }
         }
@@ -603,12 +676,19 @@ static int run(struct daemon *d)
         if (sdat_jobs_drain(d->jobs, &d->engine, now) < 0) {
             log_error("store", "cannot commit API requests: %s", sdat_store_errmsg(d->st));
         }
-        /* Deliver what is due before waiting for more events. */
-        if (sdat_outbox_run(d->outbox, &d->engine, now) < 0) {
-            log_error("store", "cannot record deliveries: %s", sdat_store_errmsg(d->st));
+        /* Deliver what is due before waiting for more events. Finished
+         * deliveries that cannot be recorded stay with the outbox and are
+         * recorded on a later turn. */
+        bool unrecorded = sdat_outbox_run(d->outbox, &d->engine, now) < 0;
+        if (unrecorded && !d->deliveries_unrecorded) {
+            log_error("store", "cannot record deliveries (%s); retrying every %d ms",
+                      sdat_store_errmsg(d->st), STORE_RETRY_MS);
+        } else if (!unrecorded && d->deliveries_unrecorded) {
+            log_info("store", "deliveries recorded again");
         }
+        d->deliveries_unrecorded = unrecorded;
         sdat_mirror_pump(d->mirror, d->st);
-        sdat_mirror_poll(d->mirror, d->st);
+        sdat_mirror_poll(d->mirror, d->st, false);
 
         /* The register first: a batch of its records per turn. */
         int applied = sdat_regfeed_poll(d->regfeed, &d->engine, now, 512);
@@ -642,34 +722,24 @@ static int run(struct daemon *d)
         if (next_due != INT64_MAX && next_due - now < timeout) {
             timeout = next_due <= now ? 0 : (int)(next_due - now);
         }
-        if (sdat_outbox_in_flight(d->outbox) > 0) {
+        if (consume && d->consumed_full_batch) {
+            timeout = 0; /* events are waiting: no pause, not even for receivers */
+        }
+        if (d->deliveries_unrecorded) {
+            /* Deliveries due or finished cannot be recorded: nothing to
+             * gain by turning faster (the outbox would report at once). */
+            timeout = STORE_RETRY_MS;
+        } else if (timeout > 0 && sdat_outbox_in_flight(d->outbox) > 0) {
             /* Receivers answer on the connectors' own sockets: wait there,
              * then look at Kafka without waiting. */
             sdat_outbox_wait(d->outbox, timeout > 20 ? 20 : timeout);
             timeout = 0;
         }
-        rd_kafka_message_t *msg = NULL;
         if (consume) {
-            msg = rd_kafka_consumer_poll(d->consumer, timeout);
+            consume_batch(d, timeout);
         } else {
             /* The group join goes on in librdkafka's threads meanwhile. */
             usleep((useconds_t)(timeout > 50 ? 50 : timeout) * 1000);
-        }
-        if (msg) {
-            if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                if (handle_message(d, msg) < 0) {
-                    log_error("store", "cannot commit an event's effects (%s); holding it and "
-                              "not consuming until the store accepts it",
-                              sdat_store_errmsg(d->st));
-                    d->held = msg;
-                    msg = NULL;
-                }
-            } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                log_warn("kafka", "consumer: %s", rd_kafka_message_errstr(msg));
-            }
-            if (msg) {
-                rd_kafka_message_destroy(msg);
-            }
         }
         if (!ready) {
             sdat_sdnotify("READY=1");

@@ -376,6 +376,7 @@ int sdat_store_begin(sdat_store_t *st)
         return -EIO;
     }
     st->in_txn = true;
+    st->failure[0] = '\0';
     st->sp_depth = 0;
     st->saved_audit_seq = st->audit_seq;
     memcpy(st->saved_audit_hash, st->audit_hash, sizeof st->audit_hash);
@@ -399,7 +400,13 @@ void sdat_store_rollback(sdat_store_t *st)
     if (!st->in_txn) {
         return;
     }
-    exec(st, "ROLLBACK");
+    /* Keep the reason for the caller's message. After some errors (a full
+     * disk: SQLITE_FULL) SQLite has already rolled the transaction back,
+     * and a ROLLBACK would only fail with "no transaction is active". */
+    snprintf(st->failure, sizeof st->failure, "%s", sqlite3_errmsg(st->db));
+    if (!sqlite3_get_autocommit(st->db)) {
+        exec(st, "ROLLBACK");
+    }
     st->in_txn = false;
     st->audit_seq = st->saved_audit_seq;
     memcpy(st->audit_hash, st->saved_audit_hash, sizeof st->audit_hash);
@@ -443,6 +450,10 @@ int sdat_store_savepoint_rollback(sdat_store_t *st)
 
 const char *sdat_store_errmsg(sdat_store_t *st)
 {
+    /* After a rollback SQLite's own message is that of the ROLLBACK. */
+    if (sqlite3_errcode(st->db) == SQLITE_OK && st->failure[0]) {
+        return st->failure;
+    }
     return sqlite3_errmsg(st->db);
 }
 

@@ -27,6 +27,9 @@ struct sdat_store {
     char sp_audit_hash[STORE_MAX_SAVEPOINTS][65];
     int sp_depth;
     int64_t n_children; /* register size, -1 until counted */
+    /* Why the last transaction was rolled back (sqlite3_errmsg before the
+     * ROLLBACK, which would replace it), for sdat_store_errmsg. */
+    char failure[256];
 };
 
 /* A cached, reset statement for SQL (a string literal: cached by address). */

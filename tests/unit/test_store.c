@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "match.h"
 #include "store.h"
+#include "store_internal.h" /* the connection, to make the database "full" */
 
 static char dir[64];
 
@@ -156,6 +157,49 @@ Test(store, audit_chain_links_records_and_rolls_back_with_the_transaction)
     cr_assert_eq(sdat_store_audit_each(st, 1, verify, &c), 0);
     cr_assert_eq(c.bad, 0);
     cr_assert_eq(c.expected, 3);
+    sdat_audit_free(audit);
+    sdat_store_close(st);
+}
+
+Test(store, a_full_database_is_the_reason_given_after_the_rollback)
+{
+    sdat_store_t *st = NULL;
+    sdat_audit_t *audit = NULL;
+    char err[256], sql[64];
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0);
+    cr_assert_eq(sdat_audit_new("test1", &audit), 0);
+    /* No page beyond those the database has: as a full disk, SQLITE_FULL. */
+    sqlite3_stmt *stmt = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(st->db, "PRAGMA page_count", -1, &stmt, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %d", sqlite3_column_int(stmt, 0));
+    sqlite3_finalize(stmt);
+    cr_assert_eq(sqlite3_exec(st->db, sql, NULL, NULL, NULL), SQLITE_OK);
+
+    int r = 0;
+    cr_assert_eq(sdat_store_begin(st), 0);
+    for (int i = 0; i < 10000 && r == 0; i++) {
+        r = sdat_audit_append(audit, st, 1000 + i, "event.accepted", "sdatd",
+                              json_pack("{s:s}", "incident", "f/1"),
+                              json_pack("{s:s%}", "pad", "0123456789abcdef0123456789abcdef", 32));
+    }
+    cr_assert_lt(r, 0, "the database never filled");
+    sdat_store_rollback(st);
+    /* Not the ROLLBACK's own message ("not an error", or "no transaction is
+     * active" when SQLite rolled back already). */
+    cr_assert(strstr(sdat_store_errmsg(st), "full") != NULL, "%s", sdat_store_errmsg(st));
+
+    /* Space again: the next transaction commits, the chain has no gap. */
+    cr_assert_eq(sqlite3_exec(st->db, "PRAGMA max_page_count = 1073741823", NULL, NULL, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(sdat_audit_append(audit, st, 2000, "event.accepted", "sdatd", NULL, NULL), 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    struct chain c = {0};
+    memset(c.prev, '0', 64);
+    cr_assert_eq(sdat_store_audit_each(st, 1, verify, &c), 0);
+    cr_assert_eq(c.bad, 0);
+    cr_assert_eq(c.expected, 1);
     sdat_audit_free(audit);
     sdat_store_close(st);
 }
