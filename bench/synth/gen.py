@@ -5,10 +5,11 @@
 
 writes DIR/register.jsonl (council.child/1), DIR/police.jsonl
 (police.da-incident/1) and DIR/truth.jsonl (one label line per police child,
-in file order).  Everything is synthetic: names are drawn from the team's own
-lists, NHS numbers are in the 999 test range, addresses are random
-combinations of invented street names, numbers and postcodes, officers'
-phones are in Ofcom's drama range and e-mails are @police.example.
+in file order); with --flags N also DIR/flags.jsonl (council.cpis-flag/1).
+Everything is synthetic: names are drawn from the team's own lists, NHS
+numbers are in the 999 test range, addresses are random combinations of
+invented street names, numbers and postcodes, officers' phones are in
+Ofcom's drama range and e-mails are @police.example.
 Standard library only; the same seed gives byte-identical output.
 See README.md for the error vocabulary and proportions.
 """
@@ -818,10 +819,12 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--children", type=int, default=100000)
     ap.add_argument("--police", type=int, default=20000, help="number of incidents")
+    ap.add_argument("--flags", type=int, default=0,
+                    help="CP-IS flags on register children's NHS numbers (flags.jsonl)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
-    if a.children < 10 or a.police < 1:
-        ap.error("need --children >= 10 and --police >= 1")
+    if a.children < 10 or a.police < 1 or a.flags < 0:
+        ap.error("need --children >= 10, --police >= 1 and --flags >= 0")
     os.makedirs(a.out, exist_ok=True)
     world = World(a.seed, a.children)
 
@@ -869,6 +872,7 @@ def main(argv=None):
     schools = Schools(r_reg, a.children, places)
     nhs_alloc = NhsAllocator(r_reg)
     kept = {}
+    flag_nhs = []      # register NHS numbers, for --flags
     seq = 0
     with open(os.path.join(a.out, "register.jsonl"), "w", encoding="utf-8", newline="\n") as f:
         for h, size in enumerate(sizes):
@@ -881,6 +885,8 @@ def main(argv=None):
                 if spells and r_reg.random() < 0.70:
                     c.upn = schools.upn(res[2], res[3])
                 write_jsonl(f, register_doc(c, spells, ehe))
+                if a.flags and c.nhs:
+                    flag_nhs.append(c.nhs)
             if h in keep:
                 kept[h] = hh
 
@@ -1007,7 +1013,53 @@ def main(argv=None):
             for i, (cid, errs) in enumerate(labels):
                 write_jsonl(ft, {"incident": "%s/%s" % (FORCE, inc["incident_id"]), "child": i,
                                  "child_id": cid, "errors": errs})
+
+    # 5. CP-IS flags (last, from their own stream, so that the files above
+    # are the same with or without them)
+    if a.flags:
+        write_flags(world.rng("flags"), a.flags, flag_nhs, nhs_alloc,
+                    os.path.join(a.out, "flags.jsonl"))
     return 0
+
+
+FLAG_LAS = (("831", "Derby City"), ("830", "Derbyshire"))
+
+
+def write_flags(rng, n, nhs_numbers, nhs_alloc, path):
+    """n council.cpis-flag/1 documents: CPP 80 %, LAC 15 %, UCPP 5 % (on a
+    mother's NHS number, never a register child's); 20 % ended; 3 % a second
+    flag, from the other local authority, on a number already flagged (UCPP
+    again on a mother's, CPP or LAC on a child's)."""
+    picked = rng.sample(nhs_numbers, min(n, len(nhs_numbers)))
+    flagged = []       # (NHS number, authority, a mother's)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for k in range(1, n + 1):
+            r = rng.random()
+            typ = "CPP" if r < 0.80 else "LAC" if r < 0.95 else "UCPP"
+            la = 0
+            if flagged and rng.random() < 0.03:
+                nhs, la, mother = flagged[rng.randrange(len(flagged))]
+                la = 1 - la
+                typ = "UCPP" if mother else "CPP" if typ == "UCPP" else typ
+            elif typ == "UCPP":
+                nhs = nhs_alloc.next()
+            else:
+                nhs = picked.pop() if picked else None
+            if nhs is None:
+                break           # the 999 range or the register is used up
+            flagged.append((nhs, la, typ == "UCPP"))
+            start = add_days(REF, -rng.randint(0, 3 * 365))
+            d = {"schema": "council.cpis-flag/1", "flag_id": "SYNF-%06d" % k,
+                 "la_code": FLAG_LAS[la][0], "nhs_number": nhs, "type": typ,
+                 "start_date": start.isoformat()}
+            if rng.random() < 0.20:
+                d["end_date"] = add_days(start, rng.randint(30, 2 * 365)).isoformat()
+            if typ == "UCPP":
+                d["expected_delivery_date"] = add_days(REF, rng.randint(-60, 200)).isoformat()
+            d["la_name"] = FLAG_LAS[la][1]
+            d["contact"] = {"office_phone": "01632 960%03d" % rng.randrange(1000),
+                            "out_of_hours_phone": "01632 960%03d" % rng.randrange(1000)}
+            write_jsonl(f, d)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,15 @@
 
 Binds 127.0.0.1 on a free port, writes the port to --port-file, and answers
 every request (HTTP/1.1, keep-alive) with the next entry of --script, the last
-entry repeating. An entry is CODE[;retry-after=VALUE][;sleep=SECONDS], where
+entry repeating; while --down-file names a file that exists, every request
+is answered 503 instead (a receiver that is down, for the reliability
+tests). An entry is CODE[;retry-after=VALUE][;sleep=SECONDS], where
 VALUE is sent as it is, or "date+N" for the HTTP date N seconds from now. A 3xx
 answer carries a Location on the same server. Each request is logged to --log
 as one JSON line: method, path, the sdat headers, the body (text, base64 and
-sha256), the TCP peer port (to see connection reuse), and the client
-certificate's subject when --client-ca asks for one.
+sha256), the TCP peer port (to see connection reuse), the client
+certificate's subject when --client-ca asks for one, and the status code
+answered.
 """
 import argparse
 import base64
@@ -60,10 +63,11 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, address, context, script, log):
+    def __init__(self, address, context, script, log, down_file=None):
         super().__init__(address, Handler)
         self.context = context
         self.script = script
+        self.down_file = down_file
         self.next = 0
         self.lock = threading.Lock()
         self.log = log
@@ -89,6 +93,8 @@ class Server(http.server.ThreadingHTTPServer):
                 pass
 
     def take(self):
+        if self.down_file and os.path.exists(self.down_file):
+            return {"code": 503, "retry_after": None, "sleep": 0.0}
         with self.lock:
             entry = self.script[min(self.next, len(self.script) - 1)]
             self.next += 1
@@ -119,6 +125,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         subject = None
         if peer:
             subject = ",".join("%s=%s" % kv for rdn in peer.get("subject", ()) for kv in rdn)
+        entry = self.server.take()
         self.server.record({
             "method": self.command,
             "path": self.path,
@@ -134,9 +141,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "body_sha256": hashlib.sha256(body).hexdigest(),
             "peer_port": self.client_address[1],
             "client_subject": subject,
+            "code": entry["code"],
             "time": time.time(),
         })
-        entry = self.server.take()
         if entry["sleep"]:
             time.sleep(entry["sleep"])
         reply = b'{"received":true}\n'
@@ -168,6 +175,7 @@ def main():
     ap.add_argument("--script", default="201")
     ap.add_argument("--log", required=True)
     ap.add_argument("--port", type=int, default=0, help="bind this port (default: a free one)")
+    ap.add_argument("--down-file", help="answer 503 while this file exists")
     args = ap.parse_args()
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -178,7 +186,8 @@ def main():
         context.load_verify_locations(args.client_ca)
 
     log = open(args.log, "a", buffering=1)
-    server = Server(("127.0.0.1", args.port), context, parse_script(args.script), log)
+    server = Server(("127.0.0.1", args.port), context, parse_script(args.script), log,
+                    args.down_file)
     server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:

@@ -22,6 +22,13 @@ check() {
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
+    # Under tests/run-integration.sh: the audit types this test's stores
+    # hold, for the check that the suite emits every type of interfaces.md.
+    if [ -n "${SDAT_IT_AUDIT_TYPES:-}" ]; then
+        find "$T" -name sdat.db 2>/dev/null | while read -r db; do
+            sqlite3 "file:$db?mode=ro" "SELECT DISTINCT type FROM audit" 2>/dev/null
+        done >>"$SDAT_IT_AUDIT_TYPES"
+    fi
     [ -n "${SDAT_KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -61,6 +68,27 @@ start_sdatd() {
 # stop_sdatd: SIGTERM and wait; sets STOP_RC to the daemon's exit code.
 stop_sdatd() {
     kill -TERM "$SDATD_PID"
+    wait "$SDATD_PID"
+    STOP_RC=$?
+}
+
+# sdatd_pid: the daemon's own process id: under sdatd-wrapper.sh the
+# wrapper's sdatd child (a kill -9 must reach the daemon, not the wrapper),
+# else SDATD_PID. Empty until the wrapper has started it.
+sdatd_pid() {
+    if [ "$SDATD" = "tests/integration/sdatd-wrapper.sh" ]; then
+        ps -o pid= -o comm= --ppid "$SDATD_PID" 2>/dev/null | awk '$2 == "sdatd" { print $1 }'
+    else
+        echo "$SDATD_PID"
+    fi
+}
+
+# kill9_sdatd: SIGKILL to the daemon itself at this moment, then wait for
+# it (and its wrapper); sets STOP_RC.
+sdatd_has_pid() { [ -n "$(sdatd_pid)" ]; }
+kill9_sdatd() {
+    wait_for 10 sdatd_has_pid || true
+    kill -KILL "$(sdatd_pid)" 2>/dev/null
     wait "$SDATD_PID"
     STOP_RC=$?
 }
