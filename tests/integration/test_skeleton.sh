@@ -119,6 +119,25 @@ duplicate_audited() {
     sqlite3 "$T/state/sdat.db" "SELECT count(*) FROM audit WHERE type = 'event.duplicate'" | grep -qx 1
 }
 check "the same incident re-consumed is audited as a duplicate" wait_for 30 duplicate_audited
+# Version 2 with the same content changes nothing; version 1 after it is
+# stale. A person of 19 in an incident is out of scope: audited, not told.
+variant() { # VERSION INCIDENT_ID ADULT
+    line 1 | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+d["version"], d["incident_id"] = int(sys.argv[1]), sys.argv[2]
+if sys.argv[3] == "adult":
+    d["children"] = [{"ref": "a1", "given_name": "Grownia", "family_name": "Elderfield", "age": 19,
+                      "present": True, "resident": True}]
+print(json.dumps(d))' "$@"
+}
+produce derbyshire/DEMO-0001 "$(variant 2 DEMO-0001 no)"
+produce derbyshire/DEMO-0001 "$(variant 1 DEMO-0001 no)"
+produce derbyshire/DEMO-0009 "$(variant 1 DEMO-0009 adult)"
+audited() { [ "$(sqlite3 "$T/state/sdat.db" "SELECT count(*) FROM audit WHERE type = '$1'")" -ge 1 ]; }
+check "a lower version after a higher one is audited as event.stale" wait_for 30 audited event.stale
+check "a person of 19 is audited as child.out-of-scope" wait_for 30 audited child.out-of-scope
+check "  and nobody is told about DEMO-0009" test \
+    "$(sqlite3 "$T/state/sdat.db" "SELECT count(*) FROM notifications WHERE source_key = 'derbyshire/DEMO-0009'")" -eq 0
 stop_sdatd
 check "SIGTERM stops the restarted daemon with exit 0" test "$STOP_RC" -eq 0
 check "the re-consumed incident created no second notification" test \
