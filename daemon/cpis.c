@@ -300,7 +300,6 @@ static int notify_flag(struct sdat_engine *e, const json_t *attendance, const ch
     const struct sdat_recipient *to = access_recipient(e->cfg, flag, err, errlen);
     char id[SDAT_ID_LEN + 1], sha[65], when[40];
     json_t *payload = NULL;
-    char *text = NULL;
     int r;
 
     if (!to) {
@@ -330,7 +329,19 @@ static int notify_flag(struct sdat_engine *e, const json_t *attendance, const ch
         goto out;
     }
     struct sdat_validation v;
-    if (sdat_schemas_validate(e->schemas, payload, "sdat.notification/1", &v) != 0) {
+    struct sdat_notification n = {
+        .kind = "cpis-access",
+        .recipient = to->id,
+        .source_key = key,
+        .source_version = 1,
+        .state = "scheduled",
+        .created_ms = now_ms,
+        .scheduled_ms = now_ms,
+        .next_attempt_ms = now_ms,
+    };
+    memcpy(n.id, id, sizeof id);
+    r = sdat_engine_notification_store(e, &n, payload, &v, sha);
+    if (r == -EPROTO) {
         /* A bug in the builder: never send it; the attendance waits as a
          * dead letter for a replay after a fix. */
         log_error("cpis", "refusing notification id=%s kind=cpis-access: payload fails "
@@ -341,26 +352,6 @@ static int notify_flag(struct sdat_engine *e, const json_t *attendance, const ch
         r = 1;
         goto out;
     }
-    text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text) {
-        r = -ENOMEM;
-        goto out;
-    }
-    sdat_sha256_hex(text, strlen(text), sha);
-    struct sdat_notification n = {
-        .kind = "cpis-access",
-        .recipient = to->id,
-        .source_key = key,
-        .source_version = 1,
-        .state = "scheduled",
-        .created_ms = now_ms,
-        .scheduled_ms = now_ms,
-        .next_attempt_ms = now_ms,
-        .payload = text,
-        .payload_sha256 = sha,
-    };
-    memcpy(n.id, id, sizeof id);
-    r = sdat_store_notification_insert(e->st, &n);
     if (r != 0) {
         r = r > 0 ? 0 : r;
         goto out;
@@ -380,7 +371,6 @@ static int notify_flag(struct sdat_engine *e, const json_t *attendance, const ch
                  id, to->id, key, flag_id, when);
     }
 out:
-    free(text);
     json_decref(payload);
     return r;
 }

@@ -104,6 +104,17 @@ int sdat_engine_acknowledge(struct sdat_engine *e, const char *id, const char *b
 int sdat_engine_dlq_replay(struct sdat_engine *e, int64_t id, const char *by, int64_t now_ms,
                            json_t **ret_outcome);
 
+/* Stores one new notification in the open transaction: its payload is
+ * validated against sdat.notification/1 first (a payload that fails is a
+ * builder's bug: nothing is stored, v says why, -EPROTO), then kept as
+ * canonical JSON with its SHA-256 (ret_sha) and n inserted with them
+ * (n->payload and n->payload_sha256 are set here and cleared again).
+ * 0 inserted, 1 when a notification with n's id exists already, -ENOMEM,
+ * or a store error. */
+int sdat_engine_notification_store(struct sdat_engine *e, struct sdat_notification *n,
+                                   const json_t *payload, struct sdat_validation *v,
+                                   char ret_sha[65]);
+
 /* Matches one police child against the store's register with the
  * configured thresholds (the parameters used are returned for the
  * explanation). 0, or a negative store error. */

@@ -158,7 +158,7 @@ int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const st
         .route_reason = route->route_reason,
     };
     json_t *payload = NULL;
-    char *text = NULL, *content = NULL;
+    char *content = NULL;
     struct sdat_ack_key ack_key;
     int r;
 
@@ -222,7 +222,23 @@ int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const st
     }
 
     struct sdat_validation v;
-    if (sdat_schemas_validate(e->schemas, payload, "sdat.notification/1", &v) != 0) {
+    struct sdat_notification n = {
+        .kind = route->kind,
+        .recipient = route->recipient->id,
+        .source_key = ic->key,
+        .source_version = ic->version,
+        .child_ref = ref,
+        .state = "scheduled",
+        .created_ms = ic->now_ms,
+        .scheduled_ms = scheduled_ms,
+        .next_attempt_ms = scheduled_ms,
+        .amends = amends,
+        .route_reason = route->route_reason,
+        .register_child_id = json_string_value(json_object_get(register_child, "child_id")),
+    };
+    memcpy(n.id, id, sizeof id);
+    r = sdat_engine_notification_store(e, &n, payload, &v, sha);
+    if (r == -EPROTO) {
         /* A bug in a builder: never send it. The event is dead-lettered so
          * that nothing is lost and it can be replayed after a fix. */
         log_error("engine", "refusing notification id=%s kind=%s: payload fails "
@@ -234,30 +250,6 @@ int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const st
         r = -EDOM;
         goto out;
     }
-    text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text) {
-        r = -ENOMEM;
-        goto out;
-    }
-    sdat_sha256_hex(text, strlen(text), sha);
-    struct sdat_notification n = {
-        .kind = route->kind,
-        .recipient = route->recipient->id,
-        .source_key = ic->key,
-        .source_version = ic->version,
-        .child_ref = ref,
-        .state = "scheduled",
-        .created_ms = ic->now_ms,
-        .scheduled_ms = scheduled_ms,
-        .next_attempt_ms = scheduled_ms,
-        .payload = text,
-        .payload_sha256 = sha,
-        .amends = amends,
-        .route_reason = route->route_reason,
-        .register_child_id = json_string_value(json_object_get(register_child, "child_id")),
-    };
-    memcpy(n.id, id, sizeof id);
-    r = sdat_store_notification_insert(e->st, &n);
     if (r == 1) {
         r = 0; /* two routes to one recipient (two exhausted calendars) */
         goto out;
@@ -296,7 +288,6 @@ int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const st
     }
 out:
     sdat_ack_key_clear(&ack_key);
-    free(text);
     free(content);
     json_decref(payload);
     return r;
@@ -369,5 +360,26 @@ int incident_route_and_notify(struct incident_ctx *ic, const struct child_ctx *c
     for (size_t k = 0; k < n && r == 0; k++) {
         r = incident_notify(ic, c, &plans[k], register_child, candidates);
     }
+    return r;
+}
+
+int sdat_engine_notification_store(struct sdat_engine *e, struct sdat_notification *n,
+                                   const json_t *payload, struct sdat_validation *v,
+                                   char ret_sha[65])
+{
+    if (sdat_schemas_validate(e->schemas, payload, "sdat.notification/1", v) != 0) {
+        return -EPROTO;
+    }
+    char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text) {
+        return -ENOMEM;
+    }
+    sdat_sha256_hex(text, strlen(text), ret_sha);
+    n->payload = text;
+    n->payload_sha256 = ret_sha;
+    int r = sdat_store_notification_insert(e->st, n);
+    n->payload = NULL;
+    n->payload_sha256 = NULL;
+    free(text);
     return r;
 }

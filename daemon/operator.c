@@ -169,7 +169,22 @@ static int store_created(struct sdat_engine *e, const struct created *c, int64_t
 {
     struct sdat_validation v;
     char sha[SDAT_SHA256_HEX_LEN + 1], scheduled[32];
-    if (sdat_schemas_validate(e->schemas, c->payload, "sdat.notification/1", &v) != 0) {
+    struct sdat_notification n = {
+        .kind = c->kind,
+        .recipient = c->to->id,
+        .source_key = c->about->source_key,
+        .source_version = c->source_version,
+        .child_ref = c->child_ref,
+        .state = "scheduled",
+        .created_ms = now_ms,
+        .scheduled_ms = c->at_ms,
+        .next_attempt_ms = c->at_ms,
+        .route_reason = c->route_reason,
+        .register_child_id = c->register_child_id,
+    };
+    snprintf(n.id, sizeof n.id, "%s", c->id);
+    int r = sdat_engine_notification_store(e, &n, c->payload, &v, sha);
+    if (r == -EPROTO) {
         /* A bug in a builder: never send it. */
         log_error("operator",
                   "refusing notification id=%s kind=%s: payload fails "
@@ -181,29 +196,6 @@ static int store_created(struct sdat_engine *e, const struct created *c, int64_t
                  v.n_errors ? v.errors[0].path : "");
         return -EPROTO;
     }
-    char *text = json_dumps(c->payload, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text) {
-        return -ENOMEM;
-    }
-    sdat_sha256_hex(text, strlen(text), sha);
-    struct sdat_notification n = {
-        .kind = c->kind,
-        .recipient = c->to->id,
-        .source_key = c->about->source_key,
-        .source_version = c->source_version,
-        .child_ref = c->child_ref,
-        .state = "scheduled",
-        .created_ms = now_ms,
-        .scheduled_ms = c->at_ms,
-        .next_attempt_ms = c->at_ms,
-        .payload = text,
-        .payload_sha256 = sha,
-        .route_reason = c->route_reason,
-        .register_child_id = c->register_child_id,
-    };
-    snprintf(n.id, sizeof n.id, "%s", c->id);
-    int r = sdat_store_notification_insert(e->st, &n);
-    free(text);
     if (r != 0) {
         return r < 0 ? r : -EEXIST; /* free_id found it unused */
     }

@@ -245,17 +245,10 @@ static int escalate(sdat_outbox_t *outbox, struct sdat_engine *e, int64_t now_ms
                                                    last_error, failed_payload);
     sdat_ack_key_clear(&ack_key);
     json_decref(failed_payload);
-    char *text = payload ? json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    struct sdat_validation v;
-    if (!text || sdat_schemas_validate(e->schemas, payload, "sdat.notification/1", &v) != 0) {
-        log_error("delivery", "refusing delivery-failed for %s: %s", failed_id,
-                  text ? "payload fails sdat.notification/1" : "out of memory");
-        json_decref(payload);
-        free(text);
-        return text ? 0 : -ENOMEM;
+    if (!payload) {
+        return -ENOMEM;
     }
-    json_decref(payload);
-    sdat_sha256_hex(text, strlen(text), sha);
+    struct sdat_validation v;
     struct sdat_notification n = {
         .kind = "delivery-failed",
         .recipient = to->id,
@@ -265,12 +258,17 @@ static int escalate(sdat_outbox_t *outbox, struct sdat_engine *e, int64_t now_ms
         .created_ms = now_ms,
         .scheduled_ms = now_ms,
         .next_attempt_ms = now_ms,
-        .payload = text,
-        .payload_sha256 = sha,
     };
     memcpy(n.id, id, sizeof id);
-    r = sdat_store_notification_insert(e->st, &n);
-    free(text);
+    r = sdat_engine_notification_store(e, &n, payload, &v, sha);
+    json_decref(payload);
+    if (r == -EPROTO) {
+        log_error("delivery", "refusing delivery-failed for %s: payload fails "
+                  "sdat.notification/1 at %s: %s",
+                  failed_id, v.n_errors ? v.errors[0].path : "",
+                  v.n_errors ? v.errors[0].message : "");
+        return 0;
+    }
     if (r < 0) {
         return r;
     }
