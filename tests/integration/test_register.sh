@@ -126,10 +126,14 @@ check "sdatctl import flags stores the valid flag" \
 # from their beginning, and an incident published before the daemon
 # started waits until the register is current. C2 moves to school 100002
 # on the new cluster at an offset below the old cluster's position.
-grep -o "cluster id [^ ]*" "$T/sdatd2.log" | head -n 1 >"$T/cluster.old"
+# The mock cluster's id is made from heap addresses, which are the same in
+# every process under AddressSanitizer (make check-asan), so the old
+# cluster's positions are first moved to an id that no mock cluster has, as
+# a rebuilt real cluster's id always differs from the old one.
 kill "$BROKER_PID"
 wait "$BROKER_PID" 2>/dev/null
 exec 3>&-
+db "UPDATE register_positions SET cluster = 'old-cluster'"
 rm -f "$T/broker.in" "$T/broker.out"
 start_broker --partitions 2 --topic police.da-incidents --topic council.children \
     --topic council.cpis-flags --topic sdat.dlq || exit 1
@@ -137,9 +141,7 @@ sed -i "s|bootstrap_servers = \"[^\"]*\"|bootstrap_servers = \"$BS\"|" "$T/sdatd
 publish_child C2 Rowan 100002
 publish_incident INC-9
 start_sdatd "$T/sdatd.conf" "$T/sdatd3.log"
-check "the daemon names the new cluster" wait_for 30 grep -q "cluster id" "$T/sdatd3.log"
-check "  which is not the old one" \
-    test "$(grep -o "cluster id [^ ]*" "$T/sdatd3.log" | head -n 1)" != "$(cat "$T/cluster.old")"
+check "the daemon names the cluster" wait_for 30 grep -q "cluster id" "$T/sdatd3.log"
 check "on a new cluster the register is read from its beginning: the incident goes to the child's new school" \
     wait_for 60 has_files school_100002 2
 check "  and not to the old one" test "$(files school_100001)" -eq 1
