@@ -235,11 +235,23 @@ struct nickname_entry {
     size_t group;
 };
 
+/* One slot of the index of distinct names: the first entry of the name's
+ * run, or SIZE_MAX where empty, and the name's hash. */
+struct nickname_slot {
+    size_t first;
+    uint32_t hash;
+};
+
 struct sdat_nicknames {
     char *text;                     /* a copy of the list, names NUL-terminated in place */
     struct nickname_entry *entries; /* sorted by name, then group */
     size_t entry_count;
     size_t group_count;
+    /* Open addressing over the distinct names (a power of two, at most
+     * half full): a name is looked up for every candidate of every police
+     * child, so a hash probe rather than a binary search of strcmp. */
+    struct nickname_slot *slots;
+    size_t slot_mask;
 };
 
 void sdat_nicknames_free(sdat_nicknames_t *nicknames)
@@ -249,6 +261,7 @@ void sdat_nicknames_free(sdat_nicknames_t *nicknames)
     }
     free(nicknames->text);
     free(nicknames->entries);
+    free(nicknames->slots);
     free(nicknames);
 }
 
@@ -335,6 +348,46 @@ static int parse_group(char *line, size_t len, size_t group, struct nickname_ent
     return 0;
 }
 
+/* FNV-1a: names are short, and the table is at most half full. */
+static uint32_t name_hash(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        h = (h ^ *p) * 16777619u;
+    }
+    return h;
+}
+
+/* Builds the index of distinct names over the sorted entries. */
+static int index_names(sdat_nicknames_t *nicknames)
+{
+    size_t size = 16;
+    while (size < 2 * nicknames->entry_count) {
+        size *= 2;
+    }
+    nicknames->slots = malloc(size * sizeof *nicknames->slots);
+    if (!nicknames->slots) {
+        return -ENOMEM;
+    }
+    nicknames->slot_mask = size - 1;
+    for (size_t i = 0; i < size; i++) {
+        nicknames->slots[i].first = SIZE_MAX;
+    }
+    const struct nickname_entry *e = nicknames->entries;
+    for (size_t i = 0; i < nicknames->entry_count; i++) {
+        if (i > 0 && strcmp(e[i - 1].name, e[i].name) == 0) {
+            continue; /* the same run */
+        }
+        uint32_t h = name_hash(e[i].name);
+        size_t k = h & nicknames->slot_mask;
+        while (nicknames->slots[k].first != SIZE_MAX) {
+            k = (k + 1) & nicknames->slot_mask;
+        }
+        nicknames->slots[k] = (struct nickname_slot){.first = i, .hash = h};
+    }
+    return 0;
+}
+
 int sdat_nicknames_parse(const char *text, size_t len, sdat_nicknames_t **ret_nicknames, char *err,
                          size_t errlen)
 {
@@ -379,6 +432,11 @@ int sdat_nicknames_parse(const char *text, size_t len, sdat_nicknames_t **ret_ni
     if (nicknames->entry_count > 0) {
         qsort(nicknames->entries, nicknames->entry_count, sizeof *nicknames->entries,
               compare_entries);
+    }
+    if (index_names(nicknames) < 0) {
+        snprintf(msg, sizeof msg, "out of memory");
+        r = -ENOMEM;
+        goto fail;
     }
     *ret_nicknames = nicknames;
     return 0;
@@ -443,19 +501,20 @@ out:
     return r;
 }
 
-/* Index of the first entry whose name is not less than name. */
-static size_t lower_bound(const sdat_nicknames_t *nicknames, const char *name)
+/* Index of the first entry of name's run, or entry_count when the list
+ * does not have the name. */
+static size_t find_run(const sdat_nicknames_t *nicknames, const char *name)
 {
-    size_t lo = 0, hi = nicknames->entry_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(nicknames->entries[mid].name, name) < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
+    uint32_t h = name_hash(name);
+    for (size_t k = h & nicknames->slot_mask;; k = (k + 1) & nicknames->slot_mask) {
+        const struct nickname_slot *slot = &nicknames->slots[k];
+        if (slot->first == SIZE_MAX) {
+            return nicknames->entry_count;
+        }
+        if (slot->hash == h && strcmp(nicknames->entries[slot->first].name, name) == 0) {
+            return slot->first;
         }
     }
-    return lo;
 }
 
 bool sdat_nicknames_equivalent(const sdat_nicknames_t *nicknames, const char *a, const char *b)
@@ -465,7 +524,7 @@ bool sdat_nicknames_equivalent(const sdat_nicknames_t *nicknames, const char *a,
     }
     const struct nickname_entry *e = nicknames->entries;
     size_t n = nicknames->entry_count;
-    size_t i = lower_bound(nicknames, a), j = lower_bound(nicknames, b);
+    size_t i = find_run(nicknames, a), j = find_run(nicknames, b);
     /* Both runs are sorted by group, so one merge walk finds a shared one. */
     while (i < n && j < n && strcmp(e[i].name, a) == 0 && strcmp(e[j].name, b) == 0) {
         if (e[i].group == e[j].group) {

@@ -520,13 +520,21 @@ int sdat_store_dead_letter_insert(sdat_store_t *st, const struct sdat_dead_lette
     return r;
 }
 
-static int dead_letters_each(sdat_store_t *st, const char *sql, int64_t arg, int limit,
-                             int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
+/* cached: the statement is the store's prepared one (the mirror asks for
+ * the unsent every turn), for a caller whose fn never runs the same query;
+ * otherwise one of its own, so that fn may use the store freely. */
+static int dead_letters_each(sdat_store_t *st, const char *sql, bool cached, int64_t arg,
+                             int limit, int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
                              void *opaque)
 {
     sqlite3_stmt *stmt = NULL;
     int r = 0;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+    if (cached) {
+        stmt = store_stmt(st, sql);
+    } else if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        stmt = NULL;
+    }
+    if (!stmt) {
         return -EIO;
     }
     sqlite3_bind_int64(stmt, 1, arg);
@@ -556,7 +564,11 @@ static int dead_letters_each(sdat_store_t *st, const char *sql, int64_t arg, int
     if (r == 0 && rc != SQLITE_DONE) {
         r = -EIO;
     }
-    sqlite3_finalize(stmt);
+    if (cached) {
+        sqlite3_reset(stmt);
+    } else {
+        sqlite3_finalize(stmt);
+    }
     return r < 0 ? r : rows;
 }
 
@@ -570,7 +582,7 @@ int sdat_store_dead_letters_unsent(sdat_store_t *st, int64_t after, int limit,
 {
     int r = dead_letters_each(st, DEAD_LETTER_COLUMNS "WHERE sent = 0 AND id > ?1 ORDER BY id"
                                                       " LIMIT ?2",
-                              after, limit, fn, opaque);
+                              true, after, limit, fn, opaque);
     return r < 0 ? r : 0;
 }
 
@@ -579,7 +591,7 @@ int sdat_store_dead_letters_since(sdat_store_t *st, int64_t since_ms,
                                   void *opaque)
 {
     int r = dead_letters_each(st, DEAD_LETTER_COLUMNS "WHERE at_ms >= ?1 ORDER BY id LIMIT ?2",
-                              since_ms, -1, fn, opaque);
+                              false, since_ms, -1, fn, opaque);
     return r < 0 ? r : 0;
 }
 
@@ -587,7 +599,8 @@ int sdat_store_dead_letter_get(sdat_store_t *st, int64_t id,
                                int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
                                void *opaque)
 {
-    int r = dead_letters_each(st, DEAD_LETTER_COLUMNS "WHERE id = ?1 LIMIT ?2", id, 1, fn, opaque);
+    int r = dead_letters_each(st, DEAD_LETTER_COLUMNS "WHERE id = ?1 LIMIT ?2", false, id, 1, fn,
+                              opaque);
     return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }
 

@@ -155,6 +155,40 @@ Test(names, a_name_in_two_groups_matches_both_but_groups_do_not_chain)
     sdat_nicknames_free(nicknames);
 }
 
+/* Every name of every group is found (the list's index of names) and is
+ * equivalent to the group's first name. */
+Test(names, every_name_of_the_real_list_is_found_in_its_group)
+{
+    sdat_nicknames_t *nicknames = load_real_list();
+    FILE *f = fopen(NICKNAMES_PATH, "r");
+    cr_assert_not_null(f);
+    char line[512];
+    size_t checked = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *save = NULL, *first = strtok_r(line, " \t\r\n", &save);
+        if (!first || first[0] == '#') {
+            continue;
+        }
+        for (char *w = strtok_r(NULL, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
+            cr_assert(sdat_nicknames_equivalent(nicknames, first, w), "%s ~ %s", first, w);
+            cr_assert(sdat_nicknames_equivalent(nicknames, w, first), "%s ~ %s", w, first);
+            checked++;
+        }
+    }
+    fclose(f);
+    cr_assert_geq(checked, 800, "only %zu names checked", checked);
+    sdat_nicknames_free(nicknames);
+}
+
+Test(names, an_empty_list_makes_nothing_equivalent)
+{
+    sdat_nicknames_t *nicknames = NULL;
+    char err[128] = "";
+    cr_assert_eq(sdat_nicknames_parse("# none\n", 7, &nicknames, err, sizeof err), 0, "%s", err);
+    cr_assert_not(sdat_nicknames_equivalent(nicknames, "bill", "william"));
+    sdat_nicknames_free(nicknames);
+}
+
 Test(names, unrelated_unknown_and_equal_names_are_not_equivalent)
 {
     sdat_nicknames_t *nicknames = load_real_list();

@@ -270,6 +270,50 @@ Test(store, register_candidates_come_from_blocking_keys_and_follow_changes)
     sdat_store_close(st);
 }
 
+/* Each candidate row carries its own copy of every matching column, all
+ * in one allocation (row_pack): the strings stay valid after the query's
+ * statement moves on, and absent columns are NULL. */
+Test(store, register_candidate_rows_hold_every_column)
+{
+    sdat_store_t *st = NULL;
+    char err[256];
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sdat_store_begin(st), 0);
+    json_t *a = child("C1", "Ashlyn", "Testwood-Rye", "2016-04-12", "DE22 3XY");
+    json_t *b = child("C2", "Bramwell", "Testwood", "2016-04-12", "DE22 3XY");
+    cr_assert_eq(sdat_store_child_upsert(st, a, 1), 0);
+    cr_assert_eq(sdat_store_child_upsert(st, b, 1), 0);
+    json_t *police = json_pack("{s:s, s:s, s:s}", "given_name", "Ashlyn", "family_name",
+                               "Testwood", "dob", "2016-04-12");
+    json_t *location = json_pack("{s:s, s:s}", "address", "x", "postcode", "DE22 3XY");
+    struct sdat_match_query q;
+    sdat_match_query_from_police(police, location, false, false, true, 0, &q);
+    struct sdat_register_row *rows = NULL;
+    size_t n = 0;
+    cr_assert_eq(sdat_store_register_candidates(st, &q, &rows, &n), 0);
+    cr_assert_eq(n, 2, "one row per child, however many keys it shares");
+    cr_assert_str_eq(rows[0].child_id, "C1");
+    cr_assert_str_eq(rows[0].given, "ashlyn");
+    cr_assert_str_eq(rows[0].family, "testwoodrye");
+    cr_assert_str_eq(rows[0].dob, "2016-04-12");
+    cr_assert_str_eq(rows[0].postcode, "DE22 3XY");
+    cr_assert(rows[0].other_family && strstr(rows[0].other_family, "testwood"),
+              "the hyphenated name's parts: %s", rows[0].other_family ? rows[0].other_family : "");
+    cr_assert_null(rows[0].uprn);
+    cr_assert_str_eq(rows[0].nhs_number, "9990000018");
+    cr_assert_null(rows[0].upn);
+    cr_assert_str_eq(rows[1].child_id, "C2");
+    cr_assert_str_eq(rows[1].given, "bramwell");
+    cr_assert_str_eq(rows[1].family, "testwood");
+    sdat_store_rows_free(rows, n);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    json_decref(police);
+    json_decref(location);
+    json_decref(a);
+    json_decref(b);
+    sdat_store_close(st);
+}
+
 Test(store, version_1_store_is_migrated_and_its_children_get_matching_keys)
 {
     char path[128];
