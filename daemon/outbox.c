@@ -179,6 +179,11 @@ size_t sdat_outbox_in_flight(const sdat_outbox_t *outbox)
     return outbox->in_flight;
 }
 
+bool sdat_outbox_full(const sdat_outbox_t *outbox)
+{
+    return outbox->in_flight >= outbox->n_flights;
+}
+
 static const char *outcome_name(enum sdat_delivery_result result)
 {
     return result == SDAT_DELIVERY_DONE ? "done" : result == SDAT_DELIVERY_RETRY ? "retry" : "failed";

@@ -33,6 +33,9 @@ void sdat_outbox_wait(sdat_outbox_t *outbox, int timeout_ms);
 /* Records the deliveries that finished, and nothing else (at shutdown). */
 int sdat_outbox_run_collect(sdat_outbox_t *outbox, struct sdat_engine *e, int64_t now_ms);
 size_t sdat_outbox_in_flight(const sdat_outbox_t *outbox);
+/* Whether delivery.concurrency deliveries are in flight: no due delivery
+ * can start before one of them finishes. */
+bool sdat_outbox_full(const sdat_outbox_t *outbox);
 /* Deliveries in flight are given up (their connectors will not report
  * them) and made due again at now_ms: a repeat under the same id. */
 int sdat_outbox_abandon(sdat_outbox_t *outbox, struct sdat_engine *e, int64_t now_ms);

@@ -719,7 +719,10 @@ static int run(struct daemon *d)
         sdat_store_next_due(d->st, &next_due);
         int timeout = timeout_override >= 0 ? timeout_override : 200;
         timeout_override = -1;
-        if (next_due != INT64_MAX && next_due - now < timeout) {
+        /* A due delivery shortens the wait, unless every flight is taken:
+         * then it waits for a receiver below rather than turning at once
+         * (a backlog of due notifications made the loop spin). */
+        if (next_due != INT64_MAX && next_due - now < timeout && !sdat_outbox_full(d->outbox)) {
             timeout = next_due <= now ? 0 : (int)(next_due - now);
         }
         if (consume && d->consumed_full_batch) {

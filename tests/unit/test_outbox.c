@@ -398,9 +398,11 @@ Test(outbox, deliveries_in_flight_never_exceed_the_concurrency)
         snprintf(id, sizeof id, "n_%032d", 100 + i);
         add(id, "school:1", t0);
     }
+    cr_assert_not(sdat_outbox_full(outbox));
     cr_assert_eq(sdat_outbox_run(outbox, &engine, t0), 0);
     cr_assert_eq(sdat_outbox_in_flight(outbox), 4);
     cr_assert_eq(fake.n, 4);
+    cr_assert(sdat_outbox_full(outbox), "every flight taken: the main loop waits for a receiver");
     for (int k = 0; k < 5; k++) {
         turn(t0 + k);
     }
@@ -410,6 +412,7 @@ Test(outbox, deliveries_in_flight_never_exceed_the_concurrency)
         snprintf(id, sizeof id, "n_%032d", 100 + i);
         cr_assert_str_eq(seen_of(id).state, "delivered");
     }
+    cr_assert_not(sdat_outbox_full(outbox));
 }
 
 Test(outbox, an_unacknowledged_delivery_escalates_once_after_ack_within)
