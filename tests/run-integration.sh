@@ -3,7 +3,8 @@
 # $SDAT_BUILD, twice: with every daemon logging at debug level in the text
 # format, then in the JSON format (tests/integration/sdatd-wrapper.sh). Each
 # test prints "ok NAME" / "not ok NAME" lines; after each pass the daemons'
-# logs are scanned for personal data from the test data (quality.md S3),
+# logs are scanned for personal data from the test data (quality.md S3)
+# and for sanitizer reports (make check-asan),
 # and at the end the audit types found in the tests' stores are checked
 # against interfaces.md's list.
 # SDAT_IT_FORMATS narrows the passes ("text", "json"). One closing count
@@ -38,6 +39,19 @@ for format in $SDAT_IT_FORMATS; do
         passed=$((passed + 1))
     else
         echo "not ok no personal data in the daemons' $format logs at debug level"
+        failed=$((failed + 1))
+    fi
+    # Under make check-asan a sanitizer's report ends up in a daemon's log
+    # (a daemon killed on purpose never reports, one that exits does).
+    reports=$(grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+        "$SDAT_IT_SCAN_DIR"/*.log 2>/dev/null | wc -l)
+    if [ "$reports" -eq 0 ]; then
+        echo "ok no sanitizer report in the daemons' $format logs"
+        passed=$((passed + 1))
+    else
+        echo "not ok no sanitizer report in the daemons' $format logs ($reports logs have one)"
+        grep -h -A12 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$SDAT_IT_SCAN_DIR"/*.log |
+            head -n 60
         failed=$((failed + 1))
     fi
     rm -rf "$SDAT_IT_SCAN_DIR"
