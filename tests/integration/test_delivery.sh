@@ -39,6 +39,7 @@ state_dir = "$T/state";
 instance_id = "it-delivery";
 log_level = "info";
 kafka = { bootstrap_servers = "$BS"; group_id = "sdatd-it-delivery"; };
+http = { listen = "127.0.0.1:0"; }; # any free port: suites may run side by side
 delivery = { concurrency = 8; retry_initial = 0.2; retry_max = 1; circuit_failures = 3;
              escalate_after = 4; give_up_after = 600; };
 lawful_basis = { da_incident = "A"; da_incident_urgent = "B"; unmatched_child = "C";

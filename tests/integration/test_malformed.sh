@@ -16,6 +16,7 @@ state_dir = "$T/state";
 instance_id = "it-corpus";
 log_level = "debug";
 kafka = { bootstrap_servers = "$BS"; group_id = "sdatd-corpus"; };
+http = { listen = "127.0.0.1:0"; }; # any free port: suites may run side by side
 lawful_basis = { da_incident = "A"; da_incident_urgent = "B"; unmatched_child = "C";
                  review_needed = "D"; cpis_access = "E"; delivery_failed = "F"; withdrawn = "G"; };
 areas = ( { la_code = "831"; name = "Test City"; postcode_districts = [ "DE22" ]; mash = "la:831:mash"; } );

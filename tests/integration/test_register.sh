@@ -14,6 +14,7 @@ state_dir = "$T/state";
 instance_id = "it-register";
 log_level = "debug";
 kafka = { bootstrap_servers = "$BS"; group_id = "sdatd-register"; };
+http = { listen = "127.0.0.1:0"; }; # any free port: suites may run side by side
 lawful_basis = { da_incident = "A"; da_incident_urgent = "B"; unmatched_child = "C";
                  review_needed = "D"; cpis_access = "E"; delivery_failed = "F"; withdrawn = "G"; };
 calendars = ( { id = "test"; terms = ( [ "2026-09-01", "2026-12-18" ] ); } );

@@ -14,6 +14,7 @@ state_dir = "$T/state";
 instance_id = "it1";
 log_level = "debug";
 kafka = { bootstrap_servers = "$BS"; group_id = "sdatd-it"; };
+http = { listen = "127.0.0.1:0"; }; # any free port: suites may run side by side
 lawful_basis = { da_incident = "Test basis: Domestic Abuse Act 2021 s49A";
                  da_incident_urgent = "Test basis B"; unmatched_child = "Test basis C";
                  review_needed = "Test basis D"; cpis_access = "Test basis E";
