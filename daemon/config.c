@@ -42,7 +42,7 @@ struct parse {
 
 /* Key paths are short (the deepest is "recipients.[N].secret_file_next");
  * an over-long one is cut, never overflowed. */
-static void path_join(char *out, size_t outlen, const char *a, const char *sep, const char *b)
+void config_path_join(char *out, size_t outlen, const char *a, const char *sep, const char *b)
 {
     if (snprintf(out, outlen, "%s%s%s", a, sep, b) >= (int)outlen) {
         out[outlen - 1] = '\0';
@@ -89,7 +89,7 @@ static int line_of(const config_setting_t *s)
     return line > 0 ? line : 1;
 }
 
-static const char *type_name(enum config_type t)
+const char *config_type_name(enum config_type t)
 {
     static const char *const names[] = {
         "a string", "a boolean", "an integer", "a number", "a string",
@@ -434,7 +434,7 @@ static void parse_value(struct parse *p, const struct key *k, const config_setti
             char epath[256];
             char index[16];
             snprintf(index, sizeof index, "%d", i);
-            path_join(epath, sizeof epath, path, ".[", index);
+            config_path_join(epath, sizeof epath, path, ".[", index);
             strncat(epath, "]", sizeof epath - strlen(epath) - 1);
             origins[i].file = file_of(p, e);
             origins[i].line = line_of(e);
@@ -451,7 +451,7 @@ static void parse_value(struct parse *p, const struct key *k, const config_setti
     }
     }
 wrong_type:
-    diag_add(p->d, file, line, path, "must be %s", type_name(k->type));
+    diag_add(p->d, file, line, path, "must be %s", config_type_name(k->type));
 }
 
 static void parse_group(struct parse *p, const struct key *keys, const config_setting_t *group,
@@ -466,13 +466,13 @@ static void parse_group(struct parse *p, const struct key *keys, const config_se
         while (k->name && (!name || strcmp(k->name, name) != 0)) {
             k++;
         }
-        path_join(kpath, sizeof kpath, path, path[0] ? "." : "", name ? name : "?");
+        config_path_join(kpath, sizeof kpath, path, path[0] ? "." : "", name ? name : "?");
         if (!k->name) {
             diag_add(p->d, file_of(p, s), line_of(s), kpath, "unknown key");
         }
     }
     for (const struct key *k = keys; k->name; k++) {
-        path_join(kpath, sizeof kpath, path, path[0] ? "." : "", k->name);
+        config_path_join(kpath, sizeof kpath, path, path[0] ? "." : "", k->name);
         const config_setting_t *s = group ? config_setting_get_member(group, k->name) : NULL;
         if (k->type != T_GROUP && k->type != T_LIST) {
             set_default(k, base);
@@ -693,275 +693,4 @@ const struct sdat_calendar *sdat_config_calendar(const struct sdat_config *cfg, 
         }
     }
     return NULL;
-}
-
-
-static bool str_differs(const char *a, const char *b)
-{
-    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
-}
-
-/* Compares the restart-only scalar keys of two parsed groups. */
-static void diff_group(const struct key *keys, const char *a, const char *b, const char *path,
-                       struct diag *d)
-{
-    for (const struct key *k = keys; k->name; k++) {
-        char kpath[256];
-        path_join(kpath, sizeof kpath, path, path[0] ? "." : "", k->name);
-        if (k->type == T_GROUP) {
-            diff_group(k->sub, a, b, kpath, d);
-            continue;
-        }
-        if (!(k->flags & F_RESTART)) {
-            continue;
-        }
-        bool differs = false;
-        switch (k->type) {
-        case T_STRING:
-            differs = str_differs(*(char *const *)(a + k->offset), *(char *const *)(b + k->offset));
-            break;
-        case T_BOOL:
-            differs = *(const bool *)(a + k->offset) != *(const bool *)(b + k->offset);
-            break;
-        case T_INT:
-        case T_ENUM:
-            differs = *(const int *)(a + k->offset) != *(const int *)(b + k->offset);
-            break;
-        case T_PROPS: {
-            size_t na = *(const size_t *)(a + k->count_offset);
-            size_t nb = *(const size_t *)(b + k->count_offset);
-            const struct sdat_kafka_property *pa = *(struct sdat_kafka_property *const *)(a + k->offset);
-            const struct sdat_kafka_property *pb = *(struct sdat_kafka_property *const *)(b + k->offset);
-            differs = na != nb;
-            for (size_t i = 0; !differs && i < na; i++) {
-                differs = strcmp(pa[i].name, pb[i].name) != 0 || strcmp(pa[i].value, pb[i].value) != 0;
-            }
-            break;
-        }
-        default:
-            break;
-        }
-        if (differs) {
-            char line[320];
-            snprintf(line, sizeof line, "%s: changed; restart-only, ignoring\n", kpath);
-            char *grown = realloc(d->text, d->len + strlen(line) + 1);
-            if (grown) {
-                memcpy(grown + d->len, line, strlen(line) + 1);
-                d->text = grown;
-                d->len += strlen(line);
-            }
-        }
-    }
-}
-
-/* Swaps the values of restart-only scalar keys between two parsed groups. */
-static void swap_group(const struct key *keys, char *a, char *b)
-{
-    for (const struct key *k = keys; k->name; k++) {
-        size_t size = 0;
-        if (k->type == T_GROUP) {
-            swap_group(k->sub, a, b);
-            continue;
-        }
-        if (!(k->flags & F_RESTART)) {
-            continue;
-        }
-        switch (k->type) {
-        case T_STRING:
-        case T_PROPS:
-            size = sizeof(char *);
-            break;
-        case T_BOOL:
-            size = sizeof(bool);
-            break;
-        case T_INT:
-        case T_ENUM:
-            size = sizeof(int);
-            break;
-        default:
-            continue; /* lists are reloadable */
-        }
-        char tmp[sizeof(char *)];
-        memcpy(tmp, a + k->offset, size);
-        memcpy(a + k->offset, b + k->offset, size);
-        memcpy(b + k->offset, tmp, size);
-        if (k->type == T_PROPS) {
-            size_t n = *(size_t *)(a + k->count_offset);
-            *(size_t *)(a + k->count_offset) = *(size_t *)(b + k->count_offset);
-            *(size_t *)(b + k->count_offset) = n;
-        }
-    }
-}
-
-void sdat_config_keep_restart_only(struct sdat_config *new_cfg, struct sdat_config *old_cfg)
-{
-    swap_group(config_root_keys, (char *)new_cfg, (char *)old_cfg);
-}
-
-char *sdat_config_restart_only_changes(const struct sdat_config *old_cfg,
-                                       const struct sdat_config *new_cfg)
-{
-    struct diag d = {0};
-    diff_group(config_root_keys, (const char *)old_cfg, (const char *)new_cfg, "", &d);
-    return d.text;
-}
-
-static void write_keys(FILE *out, const struct key *keys, const char *path)
-{
-    for (const struct key *k = keys; k->name; k++) {
-        char kpath[256];
-        path_join(kpath, sizeof kpath, path, path[0] ? "." : "", k->name);
-        if (k->type == T_GROUP || k->type == T_LIST) {
-            fprintf(out, "\n### `%s%s`\n\n%s.\n\n", kpath, k->type == T_LIST ? ".[N]" : "",
-                     k->description);
-            char sub[256];
-            path_join(sub, sizeof sub, kpath, k->type == T_LIST ? ".[N]" : "", "");
-            write_keys(out, k->sub, sub);
-            continue;
-        }
-        fprintf(out, "- `%s` — %s", kpath, type_name(k->type));
-        if (k->type == T_INT || k->type == T_NUMBER) {
-            fprintf(out, ", %g to %g", k->min, k->max);
-        }
-        if (k->def) {
-            fprintf(out, ", default `%s`", k->def);
-        }
-        fprintf(out, "%s%s. %s.\n", k->flags & F_REQUIRED ? ", required" : "",
-                k->flags & F_RESTART ? ", restart-only" : ", reloadable", k->description);
-    }
-}
-
-void sdat_config_write_reference(FILE *out)
-{
-    fprintf(out, "# sdatd.conf keys\n\nGenerated from the configuration table (daemon/config.c).\n\n");
-    write_keys(out, config_root_keys, "");
-}
-
-/* Writes s as troff text within a line: backslashes and minus signs
- * escaped, and every non-ASCII character as \[uXXXX], so that the page
- * renders the same whatever input encoding groff assumes. */
-static void man_text(FILE *out, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        if (*p == '\\') {
-            fputs("\\e", out);
-        } else if (*p == '-') {
-            fputs("\\-", out);
-        } else if (*p < 0x80) {
-            fputc(*p, out);
-        } else {
-            unsigned cp = 0;
-            int more = *p >= 0xf0 ? 3 : *p >= 0xe0 ? 2 : *p >= 0xc0 ? 1 : 0;
-            cp = *p & (0x3f >> more);
-            for (int i = 0; i < more && (p[1] & 0xc0) == 0x80; i++) {
-                cp = cp << 6 | (*++p & 0x3f);
-            }
-            fprintf(out, "\\[u%04X]", cp);
-        }
-        p++;
-    }
-}
-
-/* A default as it is written in the file: strings quoted, weekdays as an
- * array. */
-static void man_default(FILE *out, const struct key *k)
-{
-    switch (k->type) {
-    case T_STRING:
-    case T_ENUM:
-    case T_TIME:
-        fputc('"', out);
-        man_text(out, k->def);
-        fputc('"', out);
-        break;
-    case T_WEEKDAYS:
-        fputs("[ ", out);
-        for (const char *d = k->def; *d;) {
-            size_t n = strcspn(d, ",");
-            fprintf(out, "%s\"%.*s\"", d == k->def ? "" : ", ", (int)n, d);
-            d += n + (d[n] == ',');
-        }
-        fputs(" ]", out);
-        break;
-    default:
-        man_text(out, k->def);
-        break;
-    }
-}
-
-static void man_number(FILE *out, double v)
-{
-    char num[64];
-    snprintf(num, sizeof num, "%.15g", v);
-    man_text(out, num);
-}
-
-/* One .SS per group or list, its own keys first and then its nested groups
- * and lists, so that a key never lands under a nested heading. */
-static void write_man_keys(FILE *out, const struct key *keys, const char *path)
-{
-    for (const struct key *k = keys; k->name; k++) {
-        if (k->type == T_GROUP || k->type == T_LIST) {
-            continue;
-        }
-        char kpath[256];
-        path_join(kpath, sizeof kpath, path, path[0] ? "." : "", k->name);
-        fputs(".TP\n\\fB", out);
-        man_text(out, kpath);
-        fputs("\\fR", out);
-        if (k->def) {
-            fputs(" = ", out);
-            man_default(out, k);
-        }
-        const char *type = type_name(k->type);
-        fprintf(out, "\n%c%s", type[0] == 'a' ? 'A' : type[0], type + 1);
-        if (k->type == T_INT || k->type == T_NUMBER) {
-            fputs(" from ", out);
-            man_number(out, k->min);
-            fputs(" to ", out);
-            man_number(out, k->max);
-        }
-        if (k->type == T_ENUM) {
-            fputs(", one of", out);
-            for (const char *const *n = k->names; *n; n++) {
-                fprintf(out, "%s %s", n == k->names ? "" : ",", *n);
-            }
-        }
-        fprintf(out, "%s; %s: ", k->flags & F_REQUIRED ? "; required" : "",
-                k->flags & F_RESTART ? "restart\\-only" : "reloadable");
-        man_text(out, k->description);
-        fputs(".\n", out);
-    }
-    for (const struct key *k = keys; k->name; k++) {
-        if (k->type != T_GROUP && k->type != T_LIST) {
-            continue;
-        }
-        char kpath[256];
-        path_join(kpath, sizeof kpath, path, path[0] ? "." : "", k->name);
-        if (k->type == T_LIST) {
-            strncat(kpath, ".[N]", sizeof kpath - strlen(kpath) - 1);
-        }
-        fputs(".SS \"", out);
-        man_text(out, kpath);
-        fputs("\"\n", out);
-        if (k->type == T_LIST) {
-            fputs("A list ( { \\[u2026] }, \\[u2026] ) of groups with the keys below (N counts "
-                  "from 0); reloadable: ", out);
-        } else {
-            fprintf(out, "A group { \\[u2026] }%s: ", k->flags & F_REQUIRED ? "; required" : "");
-        }
-        man_text(out, k->description);
-        fputs(".\n", out);
-        write_man_keys(out, k->sub, kpath);
-    }
-}
-
-void sdat_config_write_man(FILE *out)
-{
-    fputs(".\\\" Generated from the configuration table (daemon/config_table.c) by\n"
-          ".\\\" sdat_config_write_man; edit the table, not this text.\n"
-          ".SS \"Top\\-level keys\"\n",
-          out);
-    write_man_keys(out, config_root_keys, "");
 }

@@ -1,7 +1,7 @@
 /* The configuration (interfaces.md "Configuration"): libconfig 1.5 mapped
- * onto typed structs by one table (config.c) that holds every key's type,
- * default, range, reloadability and description. sdatd.conf(5) is written
- * from the same table (sdat_config_write_reference). */
+ * onto typed structs by one table (config_table.c) that holds every key's
+ * type, default, range, reloadability and description. sdatd.conf(5) and
+ * the key reference are written from the same table (config_doc.c). */
 #ifndef SDAT_CONFIG_H
 #define SDAT_CONFIG_H
 

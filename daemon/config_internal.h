@@ -1,5 +1,6 @@
-/* Shared by config.c (the table and the parser) and config_check.c (the
- * checks across keys). */
+/* Shared by config.c (the parser), config_table.c (the table),
+ * config_check.c (the checks across keys), config_doc.c (the table written
+ * out for people) and config_reload.c (restart-only keys on SIGHUP). */
 #ifndef SDAT_CONFIG_INTERNAL_H
 #define SDAT_CONFIG_INTERNAL_H
 
@@ -47,6 +48,11 @@ struct key {
 
 /* The root of the table (config_table.c). */
 extern const struct key config_root_keys[];
+
+/* out = a, sep, b; a path too long for out is cut, never overflowed. */
+void config_path_join(char *out, size_t outlen, const char *a, const char *sep, const char *b);
+/* What a value of type t must be, as the diagnostics and the docs say it. */
+const char *config_type_name(enum config_type t);
 
 struct diag {
     char *text;
