@@ -41,14 +41,17 @@ PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -lm
 TEST_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
 TEST_LIBS    = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
 
-# The core library: everything but the two programs' own mains.
-LIB_SRC     := $(filter-out daemon/sdatd.c,$(wildcard daemon/*.c)) $(wildcard connectors/*/*.c)
+# The core library: everything but the two programs' own code (sdatd.c and
+# sdatd_*.c, daemon/ctl/).
+SDATD_SRC   := daemon/sdatd.c $(wildcard daemon/sdatd_*.c)
+LIB_SRC     := $(filter-out $(SDATD_SRC),$(wildcard daemon/*.c)) $(wildcard connectors/*/*.c)
 CTL_SRC     := $(wildcard daemon/ctl/*.c)
 SCHEMAS     := $(sort $(wildcard schemas/*.json))
 DATA_FILES  := config/nicknames.txt
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o \
                $(BUILD)/obj/gen/embedded_data.o
 CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
+SDATD_OBJ   := $(SDATD_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRC  := $(wildcard tests/helpers/*.c)
@@ -105,7 +108,7 @@ $(BUILD)/libsdat.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/sdatd: $(BUILD)/obj/daemon/sdatd.o $(BUILD)/libsdat.a
+$(BUILD)/sdatd: $(SDATD_OBJ) $(BUILD)/libsdat.a
 	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/sdatctl: $(CTL_OBJ) $(BUILD)/libsdat.a

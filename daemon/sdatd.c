@@ -31,6 +31,7 @@
 #include "schemas.h"
 #include "sdnotify.h"
 #include "store.h"
+#include "sdatd.h"
 #include "timeutil.h"
 
 #define EXIT_CONFIG 78
@@ -47,52 +48,6 @@ static void on_signal(int sig)
         stop_requested = 1;
     }
 }
-
-#define REGISTER_WAIT_MS 30000
-/* Events consumed and committed together (one transaction, one fsync). */
-#define CONSUME_BATCH 256
-/* How often a store write that failed (a full disk) is tried again. */
-#define STORE_RETRY_MS 500
-
-struct daemon {
-    const char *config_path;
-    int log_level, log_format; /* command-line overrides, or -1 */
-    struct sdat_config *cfg;
-    sdat_store_t *st;
-    sdat_audit_t *audit;
-    sdat_schemas_t *schemas;
-    sdat_broker_t *broker;
-    char *bootstrap;
-    rd_kafka_t *consumer;
-    sdat_regfeed_t *regfeed;
-    sdat_nicknames_t *nicknames;
-    int64_t started_mono_ms;
-    bool register_wait_over;
-    int64_t register_said_mono_ms;
-    rd_kafka_t *producer;
-    sdat_mirror_t *mirror;
-    sdat_outbox_t *outbox;
-    sdat_jobs_t *jobs;
-    sdat_http_t *http;
-    rd_kafka_queue_t *consumer_queue; /* woken when a job is queued */
-    /* Readiness: the broker answered a metadata request in the last probe
-     * (a thread of its own, so that the loop never waits for it). */
-    pthread_t probe;
-    bool probe_started;
-    atomic_bool probe_stop, broker_up;
-    bool consumer_assigned;
-    int64_t last_gauges_mono_ms;
-    int64_t next_retention_mono_ms; /* 0: at the first turn after start */
-    struct sdat_engine engine;
-    /* A message whose effects could not be committed (store failure); it is
-     * processed again before anything else is consumed. */
-    rd_kafka_message_t **held;
-    size_t n_held;
-    bool consumed_full_batch; /* more may be fetched already: do not wait */
-    /* The outbox could not record its deliveries (the same store failure,
-     * met before an event is): not ready, said once, retried calmly. */
-    bool deliveries_unrecorded;
-};
 
 /* The configuration's log settings, unless the command line overrides them. */
 static void setup_logging(const struct daemon *d, const struct sdat_config *cfg)
@@ -431,51 +386,6 @@ static void reload(struct daemon *d)
     log_info("config", "reloaded");
 }
 
-/* Processes a batch of consumed messages in one store transaction (one
- * commit, one fsync, however many events), then stores their offsets for
- * the consumer to commit: an offset is committed only after the effects of
- * its message are. Returns 0, or a negative store error: nothing of the
- * batch was committed and the caller holds the batch to try again. */
-static int handle_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
-{
-    int64_t now = sdat_time_now_ms();
-    int r = sdat_store_begin(d->st);
-    for (size_t i = 0; r == 0 && i < n; i++) {
-        struct sdat_inbound m = sdat_kafka_inbound(msgs[i]);
-        r = sdat_engine_process(&d->engine, &m, now);
-    }
-    if (r < 0) {
-        sdat_store_rollback(d->st);
-        return r;
-    }
-    r = sdat_store_commit(d->st);
-    if (r < 0) {
-        return r;
-    }
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
-    for (size_t i = 0; i < n; i++) {
-        rd_kafka_topic_partition_list_add(list, rd_kafka_topic_name(msgs[i]->rkt),
-                                          msgs[i]->partition)
-            ->offset = msgs[i]->offset + 1;
-    }
-    rd_kafka_resp_err_t e = rd_kafka_offsets_store(d->consumer, list);
-    if (e) {
-        /* A partition was revoked meanwhile: its new owner reads the
-         * message again, and the deterministic ids make that harmless. */
-        log_debug("kafka", "offsets not stored: %s", rd_kafka_err2str(e));
-    }
-    rd_kafka_topic_partition_list_destroy(list);
-    return 0;
-}
-
-static void free_batch(rd_kafka_message_t **msgs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        rd_kafka_message_destroy(msgs[i]);
-    }
-    free(msgs);
-}
-
 /* The order of shutdown, in one place: stop taking requests, stop
  * consuming (committing the stored offsets), let deliveries in flight
  * finish for a moment (the rest are due again at the next start), flush
@@ -484,7 +394,7 @@ static void shutdown_daemon(struct daemon *d)
 {
     sdat_sdnotify("STOPPING=1");
     if (d->held) {
-        free_batch(d->held, d->n_held);
+        sdatd_free_batch(d->held, d->n_held);
     }
     if (d->http) {
         /* No new requests; those waiting for a job get it done first. */
@@ -543,85 +453,6 @@ static void shutdown_daemon(struct daemon *d)
     sdat_config_free(d->cfg);
 }
 
-/* The gauges of /metrics that are read rather than counted. */
-static void update_gauges(struct daemon *d, int64_t now)
-{
-    int64_t pending = 0, oldest = INT64_MAX, children = 0, flags = 0;
-    if (sdat_store_pending(d->st, &pending, &oldest) == 0) {
-        sdat_metrics_set(SDAT_M_PENDING, (double)pending);
-        sdat_metrics_set(SDAT_M_OLDEST_PENDING,
-                         oldest == INT64_MAX || oldest > now ? 0.0 : (double)(now - oldest) / 1000.0);
-    }
-    if (sdat_store_child_count(d->st, &children) == 0) {
-        sdat_metrics_set(SDAT_M_REGISTER_CHILDREN, (double)children);
-    }
-    if (sdat_store_flag_count(d->st, &flags) == 0) {
-        sdat_metrics_set(SDAT_M_FLAGS_ACTIVE, (double)flags);
-    }
-    /* Lag per assigned partition: the high watermark last seen by the
-     * fetcher minus the consumer's position (no broker round trip). */
-    rd_kafka_topic_partition_list_t *assigned = NULL;
-    if (rd_kafka_assignment(d->consumer, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return;
-    }
-    sdat_metrics_clear(SDAT_M_CONSUMER_LAG);
-    if (rd_kafka_position(d->consumer, assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (int i = 0; i < assigned->cnt; i++) {
-            rd_kafka_topic_partition_t *p = &assigned->elems[i];
-            int64_t lo = 0, hi = 0;
-            if (rd_kafka_get_watermark_offsets(d->consumer, p->topic, p->partition, &lo, &hi) ==
-                    RD_KAFKA_RESP_ERR_NO_ERROR &&
-                hi >= 0) {
-                char part[16];
-                snprintf(part, sizeof part, "%d", (int)p->partition);
-                int64_t lag = p->offset >= 0 ? hi - p->offset : hi - lo;
-                sdat_metrics_set(SDAT_M_CONSUMER_LAG, (double)(lag > 0 ? lag : 0), p->topic, part);
-            }
-        }
-    }
-    d->consumer_assigned = assigned->cnt > 0;
-    rd_kafka_topic_partition_list_destroy(assigned);
-}
-
-/* Up to CONSUME_BATCH messages, the first waited for at most timeout ms
- * and the rest only as far as they are already fetched, processed in one
- * transaction; on a store failure they are held. */
-static void consume_batch(struct daemon *d, int timeout)
-{
-    rd_kafka_message_t **msgs = malloc(CONSUME_BATCH * sizeof *msgs);
-    size_t n = 0;
-    if (!msgs) {
-        return;
-    }
-    while (n < CONSUME_BATCH) {
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(d->consumer, n == 0 ? timeout : 0);
-        if (!msg) {
-            break;
-        }
-        if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            msgs[n++] = msg;
-            continue;
-        }
-        if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            log_warn("kafka", "consumer: %s", rd_kafka_message_errstr(msg));
-        }
-        rd_kafka_message_destroy(msg);
-        if (n == 0) {
-            break; /* an error or end of partition instead of a message */
-        }
-    }
-    if (n > 0 && handle_batch(d, msgs, n) < 0) {
-        log_error("store", "cannot commit the effects of %zu events (%s); holding them and not "
-                  "consuming until the store accepts them",
-                  n, sdat_store_errmsg(d->st));
-        d->held = msgs;
-        d->n_held = n;
-        return;
-    }
-    free_batch(msgs, n);
-    d->consumed_full_batch = n == CONSUME_BATCH;
-}
-
 static int run(struct daemon *d)
 {
     int64_t watchdog_ms = sdat_sdnotify_watchdog_interval_ms();
@@ -643,8 +474,8 @@ static int run(struct daemon *d)
                             sdat_regfeed_current(d->regfeed), d->consumer_assigned,
                             atomic_load(&d->broker_up));
         if (d->held) {
-            if (handle_batch(d, d->held, d->n_held) == 0) {
-                free_batch(d->held, d->n_held);
+            if (sdatd_handle_batch(d, d->held, d->n_held) == 0) {
+                sdatd_free_batch(d->held, d->n_held);
                 d->held = NULL;
                 log_info("store", "store writable again; consuming");
             } else {
@@ -669,7 +500,7 @@ static int run(struct daemon *d)
             }
         }
         if (mono - d->last_gauges_mono_ms >= 1000) {
-            update_gauges(d, now);
+            sdatd_update_gauges(d, now);
             d->last_gauges_mono_ms = mono;
         }
         /* Writes asked by the HTTP API, grouped in one transaction. */
@@ -739,7 +570,7 @@ static int run(struct daemon *d)
             timeout = 0;
         }
         if (consume) {
-            consume_batch(d, timeout);
+            sdatd_consume_batch(d, timeout);
         } else {
             /* The group join goes on in librdkafka's threads meanwhile. */
             usleep((useconds_t)(timeout > 50 ? 50 : timeout) * 1000);
