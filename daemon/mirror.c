@@ -13,7 +13,7 @@
  * applies them; a stream stops producing while its buffer is full. */
 #define MIRROR_MAX_ACKED 1024
 /* Rows read from the store per stream and pump. */
-#define MIRROR_BATCH 256
+#define MIRROR_BATCH SDAT_MIRROR_BATCH
 /* Acknowledgements are recorded in one transaction once this many have
  * come or the oldest has waited this long: one fsync for many messages. A
  * crash before they are recorded produces them again (at least once). */
@@ -39,6 +39,7 @@ struct sdat_mirror {
     int64_t first_ack_mono_ms; /* when the oldest unrecorded ack came; 0: none */
     char *instance;
     struct stream_state s[N_STREAMS];
+    int produced; /* by the current pump */
 };
 
 /* A message's opaque carries its stream and row id. */
@@ -128,6 +129,7 @@ static int produce(sdat_mirror_t *m, enum stream s, int64_t id, const void *key,
         return 1; /* queue full or broker trouble: again on the next pump */
     }
     ss->in_flight_above = id;
+    m->produced++;
     return 0;
 }
 
@@ -185,6 +187,7 @@ int sdat_mirror_pump(sdat_mirror_t *m, sdat_store_t *st)
     if (!m->producer) {
         return 0;
     }
+    m->produced = 0;
     int r = sdat_store_dead_letters_unsent(st, m->s[S_DLQ].in_flight_above, MIRROR_BATCH,
                                            produce_dead_letter, m);
     if (r >= 0) {
@@ -195,7 +198,7 @@ int sdat_mirror_pump(sdat_mirror_t *m, sdat_store_t *st)
         r = sdat_store_audit_unmirrored(st, m->s[S_AUDIT].in_flight_above, MIRROR_BATCH,
                                         produce_audit, m);
     }
-    return r < 0 ? r : 0;
+    return r < 0 ? r : m->produced;
 }
 
 static int mark_sent(sdat_store_t *st, enum stream s, int64_t id)

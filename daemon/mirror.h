@@ -28,7 +28,11 @@ void sdat_mirror_free(sdat_mirror_t *mirror);
  * then sdat_mirror_attach the producer made from it. */
 void sdat_mirror_conf_hook(sdat_mirror_t *mirror, rd_kafka_conf_t *conf);
 void sdat_mirror_attach(sdat_mirror_t *mirror, rd_kafka_t *producer);
-/* Produces rows not yet in flight. */
+/* At most this many rows of each stream are produced by one pump. */
+#define SDAT_MIRROR_BATCH 256
+/* Produces rows not yet in flight: the number produced, or a negative
+ * store error. A full batch says more may be waiting (an import's audit
+ * records): the caller should pump again without pausing. */
 int sdat_mirror_pump(sdat_mirror_t *mirror, sdat_store_t *st);
 /* Serves delivery reports and marks the acknowledged rows sent, in one
  * transaction, once enough have come or the oldest has waited a second

@@ -518,7 +518,9 @@ static int run(struct daemon *d)
             log_info("store", "deliveries recorded again");
         }
         d->deliveries_unrecorded = unrecorded;
-        sdat_mirror_pump(d->mirror, d->st);
+        if (sdat_mirror_pump(d->mirror, d->st) >= SDAT_MIRROR_BATCH) {
+            timeout_override = 0; /* a backlog to send (an import's audit records) */
+        }
         sdat_mirror_poll(d->mirror, d->st, false);
 
         /* The register first: a batch of its records per turn. */
