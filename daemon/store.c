@@ -183,6 +183,13 @@ static int exec(sdat_store_t *st, const char *sql)
     return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
+/* A statement run for every event or job (savepoints): prepared once. */
+static int exec_cached(sdat_store_t *st, const char *sql)
+{
+    sqlite3_stmt *stmt = store_stmt(st, sql);
+    return stmt && store_step_done(st, stmt) == 0 ? 0 : -EIO;
+}
+
 int sdat_store_schema_version(sdat_store_t *st)
 {
     sqlite3_stmt *stmt = store_stmt(st, "PRAGMA user_version");
@@ -414,7 +421,8 @@ void sdat_store_rollback(sdat_store_t *st)
 
 int sdat_store_savepoint(sdat_store_t *st)
 {
-    if (!st->in_txn || st->sp_depth >= STORE_MAX_SAVEPOINTS || exec(st, "SAVEPOINT sp") < 0) {
+    if (!st->in_txn || st->sp_depth >= STORE_MAX_SAVEPOINTS ||
+        exec_cached(st, "SAVEPOINT sp") < 0) {
         return -EIO;
     }
     st->sp_audit_seq[st->sp_depth] = st->audit_seq;
@@ -429,7 +437,7 @@ int sdat_store_savepoint_release(sdat_store_t *st)
         return -EINVAL;
     }
     st->sp_depth--;
-    return exec(st, "RELEASE sp");
+    return exec_cached(st, "RELEASE sp");
 }
 
 int sdat_store_savepoint_rollback(sdat_store_t *st)
@@ -439,9 +447,9 @@ int sdat_store_savepoint_rollback(sdat_store_t *st)
     }
     st->sp_depth--;
     /* The innermost savepoint of that name: nested ones unwind in order. */
-    int r = exec(st, "ROLLBACK TO sp");
+    int r = exec_cached(st, "ROLLBACK TO sp");
     if (r == 0) {
-        r = exec(st, "RELEASE sp");
+        r = exec_cached(st, "RELEASE sp");
     }
     st->audit_seq = st->sp_audit_seq[st->sp_depth];
     memcpy(st->audit_hash, st->sp_audit_hash[st->sp_depth], sizeof st->audit_hash);
