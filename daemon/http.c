@@ -20,8 +20,15 @@
 #include "log.h"
 #include "timeutil.h"
 
-#define POOL_THREADS 4
-#define STORE_POOL_MAX 8
+/* A request that writes (an audited CP-IS lookup, an acknowledgement)
+ * blocks its thread until the writer commits, and every connection served
+ * by that thread waits with it; the writer groups what waits into one
+ * commit. So the pool is sized for concurrent requests, not for cores:
+ * with 4 threads at most 4 lookups shared a commit (P2, 32 connections:
+ * 4,636 requests/s; with 32 threads 8,167-8,632/s on the same machine).
+ * One read-only store per thread. */
+#define POOL_THREADS 32
+#define STORE_POOL_MAX POOL_THREADS
 
 struct sdat_http {
     struct MHD_Daemon *daemon;
