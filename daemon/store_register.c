@@ -562,10 +562,11 @@ int sdat_store_register_offset_set(sdat_store_t *st, const char *cluster, const 
 int sdat_store_flags_for(sdat_store_t *st, const char *nhs_number,
                          int (*fn)(const char *doc, void *opaque), void *opaque)
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT doc FROM cpis_flags WHERE nhs_number = ? ORDER BY flag_id", -1,
-                           &stmt, NULL) != SQLITE_OK) {
+    /* The store's prepared statement (every CP-IS lookup runs it): fn must
+     * not run this query itself. */
+    sqlite3_stmt *stmt =
+        store_stmt(st, "SELECT doc FROM cpis_flags WHERE nhs_number = ? ORDER BY flag_id");
+    if (!stmt) {
         return -EIO;
     }
     sqlite3_bind_text(stmt, 1, nhs_number, -1, SQLITE_TRANSIENT);
@@ -573,7 +574,7 @@ int sdat_store_flags_for(sdat_store_t *st, const char *nhs_number,
     while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         r = fn((const char *)sqlite3_column_text(stmt, 0), opaque);
     }
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
     return r;
 }
 
@@ -582,11 +583,11 @@ int sdat_store_accesses_recent(sdat_store_t *st, const char *nhs_number, int lim
                                          int64_t arrived_ms, void *opaque),
                                void *opaque)
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT ods_code, setting, arrived_ms FROM accesses WHERE nhs_number = ?"
-                           " ORDER BY arrived_ms DESC, id DESC LIMIT ?",
-                           -1, &stmt, NULL) != SQLITE_OK) {
+    /* Prepared once, as above: fn must not run this query itself. */
+    sqlite3_stmt *stmt =
+        store_stmt(st, "SELECT ods_code, setting, arrived_ms FROM accesses WHERE nhs_number = ?"
+                       " ORDER BY arrived_ms DESC, id DESC LIMIT ?");
+    if (!stmt) {
         return -EIO;
     }
     sqlite3_bind_text(stmt, 1, nhs_number, -1, SQLITE_TRANSIENT);
@@ -596,7 +597,7 @@ int sdat_store_accesses_recent(sdat_store_t *st, const char *nhs_number, int lim
         r = fn((const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),
                sqlite3_column_int64(stmt, 2), opaque);
     }
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
     return r;
 }
 
