@@ -212,23 +212,33 @@ static json_t *child(const char *id, const char *given, const char *family, cons
                      "dob", dob, "nhs_number", "9990000018", "address", "postcode", postcode);
 }
 
-static size_t candidates(sdat_store_t *st, const char *given, const char *family,
-                         const char *dob, const char *postcode, int64_t *ret_family_count)
+/* The candidate rows for a resident police child (the caller frees them). */
+static size_t candidate_rows(sdat_store_t *st, const char *given, const char *family,
+                             const char *dob, const char *postcode,
+                             struct sdat_register_row **ret_rows)
 {
     json_t *police = json_pack("{s:s, s:s, s:s}", "given_name", given, "family_name", family,
                                "dob", dob);
     json_t *location = json_pack("{s:s, s:s}", "address", "x", "postcode", postcode);
     struct sdat_match_query q;
     sdat_match_query_from_police(police, location, false, false, true, 0, &q);
-    struct sdat_register_row *rows = NULL;
     size_t n = 0;
-    cr_assert_eq(sdat_store_register_candidates(st, &q, &rows, &n), 0);
+    *ret_rows = NULL;
+    cr_assert_eq(sdat_store_register_candidates(st, &q, ret_rows, &n), 0);
+    json_decref(police);
+    json_decref(location);
+    return n;
+}
+
+static size_t candidates(sdat_store_t *st, const char *given, const char *family,
+                         const char *dob, const char *postcode, int64_t *ret_family_count)
+{
+    struct sdat_register_row *rows = NULL;
+    size_t n = candidate_rows(st, given, family, dob, postcode, &rows);
     if (ret_family_count && n > 0) {
         *ret_family_count = rows[0].family_count;
     }
     sdat_store_rows_free(rows, n);
-    json_decref(police);
-    json_decref(location);
     return n;
 }
 
@@ -283,14 +293,8 @@ Test(store, register_candidate_rows_hold_every_column)
     json_t *b = child("C2", "Bramwell", "Testwood", "2016-04-12", "DE22 3XY");
     cr_assert_eq(sdat_store_child_upsert(st, a, 1), 0);
     cr_assert_eq(sdat_store_child_upsert(st, b, 1), 0);
-    json_t *police = json_pack("{s:s, s:s, s:s}", "given_name", "Ashlyn", "family_name",
-                               "Testwood", "dob", "2016-04-12");
-    json_t *location = json_pack("{s:s, s:s}", "address", "x", "postcode", "DE22 3XY");
-    struct sdat_match_query q;
-    sdat_match_query_from_police(police, location, false, false, true, 0, &q);
     struct sdat_register_row *rows = NULL;
-    size_t n = 0;
-    cr_assert_eq(sdat_store_register_candidates(st, &q, &rows, &n), 0);
+    size_t n = candidate_rows(st, "Ashlyn", "Testwood", "2016-04-12", "DE22 3XY", &rows);
     cr_assert_eq(n, 2, "one row per child, however many keys it shares");
     cr_assert_str_eq(rows[0].child_id, "C1");
     cr_assert_str_eq(rows[0].given, "ashlyn");
@@ -307,8 +311,6 @@ Test(store, register_candidate_rows_hold_every_column)
     cr_assert_str_eq(rows[1].family, "testwood");
     sdat_store_rows_free(rows, n);
     cr_assert_eq(sdat_store_commit(st), 0);
-    json_decref(police);
-    json_decref(location);
     json_decref(a);
     json_decref(b);
     sdat_store_close(st);
