@@ -29,9 +29,9 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "schemas.h"
+#include "sdatd.h"
 #include "sdnotify.h"
 #include "store.h"
-#include "sdatd.h"
 #include "timeutil.h"
 
 #define EXIT_CONFIG 78
