@@ -242,16 +242,23 @@ static size_t candidates(sdat_store_t *st, const char *given, const char *family
     return n;
 }
 
-Test(store, register_candidates_come_from_blocking_keys_and_follow_changes)
+/* The writer, in a transaction, with children a and b in the register. */
+static sdat_store_t *writer_with(const json_t *a, const json_t *b)
 {
     sdat_store_t *st = NULL;
     char err[256];
     cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
     cr_assert_eq(sdat_store_begin(st), 0);
-    json_t *a = child("C1", "Ashlyn", "Testwood", "2016-04-12", "DE22 3XY");
-    json_t *b = child("C2", "Bramwell", "Testwood", "2018-09-30", "DE22 3XY");
     cr_assert_eq(sdat_store_child_upsert(st, a, 1), 0);
     cr_assert_eq(sdat_store_child_upsert(st, b, 1), 0);
+    return st;
+}
+
+Test(store, register_candidates_come_from_blocking_keys_and_follow_changes)
+{
+    json_t *a = child("C1", "Ashlyn", "Testwood", "2016-04-12", "DE22 3XY");
+    json_t *b = child("C2", "Bramwell", "Testwood", "2018-09-30", "DE22 3XY");
+    sdat_store_t *st = writer_with(a, b);
     int64_t n = 0, fam = 0;
     cr_assert_eq(sdat_store_child_count(st, &n), 0);
     cr_assert_eq(n, 2);
@@ -285,14 +292,9 @@ Test(store, register_candidates_come_from_blocking_keys_and_follow_changes)
  * statement moves on, and absent columns are NULL. */
 Test(store, register_candidate_rows_hold_every_column)
 {
-    sdat_store_t *st = NULL;
-    char err[256];
-    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(sdat_store_begin(st), 0);
     json_t *a = child("C1", "Ashlyn", "Testwood-Rye", "2016-04-12", "DE22 3XY");
     json_t *b = child("C2", "Bramwell", "Testwood", "2016-04-12", "DE22 3XY");
-    cr_assert_eq(sdat_store_child_upsert(st, a, 1), 0);
-    cr_assert_eq(sdat_store_child_upsert(st, b, 1), 0);
+    sdat_store_t *st = writer_with(a, b);
     struct sdat_register_row *rows = NULL;
     size_t n = candidate_rows(st, "Ashlyn", "Testwood", "2016-04-12", "DE22 3XY", &rows);
     cr_assert_eq(n, 2, "one row per child, however many keys it shares");
