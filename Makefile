@@ -41,17 +41,58 @@ PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -lm
 TEST_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
 TEST_LIBS    = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
 
-# The core library: everything but the two programs' own code (sdatd.c and
-# sdatd_*.c, daemon/ctl/).
-SDATD_SRC   := daemon/sdatd.c $(wildcard daemon/sdatd_*.c)
-LIB_SRC     := $(filter-out $(SDATD_SRC),$(wildcard daemon/*.c)) $(wildcard connectors/*/*.c)
-CTL_SRC     := $(wildcard daemon/ctl/*.c)
+# The house (docs/DESIGN.md "The parts"): one folder and one static library
+# per part of daemon/. LAYER_P lists the parts P may use directly; what they
+# may use, P may use too. make check-layers checks every #include and every
+# symbol a library needs against this table, and a part is compiled with
+# "poison" headers (#error) for every library it may not use, so that
+# #include <sqlite3.h> outside store/ fails to compile.
+PARTS        := util config decide store engine kafka outbox http
+LAYER_util   :=
+LAYER_config := util
+LAYER_decide := config
+LAYER_store  := decide
+LAYER_engine := store
+LAYER_kafka  := engine
+LAYER_outbox := engine connectors
+LAYER_http   := engine
+LAYER_main   := kafka outbox http
+LAYER_ctl    := kafka outbox
+# The connectors see only the connector contract (outbox/connector.h) and util.
+LAYER_connectors := util
+# The libraries a part may use (beyond libc, jansson and libcrypto, which
+# every part may); nothing is inherited from the parts below.
+USES_config  := libconfig
+USES_store   := sqlite3
+USES_kafka   := rdkafka
+USES_http    := microhttpd gnutls
+USES_main    := rdkafka
+USES_ctl     := rdkafka curl
+USES_connectors := rdkafka curl
+# Each restricted library's headers, poisoned where it is not used.
+HEADERS_libconfig  := libconfig.h
+HEADERS_sqlite3    := sqlite3.h
+HEADERS_rdkafka    := librdkafka/rdkafka.h librdkafka/rdkafka_mock.h
+HEADERS_curl       := curl/curl.h
+HEADERS_microhttpd := microhttpd.h
+HEADERS_gnutls     := gnutls/gnutls.h gnutls/x509.h
+RESTRICTED   := libconfig sqlite3 rdkafka curl microhttpd gnutls
+ALL_PARTS    := $(PARTS) main ctl connectors
+# Link order: a library before the ones it uses.
+LINK_PARTS   := http outbox connectors kafka engine store decide config util
+PART_LIB     = $(BUILD)/lib/libsdat-$(1).a
+PART_SRC     = $(wildcard daemon/$(1)/*.c)
+CONN_SRC     := $(wildcard connectors/*/*.c)
 SCHEMAS     := $(sort $(wildcard schemas/*.json))
 DATA_FILES  := config/nicknames.txt
-LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o \
-               $(BUILD)/obj/gen/embedded_data.o
-CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
-SDATD_OBJ   := $(SDATD_SRC:%.c=$(BUILD)/obj/%.o)
+GEN_OBJ     := $(BUILD)/obj/gen/embedded.o $(BUILD)/obj/gen/embedded_data.o
+CONN_LIB    := $(call PART_LIB,connectors)
+# Everything but the two programs' own code, for tests, benchmarks and tools.
+LIBS_ALL    := $(foreach p,$(LINK_PARTS),$(call PART_LIB,$(p)))
+SDATD_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(call PART_SRC,main))
+CTL_OBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(call PART_SRC,ctl))
+# sdatctl links what it uses: not the HTTP server.
+CTL_LIBS    := $(foreach p,$(filter-out http,$(LINK_PARTS)),$(call PART_LIB,$(p)))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRC  := $(wildcard tests/helpers/*.c)
@@ -74,9 +115,17 @@ BENCH_BIN    := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 MAN_PAGES    := $(patsubst man/%,$(BUILD)/man/%,$(wildcard man/*.[158])) \
                 $(BUILD)/man/sdatd.conf.5
 
-.PHONY: all deps check check-unit check-seeds check-integration check-asan demo bench bench-match \
-        soak fuzz \
-        fuzz-build man \
+# A quiet build: one short line per file; make V=1 prints the commands.
+ifeq ($(V),1)
+Q           :=
+say          = @true
+else
+Q           := @
+say          = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+.PHONY: all deps check check-unit check-seeds check-integration check-asan check-layers \
+        demo bench bench-match soak fuzz fuzz-build man \
         install uninstall format clean
 
 all: $(BUILD)/sdatd $(BUILD)/sdatctl man
@@ -88,92 +137,147 @@ $(BUILD)/.flags: FORCE
 	  echo '$(CC) $(PROJ_CFLAGS) $(CFLAGS) $(LDFLAGS)' >$@
 FORCE:
 
+# The poison headers: for part P, every restricted library's headers that
+# P may not use, each an #error naming the rule.
+$(BUILD)/poison/.stamp: Makefile
+	@rm -rf $(BUILD)/poison
+	$(Q)$(foreach p,$(ALL_PARTS),$(foreach l,$(filter-out $(USES_$(p)),$(RESTRICTED)),\
+	  $(foreach h,$(HEADERS_$(l)),mkdir -p $(dir $(BUILD)/poison/$(p)/$(h)) && \
+	  printf '#error "<$(h)> ($(l)) may not be used in the $(p) part: see LAYER_ and USES_ in the Makefile"\n' \
+	    >$(BUILD)/poison/$(p)/$(h) &&))) true
+	@touch $@
+
 $(BUILD)/gen/embedded.c: $(SCHEMAS) scripts/embed-files.sh
 	@mkdir -p $(@D)
-	sh scripts/embed-files.sh $@ schemas $(SCHEMAS)
+	$(call say,GEN,$@)
+	$(Q)sh scripts/embed-files.sh $@ schemas $(SCHEMAS)
 
 $(BUILD)/gen/embedded_data.c: $(DATA_FILES) scripts/embed-files.sh
 	@mkdir -p $(@D)
-	sh scripts/embed-files.sh $@ data $(DATA_FILES)
+	$(call say,GEN,$@)
+	$(Q)sh scripts/embed-files.sh $@ data $(DATA_FILES)
 
-$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/.flags
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/.flags $(BUILD)/poison/.stamp
 	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) -I$(BUILD)/poison/decide $(PROJ_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# A part's objects: its poison headers first, so that they hide the real ones.
+$(BUILD)/obj/daemon/%.o: daemon/%.c $(BUILD)/.flags $(BUILD)/poison/.stamp
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) -I$(BUILD)/poison/$(firstword $(subst /, ,$*)) $(PROJ_CFLAGS) $(PKG_CFLAGS) \
+	  $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/connectors/%.o: connectors/%.c $(BUILD)/.flags $(BUILD)/poison/.stamp
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) -I$(BUILD)/poison/connectors $(PROJ_CFLAGS) -Iconnectors $(PKG_CFLAGS) \
+	  $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/libsdat.a: $(LIB_OBJ)
-	@rm -f $@
-	$(AR) rcs $@ $^
+define part_lib
+$(call PART_LIB,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(call PART_SRC,$(1))) $(if $(filter decide,$(1)),$(GEN_OBJ))
+	@mkdir -p $$(@D)
+	$$(call say,AR,$$@)
+	$(Q)rm -f $$@ && $(AR) rcs $$@ $$^
+endef
+$(foreach p,$(PARTS),$(eval $(call part_lib,$(p))))
 
-$(BUILD)/sdatd: $(SDATD_OBJ) $(BUILD)/libsdat.a
-	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-
-$(BUILD)/sdatctl: $(CTL_OBJ) $(BUILD)/libsdat.a
-	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libsdat.a $(BUILD)/.flags
+$(CONN_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(CONN_SRC))
 	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< \
-	  $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(TEST_LIBS) $(PKG_LIBS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/tests/%: tests/helpers/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
+$(BUILD)/sdatd: $(SDATD_OBJ) $(LIBS_ALL)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/sdatctl: $(CTL_OBJ) $(CTL_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# make check-layers: every part's #include lines and the symbols its
+# library needs, against LAYER_ and USES_ (tools/check-layers.py names
+# FILE:LINE of a breach).
+check-layers: $(LIBS_ALL) $(SDATD_OBJ) $(CTL_OBJ)
+	@python3 tools/check-layers.py --build $(BUILD) \
+	  $(foreach p,$(ALL_PARTS),--layer '$(p)=$(strip $(LAYER_$(p)))' --uses '$(p)=$(strip $(USES_$(p)))') \
+	  $(foreach l,$(RESTRICTED),--headers '$(l)=$(strip $(HEADERS_$(l)))')
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBS_ALL) $(BUILD)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
-	  $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< \
+	  $(LIBS_ALL) $(SANFLAGS) $(LDFLAGS) $(TEST_LIBS) $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/helpers/%.c $(LIBS_ALL) $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
+	  $(LIBS_ALL) $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
 # One rule per kind of fuzz binary; the schema is fixed at build time.
-$(BUILD)/fuzz/fuzz-event-%: tests/fuzz/fuzz_event.c $(BUILD)/libsdat.a $(BUILD)/.flags
+$(BUILD)/fuzz/fuzz-event-%: tests/fuzz/fuzz_event.c $(LIBS_ALL) $(BUILD)/.flags
 	@mkdir -p $(@D) $(BUILD)/dep
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -MF $(BUILD)/dep/$(@F).d -o $@ $< \
-	  $(BUILD)/libsdat.a $(SANFLAGS) -fsanitize=fuzzer $(LDFLAGS) $(PKG_LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -MF $(BUILD)/dep/$(@F).d -o $@ $< \
+	  $(LIBS_ALL) $(SANFLAGS) -fsanitize=fuzzer $(LDFLAGS) $(PKG_LIBS)
 
-$(BUILD)/fuzz/fuzz-config: tests/fuzz/fuzz_config.c $(BUILD)/libsdat.a $(BUILD)/.flags
+$(BUILD)/fuzz/fuzz-config: tests/fuzz/fuzz_config.c $(LIBS_ALL) $(BUILD)/.flags
 	@mkdir -p $(@D) $(BUILD)/dep
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< \
-	  $(BUILD)/libsdat.a $(SANFLAGS) -fsanitize=fuzzer $(LDFLAGS) $(PKG_LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< \
+	  $(LIBS_ALL) $(SANFLAGS) -fsanitize=fuzzer $(LDFLAGS) $(PKG_LIBS)
 
 # (-MF: the default dependency file name drops everything after the last
 # dot of the output, and these names have dots.)
 $(BUILD)/tests/replay-event-%: tests/fuzz/fuzz_event.c $(BUILD)/obj/tests/fuzz/replay.o \
-                               $(BUILD)/libsdat.a $(BUILD)/.flags
+                               $(LIBS_ALL) $(BUILD)/.flags
 	@mkdir -p $(@D) $(BUILD)/dep
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -MF $(BUILD)/dep/$(@F).d -o $@ \
-	  $< $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -DSDAT_FUZZ_SCHEMA='"$*/1"' -MF $(BUILD)/dep/$(@F).d -o $@ \
+	  $< $(BUILD)/obj/tests/fuzz/replay.o $(LIBS_ALL) $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/tests/replay-config: tests/fuzz/fuzz_config.c $(BUILD)/obj/tests/fuzz/replay.o \
-                              $(BUILD)/libsdat.a $(BUILD)/.flags
+                              $(LIBS_ALL) $(BUILD)/.flags
 	@mkdir -p $(@D) $(BUILD)/dep
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< \
-	  $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< \
+	  $(BUILD)/obj/tests/fuzz/replay.o $(LIBS_ALL) $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
+$(BUILD)/bench/%: bench/%.c $(LIBS_ALL) $(BUILD)/.flags
 	@mkdir -p $(@D) $(BUILD)/dep
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< $(BUILD)/libsdat.a \
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< $(LIBS_ALL) \
 	  $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
-$(BUILD)/tools/%: tools/%.c $(BUILD)/libsdat.a $(BUILD)/.flags
+$(BUILD)/tools/%: tools/%.c $(LIBS_ALL) $(BUILD)/.flags
 	@mkdir -p $(@D) $(BUILD)/dep
-	$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< \
-	  $(BUILD)/libsdat.a $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROJ_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $(BUILD)/dep/$(@F).d -o $@ $< \
+	  $(LIBS_ALL) $(SANFLAGS) $(LDFLAGS) $(PKG_LIBS)
 
 man: $(MAN_PAGES)
 
 $(BUILD)/man/sdatd.conf.5: man/sdatd.conf.5.in $(BUILD)/tools/gen-conf-man
 	@mkdir -p $(@D)
-	$(BUILD)/tools/gen-conf-man man/sdatd.conf.5.in >$@.tmp && mv $@.tmp $@
+	$(call say,GEN,$@)
+	$(Q)$(BUILD)/tools/gen-conf-man man/sdatd.conf.5.in >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/man/%: man/%
 	@mkdir -p $(@D)
-	cp $< $@
+	$(Q)cp $< $@
 
 deps:
 	sh scripts/deps.sh
 
 check: deps
-	$(MAKE) --no-print-directory check-unit check-integration
+	$(MAKE) --no-print-directory check-layers check-unit check-integration
 
 check-unit: all $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
@@ -274,7 +378,7 @@ uninstall:
 	fi
 
 format:
-	clang-format -i $$(find daemon connectors tests bench -name '*.[ch]' 2>/dev/null)
+	clang-format -i $$(find daemon connectors tests bench tools -name '*.[ch]' 2>/dev/null)
 
 clean:
 	rm -rf build

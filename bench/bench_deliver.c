@@ -13,14 +13,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit.h"
-#include "config.h"
-#include "engine.h"
-#include "log.h"
-#include "outbox.h"
-#include "schemas.h"
-#include "store.h"
-#include "timeutil.h"
+#include "engine/engine.h"
+#include "decide/decide.h"
+#include "config/config.h"
+#include "util/util.h"
+#include "outbox/outbox.h"
+#include "store/store.h"
 
 static double now_s(void)
 {

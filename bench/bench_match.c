@@ -11,10 +11,9 @@
 
 #include <jansson.h>
 
-#include "engine.h"
-#include "formats.h"
-#include "schemas.h"
-#include "timeutil.h"
+#include "engine/engine.h"
+#include "decide/decide.h"
+#include "util/util.h"
 
 static double now_us(void)
 {

@@ -17,8 +17,7 @@
 
 #include <jansson.h>
 
-#include "formats.h"
-#include "schemas.h"
+#include "decide/decide.h"
 
 #define EVENTS 20000
 #define ROUNDS 5

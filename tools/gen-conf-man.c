@@ -15,21 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_internal.h"
+#include "config/config_internal.h"
 
 #define MARKER ".\\\" @CONFIG_KEYS@"
 
-static void print_keys(const struct key *keys, const char *path)
+static void print_keys(const struct sdat_key *keys, const char *path)
 {
-    for (const struct key *k = keys; k->name; k++) {
+    for (const struct sdat_key *k = keys; k->name; k++) {
         char kpath[256];
         snprintf(kpath, sizeof kpath, "%s%s%s%s", path, path[0] ? "." : "", k->name,
-                 k->type == T_LIST ? ".[N]" : "");
-        if (k->type == T_GROUP || k->type == T_LIST) {
+                 k->type == SDAT_KEY_LIST ? ".[N]" : "");
+        if (k->type == SDAT_KEY_GROUP || k->type == SDAT_KEY_LIST) {
             print_keys(k->sub, kpath);
             continue;
         }
-        printf("%s\t%s\t%s\n", kpath, k->flags & F_RESTART ? "restart-only" : "reloadable",
+        printf("%s\t%s\t%s\n", kpath, k->flags & SDAT_KEY_RESTART ? "restart-only" : "reloadable",
                k->def ? k->def : "");
     }
 }

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "connector.h"
+#include "outbox/connector.h"
 
 struct file_ctx {
     char dir[4096]; /* DIRECTORY/<recipient> */

@@ -16,10 +16,9 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "connector.h"
-#include "kafka.h"
-#include "log.h"
-#include "timeutil.h"
+#include "outbox/connector.h"
+#include "kafka/kafka.h"
+#include "util/util.h"
 
 /* A delivery is reported as a retry after this long without an
  * acknowledgement, rather than waiting for ever; kafka.properties may set

@@ -27,9 +27,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "connector.h"
-#include "curl_shared.h"
-#include "timeutil.h"
+#include "outbox/connector.h"
+#include "transfer/curl_shared.h"
+#include "util/util.h"
 
 #define SMTP_DEFAULT_TIMEOUT_S 15.0 /* config_table.c's default for `timeout` */
 #define SMTP_SYSTEM_CAPATH "/etc/ssl/certs"

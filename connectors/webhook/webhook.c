@@ -25,8 +25,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "connector.h"
-#include "curl_shared.h"
+#include "outbox/connector.h"
+#include "transfer/curl_shared.h"
 
 /* Where the system's hashed CA directory is when libcurl was built without
  * one (curl_version_info's capath is used when it has one). */

@@ -16,12 +16,11 @@
 
 #include <jansson.h>
 
-#include "audit.h"
+#include "engine/engine.h"
+#include "decide/decide.h"
 #include "ctl.h"
-#include "formats.h"
-#include "store.h"
-#include "store_api.h"
-#include "timeutil.h"
+#include "store/store.h"
+#include "util/util.h"
 
 #define VERIFY_USAGE "usage: sdatctl audit verify [--file F] [--head HASH]\n"
 #define EXPORT_USAGE                                                                               \

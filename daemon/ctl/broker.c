@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "kafka/kafka.h"
 #include "ctl.h"
 
 static volatile sig_atomic_t stop_requested;

@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #define CTL_OK 0
 #define CTL_NEGATIVE 1

@@ -11,9 +11,9 @@
 #include <jansson.h>
 
 #include "ctl.h"
-#include "formats.h"
-#include "store.h"
-#include "timeutil.h"
+#include "decide/decide.h"
+#include "store/store.h"
+#include "util/util.h"
 
 struct listing {
     bool json;

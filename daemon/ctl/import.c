@@ -10,12 +10,11 @@
 
 #include <jansson.h>
 
-#include "audit.h"
-#include "register.h"
+#include "engine/engine.h"
+#include "decide/decide.h"
 #include "ctl.h"
-#include "schemas.h"
-#include "store.h"
-#include "timeutil.h"
+#include "store/store.h"
+#include "util/util.h"
 
 #define IMPORT_BATCH 100000
 

@@ -9,10 +9,9 @@
 #include <jansson.h>
 
 #include "ctl.h"
-#include "engine.h"
-#include "formats.h"
-#include "schemas.h"
-#include "timeutil.h"
+#include "engine/engine.h"
+#include "decide/decide.h"
+#include "util/util.h"
 
 static void print_line(json_t *o)
 {

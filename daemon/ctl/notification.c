@@ -13,8 +13,8 @@
 #include <openssl/crypto.h>
 
 #include "ctl.h"
-#include "digest.h"
-#include "formats.h"
+#include "util/util.h"
+#include "decide/decide.h"
 
 #define TOKEN_BYTES 32
 

@@ -13,9 +13,8 @@
 #include <jansson.h>
 
 #include "ctl.h"
-#include "store.h"
-#include "store_api.h"
-#include "timeutil.h"
+#include "store/store.h"
+#include "util/util.h"
 
 static sdat_store_t *open_store(const struct sdat_config *cfg)
 {

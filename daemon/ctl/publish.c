@@ -9,8 +9,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include "ctl.h"
-#include "kafka.h"
-#include "schemas.h"
+#include "kafka/kafka.h"
+#include "decide/decide.h"
 
 static int failures;
 

@@ -8,9 +8,8 @@
 #include <stdio.h>
 
 #include "ctl.h"
-#include "formats.h"
-#include "schedule.h"
-#include "timeutil.h"
+#include "decide/decide.h"
+#include "util/util.h"
 
 static int usage_error(void)
 {

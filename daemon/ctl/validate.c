@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "ctl.h"
-#include "schemas.h"
+#include "decide/decide.h"
 
 static json_t *issues_array(const struct sdat_issue *issues, size_t n)
 {

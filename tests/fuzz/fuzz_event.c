@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "schemas.h"
+#include "decide/decide.h"
 
 #ifndef SDAT_FUZZ_SCHEMA
 #error "build with -DSDAT_FUZZ_SCHEMA='\"police.da-incident/1\"'"

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "connector.h"
-#include "timeutil.h"
+#include "config/config.h"
+#include "outbox/connector.h"
+#include "util/util.h"
 
 struct slot {
     struct sdat_delivery d;

@@ -30,16 +30,12 @@
 
 #include <jansson.h>
 
-#include "audit.h"
-#include "config.h"
-#include "engine.h"
-#include "http.h"
-#include "jobs.h"
-#include "log.h"
-#include "metrics.h"
-#include "schemas.h"
-#include "store.h"
-#include "timeutil.h"
+#include "engine/engine.h"
+#include "decide/decide.h"
+#include "config/config.h"
+#include "http/http.h"
+#include "util/util.h"
+#include "store/store.h"
 
 static volatile sig_atomic_t stop_requested, reload_requested, ready_signal;
 static int wake_pipe[2] = {-1, -1};

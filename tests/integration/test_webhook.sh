@@ -161,7 +161,7 @@ verify() { python3 "$T/verify.py" "$@" 2>>"$T/verify.err"; }
 cat >"$T/harness.c" <<'C'
 #include <stdio.h>
 #include <string.h>
-#include "connector.h"
+#include "outbox/connector.h"
 
 struct tally {
     int calls, done;
@@ -256,12 +256,12 @@ int main(int argc, char **argv)
 C
 # (make check-asan's library needs the sanitizers' run time too.)
 san=
-if nm "$SDAT_BUILD/libsdat.a" 2>/dev/null | grep -q __asan_; then
+if nm "$SDAT_BUILD/lib/libsdat-util.a" 2>/dev/null | grep -q __asan_; then
     san=-fsanitize=address,undefined
 fi
 # shellcheck disable=SC2046,SC2086
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -Idaemon $san -o "$T/harness" "$T/harness.c" \
-    "$SDAT_BUILD/libsdat.a" $(pkg-config --libs rdkafka jansson libconfig sqlite3 libcrypto libcurl) \
+    -Wl,--start-group "$SDAT_BUILD"/lib/libsdat-*.a -Wl,--end-group $(pkg-config --libs rdkafka jansson libconfig sqlite3 libcrypto libcurl) \
     -lpthread -lm 2>"$T/harness.cc.err"
 check "the connector harness builds against the library" test -x "$T/harness"
 

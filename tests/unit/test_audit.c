@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "retention.h"
-#include "timeutil.h"
+#include "engine/engine.h"
+#include "decide/decide.h"
+#include "util/util.h"
 
 Test(audit, canonical_json_sorts_keys_and_keeps_slash_and_utf8)
 {

@@ -6,14 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "config.h"
-#include "cpis.h"
-#include "engine.h"
-#include "formats.h"
-#include "ids.h"
-#include "schemas.h"
-#include "store.h"
+#include "engine/engine.h"
+#include "decide/decide.h"
+#include "config/config.h"
+#include "store/store.h"
 
 static int32_t day(const char *date)
 {

@@ -9,12 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "config.h"
-#include "engine.h"
-#include "formats.h"
-#include "schemas.h"
-#include "store.h"
+#include "engine/engine.h"
+#include "decide/decide.h"
+#include "config/config.h"
+#include "store/store.h"
 
 static char dir[64];
 static struct sdat_config *cfg;

@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "formats.h"
+#include "decide/decide.h"
 
 Test(formats, nhs_number_check_digit)
 {

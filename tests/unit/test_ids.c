@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "ids.h"
+#include "decide/decide.h"
 
 Test(ids, notification_id_is_sha256_of_nul_joined_parts)
 {

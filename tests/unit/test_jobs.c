@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "jobs.h"
-#include "store.h"
+#include "engine/engine.h"
+#include "decide/decide.h"
+#include "store/store.h"
 
 static char dir[64];
 static sdat_store_t *st;

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "log.h"
+#include "util/util.h"
 
 static void redirect(void)
 {

@@ -4,10 +4,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "blocking.h"
-#include "match.h"
-#include "schemas.h"
-#include "timeutil.h"
+#include "decide/decide.h"
+#include "util/util.h"
 
 static sdat_nicknames_t *nicknames;
 

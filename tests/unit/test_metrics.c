@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "metrics.h"
+#include "util/util.h"
 
 /* ---- a strict parser for the text format ---- */
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "names.h"
+#include "decide/decide.h"
 
 #define NICKNAMES_PATH "config/nicknames.txt"
 

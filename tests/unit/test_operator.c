@@ -10,15 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ack.h"
-#include "audit.h"
-#include "config.h"
-#include "digest.h"
-#include "engine.h"
-#include "formats.h"
-#include "ids.h"
-#include "schemas.h"
-#include "store.h"
+#include "decide/decide.h"
+#include "engine/engine.h"
+#include "config/config.h"
+#include "util/util.h"
+#include "store/store.h"
 
 static char dir[64];
 static struct sdat_config *cfg;

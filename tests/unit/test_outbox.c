@@ -12,13 +12,11 @@
 
 #include <openssl/evp.h>
 
-#include "audit.h"
-#include "config.h"
-#include "engine.h"
-#include "formats.h"
-#include "outbox.h"
-#include "schemas.h"
-#include "store.h"
+#include "engine/engine.h"
+#include "decide/decide.h"
+#include "config/config.h"
+#include "outbox/outbox.h"
+#include "store/store.h"
 
 static char dir[64];
 static struct sdat_config *cfg;

@@ -2,8 +2,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "outbox.h"
-#include "payload.h"
+#include "outbox/outbox.h"
+#include "decide/decide.h"
 
 static json_t *incident(void)
 {

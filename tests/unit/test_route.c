@@ -2,9 +2,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "match.h"
-#include "route.h"
-#include "timeutil.h"
+#include "decide/decide.h"
+#include "util/util.h"
 
 
 /* A directory: area 831 (DE22, and sector DE23 6), force derbyshire → 831,

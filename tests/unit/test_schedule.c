@@ -4,9 +4,8 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "formats.h"
-#include "schedule.h"
-#include "timeutil.h"
+#include "decide/decide.h"
+#include "util/util.h"
 
 #define MON 1u
 #define TUE 2u

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema.h"
+#include "decide/decide.h"
 
 static const struct {
     const char *file;

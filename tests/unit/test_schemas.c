@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "schemas.h"
+#include "decide/decide.h"
 
 static sdat_schemas_t *schemas;
 

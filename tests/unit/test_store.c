@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "match.h"
-#include "store.h"
-#include "store_internal.h" /* the connection, to make the database "full" */
+#include "engine/engine.h"
+#include "decide/decide.h"
+#include "store/store.h"
+#include "store/store_internal.h" /* the connection, to make the database "full" */
 
 static char dir[64];
 

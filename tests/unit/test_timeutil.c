@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "timeutil.h"
+#include "util/util.h"
 
 Test(timeutil, civil_days_round_trip)
 {

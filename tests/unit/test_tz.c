@@ -12,9 +12,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "formats.h"
-#include "timeutil.h"
-#include "tz.h"
+#include "decide/decide.h"
+#include "util/util.h"
 
 static char dir[64];
 

@@ -1,0 +1,166 @@
+/* The configuration (interfaces.md "Configuration"): libconfig 1.5 mapped
+ * onto typed structs by one table (config_table.c) that holds every key's
+ * type, default, range, reloadability and description. sdatd.conf(5) and
+ * the key reference are written from the same table (config_doc.c). */
+#ifndef SDAT_CONFIG_H
+#define SDAT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/util.h"
+
+enum sdat_recipient_kind {
+    SDAT_KIND_SCHOOL = 0,
+    SDAT_KIND_MASH,
+    SDAT_KIND_EHE,
+    SDAT_KIND_EARLY_YEARS,
+    SDAT_KIND_CPIS,
+    SDAT_KIND_EDUCATION_SAFEGUARDING,
+    SDAT_KIND_ESCALATION,
+    SDAT_KIND_OTHER
+};
+enum { SDAT_ROLE_LOOKUP = 1, SDAT_ROLE_ACK = 2, SDAT_ROLE_OPERATOR = 4, SDAT_ROLE_METRICS = 8 };
+
+struct sdat_kafka_property {
+    char *name;
+    char *value;
+    bool secret; /* the value came from @file: */
+};
+struct sdat_token {
+    char *name;
+    unsigned char sha256[32];
+    unsigned roles;
+    struct sdat_strv ods_codes, recipients;
+};
+struct sdat_date_range {
+    int32_t first, last; /* days since 1970-01-01, inclusive */
+};
+struct sdat_calendar {
+    char *id;
+    char *timezone;
+    int release_time, start_time, close_time; /* minutes after local midnight */
+    unsigned weekdays;                        /* bit 0 = Monday … bit 6 = Sunday */
+    struct sdat_date_range *terms;
+    size_t n_terms;
+    int32_t *closures;
+    size_t n_closures;
+};
+struct sdat_area {
+    char *la_code, *name;
+    struct sdat_strv postcode_districts; /* upper case; a sector as "DE22 3" */
+    char *mash, *ehe, *cpis, *education_safeguarding, *early_years, *escalation; /* or NULL */
+};
+struct sdat_force {
+    char *id;
+    char *default_area; /* la_code or NULL */
+};
+struct sdat_recipient {
+    char *id;
+    enum sdat_recipient_kind kind;
+    char *la_code;
+    char *name;
+    char *urn;
+    char *calendar;
+    bool minimal;
+    double ack_within;
+    char *connector;
+    /* connector keys (delivery.md), NULL / 0 when absent */
+    char *url, *secret_file, *secret_file_next, *ca_file, *client_cert, *client_key;
+    double timeout;
+    char *from;
+    struct sdat_strv to;
+    char *username, *password_file;
+    char *topic;
+    char *directory;
+    char *file; /* where the recipient's group starts */
+    int line;
+    size_t index; /* position in recipients, for "recipients.[N]…" */
+};
+struct sdat_config {
+    char *path;
+    char *state_dir, *instance_id, *timezone;
+    enum sdat_log_level log_level;
+    enum sdat_log_format log_format;
+    struct {
+        bool embedded;
+        int embedded_brokers;
+        char *bootstrap_servers;
+        char *group_id;
+        int max_message_bytes;
+        struct sdat_kafka_property *properties;
+        size_t n_properties;
+    } kafka;
+    struct {
+        char *police_incidents, *health_attendances, *council_children, *council_flags,
+            *cpis_responses, *dead_letter, *audit;
+    } topics;
+    struct {
+        char *listen, *tls_cert, *tls_key, *client_ca, *public_url;
+        bool metrics_public;
+        char *ack_key_file;
+        struct sdat_token *tokens;
+        size_t n_tokens;
+    } http;
+    struct {
+        double match_threshold, review_threshold, match_margin;
+        char *nicknames_file;
+    } matching;
+    struct {
+        int concurrency;
+        double retry_initial, retry_max;
+        int circuit_failures;
+        double escalate_after, give_up_after;
+    } delivery;
+    struct {
+        int checkpoint_every;
+        char *checkpoint_key_file;
+    } audit;
+    struct {
+        int payload_days, dead_letter_days, access_days;
+    } retention;
+    struct {
+        char *da_incident, *da_incident_urgent, *unmatched_child, *review_needed, *cpis_access,
+            *delivery_failed, *withdrawn;
+    } lawful_basis;
+    struct sdat_calendar *calendars;
+    size_t n_calendars;
+    struct sdat_area *areas;
+    size_t n_areas;
+    struct sdat_force *forces;
+    size_t n_forces;
+    struct sdat_recipient *recipients;
+    size_t n_recipients;
+};
+
+/* Loads and checks PATH. 0 and *ret_cfg (free with sdat_config_free), or
+ * -EINVAL and *ret_errors: malloc'd lines "FILE:LINE: KEY: MESSAGE\n", every
+ * problem found (KEY as recipients.[3].url; a missing key at its parent
+ * group's line). Values are quoted; a secret's contents never appear. */
+int sdat_config_load(const char *path, struct sdat_config **ret_cfg, char **ret_errors);
+void sdat_config_free(struct sdat_config *cfg); /* accepts NULL */
+const struct sdat_recipient *sdat_config_recipient(const struct sdat_config *cfg, const char *id);
+const struct sdat_recipient *sdat_config_school_by_urn(const struct sdat_config *cfg,
+                                                       const char *urn);
+const struct sdat_area *sdat_config_area(const struct sdat_config *cfg, const char *la_code);
+const struct sdat_force *sdat_config_force(const struct sdat_config *cfg, const char *id);
+const struct sdat_calendar *sdat_config_calendar(const struct sdat_config *cfg, const char *id);
+const char *sdat_recipient_kind_name(enum sdat_recipient_kind kind);
+/* "KEY: changed; restart-only, ignoring\n" per restart-only key whose value
+ * differs; malloc'd, or NULL when none. */
+char *sdat_config_restart_only_changes(const struct sdat_config *old_cfg,
+                                       const struct sdat_config *new_cfg);
+/* Gives new_cfg the running values of every restart-only key (swapping them
+ * with old_cfg's, which is about to be freed), so that a reload changes only
+ * reloadable keys. */
+void sdat_config_keep_restart_only(struct sdat_config *new_cfg, struct sdat_config *old_cfg);
+/* The configuration reference (every key: type, default, range, reload,
+ * description), generated from the table, as Markdown. */
+void sdat_config_write_reference(FILE *out);
+/* The same as troff (man macros) for sdatd.conf(5): .SS per group and list,
+ * .TP per key with its path (as recipients.[N].url), default, type, range,
+ * reloadability and description. */
+void sdat_config_write_man(FILE *out);
+#endif

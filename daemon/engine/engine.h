@@ -1,0 +1,163 @@
+/* The processing engine: what an inbound event does to the store. Every
+ * function here runs on the one writer thread (the daemon's main loop) and
+ * either commits all of an event's effects — notifications, dead letters,
+ * audit records — in one transaction, or none of them. */
+#ifndef SDAT_ENGINE_H
+#define SDAT_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config/config.h"
+#include "decide/decide.h"
+#include "store/store.h"
+
+#include "audit.h"
+#include "cpis.h"
+#include "engine-t.h"
+#include "jobs.h"
+#include "keys.h"
+#include "register.h"
+#include "retention.h"
+
+struct sdat_engine {
+    const struct sdat_config *cfg; /* borrowed; replaced on reload */
+    sdat_store_t *st;
+    sdat_audit_t *audit;
+    const sdat_schemas_t *schemas;
+    const sdat_nicknames_t *nicknames; /* may be NULL: no nickname level */
+    /* The last dead letter written (a replay reports it); id 0 before any. */
+    struct {
+        int64_t id;
+        char stage[16];
+        char error[256];
+    } rejected;
+};
+
+
+
+/* Processes one message. 0: its effects (or its dead letter) are committed
+ * and its offset may be stored. Negative: the store failed; nothing was
+ * committed and the message must be processed again. */
+int sdat_engine_ingest(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms);
+/* The same within a transaction the caller holds (the register feed
+ * applies a batch of records in one). */
+int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms);
+
+/* Within an open transaction: keeps m as a dead letter at stage (parse,
+ * size, schema, key, routing) with error (a JSON Pointer or an id and the
+ * rule broken, never a value), audited as event.rejected; the daemon
+ * mirrors it to the dead-letter topic. For an event that did not come from
+ * Kafka (an attendance over HTTP) m names the topic that carries its schema
+ * with partition and offset -1, so that a replay processes it as if
+ * consumed. 0 or a negative store error. */
+int sdat_engine_dead_letter(struct sdat_engine *e, const struct sdat_inbound *m, const char *stage,
+                            const char *error, int64_t now_ms);
+
+/* Within an open transaction: a police incident that passed validation and
+ * the key check. warnings: the validator's lenient-field warnings. Returns
+ * 0, a negative store error, or -EDOM with err set when the incident cannot
+ * be routed (the caller dead-letters it, stage routing). */
+int sdat_engine_incident(struct sdat_engine *e, const struct sdat_inbound *m, const json_t *doc,
+                         const struct sdat_validation *validation, int64_t now_ms, char *err,
+                         size_t errlen);
+
+/* Within an open transaction: a person's decision on a review item
+ * (flows.md §1): accept with register_child_id (routes as a match, the
+ * school schedule computed from the incident's reported_at), or reject with
+ * NULL (routes as none). by names who decided. 0 and, when ret_created is
+ * not NULL, the ids of the notifications created (new reference);
+ * -ENOENT no such item; -EALREADY decided before; -EINVAL no such register
+ * child; -EDOM the incident can no longer be routed; or a store error. err
+ * says why. */
+int sdat_engine_review_decide(struct sdat_engine *e, const char *review_id,
+                              const char *register_child_id, const char *by, int64_t now_ms,
+                              json_t **ret_created, char *err, size_t errlen);
+
+/* Within an open transaction, just before a school da-incident is handed
+ * to its connector (flows.md §1 "Re-check at delivery"): the child's
+ * education is resolved again for today. 0: deliver it; 1: it was
+ * superseded and the child's current school (on its schedule from
+ * reported_at, route_reason moved-school) or area was notified instead; or a
+ * negative store error. */
+int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n, int64_t now_ms);
+
+/* Within an open transaction: a recipient acknowledges notification id
+ * (delivery.md); by names who. 0 acknowledged now, 1 acknowledged before
+ * (the HTTP API answers 204 both times), -ENOENT no such notification,
+ * -EBUSY not delivered (409), or a store error. */
+int sdat_engine_acknowledge(struct sdat_engine *e, const char *id, const char *by,
+                            int64_t now_ms);
+
+/* Within an open transaction: replays dead letter id through the engine
+ * as if it were consumed now from its original topic, partition and offset
+ * (after the operator fixed the directory or the producer). 0 and
+ * *ret_outcome (new reference): {"outcome":"processed"} when it was
+ * processed, or {"outcome":"dead-lettered","stage":…,"error":…,
+ * "dead_letter_id":N} when it is rejected again (a new dead letter);
+ * audited as dlq.replayed. -ENOENT: no such dead letter; -EINVAL: its bytes
+ * were cut (an oversized event) or removed by retention. */
+int sdat_engine_dlq_replay(struct sdat_engine *e, int64_t id, const char *by, int64_t now_ms,
+                           json_t **ret_outcome);
+
+/* Stores one new notification in the open transaction: its payload is
+ * validated against sdat.notification/1 first (a payload that fails is a
+ * builder's bug: nothing is stored, v says why, -EPROTO), then kept as
+ * canonical JSON with its SHA-256 (ret_sha) and n inserted with them
+ * (n->payload and n->payload_sha256 are set here and cleared again).
+ * 0 inserted, 1 when a notification with n's id exists already, -ENOMEM,
+ * or a store error. */
+int sdat_engine_notification_store(struct sdat_engine *e, struct sdat_notification *n,
+                                   const json_t *payload, struct sdat_validation *v,
+                                   char ret_sha[65]);
+
+/* Matches one police child against the store's register with the
+ * configured thresholds (the parameters used are returned for the
+ * explanation). 0, or a negative store error. */
+int sdat_engine_match(struct sdat_engine *e, const struct sdat_match_query *q,
+                      struct sdat_match_params *ret_params, struct sdat_match_outcome *ret);
+
+/* ---- Operator actions on one notification (operator.c; delivery.md
+ * "Operator actions"). Each runs within an open transaction (a job), is
+ * audited with `by` as its actor, and fills *ret. Each returns 0; -ENOENT
+ * no such notification; -EBUSY the notification's state, or what it is,
+ * does not allow the action (HTTP 409); -EINVAL bad input, such as an
+ * unknown recipient (HTTP 400); or a store error. ret->err says why for
+ * -EBUSY and -EINVAL. New notifications get delivery.md's ids with SOURCE
+ * the notification acted on, VERSION 1, CHILD its child ref and DISC the
+ * ordinal (1, 2, …) of the first id of that kind and recipient not yet
+ * used, so that a second redirect or withdrawal is a new notification. ---- */
+
+/* The route_reason column (not the payload) of a redirected notification:
+ * the re-check at delivery leaves it where the operator sent it. */
+#define SDAT_ROUTE_REASON_REDIRECTED "redirected"
+
+
+
+/* A scheduled notification becomes cancelled (notification.cancelled). */
+int sdat_engine_notification_cancel(struct sdat_engine *e, const char *id, const char *by,
+                                    int64_t now_ms, struct sdat_operator_result *ret);
+/* A delivered, acknowledged or failed notification is delivered again under
+ * the same id and payload, due now (notification.resent). */
+int sdat_engine_notification_resend(struct sdat_engine *e, const char *id, const char *by,
+                                    int64_t now_ms, struct sdat_operator_result *ret);
+/* A new notification to recipient_id with the payload rebuilt for that
+ * recipient's kind (a da-incident from the incident and the register, on a
+ * school's schedule from reported_at; other kinds readdressed, never to a
+ * school); the old one is superseded when it was not delivered (scheduled
+ * or failed), else followed by a withdrawn notification to its recipient
+ * with reason (NULL: a standard one). notification.redirected. */
+int sdat_engine_notification_redirect(struct sdat_engine *e, const char *id,
+                                      const char *recipient_id, const char *reason,
+                                      const char *by, int64_t now_ms,
+                                      struct sdat_operator_result *ret);
+/* A delivered (or acknowledged) notification sent in error: a withdrawn
+ * notification with reason goes to its recipient at once
+ * (notification.withdrawn); its own state is unchanged. */
+int sdat_engine_notification_withdraw(struct sdat_engine *e, const char *id, const char *reason,
+                                      const char *by, int64_t now_ms,
+                                      struct sdat_operator_result *ret);
+
+#endif

@@ -1,0 +1,179 @@
+#include "engine.h"
+#include "jobs.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
+struct job {
+    sdat_job_fn fn;
+    void *arg;
+    int result;
+    enum job_state state;
+    struct job *next;
+};
+
+struct sdat_jobs {
+    pthread_mutex_t lock;
+    pthread_cond_t done; /* a job finished */
+    struct job *head, *tail;
+    bool closed;
+    void (*wake)(void *opaque);
+    void *wake_opaque;
+};
+
+int sdat_jobs_new(sdat_jobs_t **ret_jobs)
+{
+    sdat_jobs_t *jobs = calloc(1, sizeof *jobs);
+    if (!jobs) {
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&jobs->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&jobs->done, &attr);
+    pthread_condattr_destroy(&attr);
+    *ret_jobs = jobs;
+    return 0;
+}
+
+void sdat_jobs_free(sdat_jobs_t *jobs)
+{
+    if (!jobs) {
+        return;
+    }
+    pthread_mutex_lock(&jobs->lock);
+    jobs->closed = true;
+    for (struct job *j = jobs->head; j; j = j->next) {
+        j->result = -ESHUTDOWN;
+        j->state = JOB_DONE;
+    }
+    jobs->head = jobs->tail = NULL;
+    pthread_cond_broadcast(&jobs->done);
+    pthread_mutex_unlock(&jobs->lock);
+    /* Requesters still waiting must leave before the memory goes: the
+     * HTTP server is stopped before the jobs are freed. */
+    pthread_cond_destroy(&jobs->done);
+    pthread_mutex_destroy(&jobs->lock);
+    free(jobs);
+}
+
+void sdat_jobs_set_wake(sdat_jobs_t *jobs, void (*wake)(void *opaque), void *opaque)
+{
+    pthread_mutex_lock(&jobs->lock);
+    jobs->wake = wake;
+    jobs->wake_opaque = opaque;
+    pthread_mutex_unlock(&jobs->lock);
+}
+
+static void unlink_job(sdat_jobs_t *jobs, struct job *job)
+{
+    struct job **p = &jobs->head;
+    struct job *prev = NULL;
+    while (*p && *p != job) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (*p) {
+        *p = job->next;
+        if (jobs->tail == job) {
+            jobs->tail = prev;
+        }
+    }
+}
+
+int sdat_jobs_run(sdat_jobs_t *jobs, sdat_job_fn fn, void *arg, int timeout_ms)
+{
+    struct job job = {.fn = fn, .arg = arg, .state = JOB_QUEUED};
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+
+    pthread_mutex_lock(&jobs->lock);
+    if (jobs->closed) {
+        pthread_mutex_unlock(&jobs->lock);
+        return -ESHUTDOWN;
+    }
+    if (jobs->tail) {
+        jobs->tail->next = &job;
+    } else {
+        jobs->head = &job;
+    }
+    jobs->tail = &job;
+    void (*wake)(void *) = jobs->wake;
+    void *wake_opaque = jobs->wake_opaque;
+    pthread_mutex_unlock(&jobs->lock);
+    if (wake) {
+        wake(wake_opaque);
+    }
+
+    pthread_mutex_lock(&jobs->lock);
+    while (job.state != JOB_DONE) {
+        int rc = pthread_cond_timedwait(&jobs->done, &jobs->lock, &deadline);
+        if (rc == ETIMEDOUT && job.state == JOB_QUEUED) {
+            unlink_job(jobs, &job);
+            job.result = -ETIMEDOUT;
+            break;
+        }
+        /* Running: wait for it, however long, so that arg stays valid. */
+        if (rc == ETIMEDOUT) {
+            deadline.tv_sec += 1;
+        }
+    }
+    pthread_mutex_unlock(&jobs->lock);
+    return job.result;
+}
+
+int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms)
+{
+    pthread_mutex_lock(&jobs->lock);
+    struct job *batch = jobs->head;
+    jobs->head = jobs->tail = NULL;
+    for (struct job *j = batch; j; j = j->next) {
+        j->state = JOB_RUNNING;
+    }
+    pthread_mutex_unlock(&jobs->lock);
+    if (!batch) {
+        return 0;
+    }
+
+    int n = 0, r = sdat_store_begin(e->st);
+    for (struct job *j = batch; j && r == 0; j = j->next) {
+        r = sdat_store_savepoint(e->st);
+        if (r < 0) {
+            break;
+        }
+        j->result = j->fn(e, j->arg, now_ms);
+        r = j->result >= 0 ? sdat_store_savepoint_release(e->st)
+                           : sdat_store_savepoint_rollback(e->st);
+        n++;
+    }
+    if (r == 0) {
+        r = sdat_store_commit(e->st);
+    } else {
+        sdat_store_rollback(e->st);
+    }
+
+    pthread_mutex_lock(&jobs->lock);
+    struct job *next;
+    for (struct job *j = batch; j; j = next) {
+        next = j->next; /* j lives on its requester's stack until DONE */
+        if (r < 0) {
+            j->result = -EIO;
+        }
+        j->state = JOB_DONE;
+    }
+    pthread_cond_broadcast(&jobs->done);
+    pthread_mutex_unlock(&jobs->lock);
+    return r < 0 ? r : n;
+}

@@ -1,0 +1,42 @@
+/* Writes requested by other threads (the HTTP API), run on the one writer
+ * thread. A job is a function run inside a store transaction on the
+ * daemon's main loop; the requesting thread waits for its result. Jobs that
+ * arrive together are run in one transaction (grouped commits, one
+ * savepoint each: a failing job rolls back only itself), so that many
+ * audited requests cost one commit. */
+#ifndef SDAT_JOBS_H
+#define SDAT_JOBS_H
+
+#include <stdint.h>
+
+#include "engine-t.h"
+
+typedef struct sdat_jobs sdat_jobs_t;
+
+/* Runs on the writer thread inside a transaction: >= 0 keeps its changes,
+ * < 0 rolls them back. The value is handed back to the requester. */
+typedef int (*sdat_job_fn)(struct sdat_engine *e, void *arg, int64_t now_ms);
+
+int sdat_jobs_new(sdat_jobs_t **ret_jobs);
+/* Fails every waiting job with -ESHUTDOWN; accepts NULL. */
+void sdat_jobs_free(sdat_jobs_t *jobs);
+/* The writer's wake-up: called (from the requesting thread) when a job is
+ * queued, so that the main loop stops waiting for Kafka. */
+void sdat_jobs_set_wake(sdat_jobs_t *jobs, void (*wake)(void *opaque), void *opaque);
+
+/* From any thread but the writer: runs fn(e, arg, now) on the writer and
+ * waits at most timeout_ms for it. Returns fn's value once its changes are
+ * committed (or rolled back, for a negative value), -ETIMEDOUT when the
+ * writer did not run it in time (it may still run later: arg must stay
+ * valid — use sdat_jobs_run only with arguments that outlive the wait, or
+ * accept that a timed-out job is abandoned, see below), -ESHUTDOWN when the
+ * daemon is stopping, or -EIO when the commit failed. A timed-out job is
+ * cancelled if it has not started; if it is running, the call waits for
+ * it. So after return, fn never runs again and arg may be freed. */
+int sdat_jobs_run(sdat_jobs_t *jobs, sdat_job_fn fn, void *arg, int timeout_ms);
+
+/* Writer thread: runs every queued job in one transaction. Returns how many
+ * ran, or a negative store error (each waiting requester then gets -EIO). */
+int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms);
+
+#endif

@@ -1,0 +1,128 @@
+/* Shared between the HTTP server's files only: http.c (its life),
+ * http_request.c (a request's checks) and http_api.c (the endpoints). */
+#ifndef SDAT_HTTP_INTERNAL_H
+#define SDAT_HTTP_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "config/config.h"
+#include "http.h"
+#include "engine/engine.h"
+#include "store/store.h"
+
+#define HTTP_BODY_MAX 65536
+#define HTTP_JOB_TIMEOUT_MS 10000
+#define HTTP_ID_MAX 200
+
+/* What a request needs of one configured token (a copy: the configuration
+ * may be freed by a reload while a request runs). */
+struct http_token {
+    char *name;
+    unsigned char sha256[32];
+    unsigned roles;
+    struct sdat_strv recipients, ods_codes;
+};
+
+/* The reloadable keys, reference-counted: a request holds the snapshot it
+ * started with. */
+struct http_conf {
+    atomic_int refs;
+    char *public_url;
+    char *ack_key_file; /* NULL: ack links are refused */
+    bool metrics_public;
+    struct http_token *tokens;
+    size_t n_tokens;
+};
+
+/* The answer a handler fills; the server sends it. */
+struct http_answer {
+    unsigned status;
+    char *body; /* malloc'd, or NULL for none */
+    size_t len;
+    const char *content_type;
+    char allow[32]; /* 405 */
+};
+
+struct http_request;
+typedef void (*http_handler_fn)(sdat_http_t *http, struct http_request *req,
+                                struct http_answer *ret);
+
+enum { HTTP_ROUTE_METRICS = 1 }; /* the role is not needed when metrics_public */
+
+struct http_route {
+    const char *name;    /* in the log line, never the path */
+    const char *method;  /* GET or POST (HEAD is served as GET) */
+    const char *pattern; /* "/v1/notifications/{}/ack": {} is an id segment */
+    unsigned role;       /* SDAT_ROLE_*, 0 for none */
+    unsigned flags;
+    /* After the role check, before the body is read: narrows the token to
+     * what it covers (403). NULL: nothing to check. Sets ret->status to
+     * answer at once. */
+    http_handler_fn check;
+    /* Runs once the body is read. NULL: not available in this version. */
+    http_handler_fn handler;
+};
+
+struct http_request {
+    const struct http_route *route;
+    const char *method; /* a literal, for the log */
+    struct MHD_Connection *connection;
+    struct http_conf *conf;         /* a reference */
+    const struct http_token *token; /* in conf; NULL when the route needs no role */
+    char id[HTTP_ID_MAX + 1];       /* the path's {} segment */
+    char *body;                     /* NUL-terminated once read */
+    size_t body_len, body_cap;
+    bool too_big;
+    size_t discarded;
+    int64_t started_mono_ms;
+    unsigned status; /* once answered */
+};
+
+extern const struct http_route http_routes[];
+extern const size_t http_n_routes;
+
+/* http.c */
+struct http_conf *http_conf_get(sdat_http_t *http); /* a reference */
+void http_conf_unref(struct http_conf *conf);       /* accepts NULL */
+bool http_client_ca(const sdat_http_t *http);       /* client certificates required */
+
+/* http_request.c: libmicrohttpd's callbacks (cls is the server). */
+enum MHD_Result http_on_request(void *cls, struct MHD_Connection *connection, const char *url,
+                                const char *method, const char *version, const char *upload_data,
+                                size_t *upload_data_size, void **con_cls);
+void http_on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                       enum MHD_RequestTerminationCode toe);
+void http_on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe);
+
+/* For the endpoints: answers (http_request.c) and the server's services
+ * (http.c). */
+void http_error(struct http_answer *ret, unsigned status, const char *error, const char *detail);
+/* Takes ownership of doc. */
+void http_json(struct http_answer *ret, unsigned status, json_t *doc);
+void http_text(struct http_answer *ret, unsigned status, const char *content_type,
+               const char *text);
+/* A read-only store for this request (the server's pool), or NULL (the
+ * answer is then 503). Give it back with http_store_put. */
+sdat_store_t *http_store_get(sdat_http_t *http);
+void http_store_put(sdat_http_t *http, sdat_store_t *st);
+/* Runs fn on the writer thread: its value, or -ETIMEDOUT / -ESHUTDOWN /
+ * -EIO (answer 503 via http_job_failed). */
+int http_job(sdat_http_t *http, sdat_job_fn fn, void *arg);
+/* 503 for a job that did not run or commit, 500 for anything else. */
+void http_job_failed(struct http_answer *ret, int r);
+const char *http_query(struct http_request *req, const char *name);
+/* http_ack.c: the acknowledgement link's pages (GET and POST /ack/ID). */
+void http_ack_page_get(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_ack_page_post(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+/* /readyz and /metrics. */
+json_t *http_readiness(sdat_http_t *http, bool *ret_ready);
+char *http_metrics_text(sdat_http_t *http);
+
+#endif

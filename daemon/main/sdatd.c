@@ -1,0 +1,684 @@
+/* sdatd: the safeguarding notification daemon. Runs in the foreground; one
+ * writer thread (this main loop) owns the store: it consumes events, commits
+ * each event's effects before storing its offset, and delivers what is due. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "engine/engine.h"
+#include "decide/decide.h"
+#include "kafka/kafka.h"
+#include "config/config.h"
+#include "outbox/connector.h"
+#include "http/http.h"
+#include "util/util.h"
+#include "outbox/outbox.h"
+#include "sdatd.h"
+#include "store/store.h"
+
+#define EXIT_CONFIG 78
+#define DEFAULT_CONFIG SDAT_SYSCONFDIR "/sdat/sdatd.conf"
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        reload_requested = 1;
+    } else {
+        stop_requested = 1;
+    }
+}
+
+/* The configuration's log settings, unless the command line overrides them. */
+static void setup_logging(const struct daemon *d, const struct sdat_config *cfg)
+{
+    sdat_log_setup(d->log_level >= 0 ? (enum sdat_log_level)d->log_level : cfg->log_level,
+                   d->log_format >= 0 ? (enum sdat_log_format)d->log_format : cfg->log_format);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: sdatd [-c FILE] [-t] [-V] [-h] [--log-level LEVEL] [--log-format FORMAT]\n"
+                 "  -c FILE  configuration (default %s)\n"
+                 "  -t       check the configuration and exit (0 valid, 78 invalid)\n"
+                 "  -V       print the version and exit\n"
+                 "  -h       this help\n"
+                 "  --log-level error|warn|info|debug, --log-format text|json\n"
+                 "           override log_level and log_format, also across reloads\n",
+                 DEFAULT_CONFIG);
+}
+
+/* Loads and fully checks a configuration: the table's checks and each
+ * recipient's connector keys. Prints every problem to stderr. */
+static int load_config(const char *path, struct sdat_config **ret_cfg, bool running)
+{
+    char *errors = NULL;
+    struct sdat_config *cfg = NULL;
+    int r = sdat_config_load(path, &cfg, &errors);
+    if (r == 0 && sdat_connector_check_all(cfg, &errors) > 0) {
+        r = -EINVAL;
+    }
+    if (errors && running) {
+        /* A reload's problems go through the log, in its format. */
+        for (char *line = strtok(errors, "\n"); line; line = strtok(NULL, "\n")) {
+            log_error("config", "%s", line);
+        }
+    } else if (errors) {
+        fputs(errors, stderr);
+    }
+    free(errors);
+    if (r < 0) {
+        sdat_config_free(cfg);
+        return r;
+    }
+    *ret_cfg = cfg;
+    return 0;
+}
+
+static int write_bootstrap_file(const struct sdat_config *cfg, const char *bootstrap)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/bootstrap.servers", cfg->state_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "we");
+    if (!f) {
+        return -errno;
+    }
+    fprintf(f, "%s\n", bootstrap);
+    if (fclose(f) != 0 || rename(tmp, path) < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+/* Every 2 s: can the cluster be reached? */
+static void *probe_broker(void *opaque)
+{
+    struct daemon *d = opaque;
+    while (!atomic_load(&d->probe_stop)) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(d->producer, 0, NULL, &md, 1000);
+        bool up = e == RD_KAFKA_RESP_ERR_NO_ERROR && md && md->broker_cnt > 0;
+        if (md) {
+            rd_kafka_metadata_destroy(md);
+        }
+        if (up != atomic_load(&d->broker_up)) {
+            atomic_store(&d->broker_up, up);
+            if (up) {
+                log_info("kafka", "broker reachable");
+            } else {
+                log_warn("kafka", "broker unreachable: %s", rd_kafka_err2str(e));
+            }
+        }
+        for (int i = 0; i < 20 && !atomic_load(&d->probe_stop); i++) {
+            usleep(100 * 1000);
+        }
+    }
+    return NULL;
+}
+
+static char *metrics_text(void *opaque)
+{
+    (void)opaque;
+    return sdat_metrics_text();
+}
+
+/* A job was queued by another thread: stop waiting for Kafka. */
+static void wake_main_loop(void *opaque)
+{
+    struct daemon *d = opaque;
+    if (d->consumer_queue) {
+        rd_kafka_queue_yield(d->consumer_queue);
+    }
+}
+
+static int start_kafka(struct daemon *d)
+{
+    const struct sdat_config *cfg = d->cfg;
+    char err[512], errstr[512];
+    rd_kafka_conf_t *conf = NULL;
+    int r;
+
+    if (cfg->kafka.embedded) {
+        r = sdat_broker_start(cfg->kafka.embedded_brokers, &d->broker, err, sizeof err);
+        if (r < 0) {
+            log_error("kafka", "embedded broker: %s", err);
+            return r;
+        }
+        const char *topics[] = {cfg->topics.police_incidents, cfg->topics.health_attendances,
+                                cfg->topics.council_children, cfg->topics.council_flags,
+                                cfg->topics.cpis_responses,   cfg->topics.dead_letter,
+                                cfg->topics.audit};
+        for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++) {
+            sdat_broker_create_topic(d->broker, topics[i], 4);
+        }
+        r = write_bootstrap_file(cfg, sdat_broker_bootstraps(d->broker));
+        if (r < 0) {
+            log_error("kafka", "cannot write %s/bootstrap.servers: %s", cfg->state_dir,
+                      strerror(-r));
+            return r;
+        }
+        log_info("kafka", "embedded broker listening bootstrap=%s",
+                 sdat_broker_bootstraps(d->broker));
+    }
+    r = sdat_kafka_bootstrap(cfg, &d->bootstrap, err, sizeof err);
+    if (r < 0) {
+        log_error("kafka", "%s", err);
+        return r;
+    }
+
+    r = sdat_kafka_conf_new(cfg, d->bootstrap, &conf, err, sizeof err);
+    if (r < 0) {
+        log_error("kafka", "%s", err);
+        return r;
+    }
+    /* At least once: an offset is stored only after the store transaction
+     * holding all of the event's effects committed; auto-commit then sends
+     * stored offsets, and close() commits the last ones. */
+    sdat_kafka_conf_consumer(conf, cfg, cfg->kafka.group_id, true);
+    d->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    if (!d->consumer) {
+        log_error("kafka", "cannot create the consumer: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return -EIO;
+    }
+    rd_kafka_poll_set_consumer(d->consumer);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(topics, cfg->topics.police_incidents,
+                                      RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, cfg->topics.health_attendances,
+                                      RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(d->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        log_error("kafka", "cannot subscribe: %s", rd_kafka_err2str(e));
+        return -EIO;
+    }
+
+    r = sdat_kafka_conf_new(cfg, d->bootstrap, &conf, err, sizeof err);
+    if (r < 0) {
+        log_error("kafka", "%s", err);
+        return r;
+    }
+    rd_kafka_conf_set(conf, "enable.idempotence", "true", NULL, 0);
+    struct sdat_mirror_topics mt = {.dead_letter = cfg->topics.dead_letter,
+                                    .cpis_responses = cfg->topics.cpis_responses,
+                                    .audit = cfg->topics.audit,
+                                    .instance = cfg->instance_id};
+    r = sdat_mirror_new(&mt, &d->mirror);
+    if (r < 0) {
+        rd_kafka_conf_destroy(conf);
+        return r;
+    }
+    sdat_mirror_conf_hook(d->mirror, conf);
+    d->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!d->producer) {
+        log_error("kafka", "cannot create the producer: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return -EIO;
+    }
+    r = sdat_regfeed_new(cfg, d->bootstrap, &d->regfeed, err, sizeof err);
+    if (r < 0) {
+        log_error("kafka", "%s", err);
+        return r;
+    }
+    d->started_mono_ms = d->register_said_mono_ms = sdat_time_mono_ms();
+    d->consumer_queue = rd_kafka_queue_get_consumer(d->consumer);
+    atomic_store(&d->broker_up, true);
+    if (pthread_create(&d->probe, NULL, probe_broker, d) == 0) {
+        d->probe_started = true;
+    }
+    sdat_mirror_attach(d->mirror, d->producer);
+    return 0;
+}
+
+static int start(struct daemon *d)
+{
+    char err[512];
+    int r;
+
+    r = sdat_store_open(d->cfg->state_dir, SDAT_STORE_WRITER, &d->st, err, sizeof err);
+    if (r < 0) {
+        log_error("store", "%s", err);
+        return r;
+    }
+    r = sdat_schemas_new(&d->schemas, err, sizeof err);
+    if (r < 0) {
+        log_error("schema", "%s", err);
+        return r;
+    }
+    r = sdat_audit_new(d->cfg->instance_id, &d->audit);
+    if (r < 0) {
+        return r;
+    }
+    r = sdat_audit_configure_from(d->audit, d->cfg, err, sizeof err);
+    if (r < 0) {
+        log_error("config", "%s", err);
+        return r;
+    }
+    r = sdat_match_nicknames_load(d->cfg->matching.nicknames_file, &d->nicknames, err,
+                                  sizeof err);
+    if (r < 0) {
+        log_error("config", "matching.nicknames_file: %s", err);
+        return r;
+    }
+    d->engine = (struct sdat_engine){.cfg = d->cfg,
+                                     .st = d->st,
+                                     .audit = d->audit,
+                                     .schemas = d->schemas,
+                                     .nicknames = d->nicknames};
+    r = sdat_store_begin(d->st);
+    if (r == 0) {
+        r = sdat_audit_append(d->audit, d->st, sdat_time_now_ms(), "config.loaded", "sdatd",
+                              json_pack("{s:s}", "instance", d->cfg->instance_id),
+                              json_pack("{s:s, s:s}", "version", SDAT_VERSION, "reason", "start"));
+        r = r == 0 ? sdat_store_commit(d->st) : r;
+    }
+    if (r < 0) {
+        log_error("store", "cannot write the start record: %s", sdat_store_errmsg(d->st));
+        return r;
+    }
+    r = start_kafka(d);
+    if (r < 0) {
+        return r;
+    }
+    /* Deliveries in flight when the daemon last stopped are due again: the
+     * receiver may see a repeat under the same id, never a loss. */
+    r = sdat_store_begin(d->st);
+    if (r == 0) {
+        r = sdat_store_notifications_requeue(d->st, sdat_time_now_ms());
+        if (r > 0) {
+            log_info("delivery", "%d deliveries interrupted by the last stop are due again", r);
+        }
+        r = r < 0 ? r : sdat_store_commit(d->st);
+    }
+    if (r < 0) {
+        log_error("store", "cannot requeue interrupted deliveries: %s", sdat_store_errmsg(d->st));
+        return r;
+    }
+    r = sdat_outbox_new(d->cfg, d->bootstrap, &d->outbox, err, sizeof err);
+    if (r < 0) {
+        log_error("delivery", "%s", err);
+        return r;
+    }
+    r = sdat_jobs_new(&d->jobs);
+    if (r < 0) {
+        return r;
+    }
+    sdat_jobs_set_wake(d->jobs, wake_main_loop, d);
+    struct sdat_http_hooks hooks = {.jobs = d->jobs,
+                                    .state_dir = d->cfg->state_dir,
+                                    .metrics_text = metrics_text};
+    r = sdat_http_start(d->cfg, &hooks, &d->http, err, sizeof err);
+    if (r < 0) {
+        log_error("http", "%s", err);
+        return r;
+    }
+    return 0;
+}
+
+/* SIGHUP: reload the configuration; a bad file keeps the old one. */
+static void reload(struct daemon *d)
+{
+    struct sdat_config *cfg = NULL;
+    sdat_outbox_t *outbox = NULL;
+    char err[512];
+
+    log_info("config", "reloading %s", d->config_path);
+    if (load_config(d->config_path, &cfg, true) < 0) {
+        log_error("config", "reload failed; keeping the running configuration");
+        return;
+    }
+    char *ignored = sdat_config_restart_only_changes(d->cfg, cfg);
+    if (ignored) {
+        /* Restart-only keys keep their running values. */
+        char *line = strtok(ignored, "\n");
+        while (line) {
+            log_warn("config", "%s", line);
+            line = strtok(NULL, "\n");
+        }
+        free(ignored);
+    }
+    if (sdat_outbox_new(cfg, d->bootstrap, &outbox, err, sizeof err) < 0) {
+        log_error("config", "reload failed: %s; keeping the running configuration", err);
+        sdat_config_free(cfg);
+        return;
+    }
+    /* The new checkpoint interval and key; the next record declares them. */
+    if (sdat_audit_configure_from(d->audit, cfg, err, sizeof err) < 0) {
+        log_error("config", "reload failed: %s; keeping the running configuration", err);
+        sdat_outbox_free(outbox);
+        sdat_config_free(cfg);
+        return;
+    }
+    /* Restart-only values stay as they run. */
+    sdat_config_keep_restart_only(cfg, d->cfg);
+    /* Deliveries in flight with the old connectors are due again. */
+    sdat_outbox_abandon(d->outbox, &d->engine, sdat_time_now_ms());
+    sdat_outbox_free(d->outbox);
+    d->outbox = outbox;
+    setup_logging(d, cfg);
+    struct sdat_config *old = d->cfg;
+    d->cfg = cfg;
+    d->engine.cfg = cfg;
+    sdat_http_set_config(d->http, cfg);
+    sdat_config_free(old);
+    log_info("config", "reloaded");
+}
+
+/* The order of shutdown, in one place: stop taking requests, stop
+ * consuming (committing the stored offsets), let deliveries in flight
+ * finish for a moment (the rest are due again at the next start), flush
+ * what was produced, close the store. */
+static void shutdown_daemon(struct daemon *d)
+{
+    sdat_sdnotify("STOPPING=1");
+    if (d->held) {
+        sdatd_free_batch(d->held, d->n_held);
+    }
+    if (d->http) {
+        /* No new requests; those waiting for a job get it done first. */
+        sdat_http_quiesce(d->http);
+        int64_t until = sdat_time_mono_ms() + 5000;
+        while (sdat_http_jobs_waiting(d->http) > 0 && sdat_time_mono_ms() < until) {
+            sdat_jobs_drain(d->jobs, &d->engine, sdat_time_now_ms());
+            usleep(1000);
+        }
+        sdat_http_stop(d->http);
+        d->http = NULL;
+    }
+    if (d->jobs) {
+        sdat_jobs_drain(d->jobs, &d->engine, sdat_time_now_ms());
+        sdat_jobs_free(d->jobs);
+        d->jobs = NULL;
+    }
+    if (d->probe_started) {
+        atomic_store(&d->probe_stop, true);
+        pthread_join(d->probe, NULL);
+    }
+    if (d->consumer_queue) {
+        rd_kafka_queue_destroy(d->consumer_queue);
+    }
+    if (d->consumer) {
+        rd_kafka_consumer_close(d->consumer);
+        rd_kafka_destroy(d->consumer);
+    }
+    sdat_regfeed_free(d->regfeed);
+    if (d->outbox) {
+        /* Give deliveries in flight a moment to finish, then requeue the
+         * rest: a repeat under the same id on the next start. */
+        int64_t until = sdat_time_mono_ms() + 5000;
+        while (sdat_outbox_in_flight(d->outbox) > 0 && sdat_time_mono_ms() < until) {
+            sdat_outbox_wait(d->outbox, 100);
+            sdat_outbox_run_collect(d->outbox, &d->engine, sdat_time_now_ms());
+        }
+        sdat_outbox_abandon(d->outbox, &d->engine, sdat_time_now_ms());
+        sdat_outbox_free(d->outbox);
+        d->outbox = NULL;
+    }
+    if (d->producer) {
+        rd_kafka_flush(d->producer, 5000);
+        if (d->mirror && d->st) {
+            sdat_mirror_poll(d->mirror, d->st, true);
+        }
+        rd_kafka_destroy(d->producer);
+    }
+    sdat_mirror_free(d->mirror);
+    sdat_broker_stop(d->broker);
+    sdat_audit_free(d->audit);
+    sdat_schemas_free(d->schemas);
+    sdat_nicknames_free(d->nicknames);
+    sdat_store_close(d->st);
+    free(d->bootstrap);
+    sdat_config_free(d->cfg);
+}
+
+static int run(struct daemon *d)
+{
+    int64_t watchdog_ms = sdat_sdnotify_watchdog_interval_ms();
+    int64_t last_watchdog = 0, last_status = 0;
+    bool ready = false;
+    int timeout_override = -1;
+
+    while (!stop_requested) {
+        int64_t now = sdat_time_now_ms();
+        int64_t mono = sdat_time_mono_ms();
+        if (reload_requested) {
+            reload_requested = 0;
+            reload(d);
+        }
+        /* Ready: the store writable (no held message, deliveries recorded),
+         * the register read to its end, partitions assigned and the broker
+         * answering. */
+        sdat_http_set_ready(d->http, d->held == NULL && !d->deliveries_unrecorded,
+                            sdat_regfeed_current(d->regfeed), d->consumer_assigned,
+                            atomic_load(&d->broker_up));
+        if (d->held) {
+            if (sdatd_handle_batch(d, d->held, d->n_held) == 0) {
+                sdatd_free_batch(d->held, d->n_held);
+                d->held = NULL;
+                log_info("store", "store writable again; consuming");
+            } else {
+                usleep(STORE_RETRY_MS * 1000);
+                continue;
+            }
+        }
+        if (mono >= d->next_retention_mono_ms) {
+            /* Once a day (and once at start): payloads, dead-lettered
+             * bytes and CP-IS accesses past their retention (delivery.md
+             * "Retention"); the audit chain keeps the hashes. */
+            struct sdat_retention_counts rc = {0};
+            if (sdat_retention_run(d->st, d->audit, d->cfg, now, &rc) < 0) {
+                log_error("store", "retention could not run: %s", sdat_store_errmsg(d->st));
+                d->next_retention_mono_ms = mono + 60 * 60 * 1000;
+            } else {
+                log_info("retention", "removed %lld payloads, %lld dead-lettered messages, "
+                         "%lld CP-IS accesses",
+                         (long long)rc.payloads, (long long)rc.dead_letters,
+                         (long long)rc.accesses);
+                d->next_retention_mono_ms = mono + 24 * 60 * 60 * 1000;
+            }
+        }
+        if (mono - d->last_gauges_mono_ms >= 1000) {
+            sdatd_update_gauges(d, now);
+            d->last_gauges_mono_ms = mono;
+        }
+        /* Writes asked by the HTTP API, grouped in one transaction. */
+        if (sdat_jobs_drain(d->jobs, &d->engine, now) < 0) {
+            log_error("store", "cannot commit API requests: %s", sdat_store_errmsg(d->st));
+        }
+        /* Deliver what is due before waiting for more events. Finished
+         * deliveries that cannot be recorded stay with the outbox and are
+         * recorded on a later turn. */
+        bool unrecorded = sdat_outbox_run(d->outbox, &d->engine, now) < 0;
+        if (unrecorded && !d->deliveries_unrecorded) {
+            log_error("store", "cannot record deliveries (%s); retrying every %d ms",
+                      sdat_store_errmsg(d->st), STORE_RETRY_MS);
+        } else if (!unrecorded && d->deliveries_unrecorded) {
+            log_info("store", "deliveries recorded again");
+        }
+        d->deliveries_unrecorded = unrecorded;
+        if (sdat_mirror_pump(d->mirror, d->st) >= SDAT_MIRROR_BATCH) {
+            timeout_override = 0; /* a backlog to send (an import's audit records) */
+        }
+        sdat_mirror_poll(d->mirror, d->st, false);
+
+        /* The register first: a batch of its records per turn. */
+        int applied = sdat_regfeed_poll(d->regfeed, &d->engine, now, 512);
+        if (applied < 0) {
+            log_error("store", "cannot apply register records (%s); retrying",
+                      sdat_store_errmsg(d->st));
+            usleep(500 * 1000);
+            continue;
+        }
+        /* Incidents and attendances wait until the register is current
+         * (applied up to the end offsets read at start), so that a child
+         * is matched against what the council has published; a register
+         * topic the cluster does not have holds nothing back. While it
+         * waits, the daemon says so every REGISTER_WAIT_MS. */
+        bool consume = d->register_wait_over;
+        if (!consume && sdat_regfeed_current(d->regfeed)) {
+            consume = d->register_wait_over = true;
+        } else if (!consume && mono - d->register_said_mono_ms >= REGISTER_WAIT_MS) {
+            log_warn("register", "waiting for the register topics to be applied up to their "
+                     "end before consuming incidents and attendances (%lld s since start)",
+                     (long long)((mono - d->started_mono_ms) / 1000));
+            d->register_said_mono_ms = mono;
+        }
+        if (applied > 0) {
+            timeout_override = 0; /* more register records may be waiting */
+        }
+        int64_t next_due = INT64_MAX;
+        sdat_store_next_due(d->st, &next_due);
+        int timeout = timeout_override >= 0 ? timeout_override : 200;
+        timeout_override = -1;
+        /* A due delivery shortens the wait, unless every flight is taken:
+         * then it waits for a receiver below rather than turning at once
+         * (a backlog of due notifications made the loop spin). */
+        if (next_due != INT64_MAX && next_due - now < timeout && !sdat_outbox_full(d->outbox)) {
+            timeout = next_due <= now ? 0 : (int)(next_due - now);
+        }
+        if (consume && d->consumed_full_batch) {
+            timeout = 0; /* events are waiting: no pause, not even for receivers */
+        }
+        if (d->deliveries_unrecorded) {
+            /* Deliveries due or finished cannot be recorded: nothing to
+             * gain by turning faster (the outbox would report at once). */
+            timeout = STORE_RETRY_MS;
+        } else if (timeout > 0 && sdat_outbox_in_flight(d->outbox) > 0) {
+            /* Receivers answer on the connectors' own sockets: wait there,
+             * then look at Kafka without waiting. */
+            sdat_outbox_wait(d->outbox, timeout > 20 ? 20 : timeout);
+            timeout = 0;
+        }
+        if (consume) {
+            sdatd_consume_batch(d, timeout);
+        } else {
+            /* The group join goes on in librdkafka's threads meanwhile. */
+            usleep((useconds_t)(timeout > 50 ? 50 : timeout) * 1000);
+        }
+        if (!ready) {
+            sdat_sdnotify("READY=1");
+            ready = true;
+        }
+        if (watchdog_ms > 0 && mono - last_watchdog >= watchdog_ms) {
+            sdat_sdnotify("WATCHDOG=1");
+            last_watchdog = mono;
+        }
+        if (mono - last_status >= 10000) {
+            char status[128];
+            int64_t pending = 0;
+            sdat_store_notification_count(d->st, "scheduled", &pending);
+            snprintf(status, sizeof status, "STATUS=consuming; %lld notifications pending",
+                     (long long)pending);
+            sdat_sdnotify(status);
+            last_status = mono;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d = {.config_path = DEFAULT_CONFIG, .log_level = -1, .log_format = -1};
+    bool check_only = false;
+    int opt;
+    static const struct option long_options[] = {{"log-level", required_argument, NULL, 'L'},
+                                                 {"log-format", required_argument, NULL, 'F'},
+                                                 {"help", no_argument, NULL, 'h'},
+                                                 {NULL, 0, NULL, 0}};
+    static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+    static const char *const formats[] = {"text", "json", NULL};
+
+    while ((opt = getopt_long(argc, argv, "c:tVh", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'L':
+        case 'F': {
+            const char *const *names = opt == 'L' ? levels : formats;
+            int found = -1;
+            for (int i = 0; names[i]; i++) {
+                found = strcmp(names[i], optarg) == 0 ? i : found;
+            }
+            if (found < 0) {
+                fprintf(stderr, "sdatd: --%s: \"%s\" is not one of the allowed values\n",
+                        opt == 'L' ? "log-level" : "log-format", optarg);
+                return EXIT_CONFIG;
+            }
+            *(opt == 'L' ? &d.log_level : &d.log_format) = found;
+            break;
+        }
+        case 'c':
+            d.config_path = optarg;
+            break;
+        case 't':
+            check_only = true;
+            break;
+        case 'V':
+            printf("sdatd %s (librdkafka %s)\n", SDAT_VERSION, rd_kafka_version_str());
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_CONFIG;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return EXIT_CONFIG;
+    }
+    /* With --log-format given, even a configuration that cannot be loaded
+     * is reported in that format; sdatd -t always prints plain
+     * FILE:LINE: KEY: MESSAGE lines. */
+    bool early_log = !check_only && d.log_format >= 0;
+    if (early_log) {
+        sdat_log_setup(d.log_level >= 0 ? (enum sdat_log_level)d.log_level : SDAT_LOG_INFO,
+                       (enum sdat_log_format)d.log_format);
+    }
+    if (load_config(d.config_path, &d.cfg, early_log) < 0) {
+        if (early_log) {
+            log_error("config", "cannot start with %s", d.config_path);
+        }
+        return EXIT_CONFIG;
+    }
+    if (check_only) {
+        sdat_config_free(d.cfg);
+        fprintf(stderr, "%s: configuration ok\n", d.config_path);
+        return 0;
+    }
+    setup_logging(&d, d.cfg);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    srandom((unsigned)(sdat_time_now_ms() ^ getpid()));
+
+    log_info("main", "sdatd %s starting instance=%s", SDAT_VERSION, d.cfg->instance_id);
+    int rc = 0;
+    if (start(&d) < 0) {
+        rc = 1;
+    } else {
+        log_info("main", "running");
+        rc = run(&d) < 0 ? 1 : 0;
+        log_info("main", "stopping");
+    }
+    shutdown_daemon(&d);
+    if (rc == 0) {
+        log_info("main", "stopped");
+    }
+    return rc;
+}

@@ -1,0 +1,90 @@
+/* The connector contract. The core is blind to connectors: it hands a
+ * connector one serialised notification at a time and owns retries, backoff,
+ * circuits and state. A connector answers done, retry (optionally after a
+ * delay it asks for) or failed, and nothing else.
+ *
+ * Each connector exports exactly one `const struct sdat_connector_ops` and
+ * keeps everything else static; the registry in connector.c maps names to
+ * them. The struct grows only at its end, and `abi` says which members a
+ * connector fills (as sqlite's iVersion does): a core never reads a member
+ * beyond the connector's abi. */
+#ifndef SDAT_CONNECTOR_H
+#define SDAT_CONNECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+/* ABI 2: deliveries are started and completed asynchronously, so that a
+ * connector can run many at once on one event loop (libcurl's multi
+ * interface, librdkafka's delivery reports); init receives the runtime
+ * environment. */
+#define SDAT_CONNECTOR_ABI 2
+
+enum sdat_delivery_result {
+    SDAT_DELIVERY_DONE = 0,
+    SDAT_DELIVERY_RETRY,
+    SDAT_DELIVERY_FAILED,
+};
+
+/* What a connector may need beyond its recipient's keys. Borrowed; it
+ * outlives every context created with it. */
+struct sdat_connector_env {
+    const struct sdat_config *cfg;
+    const char *bootstrap_servers; /* the Kafka cluster actually in use (embedded or configured) */
+    const char *user_agent;        /* "sdatd/VERSION" */
+};
+
+struct sdat_delivery;
+/* Reports the end of one delivery. Called exactly once per started
+ * delivery, from start (a synchronous connector) or from poll, never from
+ * another thread. The connector must not touch d after calling it. */
+typedef void (*sdat_delivery_done_fn)(struct sdat_delivery *d, enum sdat_delivery_result result,
+                                      void *opaque);
+
+struct sdat_delivery {
+    /* in, owned by the core and unchanged until done is called */
+    const char *notification_id;
+    const char *kind;
+    const char *recipient_id;
+    const char *payload; /* byte-identical on every attempt */
+    size_t payload_len;
+    int attempt; /* 1 for the first */
+    /* out, set before done is called */
+    int64_t retry_after_ms; /* with RETRY: the delay the receiver asked for, or 0 */
+    char detail[256];       /* short reason for the attempt record; no personal data */
+};
+
+struct sdat_connector_ops {
+    unsigned abi; /* SDAT_CONNECTOR_ABI at the time the connector was written */
+    const char *name;
+    /* Checks the recipient's connector keys without side effects (sdatd -t).
+     * NULL: nothing to check. Fills err with "KEY: MESSAGE" (KEY relative to
+     * the recipient, e.g. "url: must start with https://"). */
+    int (*check)(const struct sdat_recipient *recipient, char *err, size_t errlen);
+    /* Creates the per-recipient context. The recipient and env are borrowed
+     * and outlive the context. Secrets are read here (sdat_secret_read). */
+    int (*init)(const struct sdat_connector_env *env, const struct sdat_recipient *recipient,
+                void **ret_ctx, char *err, size_t errlen);
+    /* Starts one delivery; done(d, result, opaque) reports its end. 0
+     * started (or already done), or a negative errno when it could not be
+     * started (done is then not called; the core records a retry). */
+    int (*start)(void *ctx, struct sdat_delivery *d, sdat_delivery_done_fn done, void *opaque);
+    /* Drives the connector's I/O for at most timeout_ms and reports the
+     * deliveries that finished. NULL for a connector whose start completes
+     * every delivery itself. Connectors sharing one event loop between their
+     * contexts may complete any context's deliveries from any poll. */
+    int (*poll)(void *ctx, int timeout_ms);
+    /* Abandons the deliveries in flight (done is not called for them) and
+     * frees the context; accepts NULL. */
+    void (*destroy)(void *ctx);
+};
+
+const struct sdat_connector_ops *sdat_connector_find(const char *name);
+/* Runs each recipient's connector check; one "FILE:LINE: recipients.[N].KEY:
+ * MESSAGE\n" line per problem appended to *errors (malloc'd, may be NULL on
+ * entry). Returns the number of problems. */
+int sdat_connector_check_all(const struct sdat_config *cfg, char **errors);
+
+#endif

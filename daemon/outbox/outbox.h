@@ -1,0 +1,52 @@
+/* The outbox: notifications become due at their next attempt time and are
+ * handed to their recipient's connector, up to delivery.concurrency at
+ * once. The core owns retries, circuits, escalation and state; a delivery
+ * is marked done only after the connector said so. Every function takes the
+ * time from its caller (now_ms), so tests can run a night in seconds. */
+#ifndef SDAT_OUTBOX_H
+#define SDAT_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "connector.h"
+#include "engine/engine.h"
+
+typedef struct sdat_outbox sdat_outbox_t;
+
+/* Creates a connector context per recipient of cfg (borrowed; must outlive
+ * the outbox). bootstrap_servers: the Kafka cluster in use (copied; may be
+ * NULL). */
+int sdat_outbox_new(const struct sdat_config *cfg, const char *bootstrap_servers,
+                    sdat_outbox_t **ret_outbox, char *err, size_t errlen);
+/* Frees the outbox; deliveries still in flight are abandoned (call
+ * sdat_outbox_abandon first so that they are due again). */
+void sdat_outbox_free(sdat_outbox_t *outbox);
+/* One turn: records the deliveries that finished, escalates what is late,
+ * failed or unacknowledged, and starts due deliveries while fewer than
+ * delivery.concurrency are in flight. Never blocks on a receiver. 0, or a
+ * negative store error. */
+int sdat_outbox_run(sdat_outbox_t *outbox, struct sdat_engine *e, int64_t now_ms);
+/* Waits at most timeout_ms for the connectors' I/O while deliveries are in
+ * flight (returns at once when none is). */
+void sdat_outbox_wait(sdat_outbox_t *outbox, int timeout_ms);
+/* Records the deliveries that finished, and nothing else (at shutdown). */
+int sdat_outbox_run_collect(sdat_outbox_t *outbox, struct sdat_engine *e, int64_t now_ms);
+size_t sdat_outbox_in_flight(const sdat_outbox_t *outbox);
+/* Whether delivery.concurrency deliveries are in flight: no due delivery
+ * can start before one of them finishes. */
+bool sdat_outbox_full(const sdat_outbox_t *outbox);
+/* Deliveries in flight are given up (their connectors will not report
+ * them) and made due again at now_ms: a repeat under the same id. */
+int sdat_outbox_abandon(sdat_outbox_t *outbox, struct sdat_engine *e, int64_t now_ms);
+/* Whether the recipient's circuit is open (for metrics and tests). */
+bool sdat_outbox_circuit_open(const sdat_outbox_t *outbox, const char *recipient_id);
+/* Tests: delivers recipient_id's notifications through ops and ctx instead
+ * of its configured connector (ctx is destroyed with the outbox). */
+int sdat_outbox_bind(sdat_outbox_t *outbox, const char *recipient_id,
+                     const struct sdat_connector_ops *ops, void *ctx);
+/* The retry delay for attempt n (1-based) in ms, uniformly random between
+ * half and all of min(retry_max, retry_initial * 2^(n-1)); rnd in [0, 1). */
+int64_t sdat_outbox_backoff_ms(double retry_initial_s, double retry_max_s, int n, double rnd);
+
+#endif

@@ -1,0 +1,27 @@
+/* Logging: one line per event on stderr, text or JSON, level-checked, with a
+ * module prefix. Callers log ids, never personal data (names, dates of birth,
+ * NHS numbers, UPNs, addresses, postcodes, free text), request paths or Kafka
+ * property values. */
+#ifndef SDAT_LOG_H
+#define SDAT_LOG_H
+
+enum sdat_log_level { SDAT_LOG_ERROR = 0, SDAT_LOG_WARN, SDAT_LOG_INFO, SDAT_LOG_DEBUG };
+enum sdat_log_format { SDAT_LOG_TEXT = 0, SDAT_LOG_JSON };
+
+void sdat_log_setup(enum sdat_log_level level, enum sdat_log_format format);
+enum sdat_log_level sdat_log_level(void);
+void sdat_log_write(enum sdat_log_level level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define sdat_log(level, module, ...)                                                             \
+    do {                                                                                         \
+        if ((level) <= sdat_log_level()) {                                                       \
+            sdat_log_write((level), (module), __VA_ARGS__);                                      \
+        }                                                                                        \
+    } while (0)
+#define log_error(module, ...) sdat_log(SDAT_LOG_ERROR, module, __VA_ARGS__)
+#define log_warn(module, ...) sdat_log(SDAT_LOG_WARN, module, __VA_ARGS__)
+#define log_info(module, ...) sdat_log(SDAT_LOG_INFO, module, __VA_ARGS__)
+#define log_debug(module, ...) sdat_log(SDAT_LOG_DEBUG, module, __VA_ARGS__)
+
+#endif

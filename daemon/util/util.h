@@ -1,0 +1,18 @@
+/* util: what every part may use. Logging, metrics, the clock and civil-date
+ * arithmetic, the zone-file reader, digests, secret files,
+ * sd_notify. Uses no other part. */
+#ifndef SDAT_UTIL_H
+#define SDAT_UTIL_H
+
+#include "civil.h"
+#include "digest.h"
+#include "formats.h"
+#include "log.h"
+#include "metrics.h"
+#include "sdnotify.h"
+#include "secret.h"
+#include "timeutil.h"
+#include "keytab.h"
+#include "tz.h"
+
+#endif
