@@ -204,10 +204,13 @@ $(BUILD)/sdatctl: $(CTL_OBJ) $(CTL_LIBS)
 # make check-layers: every part's #include lines and the symbols its
 # library needs, against LAYER_ and USES_ (tools/check-layers.py names
 # FILE:LINE of a breach).
-check-layers: $(LIBS_ALL) $(SDATD_OBJ) $(CTL_OBJ)
-	@python3 tools/check-layers.py --build $(BUILD) \
-	  $(foreach p,$(ALL_PARTS),--layer '$(p)=$(strip $(LAYER_$(p)))' --uses '$(p)=$(strip $(USES_$(p)))') \
-	  $(foreach l,$(RESTRICTED),--headers '$(l)=$(strip $(HEADERS_$(l)))')
+LAYER_ARGS   = $(foreach p,$(ALL_PARTS),--layer '$(p)=$(strip $(LAYER_$(p)))' \
+                 --uses '$(p)=$(strip $(USES_$(p)))') \
+               $(foreach l,$(RESTRICTED),--headers '$(l)=$(strip $(HEADERS_$(l)))')
+check-layers:
+	@python3 tools/check-layers.py --build $(BUILD) --no-symbols $(LAYER_ARGS)
+	@$(MAKE) -s --no-print-directory $(LIBS_ALL) $(SDATD_OBJ) $(CTL_OBJ)
+	@python3 tools/check-layers.py --build $(BUILD) $(LAYER_ARGS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBS_ALL) $(BUILD)/.flags
 	@mkdir -p $(@D)

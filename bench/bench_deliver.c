@@ -48,10 +48,12 @@ static double direct_rate(const struct sdat_config *cfg, const struct sdat_recip
                           int concurrency)
 {
     const struct sdat_connector_ops *ops = sdat_connector_find(r->connector);
-    struct sdat_connector_env env = {.cfg = cfg, .user_agent = "sdatd/" SDAT_VERSION};
+    struct sdat_connector_env *env = NULL;
+    struct sdat_connector_recipient cr = sdat_connector_recipient_of(r);
     void *ctx = NULL;
     char err[256];
-    if (!ops || ops->init(&env, r, &ctx, err, sizeof err) < 0) {
+    if (!ops || sdat_connector_env_new(cfg, NULL, &env) < 0 ||
+        ops->init(env, &cr, &ctx, err, sizeof err) < 0) {
         fprintf(stderr, "bench_deliver: connector init failed\n");
         exit(2);
     }
@@ -77,6 +79,7 @@ static double direct_rate(const struct sdat_config *cfg, const struct sdat_recip
     }
     double dt = now_s() - t0;
     ops->destroy(ctx);
+    sdat_connector_env_free(env);
     free(d);
     free(ids);
     if (direct_done < n) {
@@ -95,7 +98,7 @@ int main(int argc, char **argv)
     struct sdat_config *cfg = NULL;
     char *errors = NULL, err[512];
     sdat_log_setup(SDAT_LOG_WARN, SDAT_LOG_TEXT); /* one line per delivery would be the benchmark */
-    if (sdat_config_load(argv[1], &cfg, &errors) < 0) {
+    if (sdat_config_load(argv[1], sdat_connector_key_tables(), &cfg, &errors) < 0) {
         fputs(errors ? errors : "bench_deliver: bad configuration\n", stderr);
         return 2;
     }

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "outbox/outbox.h"
 #include "engine/engine.h"
 #include "decide/decide.h"
 #include "util/util.h"
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
     sdat_store_t *st = NULL;
     sdat_schemas_t *schemas = NULL;
     sdat_nicknames_t *nicknames = NULL;
-    if (sdat_config_load(argv[1], &cfg, &errors) < 0) {
+    if (sdat_config_load(argv[1], sdat_connector_key_tables(), &cfg, &errors) < 0) {
         fprintf(stderr, "%s", errors ? errors : "bad configuration\n");
         return 1;
     }

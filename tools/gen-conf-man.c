@@ -16,8 +16,32 @@
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "outbox/outbox.h"
 
 #define MARKER ".\\\" @CONFIG_KEYS@"
+
+static void print_key(const struct sdat_key *k, const char *path)
+{
+    printf("%s%s%s\t%s\t%s\n", path, path[0] ? "." : "", k->name,
+           k->flags & SDAT_KEY_RESTART ? "restart-only" : "reloadable", k->def ? k->def : "");
+}
+
+/* Each connector key once, whichever connectors share it. */
+static void print_connector_keys(const char *path)
+{
+    const struct sdat_key_table *const *tables = sdat_connector_key_tables();
+    for (size_t c = 0; tables[c]; c++) {
+        for (const struct sdat_key *k = tables[c]->keys; k->name; k++) {
+            bool earlier = false;
+            for (size_t b = 0; b < c; b++) {
+                earlier = earlier || config_key_find(tables[b]->keys, k->name) != NULL;
+            }
+            if (!earlier) {
+                print_key(k, path);
+            }
+        }
+    }
+}
 
 static void print_keys(const struct sdat_key *keys, const char *path)
 {
@@ -27,10 +51,12 @@ static void print_keys(const struct sdat_key *keys, const char *path)
                  k->type == SDAT_KEY_LIST ? ".[N]" : "");
         if (k->type == SDAT_KEY_GROUP || k->type == SDAT_KEY_LIST) {
             print_keys(k->sub, kpath);
+            if (k->flags & SDAT_KEY_CONNECTORS) {
+                print_connector_keys(kpath);
+            }
             continue;
         }
-        printf("%s\t%s\t%s\n", kpath, k->flags & SDAT_KEY_RESTART ? "restart-only" : "reloadable",
-               k->def ? k->def : "");
+        print_key(k, path);
     }
 }
 
@@ -46,7 +72,7 @@ static int write_page(const char *template_path)
     int markers = 0;
     while (getline(&line, &cap, in) >= 0) {
         if (strcmp(line, MARKER "\n") == 0) {
-            sdat_config_write_man(stdout);
+            sdat_config_write_man(stdout, sdat_connector_key_tables());
             markers++;
         } else {
             fputs(line, stdout);

@@ -16,9 +16,29 @@ struct file_ctx {
     char dir[4096]; /* DIRECTORY/<recipient> */
 };
 
-static int check(const struct sdat_recipient *recipient, char *err, size_t errlen)
+struct file_conf {
+    char *directory;
+};
+
+static const struct sdat_key file_keys[] = {
+    SDAT_KEY_S("directory", struct file_conf, directory, 0, "spool directory"),
+    SDAT_KEY_END,
+};
+
+static const struct sdat_key_table file_table = {
+    .connector = "file",
+    .keys = file_keys,
+    .size = sizeof(struct file_conf),
+};
+
+static const struct file_conf *conf_of(const struct sdat_connector_recipient *recipient)
 {
-    if (!recipient->directory || !recipient->directory[0]) {
+    return recipient->conf;
+}
+
+static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
+{
+    if (!conf_of(recipient)->directory || !conf_of(recipient)->directory[0]) {
         snprintf(err, errlen, "directory: is required for the file connector");
         return -EINVAL;
     }
@@ -43,7 +63,7 @@ static int make_dirs(char *path)
     return 0;
 }
 
-static int init(const struct sdat_connector_env *env, const struct sdat_recipient *recipient,
+static int init(const struct sdat_connector_env *env, const struct sdat_connector_recipient *recipient,
                 void **ret_ctx, char *err, size_t errlen)
 {
     (void)env;
@@ -55,13 +75,13 @@ static int init(const struct sdat_connector_env *env, const struct sdat_recipien
     if (!ctx) {
         return -ENOMEM;
     }
-    int n = snprintf(ctx->dir, sizeof ctx->dir, "%s/%s", recipient->directory, recipient->id);
+    int n = snprintf(ctx->dir, sizeof ctx->dir, "%s/%s", conf_of(recipient)->directory, recipient->id);
     if (n < 0 || (size_t)n >= sizeof ctx->dir) {
         snprintf(err, errlen, "directory: path too long");
         free(ctx);
         return -ENAMETOOLONG;
     }
-    for (char *p = ctx->dir + strlen(recipient->directory) + 1; *p; p++) {
+    for (char *p = ctx->dir + strlen(conf_of(recipient)->directory) + 1; *p; p++) {
         if (*p == ':') {
             *p = '_';
         }
@@ -161,4 +181,5 @@ const struct sdat_connector_ops sdat_connector_file = {
     .start = start,
     .poll = NULL,
     .destroy = destroy,
+    .keys = &file_table,
 };

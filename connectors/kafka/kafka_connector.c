@@ -17,7 +17,6 @@
 #include <librdkafka/rdkafka.h>
 
 #include "outbox/connector.h"
-#include "kafka/kafka.h"
 #include "util/util.h"
 
 /* A delivery is reported as a retry after this long without an
@@ -30,7 +29,7 @@
 
 struct kafka_ctx {
     const struct sdat_connector_env *env;
-    const struct sdat_recipient *recipient;
+    const struct sdat_connector_recipient *recipient;
 };
 
 /* One delivery handed to librdkafka (the message's opaque). */
@@ -62,17 +61,37 @@ static bool valid_topic(const char *topic)
     return strspn(topic, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
-static int check(const struct sdat_recipient *recipient, char *err, size_t errlen)
+struct kafka_conf {
+    char *topic;
+};
+
+static const struct sdat_key kafka_keys[] = {
+    SDAT_KEY_S("topic", struct kafka_conf, topic, 0, "topic"),
+    SDAT_KEY_END,
+};
+
+static const struct sdat_key_table kafka_table = {
+    .connector = "kafka",
+    .keys = kafka_keys,
+    .size = sizeof(struct kafka_conf),
+};
+
+static const struct kafka_conf *conf_of(const struct sdat_connector_recipient *recipient)
 {
-    if (!recipient->topic || !recipient->topic[0]) {
+    return recipient->conf;
+}
+
+static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
+{
+    if (!conf_of(recipient)->topic || !conf_of(recipient)->topic[0]) {
         snprintf(err, errlen, "topic: is required for the kafka connector");
         return -EINVAL;
     }
-    if (!valid_topic(recipient->topic)) {
+    if (!valid_topic(conf_of(recipient)->topic)) {
         snprintf(err, errlen,
                  "topic: \"%s\" is not a valid Kafka topic name ([A-Za-z0-9._-], 1 to 249 "
                  "characters, not \".\" or \"..\")",
-                 recipient->topic);
+                 conf_of(recipient)->topic);
         return -EINVAL;
     }
     return 0;
@@ -159,26 +178,48 @@ static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
               reason);
 }
 
-static bool property_given(const struct sdat_config *cfg, const char *name)
+static bool property_given(const struct sdat_connector_env *env, const char *name)
 {
-    for (size_t i = 0; i < cfg->kafka.n_properties; i++) {
-        if (strcmp(cfg->kafka.properties[i].name, name) == 0) {
+    for (const char *const *p = env->kafka_properties; p && p[0]; p += 2) {
+        if (strcmp(p[0], name) == 0) {
             return true;
         }
     }
     return false;
 }
 
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    sdat_log(sdat_log_level_from_syslog(level), "librdkafka", "%s: %s", fac, buf);
+}
+
 /* A new producer for env: the connection and security settings the
- * consumers get (sdat_kafka_conf_new), then the connector's own. */
+ * daemon's own clients get (bootstrap.servers, kafka.properties, librdkafka's
+ * messages through the log), then the connector's own. */
 static int producer_new(const struct sdat_connector_env *env, rd_kafka_t **ret_rk, char *err,
                         size_t errlen)
 {
     char errstr[512];
-    rd_kafka_conf_t *conf = NULL;
-    int r = sdat_kafka_conf_new(env->cfg, env->bootstrap_servers, &conf, err, errlen);
-    if (r < 0) {
-        return r;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!conf) {
+        return -ENOMEM;
+    }
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap_servers, errstr,
+                          sizeof errstr) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "kafka.bootstrap_servers: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return -EINVAL;
+    }
+    rd_kafka_conf_set(conf, "log_level", "4", NULL, 0);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    for (const char *const *p = env->kafka_properties; p && p[0]; p += 2) {
+        if (rd_kafka_conf_set(conf, p[0], p[1], errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+            /* errstr may quote the value, a secret perhaps: name the property only. */
+            snprintf(err, errlen, "kafka.properties: \"%s\" is not accepted by librdkafka", p[0]);
+            rd_kafka_conf_destroy(conf);
+            return -EINVAL;
+        }
     }
     /* Not overridable: the spec's delivery guarantee, and a recipient's topic
      * is provisioned, never created by a typo in the configuration (an
@@ -196,11 +237,10 @@ static int producer_new(const struct sdat_connector_env *env, rd_kafka_t **ret_r
             return -EINVAL;
         }
     }
-    if (!property_given(env->cfg, "message.timeout.ms") &&
-        !property_given(env->cfg, "delivery.timeout.ms")) {
+    if (!property_given(env, "message.timeout.ms") && !property_given(env, "delivery.timeout.ms")) {
         rd_kafka_conf_set(conf, "message.timeout.ms", DEFAULT_MESSAGE_TIMEOUT_MS, NULL, 0);
     }
-    if (!property_given(env->cfg, "linger.ms")) {
+    if (!property_given(env, "linger.ms")) {
         rd_kafka_conf_set(conf, "linger.ms", "5", NULL, 0);
     }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -238,7 +278,7 @@ static void producer_drain_destroy(rd_kafka_t *rk, const char *why)
     }
 }
 
-static int init(const struct sdat_connector_env *env, const struct sdat_recipient *recipient,
+static int init(const struct sdat_connector_env *env, const struct sdat_connector_recipient *recipient,
                 void **ret_ctx, char *err, size_t errlen)
 {
     int r = check(recipient, err, errlen);
@@ -327,7 +367,7 @@ static int start(void *opaque_ctx, struct sdat_delivery *d, sdat_delivery_done_f
     *rec = (struct record){.d = d, .done = done, .opaque = opaque, .ctx = ctx, .rk = shared.rk};
     const char *key = ctx->recipient->id;
     rd_kafka_resp_err_t e = rd_kafka_producev(
-        shared.rk, RD_KAFKA_V_TOPIC(ctx->recipient->topic),
+        shared.rk, RD_KAFKA_V_TOPIC(conf_of(ctx->recipient)->topic),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, strlen(key)),
         RD_KAFKA_V_VALUE((void *)d->payload, d->payload_len),
         RD_KAFKA_V_HEADER("sdat-kind", d->kind, -1),
@@ -403,4 +443,5 @@ const struct sdat_connector_ops sdat_connector_kafka = {
     .start = start,
     .poll = poll_reports,
     .destroy = destroy,
+    .keys = &kafka_table,
 };

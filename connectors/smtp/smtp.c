@@ -37,7 +37,7 @@
 struct smtp_job;
 
 struct smtp_ctx {
-    const struct sdat_recipient *recipient; /* borrowed; outlives the context */
+    const struct sdat_connector_recipient *recipient; /* borrowed; outlives the context */
     const char *user_agent;                 /* borrowed from the env, or NULL */
     char *password;                         /* owned; wiped on destroy */
     size_t password_len;
@@ -139,9 +139,43 @@ static bool valid_address(const char *a)
     return true;
 }
 
-static int check(const struct sdat_recipient *recipient, char *err, size_t errlen)
+struct smtp_conf {
+    char *url;
+    char *from;
+    struct sdat_strv to;
+    char *username;
+    char *password_file;
+    char *ca_file;
+    double timeout;
+};
+
+static const struct sdat_key smtp_keys[] = {
+    SDAT_KEY_S("url", struct smtp_conf, url, 0, "smtp:// or smtps:// URL"),
+    SDAT_KEY_S("from", struct smtp_conf, from, 0, "sender address"),
+    SDAT_KEY_V("to", struct smtp_conf, to, 0, "recipient addresses"),
+    SDAT_KEY_S("username", struct smtp_conf, username, 0, "user name"),
+    SDAT_KEY_S("password_file", struct smtp_conf, password_file, SDAT_KEY_FILE | SDAT_KEY_SECRET,
+               "password (a secret file)"),
+    SDAT_KEY_S("ca_file", struct smtp_conf, ca_file, SDAT_KEY_FILE, "an extra trust anchor"),
+    SDAT_KEY_N("timeout", struct smtp_conf, timeout, 0, "15", 1, 600,
+               "time allowed for one delivery attempt (s)"),
+    SDAT_KEY_END,
+};
+
+static const struct sdat_key_table smtp_table = {
+    .connector = "smtp",
+    .keys = smtp_keys,
+    .size = sizeof(struct smtp_conf),
+};
+
+static const struct smtp_conf *conf_of(const struct sdat_connector_recipient *recipient)
 {
-    const char *url = recipient->url, *host = NULL;
+    return recipient->conf;
+}
+
+static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
+{
+    const char *url = conf_of(recipient)->url, *host = NULL;
 
     if (!has(url)) {
         snprintf(err, errlen, "url: is required for the smtp connector");
@@ -171,31 +205,31 @@ static int check(const struct sdat_recipient *recipient, char *err, size_t errle
             return -EINVAL;
         }
     }
-    if (!has(recipient->from)) {
+    if (!has(conf_of(recipient)->from)) {
         snprintf(err, errlen, "from: is required for the smtp connector");
         return -EINVAL;
     }
-    if (!valid_address(recipient->from)) {
+    if (!valid_address(conf_of(recipient)->from)) {
         snprintf(err, errlen, "from: \"%s\" is not an address (local@domain, ASCII)",
-                 recipient->from);
+                 conf_of(recipient)->from);
         return -EINVAL;
     }
-    if (recipient->to.n == 0) {
+    if (conf_of(recipient)->to.n == 0) {
         snprintf(err, errlen, "to: at least one address is required for the smtp connector");
         return -EINVAL;
     }
-    for (size_t i = 0; i < recipient->to.n; i++) {
-        if (!valid_address(recipient->to.v[i])) {
+    for (size_t i = 0; i < conf_of(recipient)->to.n; i++) {
+        if (!valid_address(conf_of(recipient)->to.v[i])) {
             snprintf(err, errlen, "to: \"%s\" is not an address (local@domain, ASCII)",
-                     recipient->to.v[i]);
+                     conf_of(recipient)->to.v[i]);
             return -EINVAL;
         }
     }
-    if (has(recipient->username) && !has(recipient->password_file)) {
+    if (has(conf_of(recipient)->username) && !has(conf_of(recipient)->password_file)) {
         snprintf(err, errlen, "password_file: is required with username");
         return -EINVAL;
     }
-    if (has(recipient->password_file) && !has(recipient->username)) {
+    if (has(conf_of(recipient)->password_file) && !has(conf_of(recipient)->username)) {
         snprintf(err, errlen, "username: is required with password_file");
         return -EINVAL;
     }
@@ -347,7 +381,7 @@ static char *build_message(const struct smtp_ctx *ctx, const struct sdat_deliver
     snprintf(boundary, sizeof boundary, "=_sdat_%s", d->notification_id);
 
     buf_printf(&msg, "Date: %s\r\n", date);
-    buf_printf(&msg, "From: %s\r\n", ctx->recipient->from);
+    buf_printf(&msg, "From: %s\r\n", conf_of(ctx->recipient)->from);
     buf_printf(&msg, "To: %s\r\n", ctx->to_header);
     /* Folded before the id when the line would pass 78 characters; the
      * unfolded value is the same text. */
@@ -514,7 +548,7 @@ static void job_free(struct smtp_job *job)
 static int job_configure(struct smtp_job *job)
 {
     const struct smtp_ctx *ctx = job->ctx;
-    const struct sdat_recipient *r = ctx->recipient;
+    const struct smtp_conf *r = conf_of(ctx->recipient);
     CURLcode c = CURLE_OK;
 
     SET(CURLOPT_URL, r->url);
@@ -691,7 +725,7 @@ static void destroy(void *opaque_ctx)
     free(ctx);
 }
 
-static int init(const struct sdat_connector_env *env, const struct sdat_recipient *recipient,
+static int init(const struct sdat_connector_env *env, const struct sdat_connector_recipient *recipient,
                 void **ret_ctx, char *err, size_t errlen)
 {
     struct smtp_ctx *ctx = NULL;
@@ -706,32 +740,32 @@ static int init(const struct sdat_connector_env *env, const struct sdat_recipien
     }
     ctx->recipient = recipient;
     ctx->user_agent = env ? env->user_agent : NULL;
-    double timeout = recipient->timeout > 0 ? recipient->timeout : SMTP_DEFAULT_TIMEOUT_S;
+    double timeout = conf_of(recipient)->timeout > 0 ? conf_of(recipient)->timeout : SMTP_DEFAULT_TIMEOUT_S;
     ctx->timeout_ms = (long)(timeout * 1000.0);
-    if (has(recipient->password_file)) {
+    if (has(conf_of(recipient)->password_file)) {
         /* The message names the file, never its contents. */
-        r = sdat_secret_read(recipient->password_file, &ctx->password, &ctx->password_len, why,
+        r = sdat_secret_read(conf_of(recipient)->password_file, &ctx->password, &ctx->password_len, why,
                              sizeof why);
         if (r < 0) {
             snprintf(err, errlen, "password_file: %s", why[0] ? why : strerror(-r));
             goto fail;
         }
     }
-    if (has(recipient->ca_file) && access(recipient->ca_file, R_OK) < 0) {
+    if (has(conf_of(recipient)->ca_file) && access(conf_of(recipient)->ca_file, R_OK) < 0) {
         r = -errno;
-        snprintf(err, errlen, "ca_file: \"%s\" cannot be read: %s", recipient->ca_file,
+        snprintf(err, errlen, "ca_file: \"%s\" cannot be read: %s", conf_of(recipient)->ca_file,
                  strerror(-r));
         goto fail;
     }
-    for (size_t i = 0; i < recipient->to.n; i++) {
-        struct curl_slist *grown = curl_slist_append(ctx->rcpt, recipient->to.v[i]);
+    for (size_t i = 0; i < conf_of(recipient)->to.n; i++) {
+        struct curl_slist *grown = curl_slist_append(ctx->rcpt, conf_of(recipient)->to.v[i]);
         if (!grown) {
             r = -ENOMEM;
             goto fail;
         }
         ctx->rcpt = grown;
     }
-    ctx->to_header = build_to_header(&recipient->to);
+    ctx->to_header = build_to_header(&conf_of(recipient)->to);
     if (!ctx->to_header) {
         r = -ENOMEM;
         goto fail;
@@ -757,4 +791,5 @@ const struct sdat_connector_ops sdat_connector_smtp = {
     .start = start,
     .poll = poll_deliveries,
     .destroy = destroy,
+    .keys = &smtp_table,
 };

@@ -42,7 +42,7 @@
 struct transfer;
 
 struct webhook_ctx {
-    const struct sdat_recipient *recipient; /* borrowed */
+    const struct sdat_connector_recipient *recipient; /* borrowed */
     const char *user_agent;                 /* borrowed */
     char *url;
     char *ca_file, *ca_path, *client_cert; /* $CREDENTIALS_DIRECTORY expanded, or NULL */
@@ -88,29 +88,66 @@ static bool is_https_url(const char *url)
     return url && strncasecmp(url, "https://", 8) == 0 && url[8] != '\0' && url[8] != '/';
 }
 
-static int check(const struct sdat_recipient *recipient, char *err, size_t errlen)
+struct webhook_conf {
+    char *url;
+    char *secret_file;
+    char *secret_file_next;
+    char *ca_file;
+    char *client_cert;
+    char *client_key;
+    double timeout;
+};
+
+static const struct sdat_key webhook_keys[] = {
+    SDAT_KEY_S("url", struct webhook_conf, url, 0, "https URL"),
+    SDAT_KEY_S("secret_file", struct webhook_conf, secret_file, SDAT_KEY_FILE | SDAT_KEY_SECRET,
+               "signing secret"),
+    SDAT_KEY_S("secret_file_next", struct webhook_conf, secret_file_next,
+               SDAT_KEY_FILE | SDAT_KEY_SECRET, "the next secret (rotation)"),
+    SDAT_KEY_S("ca_file", struct webhook_conf, ca_file, SDAT_KEY_FILE, "an extra trust anchor"),
+    SDAT_KEY_S("client_cert", struct webhook_conf, client_cert, SDAT_KEY_FILE,
+               "client certificate (mTLS)"),
+    SDAT_KEY_S("client_key", struct webhook_conf, client_key, SDAT_KEY_FILE | SDAT_KEY_SECRET,
+               "client key (a secret file)"),
+    SDAT_KEY_N("timeout", struct webhook_conf, timeout, 0, "15", 1, 600,
+               "time allowed for one delivery attempt (s)"),
+    SDAT_KEY_END,
+};
+
+static const struct sdat_key_table webhook_table = {
+    .connector = "webhook",
+    .keys = webhook_keys,
+    .size = sizeof(struct webhook_conf),
+};
+
+static const struct webhook_conf *conf_of(const struct sdat_connector_recipient *recipient)
 {
-    if (!recipient->url || !recipient->url[0]) {
+    return recipient->conf;
+}
+
+static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
+{
+    if (!conf_of(recipient)->url || !conf_of(recipient)->url[0]) {
         snprintf(err, errlen, "url: is required for the webhook connector");
         return -EINVAL;
     }
-    if (!is_https_url(recipient->url)) {
+    if (!is_https_url(conf_of(recipient)->url)) {
         snprintf(err, errlen, "url: must be an https:// URL");
         return -EINVAL;
     }
-    if (!recipient->secret_file || !recipient->secret_file[0]) {
+    if (!conf_of(recipient)->secret_file || !conf_of(recipient)->secret_file[0]) {
         snprintf(err, errlen, "secret_file: is required for the webhook connector");
         return -EINVAL;
     }
-    if (recipient->client_cert && !recipient->client_key) {
+    if (conf_of(recipient)->client_cert && !conf_of(recipient)->client_key) {
         snprintf(err, errlen, "client_key: is required with client_cert");
         return -EINVAL;
     }
-    if (recipient->client_key && !recipient->client_cert) {
+    if (conf_of(recipient)->client_key && !conf_of(recipient)->client_cert) {
         snprintf(err, errlen, "client_cert: is required with client_key");
         return -EINVAL;
     }
-    if (!(recipient->timeout > 0)) {
+    if (!(conf_of(recipient)->timeout > 0)) {
         snprintf(err, errlen, "timeout: must be more than 0");
         return -EINVAL;
     }
@@ -211,7 +248,7 @@ static int read_secret(const char *key, const char *path, char **ret_data, size_
     return 0;
 }
 
-static int init(const struct sdat_connector_env *env, const struct sdat_recipient *recipient,
+static int init(const struct sdat_connector_env *env, const struct sdat_connector_recipient *recipient,
                 void **ret_ctx, char *err, size_t errlen)
 {
     struct webhook_ctx *ctx = NULL;
@@ -225,44 +262,44 @@ static int init(const struct sdat_connector_env *env, const struct sdat_recipien
     }
     ctx->recipient = recipient;
     ctx->user_agent = env && env->user_agent ? env->user_agent : "sdatd";
-    ctx->timeout_ms = (long)(recipient->timeout * 1000.0);
+    ctx->timeout_ms = (long)(conf_of(recipient)->timeout * 1000.0);
     ctx->connect_timeout_ms =
         ctx->timeout_ms < MAX_CONNECT_TIMEOUT_MS ? ctx->timeout_ms : MAX_CONNECT_TIMEOUT_MS;
-    double give_up = env && env->cfg && env->cfg->delivery.give_up_after > 0
-                         ? env->cfg->delivery.give_up_after
+    double give_up = env && env->give_up_after > 0
+                         ? env->give_up_after
                          : DEFAULT_GIVE_UP_AFTER_S;
     ctx->max_retry_after_ms = (int64_t)(give_up * 1000.0);
 
-    r = read_secret("secret_file", recipient->secret_file, &ctx->secret, &ctx->secret_len, err,
+    r = read_secret("secret_file", conf_of(recipient)->secret_file, &ctx->secret, &ctx->secret_len, err,
                     errlen);
     if (r < 0) {
         goto fail;
     }
-    if (recipient->secret_file_next && recipient->secret_file_next[0]) {
-        r = read_secret("secret_file_next", recipient->secret_file_next, &ctx->secret_next,
+    if (conf_of(recipient)->secret_file_next && conf_of(recipient)->secret_file_next[0]) {
+        r = read_secret("secret_file_next", conf_of(recipient)->secret_file_next, &ctx->secret_next,
                         &ctx->secret_next_len, err, errlen);
         if (r < 0) {
             goto fail;
         }
     }
-    if (recipient->client_key) {
+    if (conf_of(recipient)->client_key) {
         /* Read here, under the same mode check as every secret, and handed
          * to libcurl from memory: the key checked is the key used. */
-        r = read_secret("client_key", recipient->client_key, &ctx->client_key, &ctx->client_key_len,
+        r = read_secret("client_key", conf_of(recipient)->client_key, &ctx->client_key, &ctx->client_key_len,
                         err, errlen);
         if (r < 0) {
             goto fail;
         }
     }
     r = -ENOMEM;
-    ctx->url = strdup(recipient->url);
+    ctx->url = strdup(conf_of(recipient)->url);
     if (!ctx->url) {
         goto fail;
     }
-    if (recipient->client_cert && !(ctx->client_cert = expand_path(recipient->client_cert))) {
+    if (conf_of(recipient)->client_cert && !(ctx->client_cert = expand_path(conf_of(recipient)->client_cert))) {
         goto fail;
     }
-    if (recipient->ca_file) {
+    if (conf_of(recipient)->ca_file) {
         /* CURLOPT_CAINFO replaces libcurl's default bundle, so the system
          * store stays trusted through CURLOPT_CAPATH, the hashed directory
          * (libcurl's own default capath, else SDAT_SYSTEM_CA_PATH): ca_file
@@ -271,7 +308,7 @@ static int init(const struct sdat_connector_env *env, const struct sdat_recipien
         const char *system_path = v->age >= CURLVERSION_SEVENTH && v->capath && v->capath[0]
                                       ? v->capath
                                       : SDAT_SYSTEM_CA_PATH;
-        ctx->ca_file = expand_path(recipient->ca_file);
+        ctx->ca_file = expand_path(conf_of(recipient)->ca_file);
         ctx->ca_path = strdup(system_path);
         if (!ctx->ca_file || !ctx->ca_path) {
             goto fail;
@@ -728,4 +765,5 @@ const struct sdat_connector_ops sdat_connector_webhook = {
     .start = start,
     .poll = poll_,
     .destroy = destroy,
+    .keys = &webhook_table,
 };

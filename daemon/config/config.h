@@ -67,14 +67,11 @@ struct sdat_recipient {
     bool minimal;
     double ack_within;
     char *connector;
-    /* connector keys (delivery.md), NULL / 0 when absent */
-    char *url, *secret_file, *secret_file_next, *ca_file, *client_cert, *client_key;
-    double timeout;
-    char *from;
-    struct sdat_strv to;
-    char *username, *password_file;
-    char *topic;
-    char *directory;
+    /* The connector's own keys (delivery.md), as its key table
+     * (connector_keys, the registry's) declares and fills them; NULL when
+     * the connector is unknown (-t then says so). */
+    void *connector_conf;
+    const struct sdat_key_table *connector_keys;
     char *file; /* where the recipient's group starts */
     int line;
     size_t index; /* position in recipients, for "recipients.[N]…" */
@@ -135,11 +132,15 @@ struct sdat_config {
     size_t n_recipients;
 };
 
-/* Loads and checks PATH. 0 and *ret_cfg (free with sdat_config_free), or
- * -EINVAL and *ret_errors: malloc'd lines "FILE:LINE: KEY: MESSAGE\n", every
- * problem found (KEY as recipients.[3].url; a missing key at its parent
- * group's line). Values are quoted; a secret's contents never appear. */
-int sdat_config_load(const char *path, struct sdat_config **ret_cfg, char **ret_errors);
+/* Loads and checks PATH. connectors: the connectors' key tables
+ * (NULL-terminated; the registry's sdat_connector_key_tables()), which give
+ * each recipient its connector's keys; NULL knows no connector. 0 and
+ * *ret_cfg (free with sdat_config_free), or -EINVAL and *ret_errors:
+ * malloc'd lines "FILE:LINE: KEY: MESSAGE\n", every problem found (KEY as
+ * recipients.[3].url; a missing key at its parent group's line). Values are
+ * quoted; a secret's contents never appear. */
+int sdat_config_load(const char *path, const struct sdat_key_table *const *connectors,
+                     struct sdat_config **ret_cfg, char **ret_errors);
 void sdat_config_free(struct sdat_config *cfg); /* accepts NULL */
 const struct sdat_recipient *sdat_config_recipient(const struct sdat_config *cfg, const char *id);
 const struct sdat_recipient *sdat_config_school_by_urn(const struct sdat_config *cfg,
@@ -157,10 +158,11 @@ char *sdat_config_restart_only_changes(const struct sdat_config *old_cfg,
  * reloadable keys. */
 void sdat_config_keep_restart_only(struct sdat_config *new_cfg, struct sdat_config *old_cfg);
 /* The configuration reference (every key: type, default, range, reload,
- * description), generated from the table, as Markdown. */
-void sdat_config_write_reference(FILE *out);
+ * description), generated from the table and the connectors' tables
+ * (sdat_config_load's connectors), as Markdown. */
+void sdat_config_write_reference(FILE *out, const struct sdat_key_table *const *connectors);
 /* The same as troff (man macros) for sdatd.conf(5): .SS per group and list,
  * .TP per key with its path (as recipients.[N].url), default, type, range,
  * reloadability and description. */
-void sdat_config_write_man(FILE *out);
+void sdat_config_write_man(FILE *out, const struct sdat_key_table *const *connectors);
 #endif

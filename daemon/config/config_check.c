@@ -275,22 +275,20 @@ static void check_recipients(const struct sdat_config *cfg, const struct config_
                 diag_add(d, at->file, at->line, key, "calendar \"%s\" does not exist", r->calendar);
             }
         }
-        static const struct {
-            const char *name;
-            size_t offset;
-            bool secret;
-        } files[] = {
-            {"secret_file", offsetof(struct sdat_recipient, secret_file), true},
-            {"secret_file_next", offsetof(struct sdat_recipient, secret_file_next), true},
-            {"ca_file", offsetof(struct sdat_recipient, ca_file), false},
-            {"client_cert", offsetof(struct sdat_recipient, client_cert), false},
-            {"client_key", offsetof(struct sdat_recipient, client_key), true},
-            {"password_file", offsetof(struct sdat_recipient, password_file), true},
-        };
-        for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
-            snprintf(key, sizeof key, "recipients.[%zu].%s", i, files[f].name);
-            check_file(d, at, key, *(char *const *)((const char *)r + files[f].offset),
-                       files[f].secret);
+        snprintf(key, sizeof key, "recipients.[%zu].connector", i);
+        if (!r->connector_keys) {
+            diag_add(d, at->file, at->line, key, "\"%s\" is not a known connector",
+                     r->connector ? r->connector : "");
+            continue;
+        }
+        /* The connector's files: as its table marks them. */
+        for (const struct sdat_key *k = r->connector_keys->keys; k->name; k++) {
+            if (k->type == SDAT_KEY_STRING && (k->flags & SDAT_KEY_FILE)) {
+                snprintf(key, sizeof key, "recipients.[%zu].%s", i, k->name);
+                check_file(d, at, key,
+                           *(char *const *)((const char *)r->connector_conf + k->offset),
+                           (k->flags & SDAT_KEY_SECRET) != 0);
+            }
         }
     }
     for (size_t i = 0; i < cfg->http.n_tokens; i++) {

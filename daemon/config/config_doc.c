@@ -3,11 +3,106 @@
  * from config_root_keys so that neither can drift from what the parser
  * accepts. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config_internal.h"
 
-static void write_keys(FILE *out, const struct sdat_key *keys, const char *path)
+/* The connectors' keys as one table, for the list whose elements hold them
+ * (SDAT_KEY_CONNECTORS): each name once, in the registry's order, its
+ * description prefixed by the connectors that have it ("webhook: …; smtp:
+ * …", or "webhook and smtp: …" where they say the same); type, default and
+ * flags are the first connector's. */
+struct merged {
+    struct sdat_key *keys; /* ends with a NULL name */
+    char **texts;          /* the descriptions, owned */
+    size_t n;
+};
+
+static void merged_free(struct merged *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->texts[i]);
+    }
+    free(m->texts);
+    free(m->keys);
+}
+
+static void text_add(char *text, size_t len, const char *s)
+{
+    strncat(text, s, len - strlen(text) - 1);
+}
+
+/* The description of key name across the connectors. */
+static char *merged_text(const struct sdat_key_table *const *connectors, const char *name)
+{
+    char text[1024] = "";
+    const char *done[16];
+    size_t n_done = 0;
+    for (size_t c = 0; connectors[c]; c++) {
+        const struct sdat_key *k = config_key_find(connectors[c]->keys, name);
+        bool seen = false;
+        for (size_t i = 0; k && i < n_done; i++) {
+            seen = seen || strcmp(done[i], k->description) == 0;
+        }
+        if (!k || seen || n_done == sizeof done / sizeof done[0]) {
+            continue;
+        }
+        done[n_done++] = k->description;
+        text_add(text, sizeof text, text[0] ? "; " : "");
+        /* every connector with this very description, then it */
+        size_t named = 0;
+        for (size_t o = c; connectors[o]; o++) {
+            const struct sdat_key *ko = config_key_find(connectors[o]->keys, name);
+            if (ko && strcmp(ko->description, k->description) == 0) {
+                text_add(text, sizeof text, named ? " and " : "");
+                text_add(text, sizeof text, connectors[o]->connector);
+                named++;
+            }
+        }
+        text_add(text, sizeof text, ": ");
+        text_add(text, sizeof text, k->description);
+    }
+    return strdup(text);
+}
+
+static int merge_connector_keys(const struct sdat_key_table *const *connectors, struct merged *m)
+{
+    size_t cap = 1;
+    for (size_t c = 0; connectors && connectors[c]; c++) {
+        for (const struct sdat_key *k = connectors[c]->keys; k->name; k++) {
+            cap++;
+        }
+    }
+    *m = (struct merged){calloc(cap, sizeof *m->keys), calloc(cap, sizeof *m->texts), 0};
+    if (!m->keys || !m->texts) {
+        merged_free(m);
+        return -1;
+    }
+    for (size_t c = 0; connectors && connectors[c]; c++) {
+        for (const struct sdat_key *k = connectors[c]->keys; k->name; k++) {
+            bool seen = false;
+            for (size_t i = 0; i < m->n; i++) {
+                seen = seen || strcmp(m->keys[i].name, k->name) == 0;
+            }
+            if (seen) {
+                continue;
+            }
+            m->texts[m->n] = merged_text(connectors, k->name);
+            if (!m->texts[m->n]) {
+                merged_free(m);
+                return -1;
+            }
+            m->keys[m->n] = *k;
+            m->keys[m->n].description = m->texts[m->n];
+            m->n++;
+        }
+    }
+    return 0;
+}
+
+static void write_keys(FILE *out, const struct sdat_key *keys, const struct merged *connector_keys,
+                       const char *path)
 {
     for (const struct sdat_key *k = keys; k->name; k++) {
         char kpath[256];
@@ -17,7 +112,10 @@ static void write_keys(FILE *out, const struct sdat_key *keys, const char *path)
                      k->description);
             char sub[256];
             config_path_join(sub, sizeof sub, kpath, k->type == SDAT_KEY_LIST ? ".[N]" : "", "");
-            write_keys(out, k->sub, sub);
+            write_keys(out, k->sub, connector_keys, sub);
+            if ((k->flags & SDAT_KEY_CONNECTORS) && connector_keys->n > 0) {
+                write_keys(out, connector_keys->keys, connector_keys, sub);
+            }
             continue;
         }
         fprintf(out, "- `%s` — %s", kpath, config_type_name(k->type));
@@ -32,10 +130,16 @@ static void write_keys(FILE *out, const struct sdat_key *keys, const char *path)
     }
 }
 
-void sdat_config_write_reference(FILE *out)
+void sdat_config_write_reference(FILE *out, const struct sdat_key_table *const *connectors)
 {
-    fprintf(out, "# sdatd.conf keys\n\nGenerated from the configuration table (daemon/config_table.c).\n\n");
-    write_keys(out, config_root_keys, "");
+    struct merged connector_keys;
+    if (merge_connector_keys(connectors, &connector_keys) < 0) {
+        return;
+    }
+    fprintf(out, "# sdatd.conf keys\n\nGenerated from the configuration table "
+                 "(daemon/config/config_table.c) and the connectors' key tables.\n\n");
+    write_keys(out, config_root_keys, &connector_keys, "");
+    merged_free(&connector_keys);
 }
 
 /* Writes s as troff text within a line: backslashes and minus signs
@@ -100,7 +204,8 @@ static void man_number(FILE *out, double v)
 
 /* One .SS per group or list, its own keys first and then its nested groups
  * and lists, so that a key never lands under a nested heading. */
-static void write_man_keys(FILE *out, const struct sdat_key *keys, const char *path)
+static void write_man_keys(FILE *out, const struct sdat_key *keys, const struct merged *connector_keys,
+                           const char *path)
 {
     for (const struct sdat_key *k = keys; k->name; k++) {
         if (k->type == SDAT_KEY_GROUP || k->type == SDAT_KEY_LIST) {
@@ -154,15 +259,24 @@ static void write_man_keys(FILE *out, const struct sdat_key *keys, const char *p
         }
         man_text(out, k->description);
         fputs(".\n", out);
-        write_man_keys(out, k->sub, kpath);
+        write_man_keys(out, k->sub, connector_keys, kpath);
+        if ((k->flags & SDAT_KEY_CONNECTORS) && connector_keys->n > 0) {
+            write_man_keys(out, connector_keys->keys, connector_keys, kpath);
+        }
     }
 }
 
-void sdat_config_write_man(FILE *out)
+void sdat_config_write_man(FILE *out, const struct sdat_key_table *const *connectors)
 {
-    fputs(".\\\" Generated from the configuration table (daemon/config_table.c) by\n"
+    struct merged connector_keys;
+    if (merge_connector_keys(connectors, &connector_keys) < 0) {
+        return;
+    }
+    fputs(".\\\" Generated from the configuration table (daemon/config/config_table.c)\n"
+          ".\\\" and the connectors' key tables by\n"
           ".\\\" sdat_config_write_man; edit the table, not this text.\n"
           ".SS \"Top\\-level keys\"\n",
           out);
-    write_man_keys(out, config_root_keys, "");
+    write_man_keys(out, config_root_keys, &connector_keys, "");
+    merged_free(&connector_keys);
 }

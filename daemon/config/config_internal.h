@@ -11,6 +11,8 @@
 /* The root of the table (config_table.c). */
 extern const struct sdat_key config_root_keys[];
 
+/* The key of the table named name, or NULL. */
+const struct sdat_key *config_key_find(const struct sdat_key *keys, const char *name);
 /* out = a, sep, b; a path too long for out is cut, never overflowed. */
 void config_path_join(char *out, size_t outlen, const char *a, const char *sep, const char *b);
 /* What a value of type t must be, as the diagnostics and the docs say it. */

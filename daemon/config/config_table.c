@@ -165,19 +165,6 @@ static const struct sdat_key recipient_keys[] = {
     B("minimal", RE(minimal), 0, "false", "receive the minimal da-incident payload"),
     N("ack_within", RE(ack_within), 0, "0", 0, 31536000, "escalate if not acknowledged (s)"),
     S("connector", RE(connector), SDAT_KEY_REQUIRED, NULL, "webhook, smtp, kafka or file"),
-    S("url", RE(url), 0, NULL, "webhook: https URL; smtp: smtp:// or smtps:// URL"),
-    S("secret_file", RE(secret_file), 0, NULL, "webhook signing secret"),
-    S("secret_file_next", RE(secret_file_next), 0, NULL, "webhook: the next secret (rotation)"),
-    S("ca_file", RE(ca_file), 0, NULL, "an extra trust anchor"),
-    S("client_cert", RE(client_cert), 0, NULL, "webhook: client certificate (mTLS)"),
-    S("client_key", RE(client_key), 0, NULL, "webhook: client key (a secret file)"),
-    N("timeout", RE(timeout), 0, "15", 1, 600, "webhook and smtp: time allowed for one delivery attempt (s)"),
-    S("from", RE(from), 0, NULL, "smtp: sender address"),
-    V("to", RE(to), 0, "smtp: recipient addresses"),
-    S("username", RE(username), 0, NULL, "smtp: user name"),
-    S("password_file", RE(password_file), 0, NULL, "smtp: password (a secret file)"),
-    S("topic", RE(topic), 0, NULL, "kafka: topic"),
-    S("directory", RE(directory), 0, NULL, "file: spool directory"),
     END,
 };
 const struct sdat_key config_root_keys[] = {
@@ -201,8 +188,10 @@ const struct sdat_key config_root_keys[] = {
       offsetof(struct config_origins, areas), "local authority areas"),
     L("forces", C(forces), force_keys, struct sdat_force, C(n_forces),
       offsetof(struct config_origins, forces), "police forces"),
-    L("recipients", C(recipients), recipient_keys, struct sdat_recipient, C(n_recipients),
-      offsetof(struct config_origins, recipients), "the directory of recipients"),
+    {"recipients", SDAT_KEY_LIST, C(recipients), SDAT_KEY_CONNECTORS, NULL, 0, 0, NULL,
+     recipient_keys, sizeof(struct sdat_recipient), C(n_recipients),
+     offsetof(struct config_origins, recipients),
+     "the directory of recipients; each also has its connector's keys"},
     END,
 };
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outbox/outbox.h"
 #include "ctl.h"
 
 #define DEFAULT_CONFIG SDAT_SYSCONFDIR "/sdat/sdatd.conf"
@@ -55,7 +56,7 @@ struct sdat_config *ctl_load_config(const struct ctl_options *opts)
 {
     struct sdat_config *cfg = NULL;
     char *errors = NULL;
-    if (sdat_config_load(opts->config_path, &cfg, &errors) < 0) {
+    if (sdat_config_load(opts->config_path, sdat_connector_key_tables(), &cfg, &errors) < 0) {
         if (errors) {
             fputs(errors, stderr);
         } else {

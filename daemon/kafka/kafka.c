@@ -36,12 +36,7 @@ int sdat_kafka_bootstrap(const struct sdat_config *cfg, char **ret_bootstrap, ch
 void sdat_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    /* syslog levels: 0–3 errors, 4 warnings, 5–6 notices and information. */
-    enum sdat_log_level l = level <= 3   ? SDAT_LOG_ERROR
-                            : level == 4 ? SDAT_LOG_WARN
-                            : level <= 6 ? SDAT_LOG_INFO
-                                         : SDAT_LOG_DEBUG;
-    sdat_log(l, "librdkafka", "%s: %s", fac, buf);
+    sdat_log(sdat_log_level_from_syslog(level), "librdkafka", "%s: %s", fac, buf);
 }
 
 int sdat_kafka_conf_new(const struct sdat_config *cfg, const char *bootstrap,

@@ -65,7 +65,7 @@ static int load_config(const char *path, struct sdat_config **ret_cfg, bool runn
 {
     char *errors = NULL;
     struct sdat_config *cfg = NULL;
-    int r = sdat_config_load(path, &cfg, &errors);
+    int r = sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors);
     if (r == 0 && sdat_connector_check_all(cfg, &errors) > 0) {
         r = -EINVAL;
     }

@@ -1,4 +1,9 @@
-#include "connector.h"
+/* The connector registry: the connectors built in, by name, their key
+ * tables, and what the core hands them. */
+#include "outbox.h"
+
+#include <errno.h>
+#include <pthread.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,23 +55,97 @@ static void append(char **errors, const char *fmt, ...)
     *errors = grown;
 }
 
+#define N_CONNECTORS (sizeof registry / sizeof registry[0])
+
+static const struct sdat_key_table *tables[N_CONNECTORS + 1];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void tables_fill(void)
+{
+    for (size_t i = 0; i < N_CONNECTORS; i++) {
+        tables[i] = registry[i]->keys;
+    }
+}
+
+const struct sdat_key_table *const *sdat_connector_key_tables(void)
+{
+    pthread_once(&tables_once, tables_fill);
+    return tables;
+}
+
+struct sdat_connector_recipient sdat_connector_recipient_of(const struct sdat_recipient *r)
+{
+    return (struct sdat_connector_recipient){.id = r->id, .conf = r->connector_conf};
+}
+
 int sdat_connector_check_all(const struct sdat_config *cfg, char **errors)
 {
     int problems = 0;
     for (size_t i = 0; i < cfg->n_recipients; i++) {
         const struct sdat_recipient *r = &cfg->recipients[i];
         const struct sdat_connector_ops *ops = sdat_connector_find(r->connector);
+        struct sdat_connector_recipient cr = sdat_connector_recipient_of(r);
         char err[512] = "";
-        if (!ops) {
-            append(errors, "%s:%d: recipients.[%zu].connector: \"%s\" is not a known connector",
-                   r->file, r->line, r->index, r->connector ? r->connector : "");
-            problems++;
+        if (!ops || !r->connector_conf) {
             continue;
         }
-        if (ops->check && ops->check(r, err, sizeof err) < 0) {
+        if (ops->check && ops->check(&cr, err, sizeof err) < 0) {
             append(errors, "%s:%d: recipients.[%zu].%s", r->file, r->line, r->index, err);
             problems++;
         }
     }
     return problems;
+}
+
+/* The environment and, behind it, the property pairs it points at. */
+struct env_block {
+    struct sdat_connector_env env;
+    char *bootstrap_servers;
+    size_t n_properties;
+    char *properties[]; /* name, value, …, NULL; values may be secrets */
+};
+
+int sdat_connector_env_new(const struct sdat_config *cfg, const char *bootstrap_servers,
+                           struct sdat_connector_env **ret_env)
+{
+    size_t n = cfg->kafka.n_properties;
+    struct env_block *b = calloc(1, sizeof *b + (2 * n + 1) * sizeof b->properties[0]);
+    if (!b) {
+        return -ENOMEM;
+    }
+    if (bootstrap_servers && !(b->bootstrap_servers = strdup(bootstrap_servers))) {
+        free(b);
+        return -ENOMEM;
+    }
+    b->n_properties = n;
+    for (size_t i = 0; i < n; i++) {
+        /* Copies: a reload swaps the running kafka.properties away from
+         * the configuration that the environment was made from. */
+        if (!(b->properties[2 * i] = strdup(cfg->kafka.properties[i].name)) ||
+            !(b->properties[2 * i + 1] = strdup(cfg->kafka.properties[i].value))) {
+            sdat_connector_env_free(&b->env);
+            return -ENOMEM;
+        }
+    }
+    b->env = (struct sdat_connector_env){.bootstrap_servers = b->bootstrap_servers,
+                                         .kafka_properties = (const char *const *)b->properties,
+                                         .user_agent = "sdatd/" SDAT_VERSION,
+                                         .give_up_after = cfg->delivery.give_up_after};
+    *ret_env = &b->env;
+    return 0;
+}
+
+void sdat_connector_env_free(struct sdat_connector_env *env)
+{
+    if (env) {
+        struct env_block *b = (struct env_block *)env; /* env is its first member */
+        for (size_t i = 0; i < 2 * b->n_properties; i++) {
+            if (b->properties[i] && i % 2 == 1) {
+                explicit_bzero(b->properties[i], strlen(b->properties[i]));
+            }
+            free(b->properties[i]);
+        }
+        free(b->bootstrap_servers);
+        free(b);
+    }
 }

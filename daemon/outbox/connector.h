@@ -14,13 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
+#include "util/util.h"
 
 /* ABI 2: deliveries are started and completed asynchronously, so that a
  * connector can run many at once on one event loop (libcurl's multi
  * interface, librdkafka's delivery reports); init receives the runtime
- * environment. */
-#define SDAT_CONNECTOR_ABI 2
+ * environment. ABI 3: a connector declares its recipient keys (keys) and
+ * receives them filled in (sdat_connector_recipient), so that the core's
+ * configuration holds no connector's fields and a connector sees nothing
+ * of the core but this header and util. */
+#define SDAT_CONNECTOR_ABI 3
 
 enum sdat_delivery_result {
     SDAT_DELIVERY_DONE = 0,
@@ -31,9 +34,23 @@ enum sdat_delivery_result {
 /* What a connector may need beyond its recipient's keys. Borrowed; it
  * outlives every context created with it. */
 struct sdat_connector_env {
-    const struct sdat_config *cfg;
     const char *bootstrap_servers; /* the Kafka cluster actually in use (embedded or configured) */
-    const char *user_agent;        /* "sdatd/VERSION" */
+    /* kafka.properties, the connection and security settings the daemon's
+     * own Kafka clients use: "name", "value", … pairs ending with NULL, or
+     * NULL for none. Values may be secrets: never copied into a message. */
+    const char *const *kafka_properties;
+    const char *user_agent; /* "sdatd/VERSION" */
+    double give_up_after;   /* delivery.give_up_after (s): no retry is asked for beyond it */
+};
+
+/* A recipient as its connector sees it. Borrowed; it outlives every
+ * context created with it. */
+struct sdat_connector_recipient {
+    const char *id; /* recipients.[N].id */
+    /* The connector's own struct (the size its key table gives), filled
+     * from the recipient's keys by the configuration: defaults, then the
+     * values given; strings NULL when absent. Never NULL. */
+    const void *conf;
 };
 
 struct sdat_delivery;
@@ -62,11 +79,12 @@ struct sdat_connector_ops {
     /* Checks the recipient's connector keys without side effects (sdatd -t).
      * NULL: nothing to check. Fills err with "KEY: MESSAGE" (KEY relative to
      * the recipient, e.g. "url: must start with https://"). */
-    int (*check)(const struct sdat_recipient *recipient, char *err, size_t errlen);
+    int (*check)(const struct sdat_connector_recipient *recipient, char *err, size_t errlen);
     /* Creates the per-recipient context. The recipient and env are borrowed
      * and outlive the context. Secrets are read here (sdat_secret_read). */
-    int (*init)(const struct sdat_connector_env *env, const struct sdat_recipient *recipient,
-                void **ret_ctx, char *err, size_t errlen);
+    int (*init)(const struct sdat_connector_env *env,
+                const struct sdat_connector_recipient *recipient, void **ret_ctx, char *err,
+                size_t errlen);
     /* Starts one delivery; done(d, result, opaque) reports its end. 0
      * started (or already done), or a negative errno when it could not be
      * started (done is then not called; the core records a retry). */
@@ -79,12 +97,11 @@ struct sdat_connector_ops {
     /* Abandons the deliveries in flight (done is not called for them) and
      * frees the context; accepts NULL. */
     void (*destroy)(void *ctx);
+    /* ABI 3: the recipient keys this connector reads (util/keytab.h), with
+     * keys->connector equal to name. The configuration parses them into a
+     * struct of keys->size bytes (sdat_connector_recipient.conf), -t checks
+     * the files they mark, and sdatd.conf(5) lists them. */
+    const struct sdat_key_table *keys;
 };
-
-const struct sdat_connector_ops *sdat_connector_find(const char *name);
-/* Runs each recipient's connector check; one "FILE:LINE: recipients.[N].KEY:
- * MESSAGE\n" line per problem appended to *errors (malloc'd, may be NULL on
- * entry). Returns the number of problems. */
-int sdat_connector_check_all(const struct sdat_config *cfg, char **errors);
 
 #endif

@@ -15,6 +15,7 @@
 
 struct binding {
     const struct sdat_recipient *recipient;
+    struct sdat_connector_recipient as_connector_sees; /* borrowed by ctx */
     const struct sdat_connector_ops *ops;
     void *ctx;
     size_t in_flight;
@@ -40,8 +41,7 @@ struct flight {
 
 struct sdat_outbox {
     const struct sdat_config *cfg;
-    struct sdat_connector_env env;
-    char *bootstrap_servers;
+    struct sdat_connector_env *env;
     struct binding *bindings;
     size_t n_bindings;
     struct flight *flights;
@@ -78,7 +78,7 @@ void sdat_outbox_free(sdat_outbox_t *outbox)
     }
     free(outbox->flights);
     free(outbox->bindings);
-    free(outbox->bootstrap_servers);
+    sdat_connector_env_free(outbox->env);
     free(outbox);
 }
 
@@ -90,15 +90,12 @@ int sdat_outbox_new(const struct sdat_config *cfg, const char *bootstrap_servers
     int r = 0;
     if (!outbox || !(outbox->bindings = calloc(cfg->n_recipients + 1, sizeof *outbox->bindings)) ||
         !(outbox->flights = calloc(concurrency, sizeof *outbox->flights)) ||
-        (bootstrap_servers && !(outbox->bootstrap_servers = strdup(bootstrap_servers)))) {
+        sdat_connector_env_new(cfg, bootstrap_servers, &outbox->env) < 0) {
         sdat_outbox_free(outbox);
         return -ENOMEM;
     }
     outbox->cfg = cfg;
     outbox->n_flights = concurrency;
-    outbox->env = (struct sdat_connector_env){.cfg = cfg,
-                                              .bootstrap_servers = outbox->bootstrap_servers,
-                                              .user_agent = "sdatd/" SDAT_VERSION};
     for (size_t i = 0; i < cfg->n_recipients; i++) {
         struct binding *b = &outbox->bindings[outbox->n_bindings];
         char cerr[256] = "";
@@ -110,7 +107,8 @@ int sdat_outbox_new(const struct sdat_config *cfg, const char *bootstrap_servers
             r = -EINVAL;
             goto fail;
         }
-        r = b->ops->init(&outbox->env, b->recipient, &b->ctx, cerr, sizeof cerr);
+        b->as_connector_sees = sdat_connector_recipient_of(b->recipient);
+        r = b->ops->init(outbox->env, &b->as_connector_sees, &b->ctx, cerr, sizeof cerr);
         if (r < 0) {
             snprintf(err, errlen, "recipients.[%zu].%s", i, cerr);
             goto fail;

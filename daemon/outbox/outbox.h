@@ -49,4 +49,24 @@ int sdat_outbox_bind(sdat_outbox_t *outbox, const char *recipient_id,
  * half and all of min(retry_max, retry_initial * 2^(n-1)); rnd in [0, 1). */
 int64_t sdat_outbox_backoff_ms(double retry_initial_s, double retry_max_s, int n, double rnd);
 
+/* ---- The connector registry (connector.c): names to connectors. ---- */
+
+const struct sdat_connector_ops *sdat_connector_find(const char *name);
+/* Every connector's key table, NULL-terminated, for sdat_config_load and
+ * sdatd.conf(5). */
+const struct sdat_key_table *const *sdat_connector_key_tables(void);
+/* A configured recipient as its connector sees it (borrows r). */
+struct sdat_connector_recipient sdat_connector_recipient_of(const struct sdat_recipient *r);
+/* Runs each recipient's connector check; one "FILE:LINE: recipients.[N].KEY:
+ * MESSAGE\n" line per problem appended to *errors (malloc'd, may be NULL on
+ * entry). A recipient whose connector is unknown is left to the
+ * configuration's own check. Returns the number of problems. */
+int sdat_connector_check_all(const struct sdat_config *cfg, char **errors);
+/* The connectors' environment from cfg: bootstrap_servers (copied; may be
+ * NULL), kafka.properties, delivery.give_up_after. Free with
+ * sdat_connector_env_free; it must outlive the contexts made with it. */
+int sdat_connector_env_new(const struct sdat_config *cfg, const char *bootstrap_servers,
+                           struct sdat_connector_env **ret_env);
+void sdat_connector_env_free(struct sdat_connector_env *env); /* accepts NULL */
+
 #endif

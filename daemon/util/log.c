@@ -49,3 +49,9 @@ void sdat_log_write(enum sdat_log_level level, const char *module, const char *f
         fprintf(stderr, "%s %s %s: %s\n", ts, level_names[level], module, msg);
     }
 }
+
+enum sdat_log_level sdat_log_level_from_syslog(int level)
+{
+    return level <= 3 ? SDAT_LOG_ERROR : level == 4 ? SDAT_LOG_WARN : level <= 6 ? SDAT_LOG_INFO
+                                                                                : SDAT_LOG_DEBUG;
+}

@@ -10,6 +10,9 @@ enum sdat_log_format { SDAT_LOG_TEXT = 0, SDAT_LOG_JSON };
 
 void sdat_log_setup(enum sdat_log_level level, enum sdat_log_format format);
 enum sdat_log_level sdat_log_level(void);
+/* A syslog level (0–7, as librdkafka gives) as the daemon's: 0–3 errors,
+ * 4 warnings, 5–6 notices and information, 7 debug. */
+enum sdat_log_level sdat_log_level_from_syslog(int level);
 void sdat_log_write(enum sdat_log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

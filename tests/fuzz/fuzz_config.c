@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "outbox/outbox.h"
 #include "config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     struct sdat_config *cfg = NULL;
     char *errors = NULL;
-    int r = sdat_config_load(path, &cfg, &errors);
+    int r = sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors);
     if ((r == 0) != (cfg != NULL) || (r < 0 && (!errors || !*errors))) {
         abort(); /* a failure must say why; a success must return a config */
     }

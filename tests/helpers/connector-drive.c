@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outbox/outbox.h"
 #include "config/config.h"
 #include "outbox/connector.h"
 #include "util/util.h"
@@ -83,7 +84,7 @@ int main(int argc, char **argv)
     }
     struct sdat_config *cfg = NULL;
     char *errors = NULL, err[512] = "";
-    if (sdat_config_load(argv[1], &cfg, &errors) < 0) {
+    if (sdat_config_load(argv[1], sdat_connector_key_tables(), &cfg, &errors) < 0) {
         fputs(errors ? errors : "connector-drive: cannot load the configuration\n", stderr);
         free(errors);
         return 2;
@@ -109,11 +110,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "connector-drive: COUNT must be 1 to 100000\n");
         return 2;
     }
-    struct sdat_connector_env env = {.cfg = cfg,
-                                     .bootstrap_servers = getenv("SDAT_BOOTSTRAP_SERVERS"),
-                                     .user_agent = "sdatd/" SDAT_VERSION};
+    struct sdat_connector_env *env = NULL;
+    if (sdat_connector_env_new(cfg, getenv("SDAT_BOOTSTRAP_SERVERS"), &env) < 0) {
+        return 2;
+    }
+    struct sdat_connector_recipient cr = sdat_connector_recipient_of(r);
     void *ctx = NULL;
-    if (ops->init(&env, r, &ctx, err, sizeof err) < 0) {
+    if (ops->init(env, &cr, &ctx, err, sizeof err) < 0) {
         fprintf(stderr, "connector-drive: init: %s\n", err);
         free(payload);
         sdat_config_free(cfg);
@@ -171,6 +174,7 @@ int main(int argc, char **argv)
     ops->destroy(ctx);
     free(slots);
     free(payload);
+    sdat_connector_env_free(env);
     sdat_config_free(cfg);
     return pending > 0 ? 1 : 0;
 }

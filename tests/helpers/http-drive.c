@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "outbox/outbox.h"
 #include "engine/engine.h"
 #include "decide/decide.h"
 #include "config/config.h"
@@ -175,7 +176,7 @@ int main(int argc, char **argv)
     }
     struct sdat_config *cfg = NULL;
     char *errors = NULL, err[512];
-    if (sdat_config_load(config_path, &cfg, &errors) < 0) {
+    if (sdat_config_load(config_path, sdat_connector_key_tables(), &cfg, &errors) < 0) {
         fputs(errors ? errors : "http-drive: cannot load the configuration\n", stderr);
         free(errors);
         return 2;
@@ -246,7 +247,7 @@ int main(int argc, char **argv)
         if (reload_requested) {
             reload_requested = 0;
             struct sdat_config *fresh = NULL;
-            if (sdat_config_load(config_path, &fresh, &errors) == 0) {
+            if (sdat_config_load(config_path, sdat_connector_key_tables(), &fresh, &errors) == 0) {
                 sdat_http_set_config(http, fresh);
                 sdat_config_keep_restart_only(fresh, cfg);
                 engine.cfg = fresh;

@@ -160,8 +160,9 @@ verify() { python3 "$T/verify.py" "$@" 2>>"$T/verify.err"; }
 #   harness shared URL SECRET CA_FILE          two recipients on one event loop
 cat >"$T/harness.c" <<'C'
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include "outbox/connector.h"
+#include "outbox/outbox.h"
 
 struct tally {
     int calls, done;
@@ -195,25 +196,41 @@ static void drain(const struct sdat_connector_ops *ops, void *x, void *y, struct
         ops->poll(i % 2 ? x : y, 100);
     }
 }
+/* A webhook recipient's keys, set through the connector's own key table
+ * (outbox/connector.h), as the configuration would. */
+static void set(const struct sdat_connector_ops *ops, void *conf, const char *name,
+                const char *value)
+{
+    for (const struct sdat_key *k = ops->keys->keys; k->name; k++) {
+        if (strcmp(k->name, name) == 0 && k->type == SDAT_KEY_STRING) {
+            *(const char **)((char *)conf + k->offset) = value;
+        } else if (strcmp(k->name, name) == 0 && k->type == SDAT_KEY_NUMBER) {
+            *(double *)((char *)conf + k->offset) = atof(value);
+        }
+    }
+}
 int main(int argc, char **argv)
 {
     const struct sdat_connector_ops *ops = sdat_connector_find("webhook");
     struct sdat_connector_env env = {.user_agent = "sdatd/test"};
-    struct sdat_recipient r = {.id = "la:831:hook-a", .connector = "webhook", .url = argv[2],
-                               .secret_file = argv[3], .timeout = 15};
+    void *conf = calloc(1, ops->keys->size);
+    set(ops, conf, "url", argv[2]);
+    set(ops, conf, "secret_file", argv[3]);
+    set(ops, conf, "timeout", "15");
+    struct sdat_connector_recipient r = {.id = "la:831:hook-a", .conf = conf};
     void *a = NULL, *b = NULL;
     char err[512] = "";
     if (strcmp(argv[1], "init") == 0) {
-        r.secret_file_next = argc > 4 && argv[4][0] ? argv[4] : NULL;
-        r.client_cert = argc > 6 ? argv[5] : NULL;
-        r.client_key = argc > 6 ? argv[6] : NULL;
+        set(ops, conf, "secret_file_next", argc > 4 && argv[4][0] ? argv[4] : NULL);
+        set(ops, conf, "client_cert", argc > 6 ? argv[5] : NULL);
+        set(ops, conf, "client_key", argc > 6 ? argv[6] : NULL);
         int rc = ops->init(&env, &r, &a, err, sizeof err);
         printf("init %s: %s\n", rc < 0 ? "refused" : "ok", err);
         ops->destroy(a);
         return rc < 0 ? 2 : 0;
     }
-    r.ca_file = argv[4];
-    struct sdat_recipient rb = r;
+    set(ops, conf, "ca_file", argv[4]);
+    struct sdat_connector_recipient rb = r;
     rb.id = "la:831:hook-b";
     struct tally ta = {0, 0}, tb = {0, 0}, tc = {0, 0};
     if (ops->init(&env, &r, &a, err, sizeof err) < 0 ||

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outbox/outbox.h"
 #include "config/config.h"
 
 static char dir[64];
@@ -66,7 +67,7 @@ static char *load_variant(const char *from, const char *to, int *ret)
     char *path = write_file("test.conf", text);
     struct sdat_config *cfg = NULL;
     char *errors = NULL;
-    *ret = sdat_config_load(path, &cfg, &errors);
+    *ret = sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors);
     sdat_config_free(cfg);
     free(path);
     return errors;
@@ -89,7 +90,7 @@ Test(config, good_file_loads_with_typed_values_and_defaults)
     char *path = write_file("good.conf", base_conf);
     struct sdat_config *cfg = NULL;
     char *errors = NULL;
-    cr_assert_eq(sdat_config_load(path, &cfg, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s", errors ? errors : "");
     cr_assert_str_eq(cfg->timezone, "Europe/London");
     cr_assert_eq(cfg->log_level, SDAT_LOG_INFO);
     cr_assert(cfg->kafka.embedded);
@@ -125,7 +126,7 @@ Test(config, numbers_may_be_written_as_decimals)
     char path[256];
     snprintf(path, sizeof path, "%s/test.conf", dir);
     struct sdat_config *cfg = NULL;
-    cr_assert_eq(sdat_config_load(path, &cfg, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s", errors ? errors : "");
     cr_assert_eq(cfg->kafka.embedded_brokers, 3);
     cr_assert_float_eq(cfg->delivery.retry_initial, 2.0, 1e-9);
     cr_assert_float_eq(cfg->delivery.retry_max, 60.5, 1e-9);
@@ -235,16 +236,20 @@ Test(config, group_readable_secret_file_is_refused_without_showing_its_contents)
     char *secret = write_file("secret", "hunter2-do-not-print\n");
     chmod(secret, 0640);
     char to[512];
-    snprintf(to, sizeof to, "directory = \"/tmp/x\"; secret_file = \"%s\"; },", secret);
+    /* secret_file is a key of the webhook connector (a file recipient has none). */
+    snprintf(to, sizeof to,
+             "connector = \"webhook\"; url = \"https://dsl.example.org/hook\"; "
+             "secret_file = \"%s\"; },",
+             secret);
     int r;
-    char *errors = load_variant("directory = \"/tmp/x\"; },", to, &r);
+    char *errors = load_variant("connector = \"file\"; directory = \"/tmp/x\"; },", to, &r);
     cr_assert_eq(r, -EINVAL);
     cr_assert(strstr(errors, "11: recipients.[0].secret_file:") != NULL, "%s", errors);
     cr_assert(strstr(errors, "readable by group or others") != NULL, "%s", errors);
     cr_assert_null(strstr(errors, "hunter2"));
     free(errors);
     chmod(secret, 0600);
-    errors = load_variant("directory = \"/tmp/x\"; },", to, &r);
+    errors = load_variant("connector = \"file\"; directory = \"/tmp/x\"; },", to, &r);
     cr_assert_eq(r, 0, "%s", errors ? errors : "");
     free(secret);
 }
@@ -271,7 +276,7 @@ Test(config, file_property_is_read_from_a_private_file)
     char *path = write_file("k.conf", text);
     struct sdat_config *cfg = NULL;
     char *errors = NULL;
-    cr_assert_eq(sdat_config_load(path, &cfg, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s", errors ? errors : "");
     cr_assert_str_eq(cfg->kafka.properties[0].value, "s3cret");
     cr_assert(cfg->kafka.properties[0].secret);
     sdat_config_free(cfg);
@@ -360,7 +365,7 @@ Test(config, error_in_an_included_file_names_that_file)
     char *path = write_file("main.conf", text);
     struct sdat_config *cfg = NULL;
     char *errors = NULL;
-    cr_assert_eq(sdat_config_load(path, &cfg, &errors), -EINVAL);
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), -EINVAL);
     char want[256];
     snprintf(want, sizeof want, "%s:2: recipients.[0].colour: unknown key", inc);
     cr_assert(strstr(errors, want) != NULL, "wanted %s in %s", want, errors);
@@ -374,13 +379,13 @@ Test(config, restart_only_changes_are_listed)
     char *a = write_file("a.conf", base_conf);
     struct sdat_config *old_cfg = NULL, *new_cfg = NULL;
     char *errors = NULL;
-    cr_assert_eq(sdat_config_load(a, &old_cfg, &errors), 0);
+    cr_assert_eq(sdat_config_load(a, sdat_connector_key_tables(), &old_cfg, &errors), 0);
     int r;
     free(load_variant("state_dir = \"/tmp/sdat-state\";",
                       "state_dir = \"/tmp/other\"; log_level = \"debug\";", &r));
     char path[256];
     snprintf(path, sizeof path, "%s/test.conf", dir);
-    cr_assert_eq(sdat_config_load(path, &new_cfg, &errors), 0);
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &new_cfg, &errors), 0);
     char *changes = sdat_config_restart_only_changes(old_cfg, new_cfg);
     cr_assert_not_null(changes);
     cr_assert(strstr(changes, "state_dir: changed; restart-only, ignoring") != NULL, "%s", changes);
@@ -431,12 +436,12 @@ Test(config, example_configuration_passes_when_its_files_exist)
     char *path = write_file("sdatd.conf", out);
     struct sdat_config *cfg = NULL;
     char *errors = NULL;
-    cr_assert_eq(sdat_config_load(path, &cfg, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s", errors ? errors : "");
     /* Its thresholds must not auto-match everything: the documented
      * defaults (those of a file without a matching group) or stricter. */
     char *base = write_file("defaults.conf", base_conf);
     struct sdat_config *defaults = NULL;
-    cr_assert_eq(sdat_config_load(base, &defaults, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_eq(sdat_config_load(base, sdat_connector_key_tables(), &defaults, &errors), 0, "%s", errors ? errors : "");
     cr_assert_float_eq(defaults->matching.match_threshold, 18.0, 1e-9);
     cr_assert_float_eq(defaults->matching.review_threshold, 14.0, 1e-9);
     cr_assert_float_eq(defaults->matching.match_margin, 5.0, 1e-9);
@@ -455,7 +460,7 @@ Test(config, reference_lists_every_key)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    sdat_config_write_reference(f);
+    sdat_config_write_reference(f, sdat_connector_key_tables());
     fclose(f);
     cr_assert(strstr(buf, "`kafka.max_message_bytes`") != NULL);
     cr_assert(strstr(buf, "`recipients.[N].secret_file_next`") != NULL);

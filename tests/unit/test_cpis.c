@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outbox/outbox.h"
 #include "engine/engine.h"
 #include "decide/decide.h"
 #include "config/config.h"
@@ -120,7 +121,7 @@ static void attendance_setup(void)
     cr_assert_not_null(f);
     fprintf(f, config_text, dir, dir, dir, dir, dir, dir, dir);
     fclose(f);
-    cr_assert_eq(sdat_config_load(path, &cfg, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s", errors ? errors : "");
     cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
     cr_assert_eq(sdat_schemas_new(&schemas, err, sizeof err), 0, "%s", err);
     cr_assert_eq(sdat_audit_new("test", &audit), 0);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outbox/outbox.h"
 #include "engine/engine.h"
 #include "decide/decide.h"
 #include "config/config.h"
@@ -95,7 +96,7 @@ static void setup(void)
     cr_assert_not_null(f);
     fprintf(f, config_text, dir, dir, dir, dir, dir, dir, dir, dir);
     fclose(f);
-    cr_assert_eq(sdat_config_load(path, &cfg, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s", errors ? errors : "");
     cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
     cr_assert_eq(sdat_schemas_new(&schemas, err, sizeof err), 0, "%s", err);
     cr_assert_eq(sdat_audit_new("test", &audit), 0);
@@ -1011,7 +1012,7 @@ Test(engine, an_unroutable_incident_is_dead_lettered_and_replayed_after_the_dire
              "default_area = \"831\"; } );/' %s",
              path);
     cr_assert_eq(system(cmd), 0);
-    cr_assert_eq(sdat_config_load(path, &fixed, &errors), 0, "%s", errors ? errors : "");
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &fixed, &errors), 0, "%s", errors ? errors : "");
     engine.cfg = fixed;
     cr_assert_eq(sdat_store_begin(st), 0);
     cr_assert_eq(sdat_engine_dlq_replay(&engine, id, "A. Operator", ms("2026-11-19T22:10:00Z"),

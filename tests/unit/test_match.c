@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "decide/decide.h"
+#include "engine/engine.h"
 #include "util/util.h"
 
 static sdat_nicknames_t *nicknames;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "decide/decide.h"
+#include "engine/engine.h"
 
 #define NICKNAMES_PATH "config/nicknames.txt"
 
