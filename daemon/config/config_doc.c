@@ -204,7 +204,8 @@ static void man_number(FILE *out, double v)
 
 /* One .SS per group or list, its own keys first and then its nested groups
  * and lists, so that a key never lands under a nested heading. */
-static void write_man_keys(FILE *out, const struct sdat_key *keys, const struct merged *connector_keys,
+static void write_man_keys(FILE *out, const struct sdat_key *keys,
+                           const struct merged *connector_keys,
                            const char *path)
 {
     for (const struct sdat_key *k = keys; k->name; k++) {
@@ -255,7 +256,8 @@ static void write_man_keys(FILE *out, const struct sdat_key *keys, const struct 
             fputs("A list ( { \\[u2026] }, \\[u2026] ) of groups with the keys below (N counts "
                   "from 0); reloadable: ", out);
         } else {
-            fprintf(out, "A group { \\[u2026] }%s: ", k->flags & SDAT_KEY_REQUIRED ? "; required" : "");
+            fprintf(out, "A group { \\[u2026] }%s: ",
+                    k->flags & SDAT_KEY_REQUIRED ? "; required" : "");
         }
         man_text(out, k->description);
         fputs(".\n", out);

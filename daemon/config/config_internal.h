@@ -39,6 +39,29 @@ struct config_origins {
     struct origin matching, kafka;
 };
 
+/* One loading of a file (config.c), as the parser (config_parse.c) needs it. */
+struct parse {
+    struct diag *d;
+    struct config_origins *origins;
+    const char *main_file;
+    const char *include_dir; /* NULL when the main file has no directory part */
+    char *names[64];         /* included files' paths, owned, freed after loading */
+    size_t n_names;
+    const struct sdat_key_table *const *connectors; /* NULL-terminated; may be NULL */
+};
+
+/* strdup that aborts when out of memory: configuration is loaded at start
+ * and reload only. */
+char *config_strdup(const char *s);
+/* The file a setting came from (an @include'd one by its path relative to
+ * the main file's directory) and its line (1 when unknown). */
+const char *config_file_of(struct parse *p, const config_setting_t *s);
+int config_line_of(const config_setting_t *s);
+/* Parses group (NULL: defaults only) with the table keys into base; every
+ * problem goes to p->d. */
+void config_parse_group(struct parse *p, const struct sdat_key *keys,
+                        const config_setting_t *group, char *base, const char *path);
+
 int32_t config_date(const char *s, bool *ok);
 void config_check(const struct sdat_config *cfg, const struct config_origins *o,
                   struct diag *d);

@@ -42,11 +42,14 @@ static void diff_group(const struct sdat_key *keys, const char *a, const char *b
         case SDAT_KEY_PROPS: {
             size_t na = *(const size_t *)(a + k->count_offset);
             size_t nb = *(const size_t *)(b + k->count_offset);
-            const struct sdat_kafka_property *pa = *(struct sdat_kafka_property *const *)(a + k->offset);
-            const struct sdat_kafka_property *pb = *(struct sdat_kafka_property *const *)(b + k->offset);
+            const struct sdat_kafka_property *pa =
+                *(struct sdat_kafka_property *const *)(a + k->offset);
+            const struct sdat_kafka_property *pb =
+                *(struct sdat_kafka_property *const *)(b + k->offset);
             differs = na != nb;
             for (size_t i = 0; !differs && i < na; i++) {
-                differs = strcmp(pa[i].name, pb[i].name) != 0 || strcmp(pa[i].value, pb[i].value) != 0;
+                differs = strcmp(pa[i].name, pb[i].name) != 0 ||
+                          strcmp(pa[i].value, pb[i].value) != 0;
             }
             break;
         }

@@ -119,6 +119,32 @@ int sdat_engine_notification_store(struct sdat_engine *e, struct sdat_notificati
 int sdat_engine_match(struct sdat_engine *e, const struct sdat_match_query *q,
                       struct sdat_match_params *ret_params, struct sdat_match_outcome *ret);
 
+/* ---- Escalation (escalation.c; delivery.md "Escalation") ---- */
+
+/* A notification that failed, was late or was not acknowledged. Borrowed. */
+struct sdat_escalation {
+    const char *id, *kind, *recipient;
+    int attempts;
+    const char *last_error; /* the last attempt's detail, or NULL */
+    const char *payload;    /* its payload text, or NULL (removed by retention) */
+    const char *source_key;
+};
+
+/* Within an open transaction: sends delivery-failed for what (reason late,
+ * failed or unacknowledged; once per notification and reason) to the
+ * escalation recipient of its recipient's area, else that area's MASH, and
+ * audits it. 0 (also when escalated before, or refused with an error
+ * logged), or a negative store error. */
+int sdat_engine_escalate(struct sdat_engine *e, const char *reason,
+                         const struct sdat_escalation *what, int64_t now_ms);
+/* One scan, in its own transaction, of at most limit open notifications,
+ * oldest due first: a delivered one past its ack_due is escalated
+ * unacknowledged; a scheduled one give_up_after past due becomes failed
+ * and is escalated failed; one past its late time (escalate_after after
+ * due, or a school da-incident's start_time of its release day if
+ * earlier) is escalated late. 0 or a negative store error. */
+int sdat_engine_escalation_scan(struct sdat_engine *e, int64_t now_ms, int limit);
+
 /* ---- Operator actions on one notification (operator.c; delivery.md
  * "Operator actions"). Each runs within an open transaction (a job), is
  * audited with `by` as its actor, and fills *ret. Each returns 0; -ENOENT

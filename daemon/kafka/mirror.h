@@ -12,7 +12,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "store/store.h"
+#include "store/store-t.h"
 
 typedef struct sdat_mirror sdat_mirror_t;
 

@@ -14,12 +14,7 @@
 
 #include <jansson.h>
 
-typedef struct sdat_store sdat_store_t;
-
-enum {
-    SDAT_STORE_WRITER = 1,   /* take the exclusive lock; fail with -EBUSY if held */
-    SDAT_STORE_READONLY = 2, /* open read-only; no lock */
-};
+#include "store-t.h"
 
 #define SDAT_STORE_SCHEMA_VERSION 7
 
