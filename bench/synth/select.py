@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen import CIRCUMSTANCES  # noqa: E402
+from police import CIRCUMSTANCES  # noqa: E402
 
 MAX_CIRCUMSTANCES = 2000  # police.da-incident/1
 
