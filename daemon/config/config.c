@@ -306,3 +306,25 @@ const struct sdat_calendar *sdat_config_calendar(const struct sdat_config *cfg, 
     }
     return NULL;
 }
+
+const char *sdat_config_lawful_basis(const struct sdat_config *cfg, const char *kind)
+{
+    static const struct {
+        const char *kind;
+        size_t offset;
+    } kinds[] = {
+        {"da-incident", offsetof(struct sdat_config, lawful_basis.da_incident)},
+        {"da-incident-urgent", offsetof(struct sdat_config, lawful_basis.da_incident_urgent)},
+        {"unmatched-child", offsetof(struct sdat_config, lawful_basis.unmatched_child)},
+        {"review-needed", offsetof(struct sdat_config, lawful_basis.review_needed)},
+        {"cpis-access", offsetof(struct sdat_config, lawful_basis.cpis_access)},
+        {"delivery-failed", offsetof(struct sdat_config, lawful_basis.delivery_failed)},
+        {"withdrawn", offsetof(struct sdat_config, lawful_basis.withdrawn)},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcmp(kinds[i].kind, kind) == 0) {
+            return *(char *const *)((const char *)cfg + kinds[i].offset);
+        }
+    }
+    return NULL;
+}

@@ -149,6 +149,11 @@ const struct sdat_area *sdat_config_area(const struct sdat_config *cfg, const ch
 const struct sdat_force *sdat_config_force(const struct sdat_config *cfg, const char *id);
 const struct sdat_calendar *sdat_config_calendar(const struct sdat_config *cfg, const char *id);
 const char *sdat_recipient_kind_name(enum sdat_recipient_kind kind);
+/* The lawful_basis text for a notification kind (da-incident,
+ * da-incident-urgent, unmatched-child, review-needed, cpis-access,
+ * delivery-failed, withdrawn), or NULL for any other kind: a notification
+ * of an unknown kind gets no lawful basis, and so fails its schema. */
+const char *sdat_config_lawful_basis(const struct sdat_config *cfg, const char *kind);
 /* "KEY: changed; restart-only, ignoring\n" per restart-only key whose value
  * differs; malloc'd, or NULL when none. */
 char *sdat_config_restart_only_changes(const struct sdat_config *old_cfg,

@@ -12,20 +12,6 @@
 #include "decide/decide.h"
 #include "incident_internal.h"
 
-static const char *lawful_basis_for(const struct sdat_config *cfg, const char *kind)
-{
-    if (strcmp(kind, "da-incident") == 0) {
-        return cfg->lawful_basis.da_incident;
-    }
-    if (strcmp(kind, "review-needed") == 0) {
-        return cfg->lawful_basis.review_needed;
-    }
-    if (strcmp(kind, "unmatched-child") == 0) {
-        return cfg->lawful_basis.unmatched_child;
-    }
-    return cfg->lawful_basis.da_incident_urgent;
-}
-
 /* The part of a payload that says something to its recipient: everything
  * but the fields that differ between any two notifications (id, times, the
  * link that carries the id, amends) and the incident's version number. Two
@@ -149,7 +135,7 @@ int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const st
         .recipient = route->recipient,
         .created_ms = ic->now_ms,
         .scheduled_ms = plan->at_ms,
-        .lawful_basis = lawful_basis_for(e->cfg, route->kind),
+        .lawful_basis = sdat_config_lawful_basis(e->cfg, route->kind),
         .public_url = e->cfg->http.public_url,
         .route_reason = route->route_reason,
     };

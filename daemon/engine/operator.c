@@ -89,28 +89,6 @@ static bool delivered(const char *state)
     return is(state, "delivered") || is(state, "acknowledged");
 }
 
-static const char *lawful_basis_for(const struct sdat_config *cfg, const char *kind)
-{
-    static const struct {
-        const char *kind;
-        size_t offset;
-    } kinds[] = {
-        {"da-incident", offsetof(struct sdat_config, lawful_basis.da_incident)},
-        {"da-incident-urgent", offsetof(struct sdat_config, lawful_basis.da_incident_urgent)},
-        {"unmatched-child", offsetof(struct sdat_config, lawful_basis.unmatched_child)},
-        {"review-needed", offsetof(struct sdat_config, lawful_basis.review_needed)},
-        {"cpis-access", offsetof(struct sdat_config, lawful_basis.cpis_access)},
-        {"delivery-failed", offsetof(struct sdat_config, lawful_basis.delivery_failed)},
-        {"withdrawn", offsetof(struct sdat_config, lawful_basis.withdrawn)},
-    };
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        if (strcmp(kinds[i].kind, kind) == 0) {
-            return *(char *const *)((const char *)cfg + kinds[i].offset);
-        }
-    }
-    return NULL;
-}
-
 static int ignore_row(const struct sdat_notification *n, void *opaque)
 {
     (void)n;
@@ -198,7 +176,7 @@ static int store_created(struct sdat_engine *e, const struct created *c, int64_t
     sdat_time_format_ms(c->at_ms, scheduled, sizeof scheduled);
     json_t *detail = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s}", "kind", c->kind, "payload_sha256", sha, "scheduled_for",
-        scheduled, "lawful_basis", lawful_basis_for(e->cfg, c->kind), "by", c->by,
+        scheduled, "lawful_basis", sdat_config_lawful_basis(e->cfg, c->kind), "by", c->by,
         strcmp(c->action, "redirect") == 0 ? "redirects" : "withdraws", c->about->id);
     if (detail && c->child_ref) {
         json_object_set_new(detail, "child", json_string(c->child_ref));
@@ -499,7 +477,7 @@ static int readdress(struct sdat_engine *e, const struct held *h, const struct s
         .recipient = to,
         .created_ms = now_ms,
         .scheduled_ms = now_ms,
-        .lawful_basis = lawful_basis_for(e->cfg, h->kind),
+        .lawful_basis = sdat_config_lawful_basis(e->cfg, h->kind),
         .public_url = e->cfg->http.public_url,
         .ack_key = &ack_key,
     };

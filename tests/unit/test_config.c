@@ -8,22 +8,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "outbox/outbox.h"
-#include "config/config.h"
+#include "fixture.h"
 
 static char dir[64];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/sdat-test-config-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    fixture_dir_make(dir, sizeof dir, "config");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fixture_dir_remove(dir);
 }
 
 TestSuite(config, .init = setup, .fini = teardown);
@@ -45,14 +41,12 @@ static const char *base_conf =
     "    connector = \"file\"; directory = \"/tmp/x\"; }\n"                  /* 14 */
     ");\n";                                                                   /* 15 */
 
+/* Writes dir/name; returns its path (the caller frees it). */
 static char *write_file(const char *name, const char *text)
 {
     char *path = malloc(256);
     snprintf(path, 256, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
+    fixture_write(dir, name, "%s", text);
     return path;
 }
 
@@ -497,4 +491,93 @@ Test(config, a_systemd_credential_may_be_group_readable_but_never_world_readable
     unsetenv("CREDENTIALS_DIRECTORY");
     unlink(path);
     rmdir(cred_dir);
+}
+
+Test(config, lawful_basis_is_looked_up_per_kind_and_an_unknown_kind_has_none)
+{
+    char *path = write_file("good.conf", base_conf);
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s",
+                 errors ? errors : "");
+    /* base_conf gives the kinds the texts "a" to "g" in interfaces.md's order. */
+    static const char *const kinds[][2] = {
+        {"da-incident", "a"},   {"da-incident-urgent", "b"}, {"unmatched-child", "c"},
+        {"review-needed", "d"}, {"cpis-access", "e"},        {"delivery-failed", "f"},
+        {"withdrawn", "g"},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        const char *basis = sdat_config_lawful_basis(cfg, kinds[i][0]);
+        cr_assert_not_null(basis, "%s", kinds[i][0]);
+        cr_assert_str_eq(basis, kinds[i][1], "%s", kinds[i][0]);
+    }
+    cr_assert_null(sdat_config_lawful_basis(cfg, "da-incident-late"));
+    cr_assert_null(sdat_config_lawful_basis(cfg, ""));
+    sdat_config_free(cfg);
+    free(path);
+}
+
+Test(config, a_key_of_another_connector_is_refused_naming_both_connectors)
+{
+    expect_error("connector = \"file\"; directory = \"/tmp/x\"; },",
+                 "connector = \"file\"; directory = \"/tmp/x\"; topic = \"t\"; },",
+                 "12: recipients.[0].topic: is a key of the kafka connector, not of file");
+}
+
+Test(config, an_unknown_connector_is_named_and_its_keys_are_not_called_unknown)
+{
+    int r;
+    char *errors = load_variant("connector = \"file\"; directory = \"/tmp/x\"; },",
+                                "connector = \"pigeon\"; directory = \"/tmp/x\"; },", &r);
+    cr_assert_eq(r, -EINVAL);
+    cr_assert(strstr(errors, ":11: recipients.[0].connector: \"pigeon\" is not a known connector") !=
+                  NULL,
+              "%s", errors);
+    cr_assert_null(strstr(errors, "directory"), "%s", errors);
+    free(errors);
+}
+
+Test(config, a_recipients_connector_keys_fill_the_connectors_struct_with_defaults)
+{
+    char text[8192], *errors = NULL;
+    const char *from = "connector = \"file\"; directory = \"/tmp/x\"; },";
+    const char *at = strstr(base_conf, from);
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - base_conf), base_conf,
+             "connector = \"webhook\"; url = \"https://h.example/x\"; },", at + strlen(from));
+    char *path = write_file("webhook.conf", text);
+    struct sdat_config *cfg = NULL;
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0);
+    const struct sdat_recipient *rc = sdat_config_recipient(cfg, "school:1");
+    cr_assert_not_null(rc->connector_conf);
+    cr_assert_str_eq(rc->connector_keys->connector, "webhook");
+    const char *url = NULL;
+    double timeout = -1;
+    for (const struct sdat_key *k = rc->connector_keys->keys; k->name; k++) {
+        const char *value_at = (const char *)rc->connector_conf + k->offset;
+        if (strcmp(k->name, "url") == 0) {
+            url = *(char *const *)value_at;
+        } else if (strcmp(k->name, "timeout") == 0) {
+            timeout = *(const double *)value_at;
+        }
+    }
+    cr_assert_str_eq(url, "https://h.example/x");
+    cr_assert_float_eq(timeout, 15.0, 1e-9); /* delivery.md: default 15 s */
+    /* The other recipient keeps its file connector. */
+    cr_assert_str_eq(sdat_config_recipient(cfg, "la:831:mash")->connector_keys->connector, "file");
+    sdat_config_free(cfg);
+    free(path);
+}
+
+Test(config, every_connector_declares_its_keys_under_its_own_name)
+{
+    const struct sdat_key_table *const *tables = sdat_connector_key_tables();
+    size_t n = 0;
+    for (; tables[n]; n++) {
+        const struct sdat_connector_ops *ops = sdat_connector_find(tables[n]->connector);
+        cr_assert_not_null(ops, "%s", tables[n]->connector);
+        cr_assert_eq(ops->keys, tables[n]);
+        cr_assert_geq(ops->abi, 3);
+        cr_assert_gt(tables[n]->size, 0);
+    }
+    cr_assert_eq(n, 4); /* file, webhook, smtp, kafka */
 }
