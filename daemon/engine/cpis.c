@@ -305,25 +305,15 @@ static int notify_flag(struct sdat_engine *e, const json_t *attendance, const ch
     if (r != -ENOENT) {
         return r; /* 0: notified before */
     }
-    struct sdat_payload_common common = {
-        .notification_id = id,
-        .kind = "cpis-access",
-        .recipient = to,
-        .created_ms = now_ms,
-        .scheduled_ms = now_ms,
-        .lawful_basis = e->cfg->lawful_basis.cpis_access,
-        .public_url = e->cfg->http.public_url,
-    };
+    struct sdat_payload_common common;
     struct sdat_ack_key ack_key;
-    sdat_ack_key_for_links(common.public_url, e->cfg->http.ack_key_file, &ack_key);
-    common.ack_key = &ack_key;
+    sdat_engine_payload_common(e, id, "cpis-access", to, now_ms, now_ms, &ack_key, &common);
     payload = sdat_payload_cpis_access(&common, attendance, key, flag, accesses);
     sdat_ack_key_clear(&ack_key);
     if (!payload) {
         r = -ENOMEM;
         goto out;
     }
-    struct sdat_validation v;
     struct sdat_notification n = {
         .kind = "cpis-access",
         .recipient = to->id,
@@ -335,15 +325,12 @@ static int notify_flag(struct sdat_engine *e, const json_t *attendance, const ch
         .next_attempt_ms = now_ms,
     };
     memcpy(n.id, id, sizeof id);
-    r = sdat_engine_notification_store(e, &n, payload, &v, sha);
+    char why[300];
+    r = sdat_engine_notification_store(e, &n, payload, sha, why, sizeof why);
     if (r == -EPROTO) {
         /* A bug in the builder: never send it; the attendance waits as a
          * dead letter for a replay after a fix. */
-        log_error("cpis", "refusing notification id=%s kind=cpis-access: payload fails "
-                  "sdat.notification/1 at %s: %s",
-                  id, v.n_errors ? v.errors[0].path : "", v.n_errors ? v.errors[0].message : "");
-        snprintf(err, errlen, "flag %s: built payload fails sdat.notification/1 at %.100s: %.160s",
-                 flag_id, v.n_errors ? v.errors[0].path : "", v.n_errors ? v.errors[0].message : "");
+        snprintf(err, errlen, "flag %s: built %s", flag_id, why);
         r = 1;
         goto out;
     }

@@ -102,16 +102,29 @@ int sdat_engine_acknowledge(struct sdat_engine *e, const char *id, const char *b
 int sdat_engine_dlq_replay(struct sdat_engine *e, int64_t id, const char *by, int64_t now_ms,
                            json_t **ret_outcome);
 
+/* ---- A new notification (notification.c) ---- */
+
+/* The fields every payload built now shares (decide/payload.h): id, kind,
+ * recipient to, created now_ms and due scheduled_ms, the kind's lawful
+ * basis, http.public_url and, when the deployment makes acknowledgement
+ * links, the key read for them into *ack_key (which ret points at). Clear
+ * the key with sdat_ack_key_clear once the payload is built. */
+void sdat_engine_payload_common(struct sdat_engine *e, const char *id, const char *kind,
+                                const struct sdat_recipient *to, int64_t now_ms,
+                                int64_t scheduled_ms, struct sdat_ack_key *ack_key,
+                                struct sdat_payload_common *ret);
+
 /* Stores one new notification in the open transaction: its payload is
  * validated against sdat.notification/1 first (a payload that fails is a
- * builder's bug: nothing is stored, v says why, -EPROTO), then kept as
- * canonical JSON with its SHA-256 (ret_sha) and n inserted with them
- * (n->payload and n->payload_sha256 are set here and cleared again).
- * 0 inserted, 1 when a notification with n's id exists already, -ENOMEM,
+ * builder's bug: nothing is stored, the refusal is logged, err (may be
+ * NULL) says "payload fails sdat.notification/1 at PATH: MESSAGE", and
+ * -EPROTO), then kept as canonical JSON with its SHA-256 (ret_sha) and n
+ * inserted with them (n->payload and n->payload_sha256 are set here and
+ * cleared again). 0 inserted, 1 when a notification with n's id exists already, -ENOMEM,
  * or a store error. */
 int sdat_engine_notification_store(struct sdat_engine *e, struct sdat_notification *n,
-                                   const json_t *payload, struct sdat_validation *v,
-                                   char ret_sha[65]);
+                                   const json_t *payload, char ret_sha[65], char *err,
+                                   size_t errlen);
 
 /* Matches one police child against the store's register with the
  * configured thresholds (the parameters used are returned for the

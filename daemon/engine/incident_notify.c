@@ -129,24 +129,16 @@ int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const st
     const struct sdat_route *route = &plan->route;
     const char *ref = c ? c->ref : NULL;
     char id[SDAT_ID_LEN + 1], sha[65];
-    struct sdat_payload_common common = {
-        .notification_id = id,
-        .kind = route->kind,
-        .recipient = route->recipient,
-        .created_ms = ic->now_ms,
-        .scheduled_ms = plan->at_ms,
-        .lawful_basis = sdat_config_lawful_basis(e->cfg, route->kind),
-        .public_url = e->cfg->http.public_url,
-        .route_reason = route->route_reason,
-    };
+    struct sdat_payload_common common;
     json_t *payload = NULL;
     char *content = NULL;
     struct sdat_ack_key ack_key;
     int r;
 
-    sdat_ack_key_for_links(common.public_url, e->cfg->http.ack_key_file, &ack_key);
-    common.ack_key = &ack_key;
     sdat_id_notification(route->kind, ic->key, ic->version, ref, route->recipient->id, NULL, id);
+    sdat_engine_payload_common(e, id, route->kind, route->recipient, ic->now_ms, plan->at_ms,
+                               &ack_key, &common);
+    common.route_reason = route->route_reason;
     if (strcmp(route->kind, "da-incident-urgent") == 0) {
         payload = sdat_payload_urgent(&common, ic->doc, ic->decisions);
     } else if (route->school) {
@@ -203,7 +195,6 @@ int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const st
         json_object_set_new(payload, "amends", json_string(amends));
     }
 
-    struct sdat_validation v;
     struct sdat_notification n = {
         .kind = route->kind,
         .recipient = route->recipient->id,
@@ -219,16 +210,10 @@ int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const st
         .register_child_id = json_string_value(json_object_get(register_child, "child_id")),
     };
     memcpy(n.id, id, sizeof id);
-    r = sdat_engine_notification_store(e, &n, payload, &v, sha);
+    r = sdat_engine_notification_store(e, &n, payload, sha, ic->err, ic->errlen);
     if (r == -EPROTO) {
         /* A bug in a builder: never send it. The event is dead-lettered so
          * that nothing is lost and it can be replayed after a fix. */
-        log_error("engine", "refusing notification id=%s kind=%s: payload fails "
-                  "sdat.notification/1 at %s: %s",
-                  id, route->kind, v.n_errors ? v.errors[0].path : "",
-                  v.n_errors ? v.errors[0].message : "");
-        snprintf(ic->err, ic->errlen, "built payload fails sdat.notification/1 at %s: %s",
-                 v.n_errors ? v.errors[0].path : "", v.n_errors ? v.errors[0].message : "");
         r = -EDOM;
         goto out;
     }
@@ -342,26 +327,5 @@ int incident_route_and_notify(struct incident_ctx *ic, const struct child_ctx *c
     for (size_t k = 0; k < n && r == 0; k++) {
         r = incident_notify(ic, c, &plans[k], register_child, candidates);
     }
-    return r;
-}
-
-int sdat_engine_notification_store(struct sdat_engine *e, struct sdat_notification *n,
-                                   const json_t *payload, struct sdat_validation *v,
-                                   char ret_sha[65])
-{
-    if (sdat_schemas_validate(e->schemas, payload, "sdat.notification/1", v) != 0) {
-        return -EPROTO;
-    }
-    char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text) {
-        return -ENOMEM;
-    }
-    sdat_sha256_hex(text, strlen(text), ret_sha);
-    n->payload = text;
-    n->payload_sha256 = ret_sha;
-    int r = sdat_store_notification_insert(e->st, n);
-    n->payload = NULL;
-    n->payload_sha256 = NULL;
-    free(text);
     return r;
 }

@@ -140,8 +140,7 @@ struct created {
 static int store_created(struct sdat_engine *e, const struct created *c, int64_t now_ms,
                          struct sdat_operator_result *ret)
 {
-    struct sdat_validation v;
-    char sha[SDAT_SHA256_HEX_LEN + 1], scheduled[32];
+    char sha[SDAT_SHA256_HEX_LEN + 1], scheduled[32], why[300];
     struct sdat_notification n = {
         .kind = c->kind,
         .recipient = c->to->id,
@@ -156,17 +155,10 @@ static int store_created(struct sdat_engine *e, const struct created *c, int64_t
         .register_child_id = c->register_child_id,
     };
     snprintf(n.id, sizeof n.id, "%s", c->id);
-    int r = sdat_engine_notification_store(e, &n, c->payload, &v, sha);
+    int r = sdat_engine_notification_store(e, &n, c->payload, sha, why, sizeof why);
     if (r == -EPROTO) {
         /* A bug in a builder: never send it. */
-        log_error("operator",
-                  "refusing notification id=%s kind=%s: payload fails "
-                  "sdat.notification/1 at %s: %s",
-                  c->id, c->kind, v.n_errors ? v.errors[0].path : "",
-                  v.n_errors ? v.errors[0].message : "");
-        snprintf(ret->err, sizeof ret->err,
-                 "the rebuilt payload fails sdat.notification/1 at %.150s",
-                 v.n_errors ? v.errors[0].path : "");
+        snprintf(ret->err, sizeof ret->err, "the rebuilt %.240s", why);
         return -EPROTO;
     }
     if (r != 0) {
@@ -212,17 +204,8 @@ static int send_withdrawn(struct sdat_engine *e, const struct held *h, const cha
         return r;
     }
     struct sdat_ack_key ack_key;
-    struct sdat_payload_common common = {
-        .notification_id = id,
-        .kind = "withdrawn",
-        .recipient = to,
-        .created_ms = now_ms,
-        .scheduled_ms = now_ms,
-        .lawful_basis = e->cfg->lawful_basis.withdrawn,
-        .public_url = e->cfg->http.public_url,
-        .ack_key = &ack_key,
-    };
-    sdat_ack_key_for_links(common.public_url, e->cfg->http.ack_key_file, &ack_key);
+    struct sdat_payload_common common;
+    sdat_engine_payload_common(e, id, "withdrawn", to, now_ms, now_ms, &ack_key, &common);
     json_t *payload = sdat_payload_withdrawn(&common, h->id, reason);
     sdat_ack_key_clear(&ack_key);
     if (!payload) {
@@ -431,17 +414,8 @@ static int rebuild_incident(struct sdat_engine *e, const struct held *h,
         }
     }
     struct sdat_ack_key ack_key;
-    struct sdat_payload_common common = {
-        .notification_id = id,
-        .kind = "da-incident",
-        .recipient = to,
-        .created_ms = now_ms,
-        .scheduled_ms = redirect_due(e->cfg, to, ic.reported_ms, now_ms),
-        .lawful_basis = e->cfg->lawful_basis.da_incident,
-        .public_url = e->cfg->http.public_url,
-        .ack_key = &ack_key,
-    };
-    sdat_ack_key_for_links(common.public_url, e->cfg->http.ack_key_file, &ack_key);
+    struct sdat_payload_common common;
+    sdat_engine_payload_common(e, id, "da-incident", to, now_ms, redirect_due(e->cfg, to, ic.reported_ms, now_ms), &ack_key, &common);
     *ret_payload = to->kind == SDAT_KIND_SCHOOL
                        ? sdat_payload_school_incident(&common, doc, police_child, register_child)
                        : sdat_payload_other_incident(&common, doc, police_child,
@@ -471,17 +445,8 @@ static int readdress(struct sdat_engine *e, const struct held *h, const struct s
         return -EBUSY;
     }
     struct sdat_ack_key ack_key;
-    struct sdat_payload_common common = {
-        .notification_id = id,
-        .kind = h->kind,
-        .recipient = to,
-        .created_ms = now_ms,
-        .scheduled_ms = now_ms,
-        .lawful_basis = sdat_config_lawful_basis(e->cfg, h->kind),
-        .public_url = e->cfg->http.public_url,
-        .ack_key = &ack_key,
-    };
-    sdat_ack_key_for_links(common.public_url, e->cfg->http.ack_key_file, &ack_key);
+    struct sdat_payload_common common;
+    sdat_engine_payload_common(e, id, h->kind, to, now_ms, now_ms, &ack_key, &common);
     *ret_payload = common.lawful_basis ? sdat_payload_readdressed(&common, old) : NULL;
     sdat_ack_key_clear(&ack_key);
     json_decref(old);
