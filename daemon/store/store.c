@@ -1,6 +1,7 @@
 #include "store_internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +177,35 @@ void store_bind_text(sqlite3_stmt *stmt, int i, const char *text)
     } else {
         sqlite3_bind_null(stmt, i);
     }
+}
+
+int store_run(sdat_store_t *st, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *stmt = store_stmt(st, sql);
+    if (!stmt) {
+        return -EIO;
+    }
+    va_list ap;
+    va_start(ap, types);
+    for (int i = 1; types[i - 1]; i++) {
+        switch (types[i - 1]) {
+        case 't':
+            store_bind_text(stmt, i, va_arg(ap, const char *));
+            break;
+        case 'i':
+            sqlite3_bind_int(stmt, i, va_arg(ap, int));
+            break;
+        case 'I':
+            sqlite3_bind_int64(stmt, i, va_arg(ap, int64_t));
+            break;
+        default:
+            va_end(ap);
+            return -EINVAL; /* a programming error */
+        }
+    }
+    va_end(ap);
+    int r = store_step_done(st, stmt);
+    return r < 0 ? r : sqlite3_changes(st->db);
 }
 
 static int exec(sdat_store_t *st, const char *sql)

@@ -52,18 +52,12 @@ int sdat_store_incident_version(sdat_store_t *st, const char *key, int64_t *ret_
 int sdat_store_incident_put(sdat_store_t *st, const char *key, int64_t version, const char *doc,
                             int64_t now_ms)
 {
-    sqlite3_stmt *stmt = store_stmt(
-        st, "INSERT INTO incidents(key, version, doc, updated_ms) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET version = excluded.version, doc = excluded.doc,"
-            " updated_ms = excluded.updated_ms");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, key);
-    sqlite3_bind_int64(stmt, 2, version);
-    store_bind_text(stmt, 3, doc);
-    sqlite3_bind_int64(stmt, 4, now_ms);
-    return store_step_done(st, stmt);
+    int r = store_run(st,
+                      "INSERT INTO incidents(key, version, doc, updated_ms) VALUES (?, ?, ?, ?)"
+                      " ON CONFLICT(key) DO UPDATE SET version = excluded.version, doc = excluded.doc,"
+                      " updated_ms = excluded.updated_ms",
+                      "tItI", key, version, doc, now_ms);
+    return r < 0 ? r : 0;
 }
 
 int sdat_store_incident_get(sdat_store_t *st, const char *key, int64_t *ret_version,
@@ -392,29 +386,20 @@ int sdat_store_notification_escalated(sdat_store_t *st, const char *id, const ch
 
 int sdat_store_notifications_requeue(sdat_store_t *st, int64_t now_ms)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET state = 'scheduled',"
-                                        " next_attempt_ms = ? WHERE state = 'delivering'");
-    if (!stmt) {
-        return -EIO;
-    }
-    sqlite3_bind_int64(stmt, 1, now_ms);
-    int r = store_step_done(st, stmt);
-    return r < 0 ? r : sqlite3_changes(st->db);
+    return store_run(st,
+                     "UPDATE notifications SET state = 'scheduled',"
+                     " next_attempt_ms = ? WHERE state = 'delivering'",
+                     "I", now_ms);
 }
 
 int sdat_store_notifications_wake(sdat_store_t *st, const char *recipient, int64_t now_ms)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET next_attempt_ms = ?"
-                                        " WHERE recipient = ? AND state = 'scheduled'"
-                                        " AND next_attempt_ms > ? AND scheduled_ms <= ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    sqlite3_bind_int64(stmt, 1, now_ms);
-    store_bind_text(stmt, 2, recipient);
-    sqlite3_bind_int64(stmt, 3, now_ms);
-    sqlite3_bind_int64(stmt, 4, now_ms);
-    return store_step_done(st, stmt);
+    int r = store_run(st,
+                      "UPDATE notifications SET next_attempt_ms = ?"
+                      " WHERE recipient = ? AND state = 'scheduled'"
+                      " AND next_attempt_ms > ? AND scheduled_ms <= ?",
+                      "ItII", now_ms, recipient, now_ms, now_ms);
+    return r < 0 ? r : 0;
 }
 
 int sdat_store_notification_defer(sdat_store_t *st, const char *id, int64_t at_ms)
@@ -425,15 +410,11 @@ int sdat_store_notification_defer(sdat_store_t *st, const char *id, int64_t at_m
 
 int sdat_store_notification_set_state(sdat_store_t *st, const char *id, const char *state)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "UPDATE notifications SET state = ? WHERE id = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, state);
-    store_bind_text(stmt, 2, id);
-    int r = store_step_done(st, stmt);
-    if (r == 0 && sqlite3_changes(st->db) == 0) {
-        r = -ENOENT;
+    int r = store_run(st,
+                      "UPDATE notifications SET state = ? WHERE id = ?",
+                      "tt", state, id);
+    if (r >= 0) {
+        r = r == 0 ? -ENOENT : 0;
     }
     return r;
 }
@@ -456,21 +437,13 @@ int sdat_store_next_due(sdat_store_t *st, int64_t *ret_ms)
 int sdat_store_notification_update(sdat_store_t *st, const char *id, const char *state,
                                    int attempts, int64_t next_attempt_ms, const char *last_error)
 {
-    sqlite3_stmt *stmt =
-        store_stmt(st, "UPDATE notifications SET state = ?, attempts = ?, next_attempt_ms = ?,"
-                       " last_error = ?, delivered_ms = CASE WHEN ?1 = 'delivered' THEN ?3"
-                       " ELSE delivered_ms END WHERE id = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, state);
-    sqlite3_bind_int(stmt, 2, attempts);
-    sqlite3_bind_int64(stmt, 3, next_attempt_ms);
-    store_bind_text(stmt, 4, last_error);
-    store_bind_text(stmt, 5, id);
-    int r = store_step_done(st, stmt);
-    if (r == 0 && sqlite3_changes(st->db) == 0) {
-        r = -ENOENT;
+    int r = store_run(st,
+                      "UPDATE notifications SET state = ?, attempts = ?, next_attempt_ms = ?,"
+                      " last_error = ?, delivered_ms = CASE WHEN ?1 = 'delivered' THEN ?3"
+                      " ELSE delivered_ms END WHERE id = ?",
+                      "tiItt", state, attempts, next_attempt_ms, last_error, id);
+    if (r >= 0) {
+        r = r == 0 ? -ENOENT : 0;
     }
     return r;
 }
@@ -478,17 +451,11 @@ int sdat_store_notification_update(sdat_store_t *st, const char *id, const char 
 int sdat_store_attempt_insert(sdat_store_t *st, const char *id, int n, int64_t at_ms,
                               const char *outcome, const char *detail)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "INSERT OR REPLACE INTO attempts(notification_id, n,"
-                                        " at_ms, outcome, detail) VALUES (?, ?, ?, ?, ?)");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, id);
-    sqlite3_bind_int(stmt, 2, n);
-    sqlite3_bind_int64(stmt, 3, at_ms);
-    store_bind_text(stmt, 4, outcome);
-    store_bind_text(stmt, 5, detail);
-    return store_step_done(st, stmt);
+    int r = store_run(st,
+                      "INSERT OR REPLACE INTO attempts(notification_id, n,"
+                      " at_ms, outcome, detail) VALUES (?, ?, ?, ?, ?)",
+                      "tiItt", id, n, at_ms, outcome, detail);
+    return r < 0 ? r : 0;
 }
 
 int sdat_store_dead_letter_insert(sdat_store_t *st, const struct sdat_dead_letter *dl,
@@ -606,10 +573,8 @@ int sdat_store_dead_letter_get(sdat_store_t *st, int64_t id,
 
 int sdat_store_dead_letter_mark_sent(sdat_store_t *st, int64_t id)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "UPDATE dead_letters SET sent = 1 WHERE id = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    sqlite3_bind_int64(stmt, 1, id);
-    return store_step_done(st, stmt);
+    int r = store_run(st,
+                      "UPDATE dead_letters SET sent = 1 WHERE id = ?",
+                      "I", id);
+    return r < 0 ? r : 0;
 }

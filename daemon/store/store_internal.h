@@ -36,6 +36,11 @@ struct sdat_store {
 sqlite3_stmt *store_stmt(sdat_store_t *st, const char *sql);
 int store_step_done(sdat_store_t *st, sqlite3_stmt *stmt);
 void store_bind_text(sqlite3_stmt *stmt, int i, const char *text);
+/* Runs SQL (a string literal) once, its parameters ?1, ?2, … bound from
+ * the arguments as types says: 't' text (const char *; NULL binds NULL),
+ * 'i' int, 'I' int64_t. The number of rows it changed, or
+ * store_step_done's error. */
+int store_run(sdat_store_t *st, const char *sql, const char *types, ...);
 
 /* One integer from a cached statement (count(*) and the like). */
 int store_count(sdat_store_t *st, sqlite3_stmt *stmt, int64_t *ret_count);

@@ -20,35 +20,24 @@ static int unchanged(sdat_store_t *st, const char *id)
 
 int sdat_store_notification_move(sdat_store_t *st, const char *id, const char *from, const char *to)
 {
-    sqlite3_stmt *stmt =
-        store_stmt(st, "UPDATE notifications SET state = ? WHERE id = ? AND state = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, to);
-    store_bind_text(stmt, 2, id);
-    store_bind_text(stmt, 3, from);
-    int r = store_step_done(st, stmt);
-    if (r == 0 && sqlite3_changes(st->db) == 0) {
-        r = unchanged(st, id);
+    int r = store_run(st,
+                      "UPDATE notifications SET state = ? WHERE id = ? AND state = ?",
+                      "ttt", to, id, from);
+    if (r >= 0) {
+        r = r == 0 ? unchanged(st, id) : 0;
     }
     return r;
 }
 
 int sdat_store_notification_resend(sdat_store_t *st, const char *id, int64_t now_ms)
 {
-    sqlite3_stmt *stmt =
-        store_stmt(st, "UPDATE notifications SET state = 'scheduled', scheduled_ms = ?1,"
-                       " next_attempt_ms = ?1, acknowledged_ms = NULL, ack_due_ms = NULL"
-                       " WHERE id = ?2 AND state IN ('delivered', 'acknowledged', 'failed')");
-    if (!stmt) {
-        return -EIO;
-    }
-    sqlite3_bind_int64(stmt, 1, now_ms);
-    store_bind_text(stmt, 2, id);
-    int r = store_step_done(st, stmt);
-    if (r == 0 && sqlite3_changes(st->db) == 0) {
-        r = unchanged(st, id);
+    int r = store_run(st,
+                      "UPDATE notifications SET state = 'scheduled', scheduled_ms = ?1,"
+                      " next_attempt_ms = ?1, acknowledged_ms = NULL, ack_due_ms = NULL"
+                      " WHERE id = ?2 AND state IN ('delivered', 'acknowledged', 'failed')",
+                      "It", now_ms, id);
+    if (r >= 0) {
+        r = r == 0 ? unchanged(st, id) : 0;
     }
     return r;
 }

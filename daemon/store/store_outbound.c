@@ -10,15 +10,10 @@
 int sdat_store_cpis_response_insert(sdat_store_t *st, const char *key, const char *value,
                                     int64_t now_ms)
 {
-    sqlite3_stmt *stmt = store_stmt(
-        st, "INSERT INTO cpis_responses(key, value, created_ms) VALUES (?, ?, ?)");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, key);
-    store_bind_text(stmt, 2, value);
-    sqlite3_bind_int64(stmt, 3, now_ms);
-    return store_step_done(st, stmt);
+    int r = store_run(st,
+                      "INSERT INTO cpis_responses(key, value, created_ms) VALUES (?, ?, ?)",
+                      "ttI", key, value, now_ms);
+    return r < 0 ? r : 0;
 }
 
 static int outbound_rows(sdat_store_t *st, sqlite3_stmt *stmt,
@@ -66,12 +61,10 @@ int sdat_store_cpis_responses_unsent(sdat_store_t *st, int64_t after, int limit,
 
 int sdat_store_cpis_response_sent(sdat_store_t *st, int64_t id)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "DELETE FROM cpis_responses WHERE id = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    sqlite3_bind_int64(stmt, 1, id);
-    return store_step_done(st, stmt);
+    int r = store_run(st,
+                      "DELETE FROM cpis_responses WHERE id = ?",
+                      "I", id);
+    return r < 0 ? r : 0;
 }
 
 int sdat_store_audit_unmirrored(sdat_store_t *st, int64_t after, int limit,
@@ -91,12 +84,10 @@ int sdat_store_audit_unmirrored(sdat_store_t *st, int64_t after, int limit,
 
 int sdat_store_audit_mirrored(sdat_store_t *st, int64_t seq)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "DELETE FROM audit_unmirrored WHERE seq = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    sqlite3_bind_int64(stmt, 1, seq);
-    return store_step_done(st, stmt);
+    int r = store_run(st,
+                      "DELETE FROM audit_unmirrored WHERE seq = ?",
+                      "I", seq);
+    return r < 0 ? r : 0;
 }
 
 int sdat_store_audit_unmirrored_count(sdat_store_t *st, int64_t *ret_count)

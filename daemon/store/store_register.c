@@ -503,14 +503,11 @@ out:
 
 int sdat_store_flag_delete(sdat_store_t *st, const char *flag_id)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "DELETE FROM cpis_flags WHERE flag_id = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, flag_id);
-    int r = store_step_done(st, stmt);
-    if (r == 0 && sqlite3_changes(st->db) == 0) {
-        r = -ENOENT;
+    int r = store_run(st,
+                      "DELETE FROM cpis_flags WHERE flag_id = ?",
+                      "t", flag_id);
+    if (r >= 0) {
+        r = r == 0 ? -ENOENT : 0;
     }
     return r;
 }
@@ -542,18 +539,12 @@ int sdat_store_register_offset(sdat_store_t *st, const char *cluster, const char
 int sdat_store_register_offset_set(sdat_store_t *st, const char *cluster, const char *topic,
                                    int32_t partition, int64_t next_offset)
 {
-    sqlite3_stmt *stmt = store_stmt(
-        st, "INSERT INTO register_positions(cluster, topic, partition, next_offset)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT(cluster, topic, partition)"
-            " DO UPDATE SET next_offset = excluded.next_offset");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, cluster);
-    store_bind_text(stmt, 2, topic);
-    sqlite3_bind_int(stmt, 3, partition);
-    sqlite3_bind_int64(stmt, 4, next_offset);
-    return store_step_done(st, stmt);
+    int r = store_run(st,
+                      "INSERT INTO register_positions(cluster, topic, partition, next_offset)"
+                      " VALUES (?, ?, ?, ?) ON CONFLICT(cluster, topic, partition)"
+                      " DO UPDATE SET next_offset = excluded.next_offset",
+                      "ttiI", cluster, topic, (int)partition, next_offset);
+    return r < 0 ? r : 0;
 }
 
 int sdat_store_flags_for(sdat_store_t *st, const char *nhs_number,
@@ -633,22 +624,14 @@ int sdat_store_access_record(sdat_store_t *st, const char *nhs_number, const cha
                              const char *setting, int64_t arrived_ms, const char *attendance,
                              int64_t now_ms)
 {
-    sqlite3_stmt *stmt = store_stmt(
-        st, "INSERT INTO accesses(nhs_number, ods_code, setting, arrived_ms, attendance,"
-            " recorded_ms) SELECT ?1, ?2, ?3, ?4, ?5, ?6"
-            " WHERE NOT EXISTS (SELECT 1 FROM accesses WHERE attendance = ?5)");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, nhs_number);
-    store_bind_text(stmt, 2, ods_code);
-    store_bind_text(stmt, 3, setting);
-    sqlite3_bind_int64(stmt, 4, arrived_ms);
-    store_bind_text(stmt, 5, attendance);
-    sqlite3_bind_int64(stmt, 6, now_ms);
-    int r = store_step_done(st, stmt);
-    if (r == 0 && sqlite3_changes(st->db) == 0) {
-        r = 1;
+    int r = store_run(st,
+                      "INSERT INTO accesses(nhs_number, ods_code, setting, arrived_ms, attendance,"
+                      " recorded_ms) SELECT ?1, ?2, ?3, ?4, ?5, ?6"
+                      " WHERE NOT EXISTS (SELECT 1 FROM accesses WHERE attendance = ?5)",
+                      "tttItI", nhs_number, ods_code, setting, arrived_ms, attendance,
+                      now_ms);
+    if (r >= 0) {
+        r = r == 0 ? 1 : 0;
     }
     return r;
 }
@@ -672,13 +655,9 @@ int sdat_store_meta_get(sdat_store_t *st, const char *key, char **ret_value)
 
 int sdat_store_meta_set(sdat_store_t *st, const char *key, const char *value)
 {
-    sqlite3_stmt *stmt =
-        store_stmt(st, "INSERT INTO meta(key, value) VALUES (?, ?)"
-                       " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, key);
-    store_bind_text(stmt, 2, value);
-    return store_step_done(st, stmt);
+    int r = store_run(st,
+                      "INSERT INTO meta(key, value) VALUES (?, ?)"
+                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                      "tt", key, value);
+    return r < 0 ? r : 0;
 }
