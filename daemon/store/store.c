@@ -179,6 +179,23 @@ void store_bind_text(sqlite3_stmt *stmt, int i, const char *text)
     }
 }
 
+int store_row_by_text(sdat_store_t *st, const char *sql, const char *text,
+                      sqlite3_stmt **ret_stmt)
+{
+    sqlite3_stmt *stmt = store_stmt(st, sql);
+    if (!stmt) {
+        return -EIO;
+    }
+    store_bind_text(stmt, 1, text);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *ret_stmt = stmt;
+        return 0;
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
 int store_run(sdat_store_t *st, const char *sql, const char *types, ...)
 {
     sqlite3_stmt *stmt = store_stmt(st, sql);

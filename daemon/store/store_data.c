@@ -35,13 +35,8 @@ int sdat_store_notification_count(sdat_store_t *st, const char *state, int64_t *
 
 int sdat_store_incident_version(sdat_store_t *st, const char *key, int64_t *ret_version)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "SELECT version FROM incidents WHERE key = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, key);
-    int rc = sqlite3_step(stmt);
-    int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+    sqlite3_stmt *stmt = NULL;
+    int r = store_row_by_text(st, "SELECT version FROM incidents WHERE key = ?", key, &stmt);
     if (r == 0) {
         *ret_version = sqlite3_column_int64(stmt, 0);
     }
@@ -63,13 +58,8 @@ int sdat_store_incident_put(sdat_store_t *st, const char *key, int64_t version, 
 int sdat_store_incident_get(sdat_store_t *st, const char *key, int64_t *ret_version,
                             json_t **ret_doc)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "SELECT version, doc FROM incidents WHERE key = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, key);
-    int rc = sqlite3_step(stmt);
-    int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+    sqlite3_stmt *stmt = NULL;
+    int r = store_row_by_text(st, "SELECT version, doc FROM incidents WHERE key = ?", key, &stmt);
     if (r == 0) {
         const char *text = (const char *)sqlite3_column_text(stmt, 1);
         json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
@@ -86,36 +76,20 @@ int sdat_store_incident_get(sdat_store_t *st, const char *key, int64_t *ret_vers
 
 int sdat_store_notification_insert(sdat_store_t *st, const struct sdat_notification *n)
 {
-    sqlite3_stmt *stmt = store_stmt(
-        st, "INSERT INTO notifications(id, kind, recipient, source_key, source_version,"
-            " child_ref, state, created_ms, scheduled_ms, next_attempt_ms, attempts, payload,"
-            " payload_sha256, amends, route_reason, last_error, register_child_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, n->id);
-    store_bind_text(stmt, 2, n->kind);
-    store_bind_text(stmt, 3, n->recipient);
-    store_bind_text(stmt, 4, n->source_key);
-    sqlite3_bind_int64(stmt, 5, n->source_version);
-    store_bind_text(stmt, 6, n->child_ref);
-    store_bind_text(stmt, 7, n->state);
-    sqlite3_bind_int64(stmt, 8, n->created_ms);
-    sqlite3_bind_int64(stmt, 9, n->scheduled_ms);
-    sqlite3_bind_int64(stmt, 10, n->next_attempt_ms);
-    sqlite3_bind_int(stmt, 11, n->attempts);
-    store_bind_text(stmt, 12, n->payload);
-    store_bind_text(stmt, 13, n->payload_sha256);
-    store_bind_text(stmt, 14, n->amends);
-    store_bind_text(stmt, 15, n->route_reason);
-    store_bind_text(stmt, 16, n->last_error);
-    store_bind_text(stmt, 17, n->register_child_id);
-    int r = store_step_done(st, stmt);
+    int r = store_run(
+        st,
+        "INSERT INTO notifications(id, kind, recipient, source_key, source_version,"
+        " child_ref, state, created_ms, scheduled_ms, next_attempt_ms, attempts, payload,"
+        " payload_sha256, amends, route_reason, last_error, register_child_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+        "ttttIttIIIitttttt", n->id, n->kind, n->recipient, n->source_key,
+        (int64_t)n->source_version, n->child_ref, n->state, (int64_t)n->created_ms,
+        (int64_t)n->scheduled_ms, (int64_t)n->next_attempt_ms, (int)n->attempts, n->payload,
+        n->payload_sha256, n->amends, n->route_reason, n->last_error, n->register_child_id);
     if (r < 0) {
         return r;
     }
-    return sqlite3_changes(st->db) == 1 ? 0 : 1;
+    return r == 1 ? 0 : 1;
 }
 
 /* A notification row with owned copies of its strings. */

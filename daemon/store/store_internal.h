@@ -42,6 +42,11 @@ void store_bind_text(sqlite3_stmt *stmt, int i, const char *text);
  * store_step_done's error. */
 int store_run(sdat_store_t *st, const char *sql, const char *types, ...);
 
+/* Runs SQL (a string literal) with text bound to ?1 and steps to its
+ * first row: 0 with *ret_stmt on that row (read its columns, then
+ * sqlite3_reset it), -ENOENT when there is none, or -EIO. */
+int store_row_by_text(sdat_store_t *st, const char *sql, const char *text,
+                      sqlite3_stmt **ret_stmt);
 /* One integer from a cached statement (count(*) and the like). */
 int store_count(sdat_store_t *st, sqlite3_stmt *stmt, int64_t *ret_count);
 /* Migration 2: derives the matching columns and keys of every child. */

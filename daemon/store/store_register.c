@@ -273,12 +273,8 @@ int sdat_store_child_count(sdat_store_t *st, int64_t *ret_count)
 
 int sdat_store_child_get(sdat_store_t *st, const char *child_id, json_t **ret_child)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "SELECT doc FROM children WHERE child_id = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, child_id);
-    int rc = sqlite3_step(stmt), r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+    sqlite3_stmt *stmt = NULL;
+    int r = store_row_by_text(st, "SELECT doc FROM children WHERE child_id = ?", child_id, &stmt);
     if (r == 0) {
         json_t *doc = json_loads((const char *)sqlite3_column_text(stmt, 0), 0, NULL);
         if (doc) {
@@ -638,13 +634,8 @@ int sdat_store_access_record(sdat_store_t *st, const char *nhs_number, const cha
 
 int sdat_store_meta_get(sdat_store_t *st, const char *key, char **ret_value)
 {
-    sqlite3_stmt *stmt = store_stmt(st, "SELECT value FROM meta WHERE key = ?");
-    if (!stmt) {
-        return -EIO;
-    }
-    store_bind_text(stmt, 1, key);
-    int rc = sqlite3_step(stmt);
-    int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+    sqlite3_stmt *stmt = NULL;
+    int r = store_row_by_text(st, "SELECT value FROM meta WHERE key = ?", key, &stmt);
     if (r == 0) {
         *ret_value = strdup((const char *)sqlite3_column_text(stmt, 0));
         r = *ret_value ? 0 : -ENOMEM;

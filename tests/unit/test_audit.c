@@ -10,9 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
-#include "decide/decide.h"
-#include "util/util.h"
+#include "fixture.h"
 
 Test(audit, canonical_json_sorts_keys_and_keeps_slash_and_utf8)
 {
@@ -225,20 +223,15 @@ static sdat_audit_t *audit;
 
 static void chain_setup(void)
 {
-    char err[256];
-    snprintf(dir, sizeof dir, "/tmp/sdat-test-audit-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
+    fixture_dir_make(dir, sizeof dir, "audit");
+    st = fixture_store_open(dir);
     cr_assert_eq(sdat_audit_new("test1", &audit), 0);
 }
 
 static void chain_teardown(void)
 {
-    char cmd[128];
-    sdat_audit_free(audit);
-    sdat_store_close(st);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fixture_close(NULL, st, NULL, audit);
+    fixture_dir_remove(dir);
 }
 
 /* n records (type test.event) in one transaction. */

@@ -6,11 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "outbox/outbox.h"
-#include "engine/engine.h"
-#include "decide/decide.h"
-#include "config/config.h"
-#include "store/store.h"
+#include "fixture.h"
 
 static int32_t day(const char *date)
 {
@@ -113,41 +109,19 @@ static const char config_text[] =
 
 static void attendance_setup(void)
 {
-    char path[128], err[256], *errors = NULL;
-    snprintf(dir, sizeof dir, "/tmp/sdat-test-cpis-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/sdatd.conf", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fprintf(f, config_text, dir, dir, dir, dir, dir, dir, dir);
-    fclose(f);
-    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s", errors ? errors : "");
-    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(sdat_schemas_new(&schemas, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(sdat_audit_new("test", &audit), 0);
-    engine = (struct sdat_engine){.cfg = cfg, .st = st, .audit = audit, .schemas = schemas};
+    fixture_dir_make(dir, sizeof dir, "cpis");
+    fixture_write(dir, "sdatd.conf", config_text, dir, dir, dir, dir, dir, dir, dir);
+    engine = fixture_engine_open(dir, &cfg, &st, &schemas, &audit);
     offset = 0;
 }
 
 static void attendance_teardown(void)
 {
-    char cmd[128];
-    sdat_audit_free(audit);
-    sdat_schemas_free(schemas);
-    sdat_store_close(st);
-    sdat_config_free(cfg);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fixture_close(cfg, st, schemas, audit);
+    fixture_dir_remove(dir);
 }
 
 TestSuite(attendance, .init = attendance_setup, .fini = attendance_teardown);
-
-static int64_t ms(const char *datetime)
-{
-    int64_t v;
-    cr_assert_eq(sdat_datetime_parse(datetime, &v), 0, "%s", datetime);
-    return v;
-}
 
 /* A council.cpis-flag/1 into the register. recipient: contact.recipient or
  * NULL; edd for UCPP. */

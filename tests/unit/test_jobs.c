@@ -8,9 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
-#include "decide/decide.h"
-#include "store/store.h"
+#include "fixture.h"
 
 static char dir[64];
 static sdat_store_t *st;
@@ -20,10 +18,8 @@ static sdat_jobs_t *jobs;
 
 static void setup(void)
 {
-    char err[256];
-    snprintf(dir, sizeof dir, "/tmp/sdat-test-jobs-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
+    fixture_dir_make(dir, sizeof dir, "jobs");
+    st = fixture_store_open(dir);
     cr_assert_eq(sdat_audit_new("test", &audit), 0);
     engine = (struct sdat_engine){.st = st, .audit = audit};
     cr_assert_eq(sdat_jobs_new(&jobs), 0);
@@ -31,12 +27,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[128];
     sdat_jobs_free(jobs);
-    sdat_audit_free(audit);
-    sdat_store_close(st);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fixture_close(NULL, st, NULL, audit);
+    fixture_dir_remove(dir);
 }
 
 TestSuite(jobs, .init = setup, .fini = teardown);

@@ -10,12 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "outbox/outbox.h"
-#include "decide/decide.h"
-#include "engine/engine.h"
-#include "config/config.h"
-#include "util/util.h"
-#include "store/store.h"
+#include "fixture.h"
 
 static char dir[64];
 static struct sdat_config *cfg;
@@ -63,25 +58,13 @@ static const char child_t1[] =
 
 static void setup(void)
 {
-    char path[128], err[256], *errors = NULL;
-    snprintf(dir, sizeof dir, "/tmp/sdat-test-operator-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    char path[128];
+    fixture_dir_make(dir, sizeof dir, "operator");
+    fixture_write(dir, "ack.key", "%s\n", ack_key); /* one trailing newline: not part of the key */
     snprintf(path, sizeof path, "%s/ack.key", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fprintf(f, "%s\n", ack_key); /* one trailing newline: not part of the key */
-    fclose(f);
     cr_assert_eq(chmod(path, 0600), 0);
-    snprintf(path, sizeof path, "%s/sdatd.conf", dir);
-    f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fprintf(f, config_text, dir, dir, dir, dir, dir, dir, dir);
-    fclose(f);
-    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s", errors ? errors : "");
-    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(sdat_schemas_new(&schemas, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(sdat_audit_new("test", &audit), 0);
-    engine = (struct sdat_engine){.cfg = cfg, .st = st, .audit = audit, .schemas = schemas};
+    fixture_write(dir, "sdatd.conf", config_text, dir, dir, dir, dir, dir, dir, dir);
+    engine = fixture_engine_open(dir, &cfg, &st, &schemas, &audit);
     json_t *child = json_loads(child_t1, 0, NULL);
     cr_assert_not_null(child);
     cr_assert_eq(sdat_store_begin(st), 0);
@@ -93,23 +76,11 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[128];
-    sdat_audit_free(audit);
-    sdat_schemas_free(schemas);
-    sdat_store_close(st);
-    sdat_config_free(cfg);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fixture_close(cfg, st, schemas, audit);
+    fixture_dir_remove(dir);
 }
 
 TestSuite(operator, .init = setup, .fini = teardown);
-
-static int64_t ms(const char *datetime)
-{
-    int64_t v;
-    cr_assert_eq(sdat_datetime_parse(datetime, &v), 0, "%s", datetime);
-    return v;
-}
 
 /* An incident reported on Thursday 19 November 2026 at 21:00 GMT with one
  * child: T-1 by NHS number (a match: school:1, due Friday 07:30), or a
@@ -267,40 +238,11 @@ static int act(enum action a, const char *id, const char *arg, int64_t now,
     return r;
 }
 
-struct audit_found {
-    const char *type;
-    size_t n;
-    json_t *last;
-};
-
-static int audit_cb(int64_t seq, const char *record, void *opaque)
-{
-    struct audit_found *f = opaque;
-    (void)seq;
-    json_t *doc = json_loads(record, 0, NULL);
-    cr_assert_not_null(doc);
-    if (strcmp(json_string_value(json_object_get(doc, "type")), f->type) == 0) {
-        f->n++;
-        json_decref(f->last);
-        f->last = doc;
-    } else {
-        json_decref(doc);
-    }
-    return 0;
-}
-
 /* How many records of type name id; the last one in *ret_last (new
  * reference) when ret_last is not NULL. */
 static size_t audited(const char *id, const char *type, json_t **ret_last)
 {
-    struct audit_found f = {.type = type};
-    cr_assert_eq(sdat_store_audit_about(st, id, audit_cb, &f), 0);
-    if (ret_last) {
-        *ret_last = f.last;
-    } else {
-        json_decref(f.last);
-    }
-    return f.n;
+    return fixture_audit_count(st, id, type, ret_last);
 }
 
 static void assert_valid_notification(const json_t *payload)

@@ -12,11 +12,7 @@
 
 #include <openssl/evp.h>
 
-#include "engine/engine.h"
-#include "decide/decide.h"
-#include "config/config.h"
-#include "outbox/outbox.h"
-#include "store/store.h"
+#include "fixture.h"
 
 static char dir[64];
 static struct sdat_config *cfg;
@@ -118,19 +114,10 @@ static const struct sdat_connector_ops fake_ops = {
 
 static void setup(void)
 {
-    char path[128], err[256], *errors = NULL;
-    snprintf(dir, sizeof dir, "/tmp/sdat-test-outbox-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/sdatd.conf", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fprintf(f, config_text, dir, dir, dir, dir);
-    fclose(f);
-    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s", errors ? errors : "");
-    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(sdat_schemas_new(&schemas, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(sdat_audit_new("test", &audit), 0);
-    engine = (struct sdat_engine){.cfg = cfg, .st = st, .audit = audit, .schemas = schemas};
+    char err[256];
+    fixture_dir_make(dir, sizeof dir, "outbox");
+    fixture_write(dir, "sdatd.conf", config_text, dir, dir, dir, dir);
+    engine = fixture_engine_open(dir, &cfg, &st, &schemas, &audit);
     cr_assert_eq(sdat_outbox_new(cfg, NULL, &outbox, err, sizeof err), 0, "%s", err);
     cr_assert_eq(sdat_outbox_bind(outbox, "school:1", &fake_ops, NULL), 0);
     memset(&fake, 0, sizeof fake);
@@ -140,24 +127,12 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[128];
     sdat_outbox_free(outbox);
-    sdat_audit_free(audit);
-    sdat_schemas_free(schemas);
-    sdat_store_close(st);
-    sdat_config_free(cfg);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fixture_close(cfg, st, schemas, audit);
+    fixture_dir_remove(dir);
 }
 
 TestSuite(outbox, .init = setup, .fini = teardown);
-
-static int64_t ms(const char *datetime)
-{
-    int64_t v;
-    cr_assert_eq(sdat_datetime_parse(datetime, &v), 0, "%s", datetime);
-    return v;
-}
 
 /* A school notification due at due_ms. */
 static void add(const char *id, const char *recipient, int64_t due_ms)
@@ -258,37 +233,9 @@ static struct escalations escalations_of(const char *id)
 
 /* The audit records of one type: how many, and the last (new reference,
  * when ret_last is not NULL). */
-struct audit_find {
-    const char *type;
-    size_t n;
-    json_t *last;
-};
-
-static int audit_find_cb(int64_t seq, const char *record, void *opaque)
-{
-    struct audit_find *f = opaque;
-    json_t *doc = json_loads(record, 0, NULL);
-    cr_assert_not_null(doc, "audit record %lld is not JSON", (long long)seq);
-    if (strcmp(json_string_value(json_object_get(doc, "type")), f->type) == 0) {
-        f->n++;
-        json_decref(f->last);
-        f->last = doc;
-    } else {
-        json_decref(doc);
-    }
-    return 0;
-}
-
 static size_t audit_count(const char *type, json_t **ret_last)
 {
-    struct audit_find f = {.type = type};
-    cr_assert_eq(sdat_store_audit_each(st, 0, audit_find_cb, &f), 0);
-    if (ret_last) {
-        *ret_last = f.last;
-    } else {
-        json_decref(f.last);
-    }
-    return f.n;
+    return fixture_audit_count(st, NULL, type, ret_last);
 }
 
 static const char *subject_of(const json_t *record, const char *field)

@@ -7,24 +7,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
-#include "decide/decide.h"
-#include "store/store.h"
+#include "fixture.h"
 #include "store/store_internal.h" /* the connection, to make the database "full" */
 
 static char dir[64];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/sdat-test-store-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    fixture_dir_make(dir, sizeof dir, "store");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fixture_dir_remove(dir);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);
@@ -245,9 +240,7 @@ static size_t candidates(sdat_store_t *st, const char *given, const char *family
 /* The writer, in a transaction, with children a and b in the register. */
 static sdat_store_t *writer_with(const json_t *a, const json_t *b)
 {
-    sdat_store_t *st = NULL;
-    char err[256];
-    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
+    sdat_store_t *st = fixture_store_open(dir);
     cr_assert_eq(sdat_store_begin(st), 0);
     cr_assert_eq(sdat_store_child_upsert(st, a, 1), 0);
     cr_assert_eq(sdat_store_child_upsert(st, b, 1), 0);

@@ -12,22 +12,18 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "decide/decide.h"
-#include "util/util.h"
+#include "fixture.h"
 
 static char dir[64];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/sdat-test-tz-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    fixture_dir_make(dir, sizeof dir, "tz");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fixture_dir_remove(dir);
 }
 
 TestSuite(tz, .init = setup, .fini = teardown);
