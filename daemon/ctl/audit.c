@@ -33,17 +33,6 @@ static bool is_hash(const char *s)
     return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
-static sdat_store_t *open_store(const struct sdat_config *cfg)
-{
-    sdat_store_t *st = NULL;
-    char err[512];
-    if (sdat_store_open(cfg->state_dir, SDAT_STORE_READONLY, &st, err, sizeof err) < 0) {
-        fprintf(stderr, "sdatctl: %s\n", err);
-        return NULL;
-    }
-    return st;
-}
-
 static int feed_row(int64_t seq, const char *record, const char *hash, void *opaque)
 {
     int r = sdat_audit_verifier_feed(opaque, record, seq, hash);
@@ -142,7 +131,7 @@ static int verify(const struct ctl_options *opts, int argc, char **argv)
         }
         r = feed_file(v, in);
     } else {
-        st = open_store(cfg);
+        st = ctl_open_store(cfg);
         if (!st) {
             goto out;
         }
@@ -462,7 +451,7 @@ static int export(const struct ctl_options *opts, int argc, char **argv)
     }
     struct subject s = {.id = subject_id};
     int rc = CTL_NEGATIVE, r;
-    sdat_store_t *st = open_store(cfg);
+    sdat_store_t *st = ctl_open_store(cfg);
     if (!st) {
         goto out;
     }

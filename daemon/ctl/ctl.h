@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "store/store-t.h"
 
 #define CTL_OK 0
 #define CTL_NEGATIVE 1
@@ -24,6 +25,13 @@ struct ctl_options {
 /* Loads the configuration named by the options; prints problems and returns
  * NULL on failure (the caller exits CTL_CONFIG). */
 struct sdat_config *ctl_load_config(const struct ctl_options *opts);
+/* The store, read-only (it may run beside the daemon); NULL after a
+ * message. */
+sdat_store_t *ctl_open_store(const struct sdat_config *cfg);
+/* Parses a command's only option, --json, and checks that operands
+ * operands follow it (-1: any number; optind then points at them). CTL_OK,
+ * or CTL_USAGE after printing "usage: USAGE". */
+int ctl_json_only(int argc, char **argv, int operands, const char *usage, bool *ret_json);
 /* Opens FILE or "-" (standard input); NULL with a message on failure. */
 FILE *ctl_open_input(const char *path);
 

@@ -7,6 +7,7 @@
 
 #include "outbox/outbox.h"
 #include "ctl.h"
+#include "store/store.h"
 
 #define DEFAULT_CONFIG SDAT_SYSCONFDIR "/sdat/sdatd.conf"
 
@@ -67,6 +68,37 @@ struct sdat_config *ctl_load_config(const struct ctl_options *opts)
     }
     free(errors);
     return cfg;
+}
+
+sdat_store_t *ctl_open_store(const struct sdat_config *cfg)
+{
+    sdat_store_t *st = NULL;
+    char err[512];
+    if (sdat_store_open(cfg->state_dir, SDAT_STORE_READONLY, &st, err, sizeof err) < 0) {
+        fprintf(stderr, "sdatctl: %s\n", err);
+        return NULL;
+    }
+    return st;
+}
+
+int ctl_json_only(int argc, char **argv, int operands, const char *usage, bool *ret_json)
+{
+    static const struct option long_options[] = {{"json", no_argument, NULL, 'j'},
+                                                 {NULL, 0, NULL, 0}};
+    int opt;
+    *ret_json = false;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt != 'j') {
+            fprintf(stderr, "usage: %s\n", usage);
+            return CTL_USAGE;
+        }
+        *ret_json = true;
+    }
+    if (operands >= 0 && optind + operands != argc) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return CTL_USAGE;
+    }
+    return CTL_OK;
 }
 
 FILE *ctl_open_input(const char *path)

@@ -16,17 +16,6 @@
 #include "store/store.h"
 #include "util/util.h"
 
-static sdat_store_t *open_store(const struct sdat_config *cfg)
-{
-    sdat_store_t *st = NULL;
-    char err[512];
-    if (sdat_store_open(cfg->state_dir, SDAT_STORE_READONLY, &st, err, sizeof err) < 0) {
-        fprintf(stderr, "sdatctl: %s\n", err);
-        return NULL;
-    }
-    return st;
-}
-
 static void print_json(json_t *o)
 {
     if (o) {
@@ -114,7 +103,7 @@ int ctl_notifications(const struct ctl_options *opts, int argc, char **argv)
     if (!cfg) {
         return CTL_CONFIG;
     }
-    sdat_store_t *st = open_store(cfg);
+    sdat_store_t *st = ctl_open_store(cfg);
     int r = st ? sdat_store_notifications_list(st, state, limit, print_notification, &l) : -EIO;
     if (r == 0 && !l.json && l.count == 0) {
         printf("no notifications%s%s\n", state ? " in state " : "", state ? state : "");
@@ -169,20 +158,10 @@ static int show_audit(int64_t seq, const char *record, void *opaque)
 
 int ctl_show(const struct ctl_options *opts, int argc, char **argv)
 {
-    static const struct option long_options[] = {{"json", no_argument, NULL, 'j'},
-                                                 {NULL, 0, NULL, 0}};
     bool json = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
-        if (opt != 'j') {
-            fprintf(stderr, "usage: sdatctl show ID [--json]\n");
-            return CTL_USAGE;
-        }
-        json = true;
-    }
-    if (optind + 1 != argc) {
-        fprintf(stderr, "usage: sdatctl show ID [--json]\n");
-        return CTL_USAGE;
+    int usage = ctl_json_only(argc, argv, 1, "sdatctl show ID [--json]", &json);
+    if (usage != CTL_OK) {
+        return usage;
     }
     const char *id = argv[optind];
     struct sdat_config *cfg = ctl_load_config(opts);
@@ -190,7 +169,7 @@ int ctl_show(const struct ctl_options *opts, int argc, char **argv)
         return CTL_CONFIG;
     }
     struct show_ctx s = {0};
-    sdat_store_t *st = open_store(cfg);
+    sdat_store_t *st = ctl_open_store(cfg);
     int r = st ? sdat_store_notification_get(st, id, show_notification, &s) : -EIO;
     if (r == 0) {
         r = sdat_store_attempts_each(st, id, show_attempt, &s);
@@ -289,26 +268,16 @@ static int print_review(const struct sdat_review_item *item, void *opaque)
 
 int ctl_reviews(const struct ctl_options *opts, int argc, char **argv)
 {
-    static const struct option long_options[] = {{"json", no_argument, NULL, 'j'},
-                                                 {NULL, 0, NULL, 0}};
     struct listing l = {0};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
-        if (opt != 'j') {
-            fprintf(stderr, "usage: sdatctl reviews [--json]\n");
-            return CTL_USAGE;
-        }
-        l.json = true;
-    }
-    if (optind != argc) {
-        fprintf(stderr, "usage: sdatctl reviews [--json]\n");
-        return CTL_USAGE;
+    int usage = ctl_json_only(argc, argv, 0, "sdatctl reviews [--json]", &l.json);
+    if (usage != CTL_OK) {
+        return usage;
     }
     struct sdat_config *cfg = ctl_load_config(opts);
     if (!cfg) {
         return CTL_CONFIG;
     }
-    sdat_store_t *st = open_store(cfg);
+    sdat_store_t *st = ctl_open_store(cfg);
     int r = st ? sdat_store_reviews_each(st, NULL, print_review, &l) : -EIO;
     if (r == 0 && !l.json && l.count == 0) {
         printf("no open review items\n");
@@ -316,32 +285,6 @@ int ctl_reviews(const struct ctl_options *opts, int argc, char **argv)
     sdat_store_close(st);
     sdat_config_free(cfg);
     return r < 0 ? CTL_NEGATIVE : CTL_OK;
-}
-
-/* POST a JSON body to the API and print its answer. */
-static int post(const struct ctl_options *opts, const char *path, json_t *body)
-{
-    struct sdat_config *cfg = ctl_load_config(opts);
-    if (!cfg) {
-        json_decref(body);
-        return CTL_CONFIG;
-    }
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    long status = 0;
-    char *answer = NULL;
-    int r = text ? ctl_api(opts, cfg, "POST", path, text, &status, &answer) : -ENOMEM;
-    free(text);
-    sdat_config_free(cfg);
-    if (r < 0) {
-        return CTL_NEGATIVE;
-    }
-    r = ctl_api_report(status, answer);
-    if (r == CTL_OK && answer && *answer) {
-        printf("%s\n", answer);
-    }
-    free(answer);
-    return r;
 }
 
 /* An id goes into a URL path: only the characters ids are made of. */
@@ -385,7 +328,7 @@ int ctl_review(const struct ctl_options *opts, int argc, char **argv)
     }
     char path[160];
     snprintf(path, sizeof path, "/v1/reviews/%s", id);
-    return post(opts, path, body);
+    return ctl_api_post(opts, path, body);
 usage:
     fprintf(stderr, "usage: sdatctl review accept ID CHILD_ID --by NAME\n"
                     "       sdatctl review reject ID --by NAME\n");
@@ -413,21 +356,15 @@ int ctl_dlq_replay(const struct ctl_options *opts, int argc, char **argv)
     }
     char path[64];
     snprintf(path, sizeof path, "/v1/dlq/%lld/replay", id);
-    return post(opts, path, json_pack("{s:s}", "by", by));
+    return ctl_api_post(opts, path, json_pack("{s:s}", "by", by));
 }
 
 int ctl_status(const struct ctl_options *opts, int argc, char **argv)
 {
-    static const struct option long_options[] = {{"json", no_argument, NULL, 'j'},
-                                                 {NULL, 0, NULL, 0}};
     bool json = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
-        if (opt != 'j') {
-            fprintf(stderr, "usage: sdatctl status [--json]\n");
-            return CTL_USAGE;
-        }
-        json = true;
+    int usage = ctl_json_only(argc, argv, -1, "sdatctl status [--json]", &json);
+    if (usage != CTL_OK) {
+        return usage;
     }
     struct sdat_config *cfg = ctl_load_config(opts);
     if (!cfg) {
@@ -444,7 +381,7 @@ int ctl_status(const struct ctl_options *opts, int argc, char **argv)
         json_object_set_new(out, "daemon", json_string("unreachable"));
     }
     free(answer);
-    sdat_store_t *st = open_store(cfg);
+    sdat_store_t *st = ctl_open_store(cfg);
     int r = st ? 0 : -EIO;
     if (st) {
         static const char *const states[] = {"scheduled",  "delivering", "delivered",
@@ -502,5 +439,5 @@ int ctl_lookup(const struct ctl_options *opts, int argc, char **argv)
     if (at) {
         json_object_set_new(body, "at", json_string(at));
     }
-    return post(opts, "/v1/cpis/lookups", body);
+    return ctl_api_post(opts, "/v1/cpis/lookups", body);
 }

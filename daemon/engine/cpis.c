@@ -314,17 +314,8 @@ static int notify_flag(struct sdat_engine *e, const json_t *attendance, const ch
         r = -ENOMEM;
         goto out;
     }
-    struct sdat_notification n = {
-        .kind = "cpis-access",
-        .recipient = to->id,
-        .source_key = key,
-        .source_version = 1,
-        .state = "scheduled",
-        .created_ms = now_ms,
-        .scheduled_ms = now_ms,
-        .next_attempt_ms = now_ms,
-    };
-    memcpy(n.id, id, sizeof id);
+    struct sdat_notification n;
+    sdat_engine_notification_due_now(&n, id, "cpis-access", to->id, key, now_ms);
     char why[300];
     r = sdat_engine_notification_store(e, &n, payload, sha, why, sizeof why);
     if (r == -EPROTO) {

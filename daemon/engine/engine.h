@@ -114,6 +114,12 @@ void sdat_engine_payload_common(struct sdat_engine *e, const char *id, const cha
                                 int64_t scheduled_ms, struct sdat_ack_key *ack_key,
                                 struct sdat_payload_common *ret);
 
+/* n as a new notification due at once, version 1 of source_key (what
+ * CP-IS accesses and escalations make); id is copied. */
+void sdat_engine_notification_due_now(struct sdat_notification *n, const char *id,
+                                      const char *kind, const char *recipient,
+                                      const char *source_key, int64_t now_ms);
+
 /* Stores one new notification in the open transaction: its payload is
  * validated against sdat.notification/1 first (a payload that fails is a
  * builder's bug: nothing is stored, the refusal is logged, err (may be

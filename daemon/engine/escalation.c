@@ -54,17 +54,8 @@ int sdat_engine_escalate(struct sdat_engine *e, const char *reason,
     if (!payload) {
         return -ENOMEM;
     }
-    struct sdat_notification n = {
-        .kind = "delivery-failed",
-        .recipient = to->id,
-        .source_key = source_key,
-        .source_version = 1,
-        .state = "scheduled",
-        .created_ms = now_ms,
-        .scheduled_ms = now_ms,
-        .next_attempt_ms = now_ms,
-    };
-    memcpy(n.id, id, sizeof id);
+    struct sdat_notification n;
+    sdat_engine_notification_due_now(&n, id, "delivery-failed", to->id, source_key, now_ms);
     r = sdat_engine_notification_store(e, &n, payload, sha, NULL, 0);
     json_decref(payload);
     if (r == -EPROTO) {

@@ -443,9 +443,7 @@ out:
     free(text);
     json_decref(subject);
     json_decref(where);
-    json_decref(ic.decisions);
-    json_decref(ic.created);
-    incident_priors_free(ic.prior, ic.n_prior);
+    incident_ctx_clear(&ic);
     return r;
 }
 

@@ -145,9 +145,7 @@ int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n
 out:
     json_decref(doc);
     json_decref(register_child);
-    json_decref(ic.decisions);
-    json_decref(ic.created);
-    incident_priors_free(ic.prior, ic.n_prior);
+    incident_ctx_clear(&ic);
     return r;
 }
 

@@ -67,6 +67,8 @@ const json_t *incident_child_by_ref(const json_t *doc, const char *ref, size_t *
 
 /* incident_notify.c */
 void incident_priors_free(struct prior *p, size_t n);
+/* Frees what processing put into ic (decisions, created, the priors). */
+void incident_ctx_clear(struct incident_ctx *ic);
 /* sdat_store_notifications_for_source callback: collects live priors. */
 int incident_collect_prior(const struct sdat_notification *n, void *opaque);
 int incident_audit_state_change(struct incident_ctx *ic, const struct prior *p, const char *type,

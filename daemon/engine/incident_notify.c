@@ -48,6 +48,16 @@ void incident_priors_free(struct prior *p, size_t n)
     free(p);
 }
 
+void incident_ctx_clear(struct incident_ctx *ic)
+{
+    json_decref(ic->decisions);
+    json_decref(ic->created);
+    incident_priors_free(ic->prior, ic->n_prior);
+    ic->decisions = ic->created = NULL;
+    ic->prior = NULL;
+    ic->n_prior = 0;
+}
+
 static bool live_state(const char *state)
 {
     return strcmp(state, "superseded") != 0 && strcmp(state, "cancelled") != 0;

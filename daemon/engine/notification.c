@@ -28,6 +28,23 @@ void sdat_engine_payload_common(struct sdat_engine *e, const char *id, const cha
     sdat_ack_key_for_links(ret->public_url, e->cfg->http.ack_key_file, ack_key);
 }
 
+void sdat_engine_notification_due_now(struct sdat_notification *n, const char *id,
+                                      const char *kind, const char *recipient,
+                                      const char *source_key, int64_t now_ms)
+{
+    *n = (struct sdat_notification){
+        .kind = kind,
+        .recipient = recipient,
+        .source_key = source_key,
+        .source_version = 1,
+        .state = "scheduled",
+        .created_ms = now_ms,
+        .scheduled_ms = now_ms,
+        .next_attempt_ms = now_ms,
+    };
+    snprintf(n->id, sizeof n->id, "%s", id);
+}
+
 int sdat_engine_notification_store(struct sdat_engine *e, struct sdat_notification *n,
                                    const json_t *payload, char ret_sha[65], char *err,
                                    size_t errlen)

@@ -69,8 +69,10 @@ static int hold_row(const struct sdat_notification *n, void *opaque)
 }
 
 /* Loads notification id: 0, -ENOENT or a store error (h is then empty). */
-static int hold(struct sdat_engine *e, const char *id, struct held *h)
+static int hold(struct sdat_engine *e, const char *id, struct held *h,
+                struct sdat_operator_result *ret)
 {
+    memset(ret, 0, sizeof *ret);
     memset(h, 0, sizeof *h);
     int r = sdat_store_notification_get(e->st, id, hold_row, h);
     if (r < 0) {
@@ -234,8 +236,7 @@ int sdat_engine_notification_cancel(struct sdat_engine *e, const char *id, const
                                     int64_t now_ms, struct sdat_operator_result *ret)
 {
     struct held h;
-    memset(ret, 0, sizeof *ret);
-    int r = hold(e, id, &h);
+    int r = hold(e, id, &h, ret);
     if (r < 0) {
         return r;
     }
@@ -265,8 +266,7 @@ int sdat_engine_notification_resend(struct sdat_engine *e, const char *id, const
                                     int64_t now_ms, struct sdat_operator_result *ret)
 {
     struct held h;
-    memset(ret, 0, sizeof *ret);
-    int r = hold(e, id, &h);
+    int r = hold(e, id, &h, ret);
     if (r < 0) {
         return r;
     }
@@ -307,8 +307,7 @@ int sdat_engine_notification_withdraw(struct sdat_engine *e, const char *id, con
                                       struct sdat_operator_result *ret)
 {
     struct held h;
-    memset(ret, 0, sizeof *ret);
-    int r = hold(e, id, &h);
+    int r = hold(e, id, &h, ret);
     if (r < 0) {
         return r;
     }
@@ -470,7 +469,7 @@ int sdat_engine_notification_redirect(struct sdat_engine *e, const char *id,
         snprintf(ret->err, sizeof ret->err, "/recipient: no such recipient in the directory");
         return -EINVAL;
     }
-    r = hold(e, id, &h);
+    r = hold(e, id, &h, ret);
     if (r < 0) {
         return r;
     }

@@ -140,8 +140,6 @@ out:
     json_decref(candidates);
     json_decref(doc);
     json_decref(register_child);
-    json_decref(ic.decisions);
-    json_decref(ic.created);
-    incident_priors_free(ic.prior, ic.n_prior);
+    incident_ctx_clear(&ic);
     return r;
 }

@@ -548,12 +548,11 @@ int sdat_store_audit_insert(sdat_store_t *st, int64_t seq, const char *type, con
     return r;
 }
 
-static int audit_rows(sqlite3_stmt *stmt, int (*fn)(int64_t seq, const char *record, void *opaque),
-                      void *opaque)
+int store_rows(sqlite3_stmt *stmt, int (*fn)(sqlite3_stmt *row, void *opaque), void *opaque)
 {
     int r = 0, rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        r = fn(sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1), opaque);
+        r = fn(stmt, opaque);
         if (r != 0) {
             break;
         }
@@ -563,6 +562,25 @@ static int audit_rows(sqlite3_stmt *stmt, int (*fn)(int64_t seq, const char *rec
     }
     sqlite3_finalize(stmt);
     return r;
+}
+
+struct record_fn {
+    int (*fn)(int64_t seq, const char *record, void *opaque);
+    void *opaque;
+};
+
+static int record_row(sqlite3_stmt *row, void *opaque)
+{
+    const struct record_fn *rf = opaque;
+    const char *record = (const char *)sqlite3_column_text(row, 1);
+    return rf->fn(sqlite3_column_int64(row, 0), record ? record : "", rf->opaque);
+}
+
+int store_audit_records(sqlite3_stmt *stmt, int (*fn)(int64_t seq, const char *record, void *opaque),
+                        void *opaque)
+{
+    struct record_fn rf = {fn, opaque};
+    return store_rows(stmt, record_row, &rf);
 }
 
 int sdat_store_audit_each(sdat_store_t *st, int64_t from_seq,
@@ -575,7 +593,7 @@ int sdat_store_audit_each(sdat_store_t *st, int64_t from_seq,
         return -EIO;
     }
     sqlite3_bind_int64(stmt, 1, from_seq);
-    return audit_rows(stmt, fn, opaque);
+    return store_audit_records(stmt, fn, opaque);
 }
 
 int sdat_store_audit_about(sdat_store_t *st, const char *id,
@@ -591,5 +609,5 @@ int sdat_store_audit_about(sdat_store_t *st, const char *id,
         return -EIO;
     }
     sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-    return audit_rows(stmt, fn, opaque);
+    return store_audit_records(stmt, fn, opaque);
 }

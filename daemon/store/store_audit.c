@@ -33,6 +33,20 @@ int sdat_store_audit_last_checkpoint(sdat_store_t *st, int64_t *ret_seq, char **
     return r;
 }
 
+struct hashed_fn {
+    int (*fn)(int64_t seq, const char *record, const char *hash, void *opaque);
+    void *opaque;
+};
+
+static int hashed_row(sqlite3_stmt *row, void *opaque)
+{
+    const struct hashed_fn *hf = opaque;
+    const char *record = (const char *)sqlite3_column_text(row, 1);
+    const char *hash = (const char *)sqlite3_column_text(row, 2);
+    return hf->fn(sqlite3_column_int64(row, 0), record ? record : "", hash ? hash : "",
+                  hf->opaque);
+}
+
 int sdat_store_audit_rows(sdat_store_t *st,
                           int (*fn)(int64_t seq, const char *record, const char *hash,
                                     void *opaque),
@@ -44,20 +58,8 @@ int sdat_store_audit_rows(sdat_store_t *st,
                            NULL) != SQLITE_OK) {
         return -EIO;
     }
-    int r = 0, rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *record = (const char *)sqlite3_column_text(stmt, 1);
-        const char *hash = (const char *)sqlite3_column_text(stmt, 2);
-        r = fn(sqlite3_column_int64(stmt, 0), record ? record : "", hash ? hash : "", opaque);
-        if (r != 0) {
-            break;
-        }
-    }
-    if (r == 0 && rc != SQLITE_DONE) {
-        r = -EIO;
-    }
-    sqlite3_finalize(stmt);
-    return r;
+    struct hashed_fn hf = {fn, opaque};
+    return store_rows(stmt, hashed_row, &hf);
 }
 
 int sdat_store_audit_naming(sdat_store_t *st, const char *id,
@@ -72,7 +74,6 @@ int sdat_store_audit_naming(sdat_store_t *st, const char *id,
         return -ENOMEM;
     }
     sqlite3_stmt *stmt = NULL;
-    int r = 0, rc;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT seq, record FROM audit WHERE instr(record, ?) > 0 ORDER BY seq",
                            -1, &stmt, NULL) != SQLITE_OK) {
@@ -81,18 +82,18 @@ int sdat_store_audit_naming(sdat_store_t *st, const char *id,
     }
     sqlite3_bind_text(stmt, 1, quoted, -1, SQLITE_TRANSIENT);
     free(quoted);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *record = (const char *)sqlite3_column_text(stmt, 1);
-        r = fn(sqlite3_column_int64(stmt, 0), record ? record : "", opaque);
-        if (r != 0) {
-            break;
-        }
-    }
-    if (r == 0 && rc != SQLITE_DONE) {
-        r = -EIO;
-    }
-    sqlite3_finalize(stmt);
-    return r;
+    return store_audit_records(stmt, fn, opaque);
+}
+
+struct id_fn {
+    int (*fn)(const char *id, void *opaque);
+    void *opaque;
+};
+
+static int id_row(sqlite3_stmt *row, void *opaque)
+{
+    const struct id_fn *idf = opaque;
+    return idf->fn((const char *)sqlite3_column_text(row, 0), idf->opaque);
 }
 
 int sdat_store_notification_ids_for_child(sdat_store_t *st, const char *register_child_id,
@@ -106,16 +107,6 @@ int sdat_store_notification_ids_for_child(sdat_store_t *st, const char *register
         return -EIO;
     }
     sqlite3_bind_text(stmt, 1, register_child_id, -1, SQLITE_TRANSIENT);
-    int r = 0, rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        r = fn((const char *)sqlite3_column_text(stmt, 0), opaque);
-        if (r != 0) {
-            break;
-        }
-    }
-    if (r == 0 && rc != SQLITE_DONE) {
-        r = -EIO;
-    }
-    sqlite3_finalize(stmt);
-    return r;
+    struct id_fn idf = {fn, opaque};
+    return store_rows(stmt, id_row, &idf);
 }

@@ -47,6 +47,13 @@ int store_run(sdat_store_t *st, const char *sql, const char *types, ...);
  * sqlite3_reset it), -ENOENT when there is none, or -EIO. */
 int store_row_by_text(sdat_store_t *st, const char *sql, const char *text,
                       sqlite3_stmt **ret_stmt);
+/* Steps stmt (taken: finalized here) row by row, calling fn with it on
+ * each row until fn returns non-zero: 0, fn's value, or -EIO. */
+int store_rows(sqlite3_stmt *stmt, int (*fn)(sqlite3_stmt *row, void *opaque), void *opaque);
+/* store_rows over (seq, record) rows of the audit table; a NULL record is
+ * given as "". */
+int store_audit_records(sqlite3_stmt *stmt, int (*fn)(int64_t seq, const char *record, void *opaque),
+                        void *opaque);
 /* One integer from a cached statement (count(*) and the like). */
 int store_count(sdat_store_t *st, sqlite3_stmt *stmt, int64_t *ret_count);
 /* Migration 2: derives the matching columns and keys of every child. */
