@@ -179,6 +179,12 @@ void store_bind_text(sqlite3_stmt *stmt, int i, const char *text)
     }
 }
 
+char *store_column_strdup(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? strdup((const char *)text) : NULL;
+}
+
 int store_row_by_text(sdat_store_t *st, const char *sql, const char *text,
                       sqlite3_stmt **ret_stmt)
 {

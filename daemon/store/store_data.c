@@ -98,12 +98,6 @@ struct owned_row {
     char *strings[14];
 };
 
-static char *dup_col(sqlite3_stmt *stmt, int col)
-{
-    const unsigned char *text = sqlite3_column_text(stmt, col);
-    return text ? strdup((const char *)text) : NULL;
-}
-
 static void owned_row_free(struct owned_row *row)
 {
     for (size_t i = 0; i < 14; i++) {
@@ -141,7 +135,7 @@ static int each_row(sqlite3_stmt *stmt, int (*fn)(const struct sdat_notification
         memset(row, 0, sizeof *row);
         static const int text_cols[] = {1, 2, 3, 5, 6, 11, 12, 13, 14, 15, 16, 17};
         for (size_t i = 0; i < sizeof text_cols / sizeof text_cols[0]; i++) {
-            row->strings[i] = dup_col(stmt, text_cols[i]);
+            row->strings[i] = store_column_strdup(stmt, text_cols[i]);
         }
         snprintf(row->n.id, sizeof row->n.id, "%s", (const char *)sqlite3_column_text(stmt, 0));
         row->n.kind = row->strings[0];

@@ -42,6 +42,8 @@ void store_bind_text(sqlite3_stmt *stmt, int i, const char *text);
  * store_step_done's error. */
 int store_run(sdat_store_t *st, const char *sql, const char *types, ...);
 
+/* A copy of a text column (NULL for NULL or out of memory); caller frees. */
+char *store_column_strdup(sqlite3_stmt *stmt, int col);
 /* Runs SQL (a string literal) with text bound to ?1 and steps to its
  * first row: 0 with *ret_stmt on that row (read its columns, then
  * sqlite3_reset it), -ENOENT when there is none, or -EIO. */

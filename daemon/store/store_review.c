@@ -47,12 +47,6 @@ struct owned_item {
     char *strings[7];
 };
 
-static char *dup_text(sqlite3_stmt *stmt, int col)
-{
-    const unsigned char *text = sqlite3_column_text(stmt, col);
-    return text ? strdup((const char *)text) : NULL;
-}
-
 /* Reads every row first, then calls fn: fn may change the rows. */
 static int each_item(sqlite3_stmt *stmt, int (*fn)(const struct sdat_review_item *item, void *opaque),
                      void *opaque, size_t *ret_n)
@@ -75,7 +69,7 @@ static int each_item(sqlite3_stmt *stmt, int (*fn)(const struct sdat_review_item
         struct owned_item *o = &rows[n++];
         static const int text_cols[] = {1, 4, 5, 6, 8, 9, 11};
         for (size_t i = 0; i < 7; i++) {
-            o->strings[i] = dup_text(stmt, text_cols[i]);
+            o->strings[i] = store_column_strdup(stmt, text_cols[i]);
         }
         o->item = (struct sdat_review_item){
             .incident = o->strings[0],
