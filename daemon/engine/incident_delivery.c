@@ -10,6 +10,96 @@
 #include "incident_internal.h"
 #include "util/util.h"
 
+/* Where the child of n should be told today: the routes of a match for
+ * register_child, or with gone (no longer in the register) the area's MASH.
+ * 0 and routes, or 1 when they cannot be worked out now (deliver as
+ * decided). */
+static int routes_today(struct incident_ctx *ic, const json_t *register_child, bool gone,
+                        int32_t today, struct sdat_route routes[SDAT_ROUTE_MAX],
+                        size_t *ret_n)
+{
+    const struct sdat_config *cfg = ic->e->cfg;
+    if (gone) {
+        const struct sdat_recipient *mash =
+            ic->area && ic->area->mash ? sdat_config_recipient(cfg, ic->area->mash) : NULL;
+        if (!mash) {
+            return 1;
+        }
+        routes[0] = (struct sdat_route){
+            .recipient = mash, .kind = "da-incident", .route_reason = "no-current-education"};
+        *ret_n = 1;
+        return 0;
+    }
+    if (sdat_route_child(cfg, SDAT_DECISION_MATCH, register_child, ic->area, today,
+                         ic->incident_days, routes, ret_n, ic->err, ic->errlen) < 0) {
+        return 1; /* the directory cannot route it now */
+    }
+    return 0;
+}
+
+/* n is superseded by the re-check, audited with why. */
+static int supersede(struct sdat_engine *e, const struct sdat_notification *n, bool gone,
+                     int64_t now_ms)
+{
+    int r = sdat_store_notification_set_state(e->st, n->id, "superseded");
+    if (r < 0) {
+        return r;
+    }
+    const char *reason = gone ? "the child is no longer in the register"
+                              : "the child's education changed before delivery";
+    log_info("engine", "re-check id=%s recipient=%s incident=%s: %s", n->id, n->recipient,
+             n->source_key, reason);
+    return sdat_audit_append(e->audit, e->st, now_ms, "notification.superseded", "sdatd",
+                             json_pack("{s:s, s:s, s:s}", "notification_id", n->id, "recipient",
+                                       n->recipient, "incident", n->source_key),
+                             json_pack("{s:s, s:s, s:s}", "kind", n->kind, "reason", reason,
+                                       "stage", "re-check at delivery"));
+}
+
+/* Tells routes where the child (police_child at index, known as
+ * register_child, or by its id when gone) is now: a moved school on its
+ * schedule from reported_at with route_reason moved-school. */
+static int notify_where_now(struct incident_ctx *ic, const struct sdat_notification *n,
+                            struct sdat_route *routes, size_t n_routes,
+                            const json_t *police_child, size_t index,
+                            const json_t *register_child, bool gone)
+{
+    for (size_t k = 0; k < n_routes; k++) {
+        if (routes[k].school) {
+            routes[k].route_reason = "moved-school";
+        }
+    }
+    ic->decisions = json_array();
+    ic->created = json_array();
+    int r = sdat_store_notifications_for_source(ic->e->st, n->source_key,
+                                                incident_collect_prior, ic);
+    struct planned plans[SDAT_ROUTE_MAX];
+    if (r == 0) {
+        r = incident_plan_routes(ic, routes, n_routes, plans);
+    }
+    if (r < 0) {
+        return r;
+    }
+    for (size_t k = 0; k < n_routes; k++) {
+        /* incident_plan_routes may turn an exhausted school into education
+         * safeguarding; a moved school keeps its reason otherwise. */
+        if (plans[k].route.school) {
+            plans[k].route.route_reason = "moved-school";
+        }
+    }
+    struct child_ctx c;
+    incident_child_init(ic, index, police_child, &c);
+    /* A child no longer in the register is still named by its id. */
+    json_t *known = gone ? json_pack("{s:s}", "child_id", n->register_child_id)
+                         : json_incref((json_t *)register_child);
+    for (size_t k = 0; k < n_routes && r == 0; k++) {
+        r = known ? incident_notify(ic, &c, &plans[k], known, NULL) : -ENOMEM;
+    }
+    json_decref(known);
+    json_decref(c.ignored);
+    return r;
+}
+
 int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n, int64_t now_ms)
 {
     const struct sdat_config *cfg = e->cfg;
@@ -18,6 +108,8 @@ int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n
     struct sdat_validation v;
     char err[256] = "";
     struct incident_ctx ic = {.e = e, .now_ms = now_ms, .err = err, .errlen = sizeof err};
+    struct sdat_route routes[SDAT_ROUTE_MAX];
+    size_t n_routes = 0, index = 0;
     int64_t version = 0;
     int32_t today;
     int r;
@@ -42,8 +134,8 @@ int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n
         goto out;
     }
     bool gone = r == -ENOENT;
+    r = 0;
     if (sdat_time_local_date(now_ms, cfg->timezone, &today) < 0) {
-        r = 0;
         goto out;
     }
     sdat_schemas_validate(e->schemas, doc, "police.da-incident/1", &v);
@@ -51,92 +143,30 @@ int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n
     ic.key = n->source_key;
     ic.version = version;
     ic.v = &v;
-    r = incident_times(&ic);
-    if (r < 0) {
-        r = 0;
+    if (incident_times(&ic) < 0) {
         goto out;
     }
     ic.area = sdat_config_area(cfg, school->la_code);
     if (!ic.area) {
         ic.area = sdat_route_incident_area(cfg, doc);
     }
-    struct sdat_route routes[SDAT_ROUTE_MAX];
-    size_t n_routes = 0;
-    if (gone) {
-        const struct sdat_recipient *mash =
-            ic.area && ic.area->mash ? sdat_config_recipient(cfg, ic.area->mash) : NULL;
-        if (!mash) {
-            r = 0;
-            goto out;
-        }
-        routes[0] = (struct sdat_route){
-            .recipient = mash, .kind = "da-incident", .route_reason = "no-current-education"};
-        n_routes = 1;
-    } else if (sdat_route_child(cfg, SDAT_DECISION_MATCH, register_child, ic.area, today,
-                                ic.incident_days, routes, &n_routes, err, sizeof err) < 0) {
-        r = 0; /* the directory cannot route it now: deliver as decided */
-        goto out;
+    if (routes_today(&ic, register_child, gone, today, routes, &n_routes) != 0) {
+        goto out; /* deliver as decided */
     }
     for (size_t k = 0; k < n_routes; k++) {
         if (routes[k].recipient == school) {
-            r = 0; /* still at this school */
-            goto out;
+            goto out; /* still at this school */
         }
     }
     /* Moved (or no longer registered): supersede, and tell where the child
      * is now, on the new school's schedule from reported_at. */
-    size_t index = 0;
     const json_t *police_child = incident_child_by_ref(doc, n->child_ref, &index);
     if (!police_child) {
-        r = 0;
         goto out;
     }
-    r = sdat_store_notification_set_state(e->st, n->id, "superseded");
-    if (r < 0) {
-        goto out;
-    }
-    const char *reason = gone ? "the child is no longer in the register"
-                              : "the child's education changed before delivery";
-    log_info("engine", "re-check id=%s recipient=%s incident=%s: %s", n->id, n->recipient,
-             n->source_key, reason);
-    r = sdat_audit_append(e->audit, e->st, now_ms, "notification.superseded", "sdatd",
-                          json_pack("{s:s, s:s, s:s}", "notification_id", n->id, "recipient",
-                                    n->recipient, "incident", n->source_key),
-                          json_pack("{s:s, s:s, s:s}", "kind", n->kind, "reason", reason,
-                                    "stage", "re-check at delivery"));
-    if (r < 0) {
-        goto out;
-    }
-    for (size_t k = 0; k < n_routes; k++) {
-        if (routes[k].school) {
-            routes[k].route_reason = "moved-school";
-        }
-    }
-    ic.decisions = json_array();
-    ic.created = json_array();
-    r = sdat_store_notifications_for_source(e->st, n->source_key, incident_collect_prior, &ic);
-    struct planned plans[SDAT_ROUTE_MAX];
+    r = supersede(e, n, gone, now_ms);
     if (r == 0) {
-        r = incident_plan_routes(&ic, routes, n_routes, plans);
-    }
-    if (r == 0) {
-        for (size_t k = 0; k < n_routes; k++) {
-            /* incident_plan_routes may turn an exhausted school into education
-             * safeguarding; a moved school keeps its reason otherwise. */
-            if (plans[k].route.school) {
-                plans[k].route.route_reason = "moved-school";
-            }
-        }
-        struct child_ctx c;
-        incident_child_init(&ic, index, police_child, &c);
-        /* A child no longer in the register is still named by its id. */
-        json_t *known = gone ? json_pack("{s:s}", "child_id", n->register_child_id)
-                             : json_incref(register_child);
-        for (size_t k = 0; k < n_routes && r == 0; k++) {
-            r = known ? incident_notify(&ic, &c, &plans[k], known, NULL) : -ENOMEM;
-        }
-        json_decref(known);
-        json_decref(c.ignored);
+        r = notify_where_now(&ic, n, routes, n_routes, police_child, index, register_child, gone);
     }
     if (r == -EDOM) {
         log_error("engine", "re-check of %s: %s", n->id, err);

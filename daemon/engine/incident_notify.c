@@ -130,81 +130,139 @@ int incident_audit_state_change(struct incident_ctx *ic, const struct prior *p, 
                              detail);
 }
 
+/* The payload of route's notification (common filled), by its kind. */
+static json_t *build_payload(const struct incident_ctx *ic, const struct child_ctx *c,
+                             const struct sdat_route *route,
+                             const struct sdat_payload_common *common,
+                             const json_t *register_child, const json_t *candidates)
+{
+    if (strcmp(route->kind, "da-incident-urgent") == 0) {
+        return sdat_payload_urgent(common, ic->doc, ic->decisions);
+    }
+    if (route->school) {
+        return sdat_payload_school_incident(common, ic->doc, c->police_child, register_child);
+    }
+    if (strcmp(route->kind, "da-incident") == 0) {
+        return sdat_payload_other_incident(
+            common, ic->doc, c->police_child,
+            json_string_value(json_object_get(register_child, "child_id")), c->ignored);
+    }
+    if (strcmp(route->kind, "review-needed") == 0) {
+        return sdat_payload_review(common, ic->doc, c->police_child, candidates, c->ignored,
+                                   c->review_id);
+    }
+    return sdat_payload_unmatched(common, ic->doc, c->police_child, candidates, c->ignored);
+}
+
+/* Amendments (flows.md §1) against p, the live notification of an earlier
+ * version for the same child and recipient (or NULL): the same content
+ * pending or delivered is left alone (1); changed content supersedes a
+ * pending notification, keeping its time when the kind is the same, or
+ * follows a delivered one with `amends` (payload and *ret_* updated). 0,
+ * 1, or a negative store error. */
+static int amend(struct incident_ctx *ic, struct prior *p, const struct sdat_route *route,
+                 const char *id, const char *content, json_t *payload, const char **ret_amends,
+                 int64_t *ret_scheduled_ms)
+{
+    int64_t planned_ms = *ret_scheduled_ms;
+    if (!p) {
+        return 0;
+    }
+    if (p->content && strcmp(p->content, content) == 0) {
+        return 1;
+    }
+    if (strcmp(p->state, "scheduled") == 0) {
+        if (strcmp(p->kind, route->kind) == 0) {
+            *ret_scheduled_ms = p->scheduled_ms;
+        }
+        int r = sdat_store_notification_set_state(ic->e->st, p->id, "superseded");
+        if (r == 0) {
+            r = incident_audit_state_change(ic, p, "notification.superseded",
+                                            "changed by a later version", id);
+        }
+        if (r < 0) {
+            return r;
+        }
+        free(p->state);
+        p->state = strdup("superseded");
+    } else {
+        *ret_amends = p->id;
+        json_object_set_new(payload, "amends", json_string(p->id));
+    }
+    if (*ret_scheduled_ms != planned_ms) {
+        char when[32];
+        sdat_time_format_ms(*ret_scheduled_ms, when, sizeof when);
+        json_object_set_new(payload, "scheduled_for", json_string(when));
+    }
+    return 0;
+}
+
+/* notification.created for n (stored with sha), and its log line. */
+static int audit_created(struct incident_ctx *ic, const struct child_ctx *c,
+                         const struct sdat_notification *n, const char *sha,
+                         const char *lawful_basis)
+{
+    char scheduled[32];
+    sdat_time_format_ms(n->scheduled_ms, scheduled, sizeof scheduled);
+    json_t *detail = json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind", n->kind, "payload_sha256",
+                               sha, "scheduled_for", scheduled, "lawful_basis", lawful_basis,
+                               "version", (json_int_t)ic->version);
+    if (detail && n->child_ref) {
+        json_object_set_new(detail, "child", json_string(n->child_ref));
+    }
+    if (detail && n->route_reason) {
+        json_object_set_new(detail, "route_reason", json_string(n->route_reason));
+    }
+    if (detail && n->amends) {
+        json_object_set_new(detail, "amends", json_string(n->amends));
+    }
+    if (detail && c && c->review_id) {
+        json_object_set_new(detail, "review_id", json_string(c->review_id));
+    }
+    int r = sdat_audit_append(ic->e->audit, ic->e->st, ic->now_ms, "notification.created", "sdatd",
+                              json_pack("{s:s, s:s, s:s}", "notification_id", n->id, "recipient",
+                                        n->recipient, "incident", ic->key),
+                              detail);
+    if (r == 0) {
+        log_info("engine",
+                 "notification created id=%s kind=%s recipient=%s incident=%s scheduled_for=%s%s%s",
+                 n->id, n->kind, n->recipient, ic->key, scheduled, n->amends ? " amends=" : "",
+                 n->amends ? n->amends : "");
+    }
+    return r;
+}
+
 /* Builds, validates, stores and audits one notification, applying the
  * amendment rules against the live notifications of earlier versions. */
 int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const struct planned *plan,
-                  const json_t *register_child, const json_t *candidates)
+                    const json_t *register_child, const json_t *candidates)
 {
     struct sdat_engine *e = ic->e;
     const struct sdat_route *route = &plan->route;
     const char *ref = c ? c->ref : NULL;
     char id[SDAT_ID_LEN + 1], sha[65];
     struct sdat_payload_common common;
-    json_t *payload = NULL;
     char *content = NULL;
     struct sdat_ack_key ack_key;
+    const char *amends = NULL;
+    int64_t scheduled_ms = plan->at_ms;
     int r;
 
     sdat_id_notification(route->kind, ic->key, ic->version, ref, route->recipient->id, NULL, id);
     sdat_engine_payload_common(e, id, route->kind, route->recipient, ic->now_ms, plan->at_ms,
                                &ack_key, &common);
     common.route_reason = route->route_reason;
-    if (strcmp(route->kind, "da-incident-urgent") == 0) {
-        payload = sdat_payload_urgent(&common, ic->doc, ic->decisions);
-    } else if (route->school) {
-        payload = sdat_payload_school_incident(&common, ic->doc, c->police_child, register_child);
-    } else if (strcmp(route->kind, "da-incident") == 0) {
-        payload = sdat_payload_other_incident(
-            &common, ic->doc, c->police_child,
-            json_string_value(json_object_get(register_child, "child_id")), c->ignored);
-    } else if (strcmp(route->kind, "review-needed") == 0) {
-        payload = sdat_payload_review(&common, ic->doc, c->police_child, candidates, c->ignored,
-                                      c->review_id);
-    } else {
-        payload = sdat_payload_unmatched(&common, ic->doc, c->police_child, candidates,
-                                         c->ignored);
-    }
+    json_t *payload = build_payload(ic, c, route, &common, register_child, candidates);
     if (!payload || !(content = payload_content(payload))) {
         r = -ENOMEM;
         goto out;
     }
-
-    /* Amendments (flows.md §1): the same content pending or delivered is
-     * left alone; changed content supersedes a pending notification (on its
-     * schedule) or follows a delivered one with `amends`. */
-    struct prior *p = prior_for(ic, ref, route->recipient->id);
-    const char *amends = NULL;
-    int64_t scheduled_ms = plan->at_ms;
-    if (p && p->content && strcmp(p->content, content) == 0) {
-        r = 0;
+    r = amend(ic, prior_for(ic, ref, route->recipient->id), route, id, content, payload, &amends,
+              &scheduled_ms);
+    if (r != 0) {
+        r = r > 0 ? 0 : r; /* 1: the same content is already there */
         goto out;
     }
-    if (p && strcmp(p->state, "scheduled") == 0) {
-        if (strcmp(p->kind, route->kind) == 0) {
-            scheduled_ms = p->scheduled_ms;
-        }
-        r = sdat_store_notification_set_state(e->st, p->id, "superseded");
-        if (r == 0) {
-            r = incident_audit_state_change(ic, p, "notification.superseded", "changed by a later version",
-                                   id);
-        }
-        if (r < 0) {
-            goto out;
-        }
-        free(p->state);
-        p->state = strdup("superseded");
-    } else if (p) {
-        amends = p->id;
-    }
-    if (scheduled_ms != plan->at_ms) {
-        char when[32];
-        sdat_time_format_ms(scheduled_ms, when, sizeof when);
-        json_object_set_new(payload, "scheduled_for", json_string(when));
-    }
-    if (amends) {
-        json_object_set_new(payload, "amends", json_string(amends));
-    }
-
     struct sdat_notification n = {
         .kind = route->kind,
         .recipient = route->recipient->id,
@@ -236,33 +294,7 @@ int incident_notify(struct incident_ctx *ic, const struct child_ctx *c, const st
     }
     json_array_append_new(ic->created, json_string(id));
     sdat_metrics_add(SDAT_M_NOTIFICATIONS, 1, route->kind, "scheduled");
-    char scheduled[32];
-    sdat_time_format_ms(scheduled_ms, scheduled, sizeof scheduled);
-    json_t *detail = json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind", route->kind, "payload_sha256",
-                               sha, "scheduled_for", scheduled, "lawful_basis",
-                               common.lawful_basis, "version", (json_int_t)ic->version);
-    if (detail && ref) {
-        json_object_set_new(detail, "child", json_string(ref));
-    }
-    if (detail && route->route_reason) {
-        json_object_set_new(detail, "route_reason", json_string(route->route_reason));
-    }
-    if (detail && amends) {
-        json_object_set_new(detail, "amends", json_string(amends));
-    }
-    if (detail && c && c->review_id) {
-        json_object_set_new(detail, "review_id", json_string(c->review_id));
-    }
-    r = sdat_audit_append(e->audit, e->st, ic->now_ms, "notification.created", "sdatd",
-                          json_pack("{s:s, s:s, s:s}", "notification_id", id, "recipient",
-                                    route->recipient->id, "incident", ic->key),
-                          detail);
-    if (r == 0) {
-        log_info("engine",
-                 "notification created id=%s kind=%s recipient=%s incident=%s scheduled_for=%s%s%s",
-                 id, route->kind, route->recipient->id, ic->key, scheduled,
-                 amends ? " amends=" : "", amends ? amends : "");
-    }
+    r = audit_created(ic, c, &n, sha, common.lawful_basis);
 out:
     sdat_ack_key_clear(&ack_key);
     free(content);

@@ -444,11 +444,134 @@ static void shutdown_daemon(struct daemon *d)
     sdat_config_free(d->cfg);
 }
 
+/* Once a day (and once at start): payloads, dead-lettered bytes and CP-IS
+ * accesses past their retention (delivery.md "Retention"); the audit chain
+ * keeps the hashes. */
+static void run_retention(struct daemon *d, int64_t now, int64_t mono)
+{
+    if (mono < d->next_retention_mono_ms) {
+        return;
+    }
+    struct sdat_retention_counts rc = {0};
+    if (sdat_retention_run(d->st, d->audit, d->cfg, now, &rc) < 0) {
+        log_error("store", "retention could not run: %s", sdat_store_errmsg(d->st));
+        d->next_retention_mono_ms = mono + 60 * 60 * 1000;
+        return;
+    }
+    log_info("retention", "removed %lld payloads, %lld dead-lettered messages, "
+             "%lld CP-IS accesses",
+             (long long)rc.payloads, (long long)rc.dead_letters, (long long)rc.accesses);
+    d->next_retention_mono_ms = mono + 24 * 60 * 60 * 1000;
+}
+
+/* Delivers what is due and sends what the store owes Kafka. Finished
+ * deliveries that cannot be recorded stay with the outbox and are recorded
+ * on a later turn. Whether the mirror has a backlog (pump again at once). */
+static bool run_outbound(struct daemon *d, int64_t now)
+{
+    bool unrecorded = sdat_outbox_run(d->outbox, &d->engine, now) < 0;
+    if (unrecorded && !d->deliveries_unrecorded) {
+        log_error("store", "cannot record deliveries (%s); retrying every %d ms",
+                  sdat_store_errmsg(d->st), STORE_RETRY_MS);
+    } else if (!unrecorded && d->deliveries_unrecorded) {
+        log_info("store", "deliveries recorded again");
+    }
+    d->deliveries_unrecorded = unrecorded;
+    bool backlog = sdat_mirror_pump(d->mirror, d->st) >= SDAT_MIRROR_BATCH;
+    sdat_mirror_poll(d->mirror, d->st, false);
+    return backlog;
+}
+
+/* Incidents and attendances wait until the register is current (applied
+ * up to the end offsets read at start), so that a child is matched against
+ * what the council has published; a register topic the cluster does not
+ * have holds nothing back. While it waits, the daemon says so every
+ * REGISTER_WAIT_MS. Whether to consume. */
+static bool register_gate(struct daemon *d, int64_t mono)
+{
+    if (d->register_wait_over) {
+        return true;
+    }
+    if (sdat_regfeed_current(d->regfeed)) {
+        d->register_wait_over = true;
+        return true;
+    }
+    if (mono - d->register_said_mono_ms >= REGISTER_WAIT_MS) {
+        log_warn("register", "waiting for the register topics to be applied up to their "
+                 "end before consuming incidents and attendances (%lld s since start)",
+                 (long long)((mono - d->started_mono_ms) / 1000));
+        d->register_said_mono_ms = mono;
+    }
+    return false;
+}
+
+/* How long this turn may wait for events (ms): 200, or timeout when set
+ * (>= 0), shortened by a due delivery, none while events are waiting;
+ * while deliveries are in flight the wait is spent on the connectors'
+ * sockets first. */
+static int turn_wait(struct daemon *d, int64_t now, bool consume, int timeout)
+{
+    int64_t next_due = INT64_MAX;
+    sdat_store_next_due(d->st, &next_due);
+    if (timeout < 0) {
+        timeout = 200;
+    }
+    /* A due delivery shortens the wait, unless every flight is taken:
+     * then it waits for a receiver below rather than turning at once
+     * (a backlog of due notifications made the loop spin). */
+    if (next_due != INT64_MAX && next_due - now < timeout && !sdat_outbox_full(d->outbox)) {
+        timeout = next_due <= now ? 0 : (int)(next_due - now);
+    }
+    if (consume && d->consumed_full_batch) {
+        timeout = 0; /* events are waiting: no pause, not even for receivers */
+    }
+    if (d->deliveries_unrecorded) {
+        /* Deliveries due or finished cannot be recorded: nothing to
+         * gain by turning faster (the outbox would report at once). */
+        return STORE_RETRY_MS;
+    }
+    if (timeout > 0 && sdat_outbox_in_flight(d->outbox) > 0) {
+        /* Receivers answer on the connectors' own sockets: wait there,
+         * then look at Kafka without waiting. */
+        sdat_outbox_wait(d->outbox, timeout > 20 ? 20 : timeout);
+        return 0;
+    }
+    return timeout;
+}
+
+/* What systemd is told: READY=1 after the first turn, WATCHDOG=1 when it
+ * asks for one, a STATUS= line every 10 s. */
+struct notify_state {
+    int64_t watchdog_ms, last_watchdog, last_status;
+    bool ready;
+};
+
+static void tell_systemd(struct daemon *d, struct notify_state *ns, int64_t mono)
+{
+    if (!ns->ready) {
+        sdat_sdnotify("READY=1");
+        ns->ready = true;
+    }
+    if (ns->watchdog_ms > 0 && mono - ns->last_watchdog >= ns->watchdog_ms) {
+        sdat_sdnotify("WATCHDOG=1");
+        ns->last_watchdog = mono;
+    }
+    if (mono - ns->last_status >= 10000) {
+        char status[128];
+        int64_t pending = 0;
+        sdat_store_notification_count(d->st, "scheduled", &pending);
+        snprintf(status, sizeof status, "STATUS=consuming; %lld notifications pending",
+                 (long long)pending);
+        sdat_sdnotify(status);
+        ns->last_status = mono;
+    }
+}
+
+/* The main loop: one writer thread owns the store (docs/DESIGN.md
+ * "Processing model"). */
 static int run(struct daemon *d)
 {
-    int64_t watchdog_ms = sdat_sdnotify_watchdog_interval_ms();
-    int64_t last_watchdog = 0, last_status = 0;
-    bool ready = false;
+    struct notify_state ns = {.watchdog_ms = sdat_sdnotify_watchdog_interval_ms()};
     int timeout_override = -1;
 
     while (!stop_requested) {
@@ -474,22 +597,7 @@ static int run(struct daemon *d)
                 continue;
             }
         }
-        if (mono >= d->next_retention_mono_ms) {
-            /* Once a day (and once at start): payloads, dead-lettered
-             * bytes and CP-IS accesses past their retention (delivery.md
-             * "Retention"); the audit chain keeps the hashes. */
-            struct sdat_retention_counts rc = {0};
-            if (sdat_retention_run(d->st, d->audit, d->cfg, now, &rc) < 0) {
-                log_error("store", "retention could not run: %s", sdat_store_errmsg(d->st));
-                d->next_retention_mono_ms = mono + 60 * 60 * 1000;
-            } else {
-                log_info("retention", "removed %lld payloads, %lld dead-lettered messages, "
-                         "%lld CP-IS accesses",
-                         (long long)rc.payloads, (long long)rc.dead_letters,
-                         (long long)rc.accesses);
-                d->next_retention_mono_ms = mono + 24 * 60 * 60 * 1000;
-            }
-        }
+        run_retention(d, now, mono);
         if (mono - d->last_gauges_mono_ms >= 1000) {
             sdatd_update_gauges(d, now);
             d->last_gauges_mono_ms = mono;
@@ -498,22 +606,10 @@ static int run(struct daemon *d)
         if (sdat_jobs_drain(d->jobs, &d->engine, now) < 0) {
             log_error("store", "cannot commit API requests: %s", sdat_store_errmsg(d->st));
         }
-        /* Deliver what is due before waiting for more events. Finished
-         * deliveries that cannot be recorded stay with the outbox and are
-         * recorded on a later turn. */
-        bool unrecorded = sdat_outbox_run(d->outbox, &d->engine, now) < 0;
-        if (unrecorded && !d->deliveries_unrecorded) {
-            log_error("store", "cannot record deliveries (%s); retrying every %d ms",
-                      sdat_store_errmsg(d->st), STORE_RETRY_MS);
-        } else if (!unrecorded && d->deliveries_unrecorded) {
-            log_info("store", "deliveries recorded again");
-        }
-        d->deliveries_unrecorded = unrecorded;
-        if (sdat_mirror_pump(d->mirror, d->st) >= SDAT_MIRROR_BATCH) {
+        /* Deliver what is due before waiting for more events. */
+        if (run_outbound(d, now)) {
             timeout_override = 0; /* a backlog to send (an import's audit records) */
         }
-        sdat_mirror_poll(d->mirror, d->st, false);
-
         /* The register first: a batch of its records per turn. */
         int applied = sdat_regfeed_poll(d->regfeed, &d->engine, now, 512);
         if (applied < 0) {
@@ -522,69 +618,19 @@ static int run(struct daemon *d)
             usleep(500 * 1000);
             continue;
         }
-        /* Incidents and attendances wait until the register is current
-         * (applied up to the end offsets read at start), so that a child
-         * is matched against what the council has published; a register
-         * topic the cluster does not have holds nothing back. While it
-         * waits, the daemon says so every REGISTER_WAIT_MS. */
-        bool consume = d->register_wait_over;
-        if (!consume && sdat_regfeed_current(d->regfeed)) {
-            consume = d->register_wait_over = true;
-        } else if (!consume && mono - d->register_said_mono_ms >= REGISTER_WAIT_MS) {
-            log_warn("register", "waiting for the register topics to be applied up to their "
-                     "end before consuming incidents and attendances (%lld s since start)",
-                     (long long)((mono - d->started_mono_ms) / 1000));
-            d->register_said_mono_ms = mono;
-        }
+        bool consume = register_gate(d, mono);
         if (applied > 0) {
             timeout_override = 0; /* more register records may be waiting */
         }
-        int64_t next_due = INT64_MAX;
-        sdat_store_next_due(d->st, &next_due);
-        int timeout = timeout_override >= 0 ? timeout_override : 200;
+        int timeout = turn_wait(d, now, consume, timeout_override);
         timeout_override = -1;
-        /* A due delivery shortens the wait, unless every flight is taken:
-         * then it waits for a receiver below rather than turning at once
-         * (a backlog of due notifications made the loop spin). */
-        if (next_due != INT64_MAX && next_due - now < timeout && !sdat_outbox_full(d->outbox)) {
-            timeout = next_due <= now ? 0 : (int)(next_due - now);
-        }
-        if (consume && d->consumed_full_batch) {
-            timeout = 0; /* events are waiting: no pause, not even for receivers */
-        }
-        if (d->deliveries_unrecorded) {
-            /* Deliveries due or finished cannot be recorded: nothing to
-             * gain by turning faster (the outbox would report at once). */
-            timeout = STORE_RETRY_MS;
-        } else if (timeout > 0 && sdat_outbox_in_flight(d->outbox) > 0) {
-            /* Receivers answer on the connectors' own sockets: wait there,
-             * then look at Kafka without waiting. */
-            sdat_outbox_wait(d->outbox, timeout > 20 ? 20 : timeout);
-            timeout = 0;
-        }
         if (consume) {
             sdatd_consume_batch(d, timeout);
         } else {
             /* The group join goes on in librdkafka's threads meanwhile. */
             usleep((useconds_t)(timeout > 50 ? 50 : timeout) * 1000);
         }
-        if (!ready) {
-            sdat_sdnotify("READY=1");
-            ready = true;
-        }
-        if (watchdog_ms > 0 && mono - last_watchdog >= watchdog_ms) {
-            sdat_sdnotify("WATCHDOG=1");
-            last_watchdog = mono;
-        }
-        if (mono - last_status >= 10000) {
-            char status[128];
-            int64_t pending = 0;
-            sdat_store_notification_count(d->st, "scheduled", &pending);
-            snprintf(status, sizeof status, "STATUS=consuming; %lld notifications pending",
-                     (long long)pending);
-            sdat_sdnotify(status);
-            last_status = mono;
-        }
+        tell_systemd(d, &ns, mono);
     }
     return 0;
 }
