@@ -125,4 +125,35 @@ void http_ack_page_post(sdat_http_t *http, struct http_request *req, struct http
 json_t *http_readiness(sdat_http_t *http, bool *ret_ready);
 char *http_metrics_text(sdat_http_t *http);
 
+/* http_api.c: what the endpoints share. */
+json_t *http_time_or_null(int64_t ms);
+json_t *http_string_or_null(const char *s);
+/* The request's body as a JSON object (optional: an empty body is NULL);
+ * false after answering 400. */
+bool http_body_object(struct http_request *req, bool optional, json_t **ret_doc,
+                      struct http_answer *ret);
+size_t http_utf8_chars(const char *s);
+int http_string_member(const json_t *doc, const char *name, bool required, const char **ret_s,
+                       struct http_answer *ret);
+bool http_store_or_503(sdat_http_t *http, sdat_store_t **ret_st, struct http_answer *ret);
+/* The endpoints (http_api*.c), as the route table names them. */
+void http_get_healthz(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_get_readyz(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_get_metrics(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_check_ack(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_post_ack(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_get_notification(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_post_cancel(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_post_resend(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_post_redirect(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_post_withdraw(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_get_reviews(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_get_review(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_post_review(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_get_dlq(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_post_replay(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_post_lookup(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_get_flags(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void http_post_attendance(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+
 #endif
