@@ -178,34 +178,11 @@ static int start_kafka(struct daemon *d)
         return r;
     }
 
-    r = sdat_kafka_conf_new(cfg, d->bootstrap, &conf, err, sizeof err);
+    r = sdat_kafka_consumer_new(cfg, d->bootstrap, &d->consumer, err, sizeof err);
     if (r < 0) {
         log_error("kafka", "%s", err);
         return r;
     }
-    /* At least once: an offset is stored only after the store transaction
-     * holding all of the event's effects committed; auto-commit then sends
-     * stored offsets, and close() commits the last ones. */
-    sdat_kafka_conf_consumer(conf, cfg, cfg->kafka.group_id, true);
-    d->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (!d->consumer) {
-        log_error("kafka", "cannot create the consumer: %s", errstr);
-        rd_kafka_conf_destroy(conf);
-        return -EIO;
-    }
-    rd_kafka_poll_set_consumer(d->consumer);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
-    rd_kafka_topic_partition_list_add(topics, cfg->topics.police_incidents,
-                                      RD_KAFKA_PARTITION_UA);
-    rd_kafka_topic_partition_list_add(topics, cfg->topics.health_attendances,
-                                      RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = rd_kafka_subscribe(d->consumer, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (e) {
-        log_error("kafka", "cannot subscribe: %s", rd_kafka_err2str(e));
-        return -EIO;
-    }
-
     r = sdat_kafka_conf_new(cfg, d->bootstrap, &conf, err, sizeof err);
     if (r < 0) {
         log_error("kafka", "%s", err);
@@ -384,9 +361,7 @@ static void reload(struct daemon *d)
 static void shutdown_daemon(struct daemon *d)
 {
     sdat_sdnotify("STOPPING=1");
-    if (d->held) {
-        sdatd_free_batch(d->held, d->n_held);
-    }
+    sdat_kafka_batch_free(&d->held);
     if (d->http) {
         /* No new requests; those waiting for a job get it done first. */
         sdat_http_quiesce(d->http);
@@ -584,13 +559,12 @@ static int run(struct daemon *d)
         /* Ready: the store writable (no held message, deliveries recorded),
          * the register read to its end, partitions assigned and the broker
          * answering. */
-        sdat_http_set_ready(d->http, d->held == NULL && !d->deliveries_unrecorded,
+        sdat_http_set_ready(d->http, d->held.n == 0 && !d->deliveries_unrecorded,
                             sdat_regfeed_current(d->regfeed), d->consumer_assigned,
                             atomic_load(&d->broker_up));
-        if (d->held) {
-            if (sdatd_handle_batch(d, d->held, d->n_held) == 0) {
-                sdatd_free_batch(d->held, d->n_held);
-                d->held = NULL;
+        if (d->held.n > 0) {
+            if (sdatd_handle_batch(d, &d->held) == 0) {
+                sdat_kafka_batch_free(&d->held);
                 log_info("store", "store writable again; consuming");
             } else {
                 usleep(STORE_RETRY_MS * 1000);

@@ -58,19 +58,16 @@ struct daemon {
     struct sdat_engine engine;
     /* A message whose effects could not be committed (store failure); it is
      * processed again before anything else is consumed. */
-    rd_kafka_message_t **held;
-    size_t n_held;
+    struct sdat_kafka_batch held; /* n 0: none */
     bool consumed_full_batch; /* more may be fetched already: do not wait */
     /* The outbox could not record its deliveries (the same store failure,
      * met before an event is): not ready, said once, retried calmly. */
     bool deliveries_unrecorded;
 };
 
-/* Processes a batch of consumed messages in one store transaction (one
- * commit, one fsync, however many events), then stores their offsets; a
+/* Processes a batch of consumed messages (sdat_kafka_batch_process); a
  * negative store error means nothing of the batch was committed. */
-int sdatd_handle_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n);
-void sdatd_free_batch(rd_kafka_message_t **msgs, size_t n);
+int sdatd_handle_batch(struct daemon *d, const struct sdat_kafka_batch *b);
 /* Up to CONSUME_BATCH messages, the first waited for at most timeout ms,
  * processed in one transaction; on a store failure they are held. */
 void sdatd_consume_batch(struct daemon *d, int timeout);
