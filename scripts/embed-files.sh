@@ -1,7 +1,7 @@
 #!/bin/sh
 # Usage: embed-files.sh OUT.c TABLE FILE...
 # Writes a C table named sdat_embedded_TABLE of the files' bytes (each
-# followed by a NUL), and sdat_embedded_TABLE_count, for daemon/embedded.h.
+# followed by a NUL), and sdat_embedded_TABLE_count, for daemon/decide/embedded.h.
 set -eu
 out=$1
 table=$2
