@@ -15,7 +15,8 @@ Checks, each breach one line "FILE:LINE: what": exit 1 if any.
   4. The symbols each part's library (and sdatd's and sdatctl's objects)
      needs: another part's only if the table allows it, a restricted
      library's only if P uses it.
-  5. decide/ does no I/O: its library calls nothing that opens, reads or
+  5. No include cycle between headers.
+  6. decide/ does no I/O: its library calls nothing that opens, reads or
      writes a file or socket, reads the clock or the environment, or logs.
 """
 import argparse
@@ -133,6 +134,49 @@ def check_includes(path, part, allowed, uses, headers, breaches):
                                 f"(its public headers: {', '.join(sorted(public))})")
 
 
+def resolve(path, name):
+    """The file a quoted #include names, as the compiler finds it."""
+    beside = os.path.join(os.path.dirname(path), name)
+    if os.path.exists(beside):
+        return os.path.normpath(beside)
+    for top in ("daemon", "connectors"):
+        candidate = os.path.join(top, name)
+        if os.path.exists(candidate):
+            return os.path.normpath(candidate)
+    return None
+
+
+def check_cycles(paths, breaches):
+    """No file reaches itself through quoted #include lines (a cycle
+    between headers, inside a part or across parts)."""
+    graph = {}
+    for path in paths:
+        edges = []
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for n, line in enumerate(f, 1):
+                m = INCLUDE.match(line)
+                if m and m.group(1) == '"':
+                    target = resolve(path, m.group(2))
+                    if target:
+                        edges.append((target, n))
+        graph[os.path.normpath(path)] = edges
+    state = {}
+
+    def visit(node, stack):
+        state[node] = "open"
+        for target, line in graph.get(node, []):
+            if state.get(target) == "open":
+                loop = stack[stack.index(target):] + [target] if target in stack else [target]
+                breaches.append(f"{node}:{line}: an include cycle: {' -> '.join(loop)}")
+            elif target not in state:
+                visit(target, stack + [target])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+
+
 def nm(args):
     out = subprocess.run(["nm", *args], capture_output=True, text=True, check=False).stdout
     return out.splitlines()
@@ -232,6 +276,7 @@ def main():
     for path in sources(parts):
         p = part_of(path)
         check_includes(path, p, allowed_of[p], uses, headers, breaches)
+    check_cycles(list(sources(parts)), breaches)
     for top in ("daemon",):
         for entry in sorted(os.listdir(top)):
             if os.path.isdir(os.path.join(top, entry)) and entry not in parts:
