@@ -193,28 +193,174 @@ static rd_kafka_t *response_consumer(const char *bootstrap)
     return rk;
 }
 
-int main(int argc, char **argv)
+/* What the main thread makes of the responses. */
+struct tally {
+    int64_t *rtt; /* ns, of the counted attendances answered, in order of arrival */
+    bool *seen;   /* per SEQ: a response has been read */
+    size_t received, counted, foreign, repeats;
+    int64_t warm_max; /* ns, the worst round trip of the warm-up */
+};
+
+/* Sets run's rate, warm and count from the command line; -1 for a usage error. */
+static int parse_args(int argc, char **argv, struct run *run)
 {
     if ((argc != 5 && argc != 6) || atol(argv[3]) < 1 || atol(argv[4]) < 1 ||
         (argc == 6 && atol(argv[5]) < 0)) {
+        return -1;
+    }
+    run->rate = atol(argv[3]);
+    run->warm = argc == 6 ? run->rate * atol(argv[5]) : 0;
+    run->count = run->warm + run->rate * atol(argv[4]);
+    return 0;
+}
+
+/* Reads the NHS numbers and allocates the per-SEQ arrays; reports its own
+ * errors. */
+static int prepare(struct run *run, struct tally *t, const char *nhs_path)
+{
+    snprintf(run->tag, sizeof run->tag, "B%lld", (long long)time(NULL));
+    run->nhs = read_lines(nhs_path, &run->n_nhs);
+    if (!run->nhs || run->n_nhs == 0) {
+        fprintf(stderr, "bench_attendance: no NHS numbers in %s\n", nhs_path);
+        return -1;
+    }
+    run->sent_ns = calloc((size_t)run->count, sizeof *run->sent_ns);
+    t->rtt = calloc((size_t)run->count, sizeof *t->rtt);
+    t->seen = calloc((size_t)run->count, sizeof *t->seen);
+    if (!run->sent_ns || !t->rtt || !t->seen) {
+        fprintf(stderr, "bench_attendance: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Sets run->producer: sends at once (linger.ms 0), counts failed
+ * deliveries in run. */
+static int start_producer(struct run *run, const char *bootstrap)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr) ||
+        rd_kafka_conf_set(conf, "linger.ms", "0", errstr, sizeof errstr)) {
+        fprintf(stderr, "bench_attendance: %s\n", errstr);
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_conf_set_opaque(conf, run);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    run->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!run->producer) {
+        fprintf(stderr, "bench_attendance: %s\n", errstr);
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    return 0;
+}
+
+/* Counts one message read at now from OUT_TOPIC: a first response to one of
+ * this run's attendances (keys prefix + SEQ) is a round trip, a second a
+ * repeat; anything else on the topic is foreign. */
+static void note_response(const struct run *run, struct tally *t, const rd_kafka_message_t *m,
+                          const char *prefix, size_t plen, int64_t now)
+{
+    if (m->err) {
+        return;
+    }
+    if (!m->key || m->key_len <= plen || memcmp(m->key, prefix, plen) != 0) {
+        t->foreign++;
+        return;
+    }
+    char digits[24];
+    size_t dl = m->key_len - plen;
+    if (dl >= sizeof digits) {
+        return;
+    }
+    memcpy(digits, (const char *)m->key + plen, dl);
+    digits[dl] = '\0';
+    long seq = atol(digits);
+    int64_t sent = seq >= 0 && seq < run->count ? atomic_load(&run->sent_ns[seq]) : 0;
+    if (sent && !t->seen[seq]) {
+        t->seen[seq] = true;
+        t->received++;
+        if (seq >= run->warm) {
+            t->rtt[t->counted++] = now - sent;
+        } else if (now - sent > t->warm_max) {
+            t->warm_max = now - sent;
+        }
+    } else if (sent) {
+        t->repeats++;
+    }
+}
+
+/* Reads responses until every attendance has one, or DRAIN_SECONDS after
+ * the producer has finished. */
+static void collect_responses(const struct run *run, rd_kafka_t *consumer, struct tally *t)
+{
+    char prefix[64];
+    int plen = snprintf(prefix, sizeof prefix, "%s/%s-", ODS_CODE, run->tag);
+    int64_t drain_until = 0;
+    while (t->received < (size_t)run->count) {
+        if (atomic_load(&run->done) && drain_until == 0) {
+            drain_until = mono_ns() + (int64_t)DRAIN_SECONDS * 1000000000;
+        }
+        if (drain_until && mono_ns() > drain_until) {
+            break;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(consumer, 100);
+        if (!m) {
+            continue;
+        }
+        note_response(run, t, m, prefix, (size_t)plen, mono_ns());
+        rd_kafka_message_destroy(m);
+    }
+}
+
+/* Sorts t->rtt. */
+static void print_report(const struct run *run, struct tally *t)
+{
+    long sent = atomic_load(&run->sent), failed = atomic_load(&run->failed);
+    printf("attendance: sent %ld at %ld/s (%ld not accepted by the broker); %zu responses, "
+           "%ld missing after %d s, %zu repeated, %zu others on the topic\n",
+           sent, run->rate, failed, t->received, sent - (long)t->received, DRAIN_SECONDS,
+           t->repeats, t->foreign);
+    if (run->warm > 0) {
+        printf("attendance: the first %ld (warm-up, not counted): worst round trip %.1f ms\n",
+               run->warm, (double)t->warm_max / 1e6);
+    }
+    size_t total = (size_t)(run->count - run->warm);
+    size_t counted = t->counted;
+    if (counted > 0) {
+        /* A missing response is a round trip longer than the run: "inf". */
+        qsort(t->rtt, counted, sizeof *t->rtt, cmp_i64);
+        printf("attendance: round trip of the %zu counted (%zu answered): p50 %.1f ms, "
+               "p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+               total, counted, pct(t->rtt, counted, total, 50), pct(t->rtt, counted, total, 90),
+               pct(t->rtt, counted, total, 99),
+               counted < total ? 1.0 / 0.0 : (double)t->rtt[counted - 1] / 1e6);
+    }
+}
+
+static void free_run(struct run *run, struct tally *t)
+{
+    for (size_t i = 0; i < run->n_nhs; i++) {
+        free(run->nhs[i]);
+    }
+    free(run->nhs);
+    free(run->sent_ns);
+    free(t->rtt);
+    free(t->seen);
+}
+
+int main(int argc, char **argv)
+{
+    struct run run = {0};
+    if (parse_args(argc, argv, &run) < 0) {
         fprintf(stderr,
                 "usage: bench_attendance BOOTSTRAP NHS_FILE RATE SECONDS [WARMUP_SECONDS]\n");
         return 2;
     }
-    struct run run = {.rate = atol(argv[3])};
-    run.warm = argc == 6 ? run.rate * atol(argv[5]) : 0;
-    run.count = run.warm + run.rate * atol(argv[4]);
-    snprintf(run.tag, sizeof run.tag, "B%lld", (long long)time(NULL));
-    run.nhs = read_lines(argv[2], &run.n_nhs);
-    if (!run.nhs || run.n_nhs == 0) {
-        fprintf(stderr, "bench_attendance: no NHS numbers in %s\n", argv[2]);
-        return 1;
-    }
-    run.sent_ns = calloc((size_t)run.count, sizeof *run.sent_ns);
-    int64_t *rtt = calloc((size_t)run.count, sizeof *rtt);
-    bool *seen = calloc((size_t)run.count, sizeof *seen);
-    if (!run.sent_ns || !rtt || !seen) {
-        fprintf(stderr, "bench_attendance: out of memory\n");
+    struct tally t = {0};
+    if (prepare(&run, &t, argv[2]) < 0) {
         return 1;
     }
     rd_kafka_t *consumer = response_consumer(argv[1]);
@@ -226,19 +372,7 @@ int main(int argc, char **argv)
     if (m) {
         rd_kafka_message_destroy(m);
     }
-
-    char errstr[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], errstr, sizeof errstr) ||
-        rd_kafka_conf_set(conf, "linger.ms", "0", errstr, sizeof errstr)) {
-        fprintf(stderr, "bench_attendance: %s\n", errstr);
-        return 1;
-    }
-    rd_kafka_conf_set_opaque(conf, &run);
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    run.producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!run.producer) {
-        fprintf(stderr, "bench_attendance: %s\n", errstr);
+    if (start_producer(&run, argv[1]) < 0) {
         return 1;
     }
     pthread_t thread;
@@ -246,79 +380,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_attendance: cannot start the producer\n");
         return 1;
     }
-
-    char prefix[64];
-    int plen = snprintf(prefix, sizeof prefix, "%s/%s-", ODS_CODE, run.tag);
-    size_t received = 0, counted = 0, foreign = 0, repeats = 0;
-    int64_t warm_max = 0;
-    int64_t drain_until = 0;
-    while (received < (size_t)run.count) {
-        if (atomic_load(&run.done) && drain_until == 0) {
-            drain_until = mono_ns() + (int64_t)DRAIN_SECONDS * 1000000000;
-        }
-        if (drain_until && mono_ns() > drain_until) {
-            break;
-        }
-        m = rd_kafka_consumer_poll(consumer, 100);
-        if (!m) {
-            continue;
-        }
-        int64_t now = mono_ns();
-        if (!m->err && m->key && m->key_len > (size_t)plen &&
-            memcmp(m->key, prefix, (size_t)plen) == 0) {
-            char digits[24];
-            size_t dl = m->key_len - (size_t)plen;
-            if (dl < sizeof digits) {
-                memcpy(digits, (const char *)m->key + plen, dl);
-                digits[dl] = '\0';
-                long seq = atol(digits);
-                int64_t sent = seq >= 0 && seq < run.count ? atomic_load(&run.sent_ns[seq]) : 0;
-                if (sent && !seen[seq]) {
-                    seen[seq] = true;
-                    received++;
-                    if (seq >= run.warm) {
-                        rtt[counted++] = now - sent;
-                    } else if (now - sent > warm_max) {
-                        warm_max = now - sent;
-                    }
-                } else if (sent) {
-                    repeats++;
-                }
-            }
-        } else if (!m->err) {
-            foreign++;
-        }
-        rd_kafka_message_destroy(m);
-    }
+    collect_responses(&run, consumer, &t);
     pthread_join(thread, NULL);
-    long sent = atomic_load(&run.sent), failed = atomic_load(&run.failed);
-    printf("attendance: sent %ld at %ld/s (%ld not accepted by the broker); %zu responses, "
-           "%ld missing after %d s, %zu repeated, %zu others on the topic\n",
-           sent, run.rate, failed, received, sent - (long)received, DRAIN_SECONDS, repeats,
-           foreign);
-    if (run.warm > 0) {
-        printf("attendance: the first %ld (warm-up, not counted): worst round trip %.1f ms\n",
-               run.warm, (double)warm_max / 1e6);
-    }
-    size_t total = (size_t)(run.count - run.warm);
-    if (counted > 0) {
-        /* A missing response is a round trip longer than the run: "inf". */
-        qsort(rtt, counted, sizeof *rtt, cmp_i64);
-        printf("attendance: round trip of the %zu counted (%zu answered): p50 %.1f ms, "
-               "p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-               total, counted, pct(rtt, counted, total, 50), pct(rtt, counted, total, 90),
-               pct(rtt, counted, total, 99),
-               counted < total ? 1.0 / 0.0 : (double)rtt[counted - 1] / 1e6);
-    }
+    print_report(&run, &t);
     rd_kafka_consumer_close(consumer);
     rd_kafka_destroy(consumer);
     rd_kafka_destroy(run.producer);
-    for (size_t i = 0; i < run.n_nhs; i++) {
-        free(run.nhs[i]);
-    }
-    free(run.nhs);
-    free(run.sent_ns);
-    free(rtt);
-    free(seen);
-    return counted > 0 ? 0 : 1;
+    free_run(&run, &t);
+    return t.counted > 0 ? 0 : 1;
 }

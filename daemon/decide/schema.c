@@ -60,18 +60,41 @@ static bool get_number(json_t *s, const char *key, double *out)
     return false;
 }
 
-static struct node *compile_node(struct compiler *c, json_t *s)
+/* The node already compiled for the schema object s, or NULL. */
+static struct node *find_seen(const struct compiler *c, const json_t *s)
 {
-    /* One node per schema object: a $ref to an object already compiled
-     * shares its node, which also ends reference cycles. */
     for (size_t i = 0; i < c->n_seen; i++) {
         if (c->seen[i].json == s) {
             return c->seen[i].node;
         }
     }
+    return NULL;
+}
+
+/* Records n as the node of s; false when out of memory. */
+static bool remember(struct compiler *c, json_t *s, struct node *n)
+{
+    if (c->n_seen == c->cap_seen) {
+        size_t cap = c->cap_seen ? c->cap_seen * 2 : 64;
+        void *grown = realloc(c->seen, cap * sizeof *c->seen);
+        if (!grown) {
+            return false;
+        }
+        c->seen = grown;
+        c->cap_seen = cap;
+    }
+    c->seen[c->n_seen].json = s;
+    c->seen[c->n_seen].node = n;
+    c->n_seen++;
+    return true;
+}
+
+/* A node with every limit unset, owned by the compiler's list of all nodes
+ * from the moment it exists; NULL when out of memory. */
+static struct node *new_node(struct compiler *c)
+{
     struct node *n = calloc(1, sizeof *n);
     if (!n) {
-        c->failed = true;
         return NULL;
     }
     n->next_all = c->all;
@@ -80,32 +103,14 @@ static struct node *compile_node(struct compiler *c, json_t *s)
     n->min_items = n->max_items = n->min_props = n->max_props = -1;
     n->min_contains = 1;
     n->max_contains = -1;
-    if (c->n_seen == c->cap_seen) {
-        size_t cap = c->cap_seen ? c->cap_seen * 2 : 64;
-        void *grown = realloc(c->seen, cap * sizeof *c->seen);
-        if (!grown) {
-            c->failed = true;
-            return n;
-        }
-        c->seen = grown;
-        c->cap_seen = cap;
-    }
-    c->seen[c->n_seen].json = s;
-    c->seen[c->n_seen].node = n;
-    c->n_seen++;
+    return n;
+}
 
-    if (json_is_boolean(s)) {
-        n->is_bool = true;
-        n->bool_value = json_is_true(s);
-        return n;
-    }
-    if (!json_is_object(s)) {
-        snprintf(c->err, c->errlen, "a schema must be an object or a boolean");
-        c->failed = true;
-        return n;
-    }
-    json_t *v;
-    if ((v = json_object_get(s, "type"))) {
+/* type, enum and const: the keywords that apply to an instance of any type. */
+static void compile_type_keywords(struct node *n, json_t *s)
+{
+    json_t *v = json_object_get(s, "type");
+    if (v) {
         if (json_is_string(v)) {
             n->types = type_bit(json_string_value(v));
         } else {
@@ -118,36 +123,86 @@ static struct node *compile_node(struct compiler *c, json_t *s)
         }
         n->has_types = true;
     }
-    if ((v = json_object_get(s, "properties"))) {
-        n->n_props = json_object_size(v);
-        n->props = calloc(n->n_props + 1, sizeof *n->props);
-        size_t i = 0;
-        const char *key;
-        json_t *sub;
-        json_object_foreach(v, key, sub)
-        {
-            n->props[i].name = key; /* borrowed from the kept document */
-            n->props[i].node = compile_node(c, sub);
-            i++;
+    n->enum_values = json_object_get(s, "enum");
+    n->const_value = json_object_get(s, "const");
+    n->has_const = n->const_value != NULL;
+}
+
+static void compile_properties(struct compiler *c, struct node *n, json_t *v)
+{
+    n->n_props = json_object_size(v);
+    n->props = calloc(n->n_props + 1, sizeof *n->props);
+    if (!n->props) {
+        n->n_props = 0; /* nothing for sdat_schema_free to walk */
+        c->failed = true;
+        return;
+    }
+    size_t i = 0;
+    const char *key;
+    json_t *sub;
+    json_object_foreach(v, key, sub)
+    {
+        n->props[i].name = key; /* borrowed from the kept document */
+        n->props[i].node = compile_node(c, sub);
+        i++;
+    }
+}
+
+/* Stops at the first pattern that does not compile, keeping only the
+ * compiled ones for sdat_schema_free to release. */
+static void compile_pattern_properties(struct compiler *c, struct node *n, json_t *v)
+{
+    n->n_pattern_props = json_object_size(v);
+    n->pattern_props = calloc(n->n_pattern_props + 1, sizeof *n->pattern_props);
+    if (!n->pattern_props) {
+        n->n_pattern_props = 0; /* nothing for sdat_schema_free to walk */
+        c->failed = true;
+        return;
+    }
+    size_t i = 0;
+    const char *key;
+    json_t *sub;
+    json_object_foreach(v, key, sub)
+    {
+        if (regcomp(&n->pattern_props[i].re, key, REG_EXTENDED | REG_NOSUB) != 0) {
+            snprintf(c->err, c->errlen, "patternProperties: cannot compile a pattern");
+            c->failed = true;
+            n->n_pattern_props = i;
+            break;
         }
+        n->pattern_props[i].node = compile_node(c, sub);
+        i++;
+    }
+}
+
+static void compile_dependent_schemas(struct compiler *c, struct node *n, json_t *v)
+{
+    n->n_dep_schemas = json_object_size(v);
+    n->dep_schemas = calloc(n->n_dep_schemas + 1, sizeof *n->dep_schemas);
+    if (!n->dep_schemas) {
+        n->n_dep_schemas = 0; /* nothing for sdat_schema_free to walk */
+        c->failed = true;
+        return;
+    }
+    size_t i = 0;
+    const char *key;
+    json_t *sub;
+    json_object_foreach(v, key, sub)
+    {
+        n->dep_schemas[i].name = key; /* borrowed from the kept document */
+        n->dep_schemas[i].node = compile_node(c, sub);
+        i++;
+    }
+}
+
+static void compile_object_keywords(struct compiler *c, struct node *n, json_t *s)
+{
+    json_t *v;
+    if ((v = json_object_get(s, "properties"))) {
+        compile_properties(c, n, v);
     }
     if ((v = json_object_get(s, "patternProperties"))) {
-        n->n_pattern_props = json_object_size(v);
-        n->pattern_props = calloc(n->n_pattern_props + 1, sizeof *n->pattern_props);
-        size_t i = 0;
-        const char *key;
-        json_t *sub;
-        json_object_foreach(v, key, sub)
-        {
-            if (regcomp(&n->pattern_props[i].re, key, REG_EXTENDED | REG_NOSUB) != 0) {
-                snprintf(c->err, c->errlen, "patternProperties: cannot compile a pattern");
-                c->failed = true;
-                n->n_pattern_props = i;
-                break;
-            }
-            n->pattern_props[i].node = compile_node(c, sub);
-            i++;
-        }
+        compile_pattern_properties(c, n, v);
     }
     if ((v = json_object_get(s, "additionalProperties"))) {
         n->additional = compile_node(c, v);
@@ -155,25 +210,18 @@ static struct node *compile_node(struct compiler *c, json_t *s)
     if ((v = json_object_get(s, "propertyNames"))) {
         n->property_names = compile_node(c, v);
     }
-    if ((v = json_object_get(s, "required"))) {
-        n->required = v;
-    }
-    if ((v = json_object_get(s, "dependentRequired"))) {
-        n->dependent_required = v;
-    }
+    n->required = json_object_get(s, "required");
+    n->dependent_required = json_object_get(s, "dependentRequired");
     if ((v = json_object_get(s, "dependentSchemas"))) {
-        n->n_dep_schemas = json_object_size(v);
-        n->dep_schemas = calloc(n->n_dep_schemas + 1, sizeof *n->dep_schemas);
-        size_t i = 0;
-        const char *key;
-        json_t *sub;
-        json_object_foreach(v, key, sub)
-        {
-            n->dep_schemas[i].name = key;
-            n->dep_schemas[i].node = compile_node(c, sub);
-            i++;
-        }
+        compile_dependent_schemas(c, n, v);
     }
+    get_count(s, "minProperties", &n->min_props);
+    get_count(s, "maxProperties", &n->max_props);
+}
+
+static void compile_array_keywords(struct compiler *c, struct node *n, json_t *s)
+{
+    json_t *v;
     if ((v = json_object_get(s, "prefixItems"))) {
         n->prefix_items = compile_array(c, v, &n->n_prefix_items);
     }
@@ -181,14 +229,20 @@ static struct node *compile_node(struct compiler *c, json_t *s)
         n->items = compile_node(c, v);
     }
     if ((v = json_object_get(s, "contains"))) {
+        /* minContains and maxContains mean nothing without contains. */
         n->contains = compile_node(c, v);
         get_count(s, "minContains", &n->min_contains);
         get_count(s, "maxContains", &n->max_contains);
     }
-    n->enum_values = json_object_get(s, "enum");
-    n->const_value = json_object_get(s, "const");
-    n->has_const = n->const_value != NULL;
-    if ((v = json_object_get(s, "pattern")) && json_is_string(v)) {
+    get_count(s, "minItems", &n->min_items);
+    get_count(s, "maxItems", &n->max_items);
+    n->unique_items = json_is_true(json_object_get(s, "uniqueItems"));
+}
+
+static void compile_string_keywords(struct compiler *c, struct node *n, json_t *s)
+{
+    json_t *v = json_object_get(s, "pattern");
+    if (json_is_string(v)) {
         if (regcomp(&n->pattern, json_string_value(v), REG_EXTENDED | REG_NOSUB) != 0) {
             snprintf(c->err, c->errlen, "pattern: cannot compile as a POSIX extended regex");
             c->failed = true;
@@ -198,16 +252,23 @@ static struct node *compile_node(struct compiler *c, json_t *s)
     }
     get_count(s, "minLength", &n->min_length);
     get_count(s, "maxLength", &n->max_length);
-    get_count(s, "minItems", &n->min_items);
-    get_count(s, "maxItems", &n->max_items);
-    get_count(s, "minProperties", &n->min_props);
-    get_count(s, "maxProperties", &n->max_props);
-    n->unique_items = json_is_true(json_object_get(s, "uniqueItems"));
+    n->format = json_string_value(json_object_get(s, "format"));
+    n->lenient = json_is_true(json_object_get(s, "x-sdat-lenient"));
+}
+
+static void compile_number_keywords(struct node *n, json_t *s)
+{
     n->has_minimum = get_number(s, "minimum", &n->minimum);
     n->has_maximum = get_number(s, "maximum", &n->maximum);
     n->has_exclusive_minimum = get_number(s, "exclusiveMinimum", &n->exclusive_minimum);
     n->has_exclusive_maximum = get_number(s, "exclusiveMaximum", &n->exclusive_maximum);
     n->has_multiple_of = get_number(s, "multipleOf", &n->multiple_of);
+}
+
+/* allOf, anyOf, oneOf, not and if/then/else. */
+static void compile_combinators(struct compiler *c, struct node *n, json_t *s)
+{
+    json_t *v;
     if ((v = json_object_get(s, "allOf"))) {
         n->all_of = compile_array(c, v, &n->n_all_of);
     }
@@ -221,6 +282,7 @@ static struct node *compile_node(struct compiler *c, json_t *s)
         n->not_ = compile_node(c, v);
     }
     if ((v = json_object_get(s, "if"))) {
+        /* then and else are ignored without if, as the draft says. */
         n->if_ = compile_node(c, v);
         if ((v = json_object_get(s, "then"))) {
             n->then_ = compile_node(c, v);
@@ -229,9 +291,15 @@ static struct node *compile_node(struct compiler *c, json_t *s)
             n->else_ = compile_node(c, v);
         }
     }
-    n->format = json_string_value(json_object_get(s, "format"));
-    n->lenient = json_is_true(json_object_get(s, "x-sdat-lenient"));
-    if ((v = json_object_get(s, "$defs"))) {
+}
+
+/* $defs are compiled so that a schema error in one is reported even when
+ * nothing refers to it; a $ref is only noted here and resolved by
+ * sdat_schema_compile once the whole document has nodes. */
+static void compile_references(struct compiler *c, struct node *n, json_t *s)
+{
+    json_t *v = json_object_get(s, "$defs");
+    if (v) {
         const char *key;
         json_t *sub;
         json_object_foreach(v, key, sub)
@@ -239,9 +307,49 @@ static struct node *compile_node(struct compiler *c, json_t *s)
             compile_node(c, sub);
         }
     }
-    if ((v = json_object_get(s, "$ref")) && json_is_string(v)) {
+    v = json_object_get(s, "$ref");
+    if (json_is_string(v)) {
         n->ref_text = json_string_value(v);
     }
+}
+
+static struct node *compile_node(struct compiler *c, json_t *s)
+{
+    /* One node per schema object: a $ref to an object already compiled
+     * shares its node, which also ends reference cycles. */
+    struct node *n = find_seen(c, s);
+    if (n) {
+        return n;
+    }
+    n = new_node(c);
+    if (!n) {
+        c->failed = true;
+        return NULL;
+    }
+    if (!remember(c, s, n)) {
+        c->failed = true;
+        return n;
+    }
+    if (json_is_boolean(s)) {
+        n->is_bool = true;
+        n->bool_value = json_is_true(s);
+        return n;
+    }
+    if (!json_is_object(s)) {
+        snprintf(c->err, c->errlen, "a schema must be an object or a boolean");
+        c->failed = true;
+        return n;
+    }
+    /* Sub-schemas are compiled, and errors reported, in this order: when
+     * several fail, the last message is the one the caller sees, and the
+     * order of the nodes decides which unresolved $ref is named. */
+    compile_type_keywords(n, s);
+    compile_object_keywords(c, n, s);
+    compile_array_keywords(c, n, s);
+    compile_string_keywords(c, n, s);
+    compile_number_keywords(n, s);
+    compile_combinators(c, n, s);
+    compile_references(c, n, s);
     return n;
 }
 

@@ -152,64 +152,76 @@ static int ingest_file(struct sdat_engine *e, const char *path)
     return r;
 }
 
-int main(int argc, char **argv)
+struct options {
+    const char *config_path, *port_file, *ingest_path;
+    bool seeding;
+};
+
+/* The writer's side of the daemon; close_drive releases what was set up. */
+struct drive {
+    struct sdat_config *cfg;
+    sdat_store_t *st;
+    sdat_schemas_t *schemas;
+    sdat_audit_t *audit;
+    sdat_jobs_t *jobs;
+    sdat_http_t *http;
+    struct sdat_engine engine;
+};
+
+/* 0, or -EINVAL for a command line that is not the one in the usage. */
+static int parse_options(int argc, char **argv, struct options *ret_opts)
 {
-    const char *config_path = NULL, *port_file = NULL, *ingest_path = NULL;
-    bool seeding = false;
+    struct options opts = {0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--port-file") == 0 && i + 1 < argc) {
-            port_file = argv[++i];
+            opts.port_file = argv[++i];
         } else if (strcmp(argv[i], "--ingest") == 0 && i + 1 < argc) {
-            ingest_path = argv[++i];
+            opts.ingest_path = argv[++i];
         } else if (strcmp(argv[i], "--seed") == 0) {
-            seeding = true;
-        } else if (!config_path && argv[i][0] != '-') {
-            config_path = argv[i];
+            opts.seeding = true;
+        } else if (!opts.config_path && argv[i][0] != '-') {
+            opts.config_path = argv[i];
         } else {
-            config_path = NULL;
-            break;
+            return -EINVAL;
         }
     }
-    if (!config_path) {
-        fprintf(stderr, "usage: http-drive CONFIG [--port-file F] [--seed] [--ingest FILE]\n");
-        return 2;
+    if (!opts.config_path) {
+        return -EINVAL;
     }
-    struct sdat_config *cfg = NULL;
-    char *errors = NULL, err[512];
-    if (sdat_config_load(config_path, sdat_connector_key_tables(), &cfg, &errors) < 0) {
-        fputs(errors ? errors : "http-drive: cannot load the configuration\n", stderr);
-        free(errors);
-        return 2;
-    }
-    free(errors);
-    sdat_log_setup(cfg->log_level, cfg->log_format);
+    *ret_opts = opts;
+    return 0;
+}
 
-    sdat_store_t *st = NULL;
-    sdat_schemas_t *schemas = NULL;
-    sdat_audit_t *audit = NULL;
-    sdat_jobs_t *jobs = NULL;
-    sdat_http_t *http = NULL;
-    int rc = 2;
-    if (sdat_store_open(cfg->state_dir, SDAT_STORE_WRITER, &st, err, sizeof err) < 0 ||
-        sdat_schemas_new(&schemas, err, sizeof err) < 0) {
+/* Opens the store as the writer and makes what the engine and the jobs
+ * need, then seeds and ingests as asked. Reports its own errors. */
+static int set_up(struct drive *d, const struct options *opts)
+{
+    char err[512];
+    if (sdat_store_open(d->cfg->state_dir, SDAT_STORE_WRITER, &d->st, err, sizeof err) < 0 ||
+        sdat_schemas_new(&d->schemas, err, sizeof err) < 0) {
         fprintf(stderr, "http-drive: %s\n", err);
-        goto out;
+        return -1;
     }
-    if (sdat_audit_new(cfg->instance_id, &audit) < 0 || sdat_jobs_new(&jobs) < 0 ||
+    if (sdat_audit_new(d->cfg->instance_id, &d->audit) < 0 || sdat_jobs_new(&d->jobs) < 0 ||
         pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
         fprintf(stderr, "http-drive: cannot set up\n");
-        goto out;
+        return -1;
     }
-    struct sdat_engine engine = {.cfg = cfg, .st = st, .audit = audit, .schemas = schemas};
-    if (seeding && seed(st, sdat_time_now_ms()) < 0) {
-        fprintf(stderr, "http-drive: cannot seed: %s\n", sdat_store_errmsg(st));
-        goto out;
+    d->engine =
+        (struct sdat_engine){.cfg = d->cfg, .st = d->st, .audit = d->audit, .schemas = d->schemas};
+    if (opts->seeding && seed(d->st, sdat_time_now_ms()) < 0) {
+        fprintf(stderr, "http-drive: cannot seed: %s\n", sdat_store_errmsg(d->st));
+        return -1;
     }
-    if (ingest_path && ingest_file(&engine, ingest_path) < 0) {
-        fprintf(stderr, "http-drive: cannot ingest %s\n", ingest_path);
-        goto out;
+    if (opts->ingest_path && ingest_file(&d->engine, opts->ingest_path) < 0) {
+        fprintf(stderr, "http-drive: cannot ingest %s\n", opts->ingest_path);
+        return -1;
     }
+    return 0;
+}
 
+static void install_signals(void)
+{
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
@@ -218,26 +230,57 @@ int main(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGUSR2, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
 
-    sdat_jobs_set_wake(jobs, wake, NULL);
+/* Starts the API server and writes its port to port_file, or to stdout
+ * when port_file is NULL. */
+static int start_server(struct drive *d, const char *port_file)
+{
+    char err[512];
+    sdat_jobs_set_wake(d->jobs, wake, NULL);
     struct sdat_http_hooks hooks = {
-        .jobs = jobs, .state_dir = cfg->state_dir, .metrics_text = metrics};
-    if (sdat_http_start(cfg, &hooks, &http, err, sizeof err) < 0) {
+        .jobs = d->jobs, .state_dir = d->cfg->state_dir, .metrics_text = metrics};
+    if (sdat_http_start(d->cfg, &hooks, &d->http, err, sizeof err) < 0) {
         fprintf(stderr, "http-drive: %s\n", err);
-        goto out;
+        return -1;
     }
     FILE *pf = port_file ? fopen(port_file, "we") : stdout;
     if (!pf) {
         fprintf(stderr, "http-drive: cannot write %s\n", port_file);
-        goto out;
+        return -1;
     }
-    fprintf(pf, "%d\n", sdat_http_port(http));
+    fprintf(pf, "%d\n", sdat_http_port(d->http));
     if (pf != stdout) {
         fclose(pf);
     } else {
         fflush(stdout);
     }
+    return 0;
+}
 
+/* SIGHUP: the server takes the fresh configuration, keeping the settings
+ * that need a restart; a configuration that does not load is reported and
+ * the current one kept. */
+static void reload_config(struct drive *d, const char *config_path)
+{
+    struct sdat_config *fresh = NULL;
+    char *errors = NULL;
+    if (sdat_config_load(config_path, sdat_connector_key_tables(), &fresh, &errors) == 0) {
+        sdat_http_set_config(d->http, fresh);
+        sdat_config_keep_restart_only(fresh, d->cfg);
+        d->engine.cfg = fresh;
+        sdat_config_free(d->cfg);
+        d->cfg = fresh;
+    } else {
+        fputs(errors ? errors : "http-drive: reload failed\n", stderr);
+    }
+    free(errors);
+}
+
+/* The daemon's writer loop reduced to signals and jobs, until SIGTERM or
+ * SIGINT. */
+static void serve(struct drive *d, const char *config_path)
+{
     while (!stop_requested) {
         struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};
         poll(&pfd, 1, 200);
@@ -246,43 +289,71 @@ int main(int argc, char **argv)
         }
         if (reload_requested) {
             reload_requested = 0;
-            struct sdat_config *fresh = NULL;
-            if (sdat_config_load(config_path, sdat_connector_key_tables(), &fresh, &errors) == 0) {
-                sdat_http_set_config(http, fresh);
-                sdat_config_keep_restart_only(fresh, cfg);
-                engine.cfg = fresh;
-                sdat_config_free(cfg);
-                cfg = fresh;
-            } else {
-                fputs(errors ? errors : "http-drive: reload failed\n", stderr);
-            }
-            free(errors);
-            errors = NULL;
+            reload_config(d, config_path);
         }
         if (ready_signal) {
             bool all = ready_signal == 1;
             ready_signal = 0;
-            sdat_http_set_ready(http, true, all, true, all);
+            sdat_http_set_ready(d->http, true, all, true, all);
         }
-        if (sdat_jobs_drain(jobs, &engine, sdat_time_now_ms()) < 0) {
-            fprintf(stderr, "http-drive: jobs failed: %s\n", sdat_store_errmsg(st));
+        if (sdat_jobs_drain(d->jobs, &d->engine, sdat_time_now_ms()) < 0) {
+            fprintf(stderr, "http-drive: jobs failed: %s\n", sdat_store_errmsg(d->st));
         }
     }
-    /* The shutdown order the daemon follows: no new requests, the jobs
-     * already asked for are run, then the server stops. */
-    sdat_http_quiesce(http);
+}
+
+/* The shutdown order the daemon follows: no new requests, the jobs already
+ * asked for are run (for at most 5 s), then the server stops (close_drive). */
+static void quiesce(struct drive *d)
+{
+    sdat_http_quiesce(d->http);
     int64_t until = sdat_time_mono_ms() + 5000;
-    while (sdat_http_jobs_waiting(http) > 0 && sdat_time_mono_ms() < until) {
-        sdat_jobs_drain(jobs, &engine, sdat_time_now_ms());
+    while (sdat_http_jobs_waiting(d->http) > 0 && sdat_time_mono_ms() < until) {
+        sdat_jobs_drain(d->jobs, &d->engine, sdat_time_now_ms());
         usleep(10000);
     }
+}
+
+/* Accepts a drive set up only in part. */
+static void close_drive(struct drive *d)
+{
+    sdat_http_stop(d->http);
+    sdat_jobs_free(d->jobs);
+    sdat_audit_free(d->audit);
+    sdat_schemas_free(d->schemas);
+    sdat_store_close(d->st);
+    sdat_config_free(d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    struct options opts;
+    if (parse_options(argc, argv, &opts) < 0) {
+        fprintf(stderr, "usage: http-drive CONFIG [--port-file F] [--seed] [--ingest FILE]\n");
+        return 2;
+    }
+    struct drive d = {0};
+    char *errors = NULL;
+    if (sdat_config_load(opts.config_path, sdat_connector_key_tables(), &d.cfg, &errors) < 0) {
+        fputs(errors ? errors : "http-drive: cannot load the configuration\n", stderr);
+        free(errors);
+        return 2;
+    }
+    free(errors);
+    sdat_log_setup(d.cfg->log_level, d.cfg->log_format);
+
+    int rc = 2;
+    if (set_up(&d, &opts) < 0) {
+        goto out;
+    }
+    install_signals();
+    if (start_server(&d, opts.port_file) < 0) {
+        goto out;
+    }
+    serve(&d, opts.config_path);
+    quiesce(&d);
     rc = 0;
 out:
-    sdat_http_stop(http);
-    sdat_jobs_free(jobs);
-    sdat_audit_free(audit);
-    sdat_schemas_free(schemas);
-    sdat_store_close(st);
-    sdat_config_free(cfg);
+    close_drive(&d);
     return rc;
 }
