@@ -125,6 +125,7 @@ say          = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 .PHONY: all deps check check-unit check-seeds check-integration check-asan check-layers \
+        check-layers-selftest \
         demo bench bench-match soak fuzz fuzz-build man \
         install uninstall format clean
 
@@ -212,6 +213,10 @@ check-layers:
 	@$(MAKE) -s --no-print-directory $(LIBS_ALL) $(SDATD_OBJ) $(CTL_OBJ)
 	@python3 tools/check-layers.py --build $(BUILD) $(LAYER_ARGS)
 
+# That check-layers has teeth: breaches planted in copies of the tree fail it.
+check-layers-selftest:
+	@sh tests/layers/selftest.sh
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBS_ALL) $(BUILD)/.flags
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
@@ -280,7 +285,7 @@ deps:
 	sh scripts/deps.sh
 
 check: deps
-	$(MAKE) --no-print-directory check-layers check-unit check-integration
+	$(MAKE) --no-print-directory check-layers check-layers-selftest check-unit check-integration
 
 check-unit: all $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
