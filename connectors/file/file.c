@@ -25,20 +25,12 @@ static const struct sdat_key file_keys[] = {
     SDAT_KEY_END,
 };
 
-static const struct sdat_key_table file_table = {
-    .connector = "file",
-    .keys = file_keys,
-    .size = sizeof(struct file_conf),
-};
-
-static const struct file_conf *conf_of(const struct sdat_connector_recipient *recipient)
-{
-    return recipient->conf;
-}
+static const struct sdat_key_table file_table = SDAT_KEY_TABLE("file", struct file_conf, file_keys);
 
 static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
 {
-    if (!conf_of(recipient)->directory || !conf_of(recipient)->directory[0]) {
+    const struct file_conf *conf = recipient->conf;
+    if (!conf->directory || !conf->directory[0]) {
         snprintf(err, errlen, "directory: is required for the file connector");
         return -EINVAL;
     }
@@ -63,9 +55,11 @@ static int make_dirs(char *path)
     return 0;
 }
 
-static int init(const struct sdat_connector_env *env, const struct sdat_connector_recipient *recipient,
-                void **ret_ctx, char *err, size_t errlen)
+static int init(const struct sdat_connector_env *env,
+                const struct sdat_connector_recipient *recipient, void **ret_ctx, char *err,
+                size_t errlen)
 {
+    const struct file_conf *conf = recipient->conf;
     (void)env;
     int r = check(recipient, err, errlen);
     if (r < 0) {
@@ -75,13 +69,13 @@ static int init(const struct sdat_connector_env *env, const struct sdat_connecto
     if (!ctx) {
         return -ENOMEM;
     }
-    int n = snprintf(ctx->dir, sizeof ctx->dir, "%s/%s", conf_of(recipient)->directory, recipient->id);
+    int n = snprintf(ctx->dir, sizeof ctx->dir, "%s/%s", conf->directory, recipient->id);
     if (n < 0 || (size_t)n >= sizeof ctx->dir) {
         snprintf(err, errlen, "directory: path too long");
         free(ctx);
         return -ENAMETOOLONG;
     }
-    for (char *p = ctx->dir + strlen(conf_of(recipient)->directory) + 1; *p; p++) {
+    for (char *p = ctx->dir + strlen(conf->directory) + 1; *p; p++) {
         if (*p == ':') {
             *p = '_';
         }

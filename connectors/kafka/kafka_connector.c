@@ -70,28 +70,21 @@ static const struct sdat_key kafka_keys[] = {
     SDAT_KEY_END,
 };
 
-static const struct sdat_key_table kafka_table = {
-    .connector = "kafka",
-    .keys = kafka_keys,
-    .size = sizeof(struct kafka_conf),
-};
-
-static const struct kafka_conf *conf_of(const struct sdat_connector_recipient *recipient)
-{
-    return recipient->conf;
-}
+static const struct sdat_key_table kafka_table =
+    SDAT_KEY_TABLE("kafka", struct kafka_conf, kafka_keys);
 
 static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
 {
-    if (!conf_of(recipient)->topic || !conf_of(recipient)->topic[0]) {
+    const struct kafka_conf *conf = recipient->conf;
+    if (!conf->topic || !conf->topic[0]) {
         snprintf(err, errlen, "topic: is required for the kafka connector");
         return -EINVAL;
     }
-    if (!valid_topic(conf_of(recipient)->topic)) {
+    if (!valid_topic(conf->topic)) {
         snprintf(err, errlen,
                  "topic: \"%s\" is not a valid Kafka topic name ([A-Za-z0-9._-], 1 to 249 "
                  "characters, not \".\" or \"..\")",
-                 conf_of(recipient)->topic);
+                 conf->topic);
         return -EINVAL;
     }
     return 0;
@@ -278,8 +271,9 @@ static void producer_drain_destroy(rd_kafka_t *rk, const char *why)
     }
 }
 
-static int init(const struct sdat_connector_env *env, const struct sdat_connector_recipient *recipient,
-                void **ret_ctx, char *err, size_t errlen)
+static int init(const struct sdat_connector_env *env,
+                const struct sdat_connector_recipient *recipient, void **ret_ctx, char *err,
+                size_t errlen)
 {
     int r = check(recipient, err, errlen);
     if (r < 0) {
@@ -353,6 +347,7 @@ static int start(void *opaque_ctx, struct sdat_delivery *d, sdat_delivery_done_f
                  void *opaque)
 {
     struct kafka_ctx *ctx = opaque_ctx;
+    const struct kafka_conf *conf = ctx->recipient->conf;
     if (!shared.rk) {
         /* A replacement producer could not be created; poll tries again. */
         snprintf(d->detail, sizeof d->detail, "no Kafka producer");
@@ -367,7 +362,7 @@ static int start(void *opaque_ctx, struct sdat_delivery *d, sdat_delivery_done_f
     *rec = (struct record){.d = d, .done = done, .opaque = opaque, .ctx = ctx, .rk = shared.rk};
     const char *key = ctx->recipient->id;
     rd_kafka_resp_err_t e = rd_kafka_producev(
-        shared.rk, RD_KAFKA_V_TOPIC(conf_of(ctx->recipient)->topic),
+        shared.rk, RD_KAFKA_V_TOPIC(conf->topic),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, strlen(key)),
         RD_KAFKA_V_VALUE((void *)d->payload, d->payload_len),
         RD_KAFKA_V_HEADER("sdat-kind", d->kind, -1),

@@ -34,8 +34,6 @@
 #define SMTP_DEFAULT_TIMEOUT_S 15.0 /* config_table.c's default for `timeout` */
 #define SMTP_SYSTEM_CAPATH "/etc/ssl/certs"
 
-struct smtp_job;
-
 struct smtp_ctx {
     const struct sdat_connector_recipient *recipient; /* borrowed; outlives the context */
     const char *user_agent;                 /* borrowed from the env, or NULL */
@@ -44,21 +42,15 @@ struct smtp_ctx {
     struct curl_slist *rcpt; /* owned; every `to`, read by curl during transfers */
     char *to_header;         /* owned; the To: field body, folded */
     long timeout_ms;
-    bool acquired;         /* holds a reference on the shared multi handle */
-    struct smtp_job *jobs; /* in flight */
+    struct sdat_curl_client client; /* the shared loop and this context's jobs */
 };
 
-/* One delivery in flight. Owns its easy handle and message; borrows d. */
+/* One delivery in flight. Owns its message; base owns the easy handle. */
 struct smtp_job {
+    struct sdat_curl_transfer base;
     struct smtp_ctx *ctx;
-    struct smtp_job *prev, *next;
-    CURL *easy;
-    struct sdat_delivery *d;
-    sdat_delivery_done_fn done;
-    void *opaque;
     char *message;
     size_t message_len, sent;
-    char errbuf[CURL_ERROR_SIZE];
 };
 
 static struct sdat_curl_shared shared;
@@ -162,20 +154,12 @@ static const struct sdat_key smtp_keys[] = {
     SDAT_KEY_END,
 };
 
-static const struct sdat_key_table smtp_table = {
-    .connector = "smtp",
-    .keys = smtp_keys,
-    .size = sizeof(struct smtp_conf),
-};
-
-static const struct smtp_conf *conf_of(const struct sdat_connector_recipient *recipient)
-{
-    return recipient->conf;
-}
+static const struct sdat_key_table smtp_table = SDAT_KEY_TABLE("smtp", struct smtp_conf, smtp_keys);
 
 static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
 {
-    const char *url = conf_of(recipient)->url, *host = NULL;
+    const struct smtp_conf *conf = recipient->conf;
+    const char *url = conf->url, *host = NULL;
 
     if (!has(url)) {
         snprintf(err, errlen, "url: is required for the smtp connector");
@@ -205,31 +189,31 @@ static int check(const struct sdat_connector_recipient *recipient, char *err, si
             return -EINVAL;
         }
     }
-    if (!has(conf_of(recipient)->from)) {
+    if (!has(conf->from)) {
         snprintf(err, errlen, "from: is required for the smtp connector");
         return -EINVAL;
     }
-    if (!valid_address(conf_of(recipient)->from)) {
+    if (!valid_address(conf->from)) {
         snprintf(err, errlen, "from: \"%s\" is not an address (local@domain, ASCII)",
-                 conf_of(recipient)->from);
+                 conf->from);
         return -EINVAL;
     }
-    if (conf_of(recipient)->to.n == 0) {
+    if (conf->to.n == 0) {
         snprintf(err, errlen, "to: at least one address is required for the smtp connector");
         return -EINVAL;
     }
-    for (size_t i = 0; i < conf_of(recipient)->to.n; i++) {
-        if (!valid_address(conf_of(recipient)->to.v[i])) {
+    for (size_t i = 0; i < conf->to.n; i++) {
+        if (!valid_address(conf->to.v[i])) {
             snprintf(err, errlen, "to: \"%s\" is not an address (local@domain, ASCII)",
-                     conf_of(recipient)->to.v[i]);
+                     conf->to.v[i]);
             return -EINVAL;
         }
     }
-    if (has(conf_of(recipient)->username) && !has(conf_of(recipient)->password_file)) {
+    if (has(conf->username) && !has(conf->password_file)) {
         snprintf(err, errlen, "password_file: is required with username");
         return -EINVAL;
     }
-    if (has(conf_of(recipient)->password_file) && !has(conf_of(recipient)->username)) {
+    if (has(conf->password_file) && !has(conf->username)) {
         snprintf(err, errlen, "username: is required with password_file");
         return -EINVAL;
     }
@@ -373,6 +357,7 @@ static void build_text(struct buf *text, const struct sdat_delivery *d)
 static char *build_message(const struct smtp_ctx *ctx, const struct sdat_delivery *d, time_t now,
                            size_t *ret_len)
 {
+    const struct smtp_conf *conf = ctx->recipient->conf;
     struct buf msg = {0}, text = {0};
     char date[64], boundary[160];
 
@@ -381,7 +366,7 @@ static char *build_message(const struct smtp_ctx *ctx, const struct sdat_deliver
     snprintf(boundary, sizeof boundary, "=_sdat_%s", d->notification_id);
 
     buf_printf(&msg, "Date: %s\r\n", date);
-    buf_printf(&msg, "From: %s\r\n", conf_of(ctx->recipient)->from);
+    buf_printf(&msg, "From: %s\r\n", conf->from);
     buf_printf(&msg, "To: %s\r\n", ctx->to_header);
     /* Folded before the id when the line would pass 78 characters; the
      * unfolded value is the same text. */
@@ -511,51 +496,44 @@ static int seek_message(void *userdata, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
-/* Detaches a job from the multi handle and its context and frees it; done
- * is not called. Accepts a half-built job. */
-static void job_free(struct smtp_job *job)
+/* ops.release: what the loop leaves of a job. */
+static void job_release(struct sdat_curl_transfer *base)
 {
-    if (!job) {
-        return;
-    }
-    if (job->easy) {
-        if (shared.multi) {
-            curl_multi_remove_handle(shared.multi, job->easy);
-        }
-        curl_easy_cleanup(job->easy);
-    }
-    if (job->ctx) {
-        if (job->prev) {
-            job->prev->next = job->next;
-        } else if (job->ctx->jobs == job) {
-            job->ctx->jobs = job->next;
-        }
-        if (job->next) {
-            job->next->prev = job->prev;
-        }
-    }
+    struct smtp_job *job = sdat_curl_transfer_of(base, struct smtp_job, base);
     free(job->message);
     free(job);
 }
 
+/* ops.outcome: classify with the last SMTP reply. */
+static enum sdat_delivery_result job_outcome(struct sdat_curl_transfer *base, CURLcode code)
+{
+    long reply = 0;
+    if (curl_easy_getinfo(base->easy, CURLINFO_RESPONSE_CODE, &reply) != CURLE_OK) {
+        reply = 0;
+    }
+    return classify(code, reply, base->errbuf, base->d->detail, sizeof base->d->detail);
+}
+
+static const struct sdat_curl_ops smtp_curl_ops = {
+    .outcome = job_outcome,
+    .release = job_release,
+};
+
 #define SET(option, value)                                                                         \
     do {                                                                                           \
         if (c == CURLE_OK) {                                                                       \
-            c = curl_easy_setopt(job->easy, (option), (value));                                    \
+            c = curl_easy_setopt(job->base.easy, (option), (value));                               \
         }                                                                                          \
     } while (0)
 
 static int job_configure(struct smtp_job *job)
 {
     const struct smtp_ctx *ctx = job->ctx;
-    const struct smtp_conf *r = conf_of(ctx->recipient);
+    const struct smtp_conf *r = ctx->recipient->conf;
     CURLcode c = CURLE_OK;
 
     SET(CURLOPT_URL, r->url);
     SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_PRIVATE, (void *)job);
-    SET(CURLOPT_ERRORBUFFER, job->errbuf);
     SET(CURLOPT_MAIL_FROM, r->from);
     SET(CURLOPT_MAIL_RCPT, ctx->rcpt);
     SET(CURLOPT_UPLOAD, 1L);
@@ -603,103 +581,30 @@ static int start(void *opaque_ctx, struct sdat_delivery *d, sdat_delivery_done_f
     if (!job) {
         return -ENOMEM;
     }
-    job->d = d;
-    job->done = done;
-    job->opaque = opaque;
-    job->message = build_message(ctx, d, time(NULL), &job->message_len);
-    job->easy = curl_easy_init();
-    if (!job->message || !job->easy) {
-        r = -ENOMEM;
-        goto fail;
-    }
     job->ctx = ctx;
-    r = job_configure(job);
+    r = sdat_curl_transfer_init(&job->base, &ctx->client, d, done, opaque);
+    if (r == 0) {
+        job->message = build_message(ctx, d, time(NULL), &job->message_len);
+        r = job->message ? 0 : -ENOMEM;
+    }
+    if (r == 0) {
+        r = job_configure(job);
+    }
+    if (r == 0) {
+        r = sdat_curl_transfer_start(&job->base);
+    }
     if (r < 0) {
-        goto fail;
+        sdat_curl_transfer_free(&job->base);
     }
-    if (curl_multi_add_handle(shared.multi, job->easy) != CURLM_OK) {
-        r = -EIO;
-        goto fail;
-    }
-    job->next = ctx->jobs;
-    if (ctx->jobs) {
-        ctx->jobs->prev = job;
-    }
-    ctx->jobs = job;
-    return 0;
-fail:
-    job_free(job);
     return r;
 }
 
-/* Reports one finished transfer: frees the job, then calls done. */
-static void finish(struct smtp_job *job, CURLcode code)
-{
-    struct sdat_delivery *d = job->d;
-    sdat_delivery_done_fn done = job->done;
-    void *opaque = job->opaque;
-    long reply = 0;
-
-    if (curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &reply) != CURLE_OK) {
-        reply = 0;
-    }
-    d->retry_after_ms = 0;
-    enum sdat_delivery_result result =
-        classify(code, reply, job->errbuf, d->detail, sizeof d->detail);
-    job_free(job);
-    done(d, result, opaque);
-}
-
-/* Reports every finished transfer; the number reported. done may start or
- * destroy contexts, so the multi handle is looked up afresh each time. */
-static int reap(void)
-{
-    int reported = 0, queued;
-    CURLMsg *msg;
-    while (shared.multi && (msg = curl_multi_info_read(shared.multi, &queued))) {
-        if (msg->msg != CURLMSG_DONE) {
-            continue;
-        }
-        void *job = NULL;
-        CURLcode code = msg->data.result; /* msg is gone once the handle is removed */
-        if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &job) != CURLE_OK || !job) {
-            curl_multi_remove_handle(shared.multi, msg->easy_handle);
-            continue;
-        }
-        finish(job, code);
-        reported++;
-    }
-    return reported;
-}
-
-/* Drives every smtp delivery (whichever context started it) until one
- * finishes or timeout_ms passes; returns at once when none is in flight. */
+/* Drives every smtp delivery, whichever context started it (the loop is
+ * shared). */
 static int poll_deliveries(void *opaque_ctx, int timeout_ms)
 {
     (void)opaque_ctx;
-    int64_t deadline = sdat_time_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    int running = 0;
-
-    for (;;) {
-        if (!shared.multi) {
-            return 0;
-        }
-        CURLMcode mc = curl_multi_perform(shared.multi, &running);
-        if (mc != CURLM_OK) {
-            return -EIO;
-        }
-        if (reap() > 0 || running == 0 || !shared.multi) {
-            return 0;
-        }
-        int64_t left = deadline - sdat_time_mono_ms();
-        if (left <= 0) {
-            return 0;
-        }
-        mc = curl_multi_poll(shared.multi, NULL, 0, (int)left, NULL);
-        if (mc != CURLM_OK) {
-            return -EIO;
-        }
-    }
+    return sdat_curl_shared_poll(&shared, timeout_ms);
 }
 
 /* ---- contexts ---- */
@@ -710,24 +615,22 @@ static void destroy(void *opaque_ctx)
     if (!ctx) {
         return;
     }
-    while (ctx->jobs) {
-        job_free(ctx->jobs);
-    }
+    /* Its jobs are abandoned: done is not called for them. */
+    sdat_curl_client_close(&ctx->client);
     if (ctx->password) {
         explicit_bzero(ctx->password, ctx->password_len);
         free(ctx->password);
     }
     curl_slist_free_all(ctx->rcpt);
     free(ctx->to_header);
-    if (ctx->acquired) {
-        sdat_curl_shared_release(&shared);
-    }
     free(ctx);
 }
 
-static int init(const struct sdat_connector_env *env, const struct sdat_connector_recipient *recipient,
-                void **ret_ctx, char *err, size_t errlen)
+static int init(const struct sdat_connector_env *env,
+                const struct sdat_connector_recipient *recipient, void **ret_ctx, char *err,
+                size_t errlen)
 {
+    const struct smtp_conf *conf = recipient->conf;
     struct smtp_ctx *ctx = NULL;
     char why[512] = "";
     int r = check(recipient, err, errlen);
@@ -740,42 +643,41 @@ static int init(const struct sdat_connector_env *env, const struct sdat_connecto
     }
     ctx->recipient = recipient;
     ctx->user_agent = env ? env->user_agent : NULL;
-    double timeout = conf_of(recipient)->timeout > 0 ? conf_of(recipient)->timeout : SMTP_DEFAULT_TIMEOUT_S;
+    double timeout = conf->timeout > 0 ? conf->timeout : SMTP_DEFAULT_TIMEOUT_S;
     ctx->timeout_ms = (long)(timeout * 1000.0);
-    if (has(conf_of(recipient)->password_file)) {
+    if (has(conf->password_file)) {
         /* The message names the file, never its contents. */
-        r = sdat_secret_read(conf_of(recipient)->password_file, &ctx->password, &ctx->password_len, why,
+        r = sdat_secret_read(conf->password_file, &ctx->password, &ctx->password_len, why,
                              sizeof why);
         if (r < 0) {
             snprintf(err, errlen, "password_file: %s", why[0] ? why : strerror(-r));
             goto fail;
         }
     }
-    if (has(conf_of(recipient)->ca_file) && access(conf_of(recipient)->ca_file, R_OK) < 0) {
+    if (has(conf->ca_file) && access(conf->ca_file, R_OK) < 0) {
         r = -errno;
-        snprintf(err, errlen, "ca_file: \"%s\" cannot be read: %s", conf_of(recipient)->ca_file,
+        snprintf(err, errlen, "ca_file: \"%s\" cannot be read: %s", conf->ca_file,
                  strerror(-r));
         goto fail;
     }
-    for (size_t i = 0; i < conf_of(recipient)->to.n; i++) {
-        struct curl_slist *grown = curl_slist_append(ctx->rcpt, conf_of(recipient)->to.v[i]);
+    for (size_t i = 0; i < conf->to.n; i++) {
+        struct curl_slist *grown = curl_slist_append(ctx->rcpt, conf->to.v[i]);
         if (!grown) {
             r = -ENOMEM;
             goto fail;
         }
         ctx->rcpt = grown;
     }
-    ctx->to_header = build_to_header(&conf_of(recipient)->to);
+    ctx->to_header = build_to_header(&conf->to);
     if (!ctx->to_header) {
         r = -ENOMEM;
         goto fail;
     }
-    r = sdat_curl_shared_acquire(&shared, NULL);
+    r = sdat_curl_client_open(&ctx->client, &shared, &smtp_curl_ops);
     if (r < 0) {
         snprintf(err, errlen, "url: cannot set up libcurl: %s", strerror(-r));
         goto fail;
     }
-    ctx->acquired = true;
     *ret_ctx = ctx;
     return 0;
 fail:

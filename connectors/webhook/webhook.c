@@ -53,26 +53,18 @@ struct webhook_ctx {
     EVP_MAC *mac;
     long timeout_ms, connect_timeout_ms;
     int64_t max_retry_after_ms;
-    struct transfer *transfers; /* this context's in flight, owned */
-    bool referenced;            /* holds a reference on the shared multi handle */
+    struct sdat_curl_client client; /* the shared loop and this context's transfers */
 };
 
-/* One delivery in flight: owns its easy handle and header list. */
+/* One delivery in flight: owns its header list; base owns the easy handle. */
 struct transfer {
+    struct sdat_curl_transfer base;
     struct webhook_ctx *ctx;
-    struct transfer *prev, *next;
-    CURL *easy;
     struct curl_slist *headers;
-    struct sdat_delivery *d; /* borrowed from the core until done */
-    sdat_delivery_done_fn done;
-    void *opaque;
     size_t received;
     bool body_too_large;
     int64_t retry_after_ms; /* -1: the response asked for nothing */
-    char errbuf[CURL_ERROR_SIZE];
 };
-
-static struct sdat_curl_shared shared;
 
 /* HTTP/2 multiplexing where the receiver offers it (ALPN); HTTP/1.1
  * keep-alive otherwise. Transfers beyond the per-host limit wait in
@@ -82,6 +74,8 @@ static void setup_multi(CURLM *multi)
     curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, MAX_HOST_CONNECTIONS);
 }
+
+static struct sdat_curl_shared shared = {.setup = setup_multi};
 
 static bool is_https_url(const char *url)
 {
@@ -114,40 +108,33 @@ static const struct sdat_key webhook_keys[] = {
     SDAT_KEY_END,
 };
 
-static const struct sdat_key_table webhook_table = {
-    .connector = "webhook",
-    .keys = webhook_keys,
-    .size = sizeof(struct webhook_conf),
-};
-
-static const struct webhook_conf *conf_of(const struct sdat_connector_recipient *recipient)
-{
-    return recipient->conf;
-}
+static const struct sdat_key_table webhook_table =
+    SDAT_KEY_TABLE("webhook", struct webhook_conf, webhook_keys);
 
 static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
 {
-    if (!conf_of(recipient)->url || !conf_of(recipient)->url[0]) {
+    const struct webhook_conf *conf = recipient->conf;
+    if (!conf->url || !conf->url[0]) {
         snprintf(err, errlen, "url: is required for the webhook connector");
         return -EINVAL;
     }
-    if (!is_https_url(conf_of(recipient)->url)) {
+    if (!is_https_url(conf->url)) {
         snprintf(err, errlen, "url: must be an https:// URL");
         return -EINVAL;
     }
-    if (!conf_of(recipient)->secret_file || !conf_of(recipient)->secret_file[0]) {
+    if (!conf->secret_file || !conf->secret_file[0]) {
         snprintf(err, errlen, "secret_file: is required for the webhook connector");
         return -EINVAL;
     }
-    if (conf_of(recipient)->client_cert && !conf_of(recipient)->client_key) {
+    if (conf->client_cert && !conf->client_key) {
         snprintf(err, errlen, "client_key: is required with client_cert");
         return -EINVAL;
     }
-    if (conf_of(recipient)->client_key && !conf_of(recipient)->client_cert) {
+    if (conf->client_key && !conf->client_cert) {
         snprintf(err, errlen, "client_cert: is required with client_key");
         return -EINVAL;
     }
-    if (!(conf_of(recipient)->timeout > 0)) {
+    if (!(conf->timeout > 0)) {
         snprintf(err, errlen, "timeout: must be more than 0");
         return -EINVAL;
     }
@@ -181,25 +168,20 @@ static void free_secret(char **secret, size_t *len)
     *len = 0;
 }
 
-static void transfer_free(struct transfer *t)
+/* ops.release: what the loop leaves of a transfer. */
+static void transfer_release(struct sdat_curl_transfer *base)
 {
-    struct webhook_ctx *ctx = t->ctx;
-    if (t->prev) {
-        t->prev->next = t->next;
-    } else {
-        ctx->transfers = t->next;
-    }
-    if (t->next) {
-        t->next->prev = t->prev;
-    }
-    if (t->easy) {
-        curl_multi_remove_handle(shared.multi, t->easy);
-        curl_easy_cleanup(t->easy);
-        shared.in_flight--;
-    }
+    struct transfer *t = sdat_curl_transfer_of(base, struct transfer, base);
     curl_slist_free_all(t->headers);
     free(t);
 }
+
+static enum sdat_delivery_result outcome(struct sdat_curl_transfer *base, CURLcode code);
+
+static const struct sdat_curl_ops webhook_curl_ops = {
+    .outcome = outcome,
+    .release = transfer_release,
+};
 
 static void destroy(void *ctx_)
 {
@@ -207,10 +189,8 @@ static void destroy(void *ctx_)
     if (!ctx) {
         return;
     }
-    /* Abandoned: done is not called for them. */
-    while (ctx->transfers) {
-        transfer_free(ctx->transfers);
-    }
+    /* Its transfers are abandoned: done is not called for them. */
+    sdat_curl_client_close(&ctx->client);
     free_secret(&ctx->secret, &ctx->secret_len);
     free_secret(&ctx->secret_next, &ctx->secret_next_len);
     free_secret(&ctx->client_key, &ctx->client_key_len);
@@ -219,9 +199,6 @@ static void destroy(void *ctx_)
     free(ctx->ca_file);
     free(ctx->ca_path);
     free(ctx->client_cert);
-    if (ctx->referenced) {
-        sdat_curl_shared_release(&shared);
-    }
     free(ctx);
 }
 
@@ -248,9 +225,11 @@ static int read_secret(const char *key, const char *path, char **ret_data, size_
     return 0;
 }
 
-static int init(const struct sdat_connector_env *env, const struct sdat_connector_recipient *recipient,
-                void **ret_ctx, char *err, size_t errlen)
+static int init(const struct sdat_connector_env *env,
+                const struct sdat_connector_recipient *recipient, void **ret_ctx, char *err,
+                size_t errlen)
 {
+    const struct webhook_conf *conf = recipient->conf;
     struct webhook_ctx *ctx = NULL;
     int r = check(recipient, err, errlen);
     if (r < 0) {
@@ -262,7 +241,7 @@ static int init(const struct sdat_connector_env *env, const struct sdat_connecto
     }
     ctx->recipient = recipient;
     ctx->user_agent = env && env->user_agent ? env->user_agent : "sdatd";
-    ctx->timeout_ms = (long)(conf_of(recipient)->timeout * 1000.0);
+    ctx->timeout_ms = (long)(conf->timeout * 1000.0);
     ctx->connect_timeout_ms =
         ctx->timeout_ms < MAX_CONNECT_TIMEOUT_MS ? ctx->timeout_ms : MAX_CONNECT_TIMEOUT_MS;
     double give_up = env && env->give_up_after > 0
@@ -270,36 +249,36 @@ static int init(const struct sdat_connector_env *env, const struct sdat_connecto
                          : DEFAULT_GIVE_UP_AFTER_S;
     ctx->max_retry_after_ms = (int64_t)(give_up * 1000.0);
 
-    r = read_secret("secret_file", conf_of(recipient)->secret_file, &ctx->secret, &ctx->secret_len, err,
+    r = read_secret("secret_file", conf->secret_file, &ctx->secret, &ctx->secret_len, err,
                     errlen);
     if (r < 0) {
         goto fail;
     }
-    if (conf_of(recipient)->secret_file_next && conf_of(recipient)->secret_file_next[0]) {
-        r = read_secret("secret_file_next", conf_of(recipient)->secret_file_next, &ctx->secret_next,
+    if (conf->secret_file_next && conf->secret_file_next[0]) {
+        r = read_secret("secret_file_next", conf->secret_file_next, &ctx->secret_next,
                         &ctx->secret_next_len, err, errlen);
         if (r < 0) {
             goto fail;
         }
     }
-    if (conf_of(recipient)->client_key) {
+    if (conf->client_key) {
         /* Read here, under the same mode check as every secret, and handed
          * to libcurl from memory: the key checked is the key used. */
-        r = read_secret("client_key", conf_of(recipient)->client_key, &ctx->client_key, &ctx->client_key_len,
+        r = read_secret("client_key", conf->client_key, &ctx->client_key, &ctx->client_key_len,
                         err, errlen);
         if (r < 0) {
             goto fail;
         }
     }
     r = -ENOMEM;
-    ctx->url = strdup(conf_of(recipient)->url);
+    ctx->url = strdup(conf->url);
     if (!ctx->url) {
         goto fail;
     }
-    if (conf_of(recipient)->client_cert && !(ctx->client_cert = expand_path(conf_of(recipient)->client_cert))) {
+    if (conf->client_cert && !(ctx->client_cert = expand_path(conf->client_cert))) {
         goto fail;
     }
-    if (conf_of(recipient)->ca_file) {
+    if (conf->ca_file) {
         /* CURLOPT_CAINFO replaces libcurl's default bundle, so the system
          * store stays trusted through CURLOPT_CAPATH, the hashed directory
          * (libcurl's own default capath, else SDAT_SYSTEM_CA_PATH): ca_file
@@ -308,7 +287,7 @@ static int init(const struct sdat_connector_env *env, const struct sdat_connecto
         const char *system_path = v->age >= CURLVERSION_SEVENTH && v->capath && v->capath[0]
                                       ? v->capath
                                       : SDAT_SYSTEM_CA_PATH;
-        ctx->ca_file = expand_path(conf_of(recipient)->ca_file);
+        ctx->ca_file = expand_path(conf->ca_file);
         ctx->ca_path = strdup(system_path);
         if (!ctx->ca_file || !ctx->ca_path) {
             goto fail;
@@ -320,12 +299,11 @@ static int init(const struct sdat_connector_env *env, const struct sdat_connecto
         r = -ENOSYS;
         goto fail;
     }
-    r = sdat_curl_shared_acquire(&shared, setup_multi);
+    r = sdat_curl_client_open(&ctx->client, &shared, &webhook_curl_ops);
     if (r < 0) {
         snprintf(err, errlen, "url: libcurl could not be initialised");
         goto fail;
     }
-    ctx->referenced = true;
     *ret_ctx = ctx;
     return 0;
 fail:
@@ -518,10 +496,7 @@ fail:
  * the core keeps d unchanged until done. */
 static int configure(struct webhook_ctx *ctx, struct transfer *t, const struct sdat_delivery *d)
 {
-    CURL *easy = t->easy;
-    SETOPT(easy, CURLOPT_PRIVATE, t);
-    SETOPT(easy, CURLOPT_ERRORBUFFER, t->errbuf);
-    SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
+    CURL *easy = t->base.easy;
     SETOPT(easy, CURLOPT_URL, ctx->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
     SETOPT(easy, CURLOPT_PROTOCOLS_STR, "https");
@@ -577,40 +552,20 @@ static int start(void *ctx_, struct sdat_delivery *d, sdat_delivery_done_fn done
         return -ENOMEM;
     }
     t->ctx = ctx;
-    t->d = d;
-    t->done = done;
-    t->opaque = opaque;
     t->retry_after_ms = -1;
-    r = build_headers(ctx, d, &t->headers);
+    r = sdat_curl_transfer_init(&t->base, &ctx->client, d, done, opaque);
+    if (r == 0) {
+        r = build_headers(ctx, d, &t->headers);
+    }
+    if (r == 0) {
+        r = configure(ctx, t, d);
+    }
+    if (r == 0) {
+        r = sdat_curl_transfer_start(&t->base);
+    }
     if (r < 0) {
-        goto fail;
+        sdat_curl_transfer_free(&t->base);
     }
-    r = -ENOMEM;
-    t->easy = curl_easy_init();
-    if (!t->easy) {
-        goto fail;
-    }
-    r = configure(ctx, t, d);
-    if (r < 0) {
-        goto fail;
-    }
-    if (curl_multi_add_handle(shared.multi, t->easy) != CURLM_OK) {
-        r = -EIO;
-        goto fail;
-    }
-    shared.in_flight++;
-    t->next = ctx->transfers;
-    if (t->next) {
-        t->next->prev = t;
-    }
-    ctx->transfers = t;
-    return 0;
-fail:
-    if (t->easy) {
-        curl_easy_cleanup(t->easy);
-    }
-    curl_slist_free_all(t->headers);
-    free(t);
     return r;
 }
 
@@ -661,13 +616,13 @@ static bool tls_error(CURLcode code, const char *text)
     }
 }
 
-/* Maps a finished transfer onto the contract's three answers. */
-static enum sdat_delivery_result outcome(struct transfer *t, CURLcode code)
+/* ops.outcome: maps a finished transfer onto the contract's three answers. */
+static enum sdat_delivery_result outcome(struct sdat_curl_transfer *base, CURLcode code)
 {
-    struct sdat_delivery *d = t->d;
+    struct transfer *t = sdat_curl_transfer_of(base, struct transfer, base);
+    struct sdat_delivery *d = base->d;
     long status = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    d->retry_after_ms = 0;
+    curl_easy_getinfo(base->easy, CURLINFO_RESPONSE_CODE, &status);
     if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && t->body_too_large && status > 0)) {
         snprintf(d->detail, sizeof d->detail, "HTTP %ld", status);
         if (status >= 200 && status <= 299) {
@@ -688,16 +643,16 @@ static enum sdat_delivery_result outcome(struct transfer *t, CURLcode code)
      * about the error returned (a reset connection can first fail
      * getpeername), so a plain transport error gives both. */
     const char *what = curl_easy_strerror(code);
-    const char *text = t->errbuf[0] ? t->errbuf : what;
-    char both[sizeof t->errbuf + 128];
+    const char *text = base->errbuf[0] ? base->errbuf : what;
+    char both[sizeof base->errbuf + 128];
     if (tls_error(code, text)) {
         describe(d, "TLS", text);
     } else if (code == CURLE_OPERATION_TIMEDOUT) {
         describe(d, "timeout", text);
     } else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST) {
         describe(d, "connect", text);
-    } else if (t->errbuf[0]) {
-        snprintf(both, sizeof both, "%s (%s)", what, t->errbuf);
+    } else if (base->errbuf[0]) {
+        snprintf(both, sizeof both, "%s (%s)", what, base->errbuf);
         describe(d, "transport", both);
     } else {
         describe(d, "transport", what);
@@ -705,56 +660,11 @@ static enum sdat_delivery_result outcome(struct transfer *t, CURLcode code)
     return SDAT_DELIVERY_RETRY;
 }
 
-/* Reports every finished transfer, whichever context started it. done may
- * start further deliveries. Returns how many were reported. */
-static int reap(void)
-{
-    CURLMsg *msg;
-    int left = 0, reported = 0;
-    while (shared.multi && (msg = curl_multi_info_read(shared.multi, &left))) {
-        if (msg->msg != CURLMSG_DONE) {
-            continue;
-        }
-        CURL *easy = msg->easy_handle;
-        CURLcode code = msg->data.result; /* msg is gone once the handle is removed */
-        char *private = NULL;
-        if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &private) != CURLE_OK || !private) {
-            curl_multi_remove_handle(shared.multi, easy);
-            continue;
-        }
-        struct transfer *t = (struct transfer *)(void *)private;
-        struct sdat_delivery *d = t->d;
-        sdat_delivery_done_fn done = t->done;
-        void *opaque = t->opaque;
-        enum sdat_delivery_result result = outcome(t, code);
-        transfer_free(t);
-        done(d, result, opaque);
-        reported++;
-    }
-    return reported;
-}
-
+/* The event loop is shared: any context's poll serves every context. */
 static int poll_(void *ctx, int timeout_ms)
 {
-    int running = 0;
-    CURLMcode mc;
-    (void)ctx; /* the event loop is shared: any poll serves every context */
-    if (!shared.multi || shared.in_flight == 0) {
-        return 0;
-    }
-    /* A done callback may destroy the last context: hold the multi handle
-     * until this poll is over. */
-    shared.refs++;
-    mc = curl_multi_perform(shared.multi, &running);
-    if (mc == CURLM_OK && reap() == 0 && shared.in_flight > 0) {
-        mc = curl_multi_poll(shared.multi, NULL, 0, timeout_ms < 0 ? 0 : timeout_ms, NULL);
-        if (mc == CURLM_OK) {
-            mc = curl_multi_perform(shared.multi, &running);
-        }
-        reap();
-    }
-    sdat_curl_shared_release(&shared);
-    return mc == CURLM_OK ? 0 : -EIO;
+    (void)ctx;
+    return sdat_curl_shared_poll(&shared, timeout_ms);
 }
 
 const struct sdat_connector_ops sdat_connector_webhook = {

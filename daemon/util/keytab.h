@@ -78,5 +78,7 @@ struct sdat_key_table {
     {.name = (NAME), .type = SDAT_KEY_NUMBER, .offset = offsetof(TYPE, FIELD), .flags = (FLAGS), \
      .def = (DEF), .min = (MIN), .max = (MAX), .description = (DESC)}
 #define SDAT_KEY_END {.name = NULL}
+/* A connector's table: its name, struct TYPE and its keys. */
+#define SDAT_KEY_TABLE(NAME, TYPE, KEYS) {.connector = (NAME), .keys = (KEYS), .size = sizeof(TYPE)}
 
 #endif
