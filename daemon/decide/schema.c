@@ -128,12 +128,14 @@ static void compile_type_keywords(struct node *n, json_t *s)
     n->has_const = n->const_value != NULL;
 }
 
-static void compile_properties(struct compiler *c, struct node *n, json_t *v)
+/* properties and dependentSchemas: a schema per member name. */
+static void compile_named(struct compiler *c, json_t *v, struct named_node **ret,
+                          size_t *ret_n)
 {
-    n->n_props = json_object_size(v);
-    n->props = calloc(n->n_props + 1, sizeof *n->props);
-    if (!n->props) {
-        n->n_props = 0; /* nothing for sdat_schema_free to walk */
+    *ret_n = json_object_size(v);
+    *ret = calloc(*ret_n + 1, sizeof **ret);
+    if (!*ret) {
+        *ret_n = 0; /* nothing for sdat_schema_free to walk */
         c->failed = true;
         return;
     }
@@ -142,8 +144,8 @@ static void compile_properties(struct compiler *c, struct node *n, json_t *v)
     json_t *sub;
     json_object_foreach(v, key, sub)
     {
-        n->props[i].name = key; /* borrowed from the kept document */
-        n->props[i].node = compile_node(c, sub);
+        (*ret)[i].name = key; /* borrowed from the kept document */
+        (*ret)[i].node = compile_node(c, sub);
         i++;
     }
 }
@@ -175,31 +177,11 @@ static void compile_pattern_properties(struct compiler *c, struct node *n, json_
     }
 }
 
-static void compile_dependent_schemas(struct compiler *c, struct node *n, json_t *v)
-{
-    n->n_dep_schemas = json_object_size(v);
-    n->dep_schemas = calloc(n->n_dep_schemas + 1, sizeof *n->dep_schemas);
-    if (!n->dep_schemas) {
-        n->n_dep_schemas = 0; /* nothing for sdat_schema_free to walk */
-        c->failed = true;
-        return;
-    }
-    size_t i = 0;
-    const char *key;
-    json_t *sub;
-    json_object_foreach(v, key, sub)
-    {
-        n->dep_schemas[i].name = key; /* borrowed from the kept document */
-        n->dep_schemas[i].node = compile_node(c, sub);
-        i++;
-    }
-}
-
 static void compile_object_keywords(struct compiler *c, struct node *n, json_t *s)
 {
     json_t *v;
     if ((v = json_object_get(s, "properties"))) {
-        compile_properties(c, n, v);
+        compile_named(c, v, &n->props, &n->n_props);
     }
     if ((v = json_object_get(s, "patternProperties"))) {
         compile_pattern_properties(c, n, v);
@@ -213,7 +195,7 @@ static void compile_object_keywords(struct compiler *c, struct node *n, json_t *
     n->required = json_object_get(s, "required");
     n->dependent_required = json_object_get(s, "dependentRequired");
     if ((v = json_object_get(s, "dependentSchemas"))) {
-        compile_dependent_schemas(c, n, v);
+        compile_named(c, v, &n->dep_schemas, &n->n_dep_schemas);
     }
     get_count(s, "minProperties", &n->min_props);
     get_count(s, "maxProperties", &n->max_props);

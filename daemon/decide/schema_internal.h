@@ -11,7 +11,7 @@ struct node {
     bool is_bool, bool_value;
     bool has_types;
     unsigned types; /* bits: null, boolean, object, array, number, string, integer */
-    struct {
+    struct named_node {
         const char *name;
         struct node *node;
     } *props, *dep_schemas;
