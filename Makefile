@@ -282,10 +282,10 @@ $(BUILD)/man/%: man/%
 	$(Q)cp $< $@
 
 deps:
-	sh scripts/deps.sh
+	@sh scripts/deps.sh
 
 check: deps
-	$(MAKE) --no-print-directory check-layers check-layers-selftest check-unit check-integration
+	@$(MAKE) --no-print-directory check-layers check-layers-selftest check-unit check-integration
 
 check-unit: all $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
@@ -298,17 +298,17 @@ check-integration: all $(HELPER_BIN)
 	@SDAT_BUILD=$(BUILD) sh tests/run-integration.sh
 
 check-asan: deps
-	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=address,undefined check-unit check-integration
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=address,undefined check-unit check-integration
 
 demo: deps
-	$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all
 	@SDAT_BUILD=$(BUILD) sh scripts/demo.sh
 
 # libFuzzer needs clang; everything is rebuilt in build/fuzz with coverage
 # instrumentation, AddressSanitizer and UndefinedBehaviorSanitizer.
 fuzz:
-	sh scripts/deps.sh fuzz
-	$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang SANITIZE=address,undefined \
+	@sh scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang SANITIZE=address,undefined \
 	  FUZZ_INSTRUMENT=1 fuzz-build
 	@FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh build/fuzz $(FUZZ_TARGETS)
 
@@ -320,13 +320,13 @@ fuzz-build: $(FUZZ_BIN)
 # targets and records the run in docs/PERFORMANCE.md; the register they
 # share is imported once into $(BUILD)/bench-cache (bench/lib.sh).
 bench:
-	sh scripts/deps.sh bench
-	$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@sh scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@SDAT_BUILD=$(BUILD) sh bench/all.sh
 
 # Matching quality and latency on the labelled synthetic set (bench/synth).
 bench-match: deps
-	$(MAKE) --no-print-directory all $(BUILD)/bench/bench_match
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_match
 	@SDAT_BUILD=$(BUILD) sh bench/match.sh
 
 # R1 under stress (quality.md): SOAK_KILLS kill -9 of sdatd at random
@@ -334,7 +334,7 @@ bench-match: deps
 # R2 with the broker down for the full 30 s.
 SOAK_KILLS  ?= 24
 soak: deps
-	$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all
 	@SDAT_BUILD=$(BUILD) SDAT_KILLS=$(SOAK_KILLS) SDAT_DOWN_SECONDS=30 sh tests/run-soak.sh
 
 # make install: the programs, schemas, nickname list, example configuration,
