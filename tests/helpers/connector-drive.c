@@ -118,6 +118,7 @@ int main(int argc, char **argv)
     void *ctx = NULL;
     if (ops->init(env, &cr, &ctx, err, sizeof err) < 0) {
         fprintf(stderr, "connector-drive: init: %s\n", err);
+        sdat_connector_env_free(env);
         free(payload);
         sdat_config_free(cfg);
         return 2;
