@@ -3,7 +3,11 @@
  * against the register already imported into CONFIG's store. Prints the
  * figures of quality.md: precision of match, recall of match and of
  * match + review, the share sent to review, and p50/p99 of the time to
- * match one child (candidates from the store, scoring, decision). */
+ * match one child (candidates from the store, scoring, decision); then
+ * each wrong auto-match with its cause (the register's relation between the
+ * child matched and the right one: twin, sibling, namesake, other), the
+ * children missed by what the officer got wrong, and the reviews by reason,
+ * so that the next step of the matcher is visible. All data is synthetic. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +15,9 @@
 
 #include <jansson.h>
 
-#include "outbox/outbox.h"
-#include "engine/engine.h"
 #include "decide/decide.h"
+#include "engine/engine.h"
+#include "outbox/outbox.h"
 #include "util/util.h"
 
 static double now_us(void)
@@ -29,9 +33,249 @@ static int by_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Counts by a short text key, in order of first appearance. */
+#define MAX_KEYS 64
+struct counts {
+    char *key[MAX_KEYS];
+    long n[MAX_KEYS];
+    size_t used;
+};
+
+static void count(struct counts *c, const char *key)
+{
+    for (size_t i = 0; i < c->used; i++) {
+        if (strcmp(c->key[i], key) == 0) {
+            c->n[i]++;
+            return;
+        }
+    }
+    if (c->used < MAX_KEYS) {
+        c->key[c->used] = strdup(key);
+        c->n[c->used++] = 1;
+    }
+}
+
+static void print_counts(const char *title, struct counts *c)
+{
+    printf("match: %s:", title);
+    if (c->used == 0) {
+        printf(" none");
+    }
+    for (size_t i = 0; i < c->used; i++) {
+        printf("%s %s %ld", i ? "," : "", c->key[i], c->n[i]);
+        free(c->key[i]);
+    }
+    printf("\n");
+}
+
 struct tally {
     long children, in_register, matches, true_matches, reviews, found_with_review, out_of_scope;
+    long twin_wrong;
+    struct counts wrong, missed, review_reasons;
+    double *latency;
+    size_t n_lat, cap;
 };
+
+struct bench {
+    struct sdat_config *cfg;
+    sdat_store_t *st;
+    sdat_schemas_t *schemas;
+    sdat_nicknames_t *nicknames;
+    struct sdat_engine e;
+};
+
+static const char *text_of(const json_t *doc, const char *key)
+{
+    const char *s = json_string_value(json_object_get(doc, key));
+    return s ? s : "";
+}
+
+static const char *address_of(const json_t *child)
+{
+    const json_t *a = json_object_get(child, "address");
+    const char *uprn = json_string_value(json_object_get(a, "uprn"));
+    return uprn ? uprn : text_of(a, "postcode");
+}
+
+/* How the register relates the child matched to the right one: "twin"
+ * (the same date of birth, at one address or in one family), "sibling" (at
+ * one address), "namesake" (the same names), "not-in-register" (the police
+ * child is not in the register at all) or "other". */
+static const char *cause_of(struct bench *b, const char *matched_id, const char *truth_id)
+{
+    if (!truth_id) {
+        return "not-in-register";
+    }
+    json_t *m = NULL, *t = NULL;
+    const char *cause = "other";
+    if (sdat_store_child_get(b->st, matched_id, &m) == 0 &&
+        sdat_store_child_get(b->st, truth_id, &t) == 0) {
+        bool one_address = address_of(m)[0] && strcmp(address_of(m), address_of(t)) == 0;
+        bool one_family = strcmp(text_of(m, "family_name"), text_of(t, "family_name")) == 0;
+        if (strcmp(text_of(m, "dob"), text_of(t, "dob")) == 0 && (one_address || one_family)) {
+            cause = "twin";
+        } else if (one_address) {
+            cause = "sibling";
+        } else if (one_family && strcmp(text_of(m, "given_name"), text_of(t, "given_name")) == 0) {
+            cause = "namesake";
+        }
+    }
+    json_decref(m);
+    json_decref(t);
+    return cause;
+}
+
+/* The officer's errors of a truth line as one key ("none" without). */
+static void errors_key(const json_t *tr, char *out, size_t len)
+{
+    const json_t *errs = json_object_get(tr, "errors");
+    out[0] = '\0';
+    for (size_t i = 0; i < json_array_size(errs); i++) {
+        const char *e = json_string_value(json_array_get(errs, i));
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, "%s%s", used ? "+" : "", e ? e : "?");
+    }
+    if (!out[0]) {
+        snprintf(out, len, "none");
+    }
+}
+
+/* One police child against its label. */
+static int judge(struct bench *b, struct tally *t, const json_t *doc, size_t i,
+                 const struct sdat_validation *v, int32_t occurred_days, const json_t *tr)
+{
+    const char *truth_id = json_string_value(json_object_get(tr, "child_id"));
+    struct sdat_match_query q;
+    sdat_match_query_from_incident(doc, i, v, occurred_days, &q);
+    int age = q.has_dob ? sdat_age_on(q.dob_days, occurred_days) : q.age;
+    if (age >= 18) {
+        t->out_of_scope++;
+        return 0;
+    }
+    struct sdat_match_params p;
+    struct sdat_match_outcome o;
+    double t0 = now_us();
+    if (sdat_engine_match(&b->e, &q, &p, &o) < 0) {
+        fprintf(stderr, "bench_match: store error: %s\n", sdat_store_errmsg(b->st));
+        return -1;
+    }
+    double t1 = now_us();
+    if (t->n_lat == t->cap) {
+        t->latency = realloc(t->latency, (t->cap *= 2) * sizeof *t->latency);
+    }
+    t->latency[t->n_lat++] = t1 - t0;
+    t->children++;
+    t->in_register += truth_id != NULL;
+    char errs[256];
+    errors_key(tr, errs, sizeof errs);
+    if (o.decision == SDAT_DECISION_MATCH) {
+        t->matches++;
+        bool right = truth_id && strcmp(o.child_id, truth_id) == 0;
+        t->true_matches += right;
+        t->found_with_review += right;
+        if (!right) {
+            const char *cause = cause_of(b, o.child_id, truth_id);
+            count(&t->wrong, cause);
+            t->twin_wrong += strcmp(cause, "twin") == 0;
+            printf("match:   wrong %s/%zu: matched %s, right %s (%s; rule %s; officer: %s)\n",
+                   text_of(doc, "incident_id"), i, o.child_id, truth_id ? truth_id : "none",
+                   cause, o.rule, errs);
+        }
+    } else if (o.decision == SDAT_DECISION_REVIEW) {
+        t->reviews++;
+        t->found_with_review += truth_id != NULL;
+        count(&t->review_reasons, o.reason);
+    } else if (truth_id) {
+        count(&t->missed, errs);
+    }
+    return 0;
+}
+
+static int run(struct bench *b, struct tally *t, FILE *police, FILE *truth)
+{
+    char *line = NULL, *tline = NULL;
+    size_t lcap = 0, tcap = 0;
+    int r = 0;
+    while (r == 0 && getline(&line, &lcap, police) > 0) {
+        json_error_t jerr;
+        json_t *doc = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+        struct sdat_validation v;
+        if (!doc || sdat_schemas_validate(b->schemas, doc, "police.da-incident/1", &v) != 0) {
+            fprintf(stderr, "bench_match: an invalid incident\n");
+            json_decref(doc);
+            r = -1;
+            break;
+        }
+        int64_t occurred_ms;
+        int32_t occurred_days;
+        sdat_datetime_parse(text_of(doc, "occurred_at"), &occurred_ms);
+        sdat_time_local_date(occurred_ms, b->cfg->timezone, &occurred_days);
+        for (size_t i = 0; r == 0 && i < json_array_size(json_object_get(doc, "children")); i++) {
+            if (getline(&tline, &tcap, truth) <= 0) {
+                fprintf(stderr, "bench_match: the truth is shorter than the police children\n");
+                r = -1;
+                break;
+            }
+            json_t *tr = json_loads(tline, 0, NULL);
+            r = judge(b, t, doc, i, &v, occurred_days, tr);
+            json_decref(tr);
+        }
+        json_decref(doc);
+    }
+    free(line);
+    free(tline);
+    return r;
+}
+
+static void report(struct bench *b, struct tally *t)
+{
+    int64_t register_size = 0;
+    sdat_store_child_count(b->st, &register_size);
+    qsort(t->latency, t->n_lat, sizeof *t->latency, by_double);
+    long in = t->in_register ? t->in_register : 1;
+    printf("match: register %lld children, %ld police children (%ld in the register, %ld out of "
+           "scope)\n",
+           (long long)register_size, t->children, t->in_register, t->out_of_scope);
+    printf("match: precision of match        %8.3f %%  (target >= 99.99 %%; %ld wrong of %ld)\n",
+           t->matches ? 100.0 * (double)t->true_matches / (double)t->matches : 100.0,
+           t->matches - t->true_matches, t->matches);
+    printf("match: twins auto-matched to a twin   %ld  (target: never)\n", t->twin_wrong);
+    printf("match: recall of match           %8.3f %%  (target >= 95 %%)\n",
+           100.0 * (double)t->true_matches / (double)in);
+    printf("match: recall of match + review  %8.3f %%  (target >= 99.5 %%)\n",
+           100.0 * (double)t->found_with_review / (double)in);
+    printf("match: share sent to review      %8.3f %%  (target <= 5 %%)\n",
+           100.0 * (double)t->reviews / (double)(t->children ? t->children : 1));
+    if (t->n_lat) {
+        printf("match: latency per child         p50 %.0f us, p99 %.0f us, max %.0f us (target "
+               "p99 <= 1 ms)\n",
+               t->latency[t->n_lat / 2], t->latency[t->n_lat * 99 / 100],
+               t->latency[t->n_lat - 1]);
+    }
+    print_counts("wrong auto-matches by cause", &t->wrong);
+    print_counts("missed (none) by what the officer got wrong", &t->missed);
+    print_counts("sent to review by reason", &t->review_reasons);
+}
+
+static int open_bench(const char *config_path, struct bench *b)
+{
+    char *errors = NULL, err[512];
+    if (sdat_config_load(config_path, sdat_connector_key_tables(), &b->cfg, &errors) < 0) {
+        fprintf(stderr, "%s", errors ? errors : "bad configuration\n");
+        free(errors);
+        return -1;
+    }
+    if (sdat_store_open(b->cfg->state_dir, SDAT_STORE_READONLY, &b->st, err, sizeof err) < 0 ||
+        sdat_schemas_new(&b->schemas, err, sizeof err) < 0 ||
+        sdat_match_nicknames_load(b->cfg->matching.nicknames_file, &b->nicknames, err,
+                                  sizeof err) < 0) {
+        fprintf(stderr, "bench_match: %s\n", err);
+        return -1;
+    }
+    b->e = (struct sdat_engine){
+        .cfg = b->cfg, .st = b->st, .schemas = b->schemas, .nicknames = b->nicknames};
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -39,19 +283,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_match CONFIG POLICE.jsonl TRUTH.jsonl\n");
         return 2;
     }
-    struct sdat_config *cfg = NULL;
-    char *errors = NULL, err[512];
-    sdat_store_t *st = NULL;
-    sdat_schemas_t *schemas = NULL;
-    sdat_nicknames_t *nicknames = NULL;
-    if (sdat_config_load(argv[1], sdat_connector_key_tables(), &cfg, &errors) < 0) {
-        fprintf(stderr, "%s", errors ? errors : "bad configuration\n");
-        return 1;
-    }
-    if (sdat_store_open(cfg->state_dir, SDAT_STORE_READONLY, &st, err, sizeof err) < 0 ||
-        sdat_schemas_new(&schemas, err, sizeof err) < 0 ||
-        sdat_match_nicknames_load(cfg->matching.nicknames_file, &nicknames, err, sizeof err) < 0) {
-        fprintf(stderr, "bench_match: %s\n", err);
+    struct bench b = {0};
+    if (open_bench(argv[1], &b) < 0) {
         return 1;
     }
     FILE *police = fopen(argv[2], "r"), *truth = fopen(argv[3], "r");
@@ -59,95 +292,18 @@ int main(int argc, char **argv)
         perror("bench_match");
         return 1;
     }
-    struct sdat_engine e = {.cfg = cfg, .st = st, .schemas = schemas, .nicknames = nicknames};
-    struct tally t = {0};
-    size_t cap = 1 << 16, n_lat = 0;
-    double *latency = malloc(cap * sizeof *latency);
-    char *line = NULL, *tline = NULL;
-    size_t lcap = 0, tcap = 0;
-    int64_t register_size = 0;
-    sdat_store_child_count(st, &register_size);
-    while (getline(&line, &lcap, police) > 0) {
-        json_error_t jerr;
-        json_t *doc = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
-        struct sdat_validation v;
-        if (!doc || sdat_schemas_validate(schemas, doc, "police.da-incident/1", &v) != 0) {
-            fprintf(stderr, "bench_match: an invalid incident in %s\n", argv[2]);
-            return 1;
-        }
-        int64_t occurred_ms;
-        int32_t occurred_days;
-        sdat_datetime_parse(json_string_value(json_object_get(doc, "occurred_at")), &occurred_ms);
-        sdat_time_local_date(occurred_ms, cfg->timezone, &occurred_days);
-        for (size_t i = 0; i < json_array_size(json_object_get(doc, "children")); i++) {
-            if (getline(&tline, &tcap, truth) <= 0) {
-                fprintf(stderr, "bench_match: %s is shorter than the police children\n", argv[3]);
-                return 1;
-            }
-            json_t *tr = json_loads(tline, 0, NULL);
-            const char *truth_id = json_string_value(json_object_get(tr, "child_id"));
-            struct sdat_match_query q;
-            sdat_match_query_from_incident(doc, i, &v, occurred_days, &q);
-            int age = q.has_dob ? sdat_age_on(q.dob_days, occurred_days) : q.age;
-            if (age >= 18) {
-                t.out_of_scope++;
-                json_decref(tr);
-                continue;
-            }
-            struct sdat_match_params p;
-            struct sdat_match_outcome o;
-            double t0 = now_us();
-            if (sdat_engine_match(&e, &q, &p, &o) < 0) {
-                fprintf(stderr, "bench_match: store error: %s\n", sdat_store_errmsg(st));
-                return 1;
-            }
-            double t1 = now_us();
-            if (n_lat == cap) {
-                latency = realloc(latency, (cap *= 2) * sizeof *latency);
-            }
-            latency[n_lat++] = t1 - t0;
-            t.children++;
-            t.in_register += truth_id != NULL;
-            if (o.decision == SDAT_DECISION_MATCH) {
-                t.matches++;
-                bool right = truth_id && strcmp(o.child_id, truth_id) == 0;
-                t.true_matches += right;
-                t.found_with_review += right;
-            } else if (o.decision == SDAT_DECISION_REVIEW) {
-                t.reviews++;
-                t.found_with_review += truth_id != NULL;
-            }
-            json_decref(tr);
-        }
-        json_decref(doc);
+    struct tally t = {.cap = 1 << 16};
+    t.latency = malloc(t.cap * sizeof *t.latency);
+    int r = t.latency ? run(&b, &t, police, truth) : -1;
+    if (r == 0) {
+        report(&b, &t);
     }
-    qsort(latency, n_lat, sizeof *latency, by_double);
-    printf("match: register %lld children, %ld police children (%ld in the register, %ld out of "
-           "scope)\n",
-           (long long)register_size, t.children, t.in_register, t.out_of_scope);
-    printf("match: precision of match        %8.3f %%  (target >= 99.95 %%; %ld wrong of %ld)\n",
-           t.matches ? 100.0 * (double)t.true_matches / (double)t.matches : 100.0,
-           t.matches - t.true_matches, t.matches);
-    printf("match: recall of match           %8.3f %%  (target >= 95 %%)\n",
-           100.0 * (double)t.true_matches / (double)(t.in_register ? t.in_register : 1));
-    printf("match: recall of match + review  %8.3f %%  (target >= 99.5 %%)\n",
-           100.0 * (double)t.found_with_review / (double)(t.in_register ? t.in_register : 1));
-    printf("match: share sent to review      %8.3f %%  (target <= 5 %%)\n",
-           100.0 * (double)t.reviews / (double)(t.children ? t.children : 1));
-    if (n_lat) {
-        printf("match: latency per child         p50 %.0f us, p99 %.0f us, max %.0f us (target "
-               "p99 <= 1 ms)\n",
-               latency[n_lat / 2], latency[n_lat * 99 / 100], latency[n_lat - 1]);
-    }
-    free(latency);
-    free(line);
-    free(tline);
+    free(t.latency);
     fclose(police);
     fclose(truth);
-    sdat_nicknames_free(nicknames);
-    sdat_schemas_free(schemas);
-    sdat_store_close(st);
-    sdat_config_free(cfg);
-    free(errors);
-    return 0;
+    sdat_nicknames_free(b.nicknames);
+    sdat_schemas_free(b.schemas);
+    sdat_store_close(b.st);
+    sdat_config_free(b.cfg);
+    return r == 0 ? 0 : 1;
 }
