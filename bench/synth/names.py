@@ -92,7 +92,13 @@ for _a, _b in [("aiden", "aidan"), ("jayden", "jaden"), ("isabel", "isabelle"),
                ("hannah", "hanna"), ("holly", "hollie"), ("ava", "eva"),
                ("leo", "leon"), ("katie", "kate"), ("mohammed", "mohammad"),
                ("elliot", "ellis"), ("mia", "maya"), ("harley", "harvey"),
-               ("jake", "jack"), ("lily", "libby"), ("amelia", "emilia")]:
+               ("jake", "jack"), ("lily", "libby"), ("amelia", "emilia"),
+               ("noah", "noel"), ("amber", "amba"), ("fennimore", "fenwicka"),
+               ("freya", "freda"), ("oliver", "olivia"), ("ella", "ellie"),
+               ("harry", "harvey"), ("isla", "isaac"), ("evie", "eve"),
+               ("ruby", "rubin"), ("alfie", "albie"), ("grace", "gracie"),
+               ("thomas", "tomas"), ("emily", "emilie"), ("lucas", "luca"),
+               ("charlotte", "charlie"), ("george", "georgia"), ("max", "maxine")]:
     TWIN_VARIANTS[_a] = _b
     TWIN_VARIANTS[_b] = _a
 

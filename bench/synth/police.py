@@ -152,9 +152,12 @@ def register_family(rng, st, h, visitor, extra, occurred, loc_errs):
         chosen = chosen[:-1]
         room = 1
     kids = []
+    # A family met at the old address is often one the officer knows only
+    # by name and age.
+    age_share = 0.35 if "old-postcode" in loc_errs else 0.07
     for c in chosen:
         errs = []
-        ch = corrupt_child(rng, c, occurred, errs)
+        ch = corrupt_child(rng, c, occurred, errs, age_share)
         ch["present"] = rng.random() < 0.85
         ch["resident"] = True
         kids.append((ch, c.cid, errs + loc_errs))

@@ -10,9 +10,11 @@ from names import NICKNAMES, display, typo
 from places import INWARD_LETTERS
 
 
-def corrupt_child(rng, c, occurred, errs):
+def corrupt_child(rng, c, occurred, errs, age_share=0.07):
     """What an officer writes for register child c: returns the child object
-    (without present/resident) and appends error labels to errs."""
+    (without present/resident) and appends error labels to errs. age_share:
+    how often only an age is written (more often for a family met away
+    from the register's address)."""
     gout = given_written(rng, c, errs)
     fout = family_written(rng, c, errs)
     if rng.random() < 0.03:
@@ -22,7 +24,7 @@ def corrupt_child(rng, c, occurred, errs):
         gout, fout = fout, gout
         errs.append("name-swap")
     ch = {"given_name": gout, "family_name": fout}
-    dob_written(rng, c.dob, occurred.date(), ch, errs)
+    dob_written(rng, c.dob, occurred.date(), ch, errs, age_share)
     if rng.random() < 0.6 and c.sex in ("M", "F"):
         ch["sex"] = c.sex
     identifiers_written(rng, c, ch, errs)
@@ -88,27 +90,27 @@ def hyphen_written(rng, family, errs):
     return fout
 
 
-def dob_written(rng, dob, limit, ch, errs):
+def dob_written(rng, dob, limit, ch, errs, age_share=0.07):
     """Sets ch's age or dob: an age, a date off by one, an invalid day, an
     unrelated date, day and month swapped, or exact. limit is the
     incident's date."""
     r = rng.random()
-    if r < 0.07:
+    if r < age_share:
         ch["age"] = age_written(rng, dob, limit, errs)
-    elif r < 0.11:
+    elif r < 0.04 + age_share:
         nd = off_by_one(rng, dob, limit)
         if nd is None:
             ch["dob"] = dob.isoformat()
         else:
             ch["dob"] = nd.isoformat()
             errs.append("dob-off-by-one")
-    elif r < 0.114:
+    elif r < 0.044 + age_share:
         # a day that does not exist (lenient field: accepted, ignored)
         dim = (dt.date(dob.year + (dob.month == 12), dob.month % 12 + 1, 1) - ONE_DAY).day
         bad = dim + 1 if dim < 31 else 32
         ch["dob"] = "%04d-%02d-%02d" % (dob.year, dob.month, bad)
         errs.append("dob-invalid")
-    elif r < 0.124:
+    elif r < 0.054 + age_share:
         nd = wrong_date(rng, dob, limit)
         ch["dob"] = nd.isoformat()
         if nd != dob:

@@ -50,8 +50,10 @@ def household_sizes(rng, n_children):
 def sibling_dobs(rng, size):
     """The gaps between siblings (0 for twins) and their dates of birth,
     eldest first, all within DOB_MIN..DOB_MAX."""
-    # gaps of ~1-6 years, ~2% twins
-    gaps = [0 if rng.random() < 0.021 else int(rng.triangular(320, 2200, 800))
+    # gaps of ~1-6 years, ~5% twins (two gaps of 0 in a row: triplets);
+    # more than the population's ~1.5%, so that the benchmark sees enough
+    # of the cases a matcher most easily gets wrong
+    gaps = [0 if rng.random() < TWIN_GAP_SHARE else int(rng.triangular(320, 2200, 800))
             for _ in range(size - 1)]
     span_max = (DOB_MAX - DOB_MIN).days
     if sum(gaps) > span_max:
@@ -74,6 +76,12 @@ def sibling_dobs(rng, size):
         d = add_days(d, g)
         dobs.append(d)
     return gaps, dobs
+
+
+TWIN_GAP_SHARE = 0.05
+# Households where a cousin of another family lives with the children and
+# shares one child's given name (a namesake at one address).
+COUSIN_SHARE = 0.03
 
 
 def make_household(rng, names, size, places, nhs_alloc):
@@ -103,7 +111,25 @@ def make_household(rng, names, size, places, nhs_alloc):
             c.nhs = nhs_alloc.next()
         hh.children.append(c)
         prev = c
+    if size >= 2 and other_family is None and rng.random() < COUSIN_SHARE:
+        make_cousin(rng, names, hh, hh.children[-1], nhs_alloc)
     return hh
+
+
+def make_cousin(rng, names, hh, c, nhs_alloc):
+    """Turns c into a cousin living with the household: another family's
+    name, and the given name of one of the other children (a namesake at
+    one address), unless c is a twin."""
+    if c.twin is not None:
+        return
+    others = [o for o in hh.children if o is not c and o.sex == c.sex]
+    c.family = names.family_name(rng)
+    c.aliases = []
+    c.alias_family = None
+    if others:
+        c.given = rng.choice(others).given
+    if nhs_alloc is not None and c.nhs is None and rng.random() < 0.85:
+        c.nhs = nhs_alloc.next()
 
 
 def new_child(rng, names, hh, dob, twin_of, used):
@@ -128,14 +154,14 @@ def new_child(rng, names, hh, dob, twin_of, used):
 
 
 def _given_name(rng, names, c, twin_of, used):
-    """c's given name: 35 % of twins get a near-identical spelling of their
-    twin's name, when there is one."""
+    """c's given name: 60 % of twins get a look-alike of their twin's name
+    (a near-identical spelling, or a name beginning the same), when there is
+    one."""
     if twin_of is None:
         return names.given_name(rng, c.sex, used)
     c.twin, twin_of.twin = twin_of, c
     v = TWIN_VARIANTS.get(twin_of.given)
-    if v and rng.random() < 0.35 and v not in used and \
-            (c.sex not in ("M", "F") or v in names.given_names[c.sex]):
+    if v and rng.random() < 0.60 and v not in used:
         return v
     return names.given_name(rng, c.sex, used)
 
