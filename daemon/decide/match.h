@@ -11,7 +11,11 @@
  * candidate is a match at or above match_threshold and ahead of the second
  * by match_margin, a review at or above review_threshold, else none. A
  * score-based match also needs the given name and the date of birth not to
- * disagree, so that a sibling of an unregistered child is never a match. */
+ * disagree, so that a sibling of an unregistered child is never a match; a
+ * margin won on the date of birth alone is a review; and the sibling guard
+ * sends to review a match whose twin, like-named sibling or namesake cousin
+ * the police given name does not rule out (docs/MATCHING.md). An age-only
+ * child named by both names whose age fits is a review, never none. */
 #ifndef SDAT_MATCH_H
 #define SDAT_MATCH_H
 
@@ -23,6 +27,12 @@
 
 #include "names.h"
 #include "schema.h"
+
+/* The reason a decision gives when the sibling guard sent the child to
+ * review (the explanation's "sibling_guard": true). */
+#define SDAT_MATCH_SIBLING_GUARD                                                                   \
+    "sibling guard: the register holds a twin, sibling or cousin of the best candidate that the "  \
+    "police given name does not rule out"
 
 enum sdat_decision {
     SDAT_DECISION_NONE = 0,
@@ -84,6 +94,10 @@ struct sdat_candidate {
     char child_id[65];
     double score;
     struct sdat_field_score fields[SDAT_FIELD_COUNT];
+    /* A twin, sibling or cousin of the best candidate that the police
+     * given name does not rule out: the reason the sibling guard sent the
+     * child to review, shown whatever its score. */
+    bool sibling;
 };
 
 struct sdat_match_params {
@@ -130,8 +144,10 @@ void sdat_match_decide(const struct sdat_match_params *p, const struct sdat_matc
 
 /* The explanation for the audit record and `sdatctl match`: decision, rule,
  * reason, child_id and score (null where none), candidates with per-field
- * levels and weights, and the thresholds. Scores and weights are decimal
- * strings. New reference. */
+ * levels and weights (and "sibling": true for those that made the sibling
+ * guard send the child to review, with "sibling_guard": true on the
+ * decision), and the thresholds. Scores and weights are decimal strings.
+ * New reference. */
 json_t *sdat_match_explain(const struct sdat_match_params *p, const struct sdat_match_outcome *o);
 
 /* The built-in nickname list (config/nicknames.txt, compiled in). 0, or

@@ -42,13 +42,19 @@ static json_t *candidate_ids(const struct sdat_match_outcome *o)
 {
     json_t *list = json_array();
     for (size_t i = 0; list && i < o->n_candidates; i++) {
-        if (o->candidates[i].score <= 0) {
+        const struct sdat_candidate *c = &o->candidates[i];
+        bool sibling = c->sibling && o->decision == SDAT_DECISION_REVIEW;
+        if (c->score <= 0 && !sibling) {
             continue;
         }
         char score[16];
-        sdat_match_format_score(o->candidates[i].score, score);
-        json_array_append_new(list, json_pack("{s:s, s:s}", "child_id", o->candidates[i].child_id,
-                                              "score", score));
+        sdat_match_format_score(c->score, score);
+        json_t *one = json_pack("{s:s, s:s}", "child_id", c->child_id, "score", score);
+        if (one && sibling) {
+            /* the sibling guard's reason to ask a person */
+            json_object_set_new(one, "sibling", json_true());
+        }
+        json_array_append_new(list, one);
     }
     return list;
 }

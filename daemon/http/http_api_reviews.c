@@ -33,12 +33,16 @@ static json_t *enriched_candidates(sdat_store_t *st, const char *text)
         if (child_id && sdat_store_child_get(st, child_id, &child) < 0) {
             child = NULL;
         }
-        json_array_append_new(out, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "child_id",
-                                             json_object_get(c, "child_id"), "score",
-                                             json_object_get(c, "score"), "given_name",
-                                             json_object_get(child, "given_name"), "family_name",
-                                             json_object_get(child, "family_name"), "dob",
-                                             json_object_get(child, "dob")));
+        json_t *one = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "child_id",
+                                json_object_get(c, "child_id"), "score",
+                                json_object_get(c, "score"), "given_name",
+                                json_object_get(child, "given_name"), "family_name",
+                                json_object_get(child, "family_name"), "dob",
+                                json_object_get(child, "dob"));
+        if (one && json_is_true(json_object_get(c, "sibling"))) {
+            json_object_set_new(one, "sibling", json_true());
+        }
+        json_array_append_new(out, one);
         json_decref(child);
     }
     json_decref(stored);
@@ -58,6 +62,16 @@ static int view_review(const struct sdat_review_item *item, void *opaque)
                   enriched_candidates(v->st, item->candidates));
     if (!doc) {
         return -ENOMEM;
+    }
+    /* The sibling guard sent the child here: a twin, sibling or cousin is
+     * among the candidates (flows.md §4). */
+    size_t i;
+    json_t *c;
+    json_array_foreach (json_object_get(doc, "candidates"), i, c) {
+        if (json_is_true(json_object_get(c, "sibling"))) {
+            json_object_set_new(doc, "sibling_guard", json_true());
+            break;
+        }
     }
     if (v->list) {
         return json_array_append_new(v->list, doc) == 0 ? 0 : -ENOMEM;

@@ -484,3 +484,165 @@ Test(match, a_query_from_an_incident_leaves_out_the_lenient_fields_that_failed)
     json_decref(doc);
     sdat_schemas_free(schemas);
 }
+
+/* ---- The sibling guard, margin by evidence and age-only children (issue
+ * 23): each rule against cases worked out by hand. ---- */
+
+static bool has_sibling_candidate(const struct sdat_match_outcome *o, const char *id)
+{
+    for (size_t i = 0; i < o->n_candidates; i++) {
+        if (strcmp(o->candidates[i].child_id, id) == 0) {
+            return o->candidates[i].sibling;
+        }
+    }
+    return false;
+}
+
+Test(match, twins_with_look_alike_names_and_a_name_near_both_go_to_review)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row rows[] = {
+        row("T1", "fennimore", "quillbrook", "2016-04-12", "DE22 3XY"),
+        row("T2", "fenwicka", "quillbrook", "2016-04-12", "DE22 3XY"),
+    };
+    /* "Fenn": near Fennimore, not near enough to Fenwicka to disagree with
+     * the twin's spelling as a matter of certainty. */
+    struct sdat_match_query q = query("Fenn", "Quillbrook", "2016-04-12", "DE22 3XY");
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_REVIEW, "%s", o.reason);
+    cr_assert_str_eq(o.reason, SDAT_MATCH_SIBLING_GUARD);
+    cr_assert_str_eq(o.child_id, "");
+    json_t *why = sdat_match_explain(&p, &o);
+    cr_assert(json_is_true(json_object_get(why, "sibling_guard")));
+    json_decref(why);
+}
+
+Test(match, a_twin_whose_given_name_agrees_only_with_itself_is_matched)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row rows[] = {
+        row("T1", "fennimore", "quillbrook", "2016-04-12", "DE22 3XY"),
+        row("T2", "fenwicka", "quillbrook", "2016-04-12", "DE22 3XY"),
+    };
+    struct sdat_match_query q = query("Fennimore", "Quillbrook", "2016-04-12", "DE22 3XY");
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_MATCH, "%s", o.reason);
+    cr_assert_str_eq(o.child_id, "T1");
+    /* And the other twin, named exactly. */
+    q = query("Fenwicka", "Quillbrook", "2016-04-12", "DE22 3XY");
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_MATCH, "%s", o.reason);
+    cr_assert_str_eq(o.child_id, "T2");
+}
+
+Test(match, a_twin_named_by_a_typo_alone_goes_to_review_with_the_twin_among_the_candidates)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row rows[] = {
+        row("T1", "oliver", "quillbrook", "2016-04-12", "DE22 3XY"),
+        row("T2", "jessamy", "quillbrook", "2016-04-12", "DE22 3XY"),
+    };
+    /* "Olivr" is similar to Oliver and disagrees with Jessamy, but does not
+     * name Oliver: with a twin in the house, a person decides. */
+    struct sdat_match_query q = query("Olivr", "Quillbrook", "2016-04-12", "DE22 3XY");
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_str_eq(level(&o.candidates[0], SDAT_FIELD_GIVEN_NAME), "similar");
+    cr_assert_eq(o.decision, SDAT_DECISION_REVIEW, "%s", o.reason);
+    /* The same spelling with no twin in the register is a match. */
+    sdat_match_decide(&p, &q, rows, 1, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_MATCH, "%s", o.reason);
+}
+
+Test(match, a_sibling_named_as_well_as_the_best_goes_to_review)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row rows[] = {
+        row("S1", "noah", "quillbrook", "2016-04-12", "DE22 3XY"),
+        row("S2", "noel", "quillbrook", "2019-02-03", "DE22 3XY"),
+    };
+    /* "Noal" is as near Noah as Noel (Jaro–Winkler 0.883 and 0.867, both
+     * similar-weak): only the date of birth would tell them apart. */
+    struct sdat_match_query q = query("Noal", "Quillbrook", "2016-04-12", "DE22 3XY");
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_str_eq(level(&o.candidates[0], SDAT_FIELD_GIVEN_NAME), "similar-weak");
+    cr_assert_eq(o.decision, SDAT_DECISION_REVIEW, "%s", o.reason);
+    /* "Noah" names S1 and disagrees with Noel: a match. */
+    q = query("Noah", "Quillbrook", "2016-04-12", "DE22 3XY");
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_MATCH, "%s", o.reason);
+    cr_assert_str_eq(o.child_id, "S1");
+    /* A sibling whose middle name is Noah is named as well as S1 (another
+     * of its names): the guard sends it to a person, the sibling shown. */
+    rows[1].other_given = "noah";
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_REVIEW, "%s", o.reason);
+    cr_assert_str_eq(o.reason, SDAT_MATCH_SIBLING_GUARD);
+    cr_assert(has_sibling_candidate(&o, "S2"));
+}
+
+Test(match, a_namesake_cousin_at_one_address_is_shown_to_a_person)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row rows[] = {
+        row("C1", "amber", "quillbrook", "2016-04-12", "DE22 3XY"),
+        row("C2", "amber", "thistlewood", "2016-09-01", "DE22 3XY"),
+    };
+    rows[0].uprn = "990000000001";
+    rows[1].uprn = "990000000001"; /* one property */
+    struct sdat_match_query q = query("Amber", "Quillbrook", "2016-04-12", "DE22 3XY");
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_REVIEW, "%s", o.reason);
+    cr_assert(has_sibling_candidate(&o, "C2"));
+}
+
+Test(match, a_margin_won_on_the_date_of_birth_alone_is_not_enough)
+{
+    struct sdat_match_params p = params();
+    /* Two children of one family name at different addresses, given names
+     * the police spelling is equally near, dates of birth a year apart. */
+    struct sdat_register_row rows[] = {
+        row("M1", "jessamine", "quillbrook", "2016-04-12", "DE22 3XY"),
+        row("M2", "jessamina", "quillbrook", "2017-04-30", "S40 2QT"),
+    };
+    struct sdat_match_query q = query("Jessamin", "Quillbrook", "2016-04-12", NULL);
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_str_eq(level(&o.candidates[0], SDAT_FIELD_GIVEN_NAME),
+                     level(&o.candidates[1], SDAT_FIELD_GIVEN_NAME));
+    cr_assert_gt(o.candidates[0].score - o.candidates[1].score, p.match_margin);
+    cr_assert_neq(o.decision, SDAT_DECISION_MATCH, "%s", o.reason);
+    /* The given name written exactly tells them apart: a match. */
+    q = query("Jessamine", "Quillbrook", "2016-04-12", NULL);
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_MATCH, "%s", o.reason);
+    cr_assert_str_eq(o.child_id, "M1");
+}
+
+Test(match, an_age_only_child_whose_family_moved_goes_to_review_not_none)
+{
+    struct sdat_match_params p = params();
+    /* Thresholds no score here reaches: only the age-only rule can. */
+    p.review_threshold = 40;
+    p.match_threshold = 50;
+    struct sdat_register_row r = row("R1", "elowen", "quillbrook", "2016-04-12", "DE22 3XY");
+    struct sdat_match_query q = query("Elowen", "Quillbrook", NULL, "S40 2QT");
+    q.age = 10; /* fits 2016-04-12 on 2026-11-20 */
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, &r, 1, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_REVIEW, "%s", o.reason);
+    cr_assert_lt(o.candidates[0].score, p.review_threshold);
+    /* An age that does not fit, or a given name that does not name her:
+     * no review on the names alone. */
+    q.age = 7;
+    sdat_match_decide(&p, &q, &r, 1, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_NONE, "%s", o.reason);
+    q = query("Ellen", "Quillbrook", NULL, "S40 2QT");
+    q.age = 10;
+    sdat_match_decide(&p, &q, &r, 1, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_NONE, "%s", o.reason);
+}
