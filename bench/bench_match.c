@@ -140,62 +140,69 @@ static void errors_key(const json_t *tr, char *out, size_t len)
     }
 }
 
-/* One police child against its label. */
-static int judge(struct bench *b, struct tally *t, const json_t *doc, size_t i,
-                 const struct sdat_validation *v, int32_t occurred_days, const json_t *tr)
+/* Matches every child of doc together, as the engine does; each in-scope
+ * child's latency is the incident's time shared among them. */
+static int match_incident(struct bench *b, struct tally *t, const json_t *doc,
+                          const struct sdat_validation *v, int32_t occurred_days,
+                          struct sdat_incident_matches *m)
 {
-    const char *truth_id = json_string_value(json_object_get(tr, "child_id"));
-    struct sdat_match_query q;
-    sdat_match_query_from_incident(doc, i, v, occurred_days, &q);
-    int age = q.has_dob ? sdat_age_on(q.dob_days, occurred_days) : q.age;
-    if (age >= 18) {
-        t->out_of_scope++;
-        return 0;
-    }
-    struct sdat_match_params p;
-    struct sdat_match_outcome o;
     double t0 = now_us();
-    if (sdat_engine_match(&b->e, &q, &p, &o) < 0) {
+    if (sdat_engine_match_incident(&b->e, doc, v, occurred_days, m) < 0) {
         fprintf(stderr, "bench_match: store error: %s\n", sdat_store_errmsg(b->st));
         return -1;
     }
     double t1 = now_us();
-    if (t->n_lat == t->cap) {
-        t->latency = realloc(t->latency, (t->cap *= 2) * sizeof *t->latency);
+    size_t in_scope = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        in_scope += m->in_scope[i];
     }
-    t->latency[t->n_lat++] = t1 - t0;
+    for (size_t i = 0; i < in_scope; i++) {
+        if (t->n_lat == t->cap) {
+            t->latency = realloc(t->latency, (t->cap *= 2) * sizeof *t->latency);
+        }
+        t->latency[t->n_lat++] = (t1 - t0) / (double)in_scope;
+    }
+    return 0;
+}
+
+/* One police child's outcome against its label. */
+static void judge(struct bench *b, struct tally *t, const json_t *doc, size_t i,
+                  const struct sdat_match_outcome *o, const json_t *tr)
+{
+    const char *truth_id = json_string_value(json_object_get(tr, "child_id"));
     t->children++;
     t->in_register += truth_id != NULL;
     char errs[256];
     errors_key(tr, errs, sizeof errs);
-    if (o.decision == SDAT_DECISION_MATCH) {
+    if (o->decision == SDAT_DECISION_MATCH) {
         t->matches++;
-        bool right = truth_id && strcmp(o.child_id, truth_id) == 0;
+        bool right = truth_id && strcmp(o->child_id, truth_id) == 0;
         t->true_matches += right;
         t->found_with_review += right;
         if (!right) {
-            const char *cause = cause_of(b, o.child_id, truth_id);
+            const char *cause = cause_of(b, o->child_id, truth_id);
             count(&t->wrong, cause);
             t->twin_wrong += strcmp(cause, "twin") == 0;
             printf("match:   wrong %s/%zu: matched %s, right %s (%s; rule %s; officer: %s)\n",
-                   text_of(doc, "incident_id"), i, o.child_id, truth_id ? truth_id : "none",
-                   cause, o.rule, errs);
+                   text_of(doc, "incident_id"), i, o->child_id, truth_id ? truth_id : "none",
+                   cause, o->rule, errs);
         }
-    } else if (o.decision == SDAT_DECISION_REVIEW) {
+    } else if (o->decision == SDAT_DECISION_REVIEW) {
         t->reviews++;
         t->found_with_review += truth_id != NULL;
-        count(&t->review_reasons, o.reason);
+        count(&t->review_reasons, o->reason);
     } else if (truth_id) {
         count(&t->missed, errs);
     }
-    return 0;
 }
 
 static int run(struct bench *b, struct tally *t, FILE *police, FILE *truth)
 {
     char *line = NULL, *tline = NULL;
     size_t lcap = 0, tcap = 0;
-    int r = 0;
+    struct sdat_incident_matches *m = malloc(sizeof *m);
+    json_t *labels[SDAT_INCIDENT_MAX_CHILDREN];
+    int r = m ? 0 : -1;
     while (r == 0 && getline(&line, &lcap, police) > 0) {
         json_error_t jerr;
         json_t *doc = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
@@ -210,18 +217,28 @@ static int run(struct bench *b, struct tally *t, FILE *police, FILE *truth)
         int32_t occurred_days;
         sdat_datetime_parse(text_of(doc, "occurred_at"), &occurred_ms);
         sdat_time_local_date(occurred_ms, b->cfg->timezone, &occurred_days);
-        for (size_t i = 0; r == 0 && i < json_array_size(json_object_get(doc, "children")); i++) {
-            if (getline(&tline, &tcap, truth) <= 0) {
+        size_t n = json_array_size(json_object_get(doc, "children"));
+        for (size_t i = 0; i < n && i < SDAT_INCIDENT_MAX_CHILDREN; i++) {
+            labels[i] = getline(&tline, &tcap, truth) > 0 ? json_loads(tline, 0, NULL) : NULL;
+            if (!labels[i]) {
                 fprintf(stderr, "bench_match: the truth is shorter than the police children\n");
                 r = -1;
-                break;
             }
-            json_t *tr = json_loads(tline, 0, NULL);
-            r = judge(b, t, doc, i, &v, occurred_days, tr);
-            json_decref(tr);
+        }
+        if (r == 0) {
+            r = match_incident(b, t, doc, &v, occurred_days, m);
+        }
+        for (size_t i = 0; i < n && i < SDAT_INCIDENT_MAX_CHILDREN; i++) {
+            if (r == 0 && m->in_scope[i]) {
+                judge(b, t, doc, i, &m->outcomes[i], labels[i]);
+            } else if (r == 0) {
+                t->out_of_scope++;
+            }
+            json_decref(labels[i]);
         }
         json_decref(doc);
     }
+    free(m);
     free(line);
     free(tline);
     return r;

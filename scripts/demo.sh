@@ -43,6 +43,8 @@ CONF=$INPUTS/demo.conf
 "$SDATD" -t -c "$CONF"
 echo "== importing the synthetic register (config/demo-children.jsonl)"
 "$SDATCTL" -c "$CONF" import children config/demo-children.jsonl
+echo "== importing twins, Fennimore and Fenwicka Larkspur (config/demo-twins.jsonl)"
+"$SDATCTL" -c "$CONF" import children config/demo-twins.jsonl
 echo "== importing a CP-IS flag (config/demo-flags.jsonl: a child protection plan)"
 "$SDATCTL" -c "$CONF" import flags config/demo-flags.jsonl
 
@@ -90,6 +92,18 @@ echo "== publishing a new register child on council.children (config/demo-regist
 wait_log 'register: upsert child_id=DC-0006' 1
 echo "== how the third incident's child matches (sdatctl match config/demo-incident-3.jsonl):"
 "$SDATCTL" -c "$CONF" match "$INPUTS/incident-3.jsonl" | python3 -m json.tool
+# Twins: a child written "Fenn" is near Fennimore and not far from
+# Fenwicka; with a twin in the house only a given name that names one and
+# rules out the other is a match (the sibling guard, docs/MATCHING.md).
+echo "== twins (sdatctl match config/demo-incident-twins.jsonl): \"Fenn\" goes to a person, \"Fenwicka\" is matched"
+"$SDATCTL" -c "$CONF" match config/demo-incident-twins.jsonl | python3 -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    print("   child %d: %s (%s)%s%s" % (d["child"], d["decision"], d["reason"],
+          " -> " + d["child_id"] if d["child_id"] else "",
+          "; candidates " + ", ".join(c["child_id"] + (" (sibling)" if c.get("sibling") else "")
+                                     for c in d["candidates"]) if d.get("sibling_guard") else ""))'
 echo "== publishing it (config/demo-incident-3.jsonl) and waiting for the 6th delivery"
 "$SDATCTL" -c "$CONF" publish --topic police.da-incidents "$INPUTS/incident-3.jsonl"
 wait_log 'delivered id=' 6

@@ -33,29 +33,24 @@ static int match_incident(struct sdat_engine *e, const json_t *doc, const struct
         sdat_time_local_date(occurred_ms, e->cfg->timezone, &occurred_days) < 0) {
         return -EINVAL;
     }
-    size_t i;
-    json_t *child;
-    json_array_foreach(json_object_get(doc, "children"), i, child)
-    {
-        struct sdat_match_query q;
-        sdat_match_query_from_incident(doc, i, v, occurred_days, &q);
-        int age = q.has_dob ? sdat_age_on(q.dob_days, occurred_days) : q.age;
+    /* Matched together, as the daemon matches them. */
+    struct sdat_incident_matches *m = malloc(sizeof *m);
+    int r = m ? sdat_engine_match_incident(e, doc, v, occurred_days, m) : -ENOMEM;
+    for (size_t i = 0; r == 0 && i < m->n; i++) {
         json_t *line;
-        if (age >= 18) {
+        if (!m->in_scope[i]) {
             line = json_pack("{s:s, s:s, s:s, s:n, s:n, s:[]}", "decision", "out-of-scope", "rule",
                              "none", "reason", "18 or over", "child_id", "score", "candidates");
         } else {
-            struct sdat_match_params params;
-            struct sdat_match_outcome o;
-            int r = sdat_engine_match(e, &q, &params, &o);
-            if (r < 0) {
-                return r;
-            }
-            line = sdat_match_explain(&params, &o);
+            line = sdat_match_explain(&m->params, &m->outcomes[i]);
         }
         json_object_set_new(line, "incident", json_string(key));
         json_object_set_new(line, "child", json_integer((json_int_t)i));
         print_line(line);
+    }
+    free(m);
+    if (r < 0) {
+        return r;
     }
     return 0;
 }

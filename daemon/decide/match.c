@@ -276,6 +276,7 @@ void sdat_match_score(const struct sdat_match_params *p, const struct sdat_match
                       const struct sdat_register_row *row, struct sdat_candidate *ret)
 {
     snprintf(ret->child_id, sizeof ret->child_id, "%s", row->child_id);
+    ret->sibling = false;
     ret->fields[SDAT_FIELD_GIVEN_NAME] = given_score(p, q, row);
     ret->fields[SDAT_FIELD_FAMILY_NAME] = family_score(p, q, row);
     ret->fields[SDAT_FIELD_DOB] = dob_score(q, row);
@@ -538,6 +539,19 @@ static bool sibling_guard_passes(const struct sdat_match_params *p,
     return passes;
 }
 
+/* A household's key: the UPRN, else the postcode and family name. */
+static void household_of(const struct sdat_register_row *row, char *out, size_t len)
+{
+    if (!row) {
+        out[0] = '\0';
+    } else if (row->uprn && row->uprn[0]) {
+        snprintf(out, len, "u:%s", row->uprn);
+    } else {
+        snprintf(out, len, "p:%s/%s", row->postcode ? row->postcode : "",
+                 row->family ? row->family : "");
+    }
+}
+
 /* The identifier rule: NULL when no candidate shares an identifier. */
 static void identifier_rule(const struct sdat_match_query *q, const struct sdat_register_row *rows,
                             size_t n_rows, const struct sdat_match_params *p,
@@ -593,6 +607,7 @@ static void identifier_rule(const struct sdat_match_query *q, const struct sdat_
     ret->decision = SDAT_DECISION_MATCH;
     ret->reason = "identifier, date of birth and given name agree";
     snprintf(ret->child_id, sizeof ret->child_id, "%s", row->child_id);
+    household_of(row, ret->household, sizeof ret->household);
 }
 
 /* Positive evidence on a field: any level but disagreement, an initial
@@ -703,6 +718,7 @@ void sdat_match_decide(const struct sdat_match_params *p, const struct sdat_matc
         ret->decision = SDAT_DECISION_MATCH;
         ret->reason = "best score above the match threshold and ahead by the margin";
         snprintf(ret->child_id, sizeof ret->child_id, "%s", best->child_id);
+        household_of(best_row, ret->household, sizeof ret->household);
     } else if (best->score >= p->review_threshold) {
         ret->decision = SDAT_DECISION_REVIEW;
         ret->reason = best->score >= p->match_threshold
@@ -788,4 +804,28 @@ int sdat_nicknames_builtin(sdat_nicknames_t **ret_nicknames, char *err, size_t e
     }
     snprintf(err, errlen, "no built-in nickname list");
     return -ENOENT;
+}
+
+void sdat_match_corroborate(const struct sdat_match_query *queries,
+                            struct sdat_match_outcome *outcomes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct sdat_match_outcome *o = &outcomes[i];
+        if (o->decision != SDAT_DECISION_MATCH || strcmp(o->rule, "score") != 0 ||
+            !queries[i].postcode[0] || o->n_candidates == 0 ||
+            strcmp(o->candidates[0].fields[SDAT_FIELD_POSTCODE].level, "disagree") != 0) {
+            continue;
+        }
+        bool confirmed = false;
+        for (size_t j = 0; j < n && !confirmed; j++) {
+            confirmed = j != i && outcomes[j].decision == SDAT_DECISION_MATCH &&
+                        strcmp(outcomes[j].household, o->household) == 0;
+        }
+        if (!confirmed) {
+            o->decision = SDAT_DECISION_REVIEW;
+            o->reason = SDAT_MATCH_UNCONFIRMED_ADDRESS;
+            o->child_id[0] = '\0';
+            o->household[0] = '\0';
+        }
+    }
 }

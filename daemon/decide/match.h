@@ -111,6 +111,9 @@ struct sdat_match_outcome {
     const char *rule;   /* "identifier", "score" or "none" */
     const char *reason; /* a fixed text for the audit record */
     char child_id[65];  /* the matched register child; "" unless a match */
+    /* The matched child's household as the register has it (its UPRN, else
+     * its postcode and family name); "" unless a match. */
+    char household[SDAT_MATCH_NAME_MAX + 24];
     size_t considered;  /* candidates scored */
     size_t n_candidates;
     struct sdat_candidate candidates[SDAT_MATCH_MAX_CANDIDATES]; /* best first */
@@ -141,6 +144,23 @@ void sdat_match_score(const struct sdat_match_params *p, const struct sdat_match
 void sdat_match_decide(const struct sdat_match_params *p, const struct sdat_match_query *q,
                        const struct sdat_register_row *rows, size_t n_rows,
                        struct sdat_match_outcome *ret);
+
+/* The reason a match at an address the police did not record becomes a
+ * review when no other child of the incident confirms the household. */
+#define SDAT_MATCH_UNCONFIRMED_ADDRESS                                                             \
+    "matched at an address the police did not record, and no other child of the incident is "    \
+    "matched to that household"
+
+/* An incident's children decided together (flows.md §4; quality.md
+ * precision): a match by score of a resident police child at a register
+ * address whose postcode disagrees with the incident's (a family that moved,
+ * or another child with the same names and date of birth) stands only
+ * when another child of the same incident is matched to the same household;
+ * otherwise it becomes a review (SDAT_MATCH_UNCONFIRMED_ADDRESS). queries
+ * and outcomes are the incident's n children in order; an out-of-scope
+ * child's outcome is decision none. */
+void sdat_match_corroborate(const struct sdat_match_query *queries,
+                            struct sdat_match_outcome *outcomes, size_t n);
 
 /* The explanation for the audit record and `sdatctl match`: decision, rule,
  * reason, child_id and score (null where none), candidates with per-field

@@ -132,6 +132,25 @@ int sdat_engine_notification_store(struct sdat_engine *e, struct sdat_notificati
                                    const json_t *payload, char ret_sha[65], char *err,
                                    size_t errlen);
 
+/* An incident's children matched together (sdat_engine_match_incident). */
+#define SDAT_INCIDENT_MAX_CHILDREN 20 /* police.da-incident/1's maxItems */
+struct sdat_incident_matches {
+    size_t n;
+    struct sdat_match_params params; /* the thresholds used, for the explanation */
+    bool in_scope[SDAT_INCIDENT_MAX_CHILDREN]; /* false: 18 or over (flows.md §1) */
+    struct sdat_match_query queries[SDAT_INCIDENT_MAX_CHILDREN];
+    struct sdat_match_outcome outcomes[SDAT_INCIDENT_MAX_CHILDREN];
+};
+
+/* Matches every child of a validated police.da-incident/1 (v: its
+ * warnings, whose lenient fields are not used) on its local incident date,
+ * then decides them together (sdat_match_corroborate). The daemon,
+ * `sdatctl match` and the benchmark all match through here. 0, or a
+ * negative store error. */
+int sdat_engine_match_incident(struct sdat_engine *e, const json_t *doc,
+                               const struct sdat_validation *v, int32_t incident_days,
+                               struct sdat_incident_matches *ret);
+
 /* Matches one police child against the store's register with the
  * configured thresholds (the parameters used are returned for the
  * explanation). 0, or a negative store error. */

@@ -118,6 +118,34 @@ int sdat_engine_match(struct sdat_engine *e, const struct sdat_match_query *q,
     return 0;
 }
 
+int sdat_engine_match_incident(struct sdat_engine *e, const json_t *doc,
+                               const struct sdat_validation *v, int32_t incident_days,
+                               struct sdat_incident_matches *ret)
+{
+    const json_t *children = json_object_get(doc, "children");
+    ret->n = json_array_size(children);
+    if (ret->n > SDAT_INCIDENT_MAX_CHILDREN) {
+        ret->n = SDAT_INCIDENT_MAX_CHILDREN; /* the schema's limit */
+    }
+    for (size_t i = 0; i < ret->n; i++) {
+        bool use_dob = !ignored_field(v, i, "dob");
+        int age = child_age(json_array_get(children, i), use_dob, incident_days);
+        struct sdat_match_outcome *o = &ret->outcomes[i];
+        sdat_match_query_from_incident(doc, i, v, incident_days, &ret->queries[i]);
+        ret->in_scope[i] = age < 18;
+        *o = (struct sdat_match_outcome){
+            .decision = SDAT_DECISION_NONE, .rule = "none", .reason = "18 or over"};
+        if (ret->in_scope[i]) {
+            int r = sdat_engine_match(e, &ret->queries[i], &ret->params, o);
+            if (r < 0) {
+                return r;
+            }
+        }
+    }
+    sdat_match_corroborate(ret->queries, ret->outcomes, ret->n);
+    return 0;
+}
+
 /* A review decision: a review item holding the child's routing, audited. */
 static int raise_review(struct incident_ctx *ic, struct child_ctx *c, const json_t *ids,
                         char ret_id[SDAT_ID_LEN + 1])
@@ -152,29 +180,22 @@ static int raise_review(struct incident_ctx *ic, struct child_ctx *c, const json
                                        "candidates", ids, "mash", ic->area->mash));
 }
 
-static int process_child(struct incident_ctx *ic, struct child_ctx *c)
+static int process_child(struct incident_ctx *ic, struct child_ctx *c,
+                         const struct sdat_incident_matches *m)
 {
     struct sdat_engine *e = ic->e;
-    bool use_dob = !ignored_field(ic->v, c->index, "dob");
     json_t *candidates = NULL, *register_child = NULL, *ids = NULL;
     char review_id[SDAT_ID_LEN + 1];
     int r;
 
-    int age = child_age(c->police_child, use_dob, ic->incident_days);
-    if (age >= 18) {
+    if (!m->in_scope[c->index]) {
         return sdat_audit_append(
             e->audit, e->st, ic->now_ms, "child.out-of-scope", "sdatd",
             json_pack("{s:s, s:s}", "incident", ic->key, "child", c->ref),
             json_pack("{s:I, s:s}", "position", (json_int_t)c->index, "reason", "18 or over"));
     }
-    struct sdat_match_query q;
-    sdat_match_query_from_incident(ic->doc, c->index, ic->v, ic->incident_days, &q);
-    struct sdat_match_params params;
-    struct sdat_match_outcome o;
-    r = sdat_engine_match(e, &q, &params, &o);
-    if (r < 0) {
-        return r;
-    }
+    const struct sdat_match_params params = m->params;
+    const struct sdat_match_outcome o = m->outcomes[c->index];
     if (o.decision == SDAT_DECISION_MATCH) {
         r = sdat_store_child_get(e->st, o.child_id, &register_child);
     } else if (!(ids = candidate_ids(&o))) {
@@ -332,6 +353,25 @@ static int settle_unseen(struct incident_ctx *ic)
     return 0;
 }
 
+/* The children are matched together (a match at an address the police did
+ * not record needs another child of the incident there), then each is
+ * routed and notified. */
+static int process_children(struct incident_ctx *ic)
+{
+    struct sdat_incident_matches *matches = malloc(sizeof *matches);
+    int r = matches ? sdat_engine_match_incident(ic->e, ic->doc, ic->v, ic->incident_days,
+                                                 matches)
+                    : -ENOMEM;
+    for (size_t i = 0; r == 0 && i < matches->n; i++) {
+        struct child_ctx c;
+        incident_child_init(ic, i, json_array_get(json_object_get(ic->doc, "children"), i), &c);
+        r = process_child(ic, &c, matches);
+        json_decref(c.ignored);
+    }
+    free(matches);
+    return r;
+}
+
 int sdat_engine_incident(struct sdat_engine *e, const struct sdat_inbound *m, const json_t *doc,
                          const struct sdat_validation *v, int64_t now_ms, char *err,
                          size_t errlen)
@@ -409,17 +449,9 @@ int sdat_engine_incident(struct sdat_engine *e, const struct sdat_inbound *m, co
             goto out;
         }
     }
-    size_t i;
-    json_t *child;
-    json_array_foreach(json_object_get(doc, "children"), i, child)
-    {
-        struct child_ctx c;
-        incident_child_init(&ic, i, child, &c);
-        r = process_child(&ic, &c);
-        json_decref(c.ignored);
-        if (r < 0) {
-            goto out;
-        }
+    r = process_children(&ic);
+    if (r < 0) {
+        goto out;
     }
     /* Once per incident: high risk or an officer's request for same-day
      * attention also tells the incident area's MASH at once. */

@@ -646,3 +646,41 @@ Test(match, an_age_only_child_whose_family_moved_goes_to_review_not_none)
     sdat_match_decide(&p, &q, &r, 1, &o);
     cr_assert_eq(o.decision, SDAT_DECISION_NONE, "%s", o.reason);
 }
+
+Test(match, a_match_at_an_address_the_police_did_not_record_needs_a_sibling_of_the_incident_there)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row rows[] = {
+        row("R1", "elowen", "quillbrook", "2016-04-12", "DE22 3XY"),
+        row("R2", "bramwell", "quillbrook", "2018-09-30", "DE22 3XY"),
+    };
+    /* The family met at another address (S40 2QT): both children match
+     * their register records at DE22 3XY by score. */
+    struct sdat_match_query q[2] = {
+        query("Elowen", "Quillbrook", "2016-04-12", "S40 2QT"),
+        query("Bramwell", "Quillbrook", "2018-09-30", "S40 2QT"),
+    };
+    struct sdat_match_outcome o[2];
+    sdat_match_decide(&p, &q[0], rows, 2, &o[0]);
+    sdat_match_decide(&p, &q[1], rows, 2, &o[1]);
+    cr_assert_eq(o[0].decision, SDAT_DECISION_MATCH, "%s", o[0].reason);
+    cr_assert_eq(o[1].decision, SDAT_DECISION_MATCH, "%s", o[1].reason);
+    cr_assert_str_eq(level(&o[0].candidates[0], SDAT_FIELD_POSTCODE), "disagree");
+    /* Together they confirm the household: both stay matches. */
+    sdat_match_corroborate(q, o, 2);
+    cr_assert_eq(o[0].decision, SDAT_DECISION_MATCH);
+    cr_assert_eq(o[1].decision, SDAT_DECISION_MATCH);
+    cr_assert_str_eq(o[0].child_id, "R1");
+    /* Alone (a child with a register namesake's names and date of birth
+     * elsewhere looks the same): a person decides. */
+    sdat_match_decide(&p, &q[0], rows, 2, &o[0]);
+    sdat_match_corroborate(q, o, 1);
+    cr_assert_eq(o[0].decision, SDAT_DECISION_REVIEW);
+    cr_assert_str_eq(o[0].reason, SDAT_MATCH_UNCONFIRMED_ADDRESS);
+    cr_assert_str_eq(o[0].child_id, "");
+    /* A child the officer did not record at the address is not held back. */
+    struct sdat_match_query away = query("Elowen", "Quillbrook", "2016-04-12", NULL);
+    sdat_match_decide(&p, &away, rows, 2, &o[0]);
+    sdat_match_corroborate(&away, o, 1);
+    cr_assert_eq(o[0].decision, SDAT_DECISION_MATCH, "%s", o[0].reason);
+}
