@@ -70,7 +70,7 @@ static void print_counts(const char *title, struct counts *c)
 
 struct tally {
     long children, in_register, matches, true_matches, reviews, found_with_review, out_of_scope;
-    long twin_wrong;
+    long twin_wrong, identifier_reviews, in_register_reviews;
     struct counts wrong, missed, review_reasons;
     double *latency;
     size_t n_lat, cap;
@@ -165,6 +165,19 @@ static int match_incident(struct bench *b, struct tally *t, const json_t *doc,
     return 0;
 }
 
+/* With BENCH_MATCH_TRACE set, each review and each missed register child
+ * as a tab-separated line on stderr (synthetic ids only): the decision,
+ * incident/child, the right register child, the reason, what the officer
+ * got wrong. */
+static void trace(const json_t *doc, size_t i, const char *decision,
+                  const struct sdat_match_outcome *o, const char *truth_id, const char *errs)
+{
+    if (getenv("BENCH_MATCH_TRACE")) {
+        fprintf(stderr, "%s\t%s/%zu\t%s\t%s\t%s\n", decision, text_of(doc, "incident_id"), i,
+                truth_id ? truth_id : "none", o->reason ? o->reason : "", errs);
+    }
+}
+
 /* One police child's outcome against its label. */
 static void judge(struct bench *b, struct tally *t, const json_t *doc, size_t i,
                   const struct sdat_match_outcome *o, const json_t *tr)
@@ -191,8 +204,12 @@ static void judge(struct bench *b, struct tally *t, const json_t *doc, size_t i,
         t->reviews++;
         t->found_with_review += truth_id != NULL;
         count(&t->review_reasons, o->reason);
+        t->identifier_reviews += strcmp(o->rule, "identifier") == 0;
+        t->in_register_reviews += truth_id != NULL;
+        trace(doc, i, "review", o, truth_id, errs);
     } else if (truth_id) {
         count(&t->missed, errs);
+        trace(doc, i, "none", o, truth_id, errs);
     }
 }
 
@@ -269,6 +286,10 @@ static void report(struct bench *b, struct tally *t)
                t->latency[t->n_lat / 2], t->latency[t->n_lat * 99 / 100],
                t->latency[t->n_lat - 1]);
     }
+    printf("match: reviews flows.md's identifier rule requires %.3f %% of police children, "
+           "%.3f %% of register children's recall\n",
+           100.0 * (double)t->identifier_reviews / (double)(t->children ? t->children : 1),
+           100.0 * (double)t->identifier_reviews / (double)in);
     print_counts("wrong auto-matches by cause", &t->wrong);
     print_counts("missed (none) by what the officer got wrong", &t->missed);
     print_counts("sent to review by reason", &t->review_reasons);

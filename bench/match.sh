@@ -3,6 +3,8 @@
 # seed 1 and reported here on seed 2 (100,000 children; BENCH_MATCH_CHILDREN),
 # then latency against a 1,000,000-child register (seed 3;
 # BENCH_LATENCY_CHILDREN, 0 to skip). Also times `sdatctl import children`.
+# BENCH_MATCH_TRACE=1 lists each review and each missed child on stderr
+# (synthetic ids, reason, what the officer got wrong).
 set -eu
 build=${SDAT_BUILD:-build}
 children=${BENCH_MATCH_CHILDREN:-100000}

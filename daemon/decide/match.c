@@ -475,6 +475,17 @@ static bool evidence_suffices(const struct sdat_candidate *c)
     return agrees(&c->fields[SDAT_FIELD_DOB]) || exact_given;
 }
 
+/* No address to compare (none recorded, or the child not resident at the
+ * incident's): names and a date of birth alone are what an unregistered
+ * child shares with a register namesake, so they must carry a score of
+ * unplaced_threshold. */
+static bool unplaced_short(const struct sdat_match_params *p, const struct sdat_candidate *c)
+{
+    return strcmp(c->fields[SDAT_FIELD_POSTCODE].level, "missing") == 0 &&
+           strcmp(c->fields[SDAT_FIELD_UPRN].level, "missing") == 0 &&
+           c->score < p->unplaced_threshold;
+}
+
 /* The best candidate is ahead of the second by match_margin, and not by
  * the date of birth alone when the two register children have other given
  * names that the police given name does not tell apart: a recorded date of
@@ -501,14 +512,25 @@ static bool margin_holds(const struct sdat_match_params *p, const struct sdat_re
 }
 
 /* A police child with an age and no date of birth whose family has moved:
- * the best candidate is named by both names and the age fits, but the
- * address cannot corroborate it. A person can confirm it in one step. */
-static bool age_only_fits(const struct sdat_match_query *q, const struct sdat_candidate *best)
+ * the best candidate is named by both names (the family name exactly, by
+ * an alias or one slip of spelling) and the age fits, or is one year out
+ * (an age said at the door is often a birthday behind), but the address
+ * cannot corroborate it. A person can confirm it in one step. */
+static bool age_only_fits(const struct sdat_match_query *q, const struct sdat_candidate *best,
+                          const struct sdat_register_row *row)
 {
     const char *family = best->fields[SDAT_FIELD_FAMILY_NAME].level;
-    return !q->has_dob && q->age >= 0 && strcmp(best->fields[SDAT_FIELD_DOB].level, "year") == 0 &&
-           match_names_the_child(best->fields[SDAT_FIELD_GIVEN_NAME].level) &&
-           (strcmp(family, "exact") == 0 || strcmp(family, "alias") == 0);
+    int32_t days;
+    if (!match_names_the_child(best->fields[SDAT_FIELD_GIVEN_NAME].level) ||
+        (strcmp(family, "exact") != 0 && strcmp(family, "alias") != 0 &&
+         strcmp(family, "similar") != 0)) {
+        return false;
+    }
+    if (q->has_dob || q->age < 0 || !row || !row->dob || sdat_date_parse(row->dob, &days) < 0) {
+        return false;
+    }
+    int age = sdat_age_on(days, q->occurred_days);
+    return age >= q->age - 1 && age <= q->age + 1;
 }
 
 void sdat_match_decide(const struct sdat_match_params *p, const struct sdat_match_query *q,
@@ -542,7 +564,12 @@ void sdat_match_decide(const struct sdat_match_params *p, const struct sdat_matc
     ret->rule = "score";
     bool clear = best->score >= p->match_threshold && margin_holds(p, rows, n_rows, ret) &&
                  evidence_suffices(best);
-    if (clear && best_row && !match_sibling_guard_passes(p, q, rows, n_rows, best_row, ret)) {
+    bool guarded = clear && best_row && !unplaced_short(p, best) &&
+                   !match_sibling_guard_passes(p, q, rows, n_rows, best_row, ret);
+    if (clear && unplaced_short(p, best)) {
+        ret->decision = SDAT_DECISION_REVIEW;
+        ret->reason = SDAT_MATCH_UNPLACED;
+    } else if (guarded) {
         ret->decision = SDAT_DECISION_REVIEW;
         ret->reason = SDAT_MATCH_SIBLING_GUARD;
     } else if (clear) {
@@ -556,9 +583,10 @@ void sdat_match_decide(const struct sdat_match_params *p, const struct sdat_matc
                           ? "best score above the match threshold but not clear of the next, or "
                             "given name or date of birth not in agreement"
                           : "best score between the review and match thresholds";
-    } else if (age_only_fits(q, best)) {
+    } else if (age_only_fits(q, best, best_row)) {
         ret->decision = SDAT_DECISION_REVIEW;
-        ret->reason = "age only: both names agree and the age fits, at another address";
+        ret->reason = "age only: both names agree and the age fits or is a year out, at another "
+                      "address";
     } else {
         ret->rule = "none";
         ret->reason = "no candidate scores above the review threshold";

@@ -34,6 +34,11 @@
     "sibling guard: the register holds a twin, sibling or cousin of the best candidate that the "  \
     "police given name does not rule out"
 
+/* The reason when the incident gives no address to compare and the best
+ * score, though a match by match_threshold, is below unplaced_threshold. */
+#define SDAT_MATCH_UNPLACED                                                                        \
+    "no address to compare, and the best score is below the unplaced threshold"
+
 enum sdat_decision {
     SDAT_DECISION_NONE = 0,
     SDAT_DECISION_MATCH,
@@ -102,6 +107,7 @@ struct sdat_candidate {
 
 struct sdat_match_params {
     double match_threshold, review_threshold, match_margin;
+    double unplaced_threshold; /* match_threshold when no address compares */
     int64_t register_size;                /* for term-frequency adjustment */
     const sdat_nicknames_t *nicknames;    /* may be NULL */
 };

@@ -42,13 +42,20 @@ static bool one_household(const struct sdat_register_row *a, const struct sdat_r
            same_family(a, b);
 }
 
-/* Namesakes at one address (cousins who live together): the same given
- * name at one property (UPRN), whatever their family names. Without UPRNs
- * a postcode's ~15 properties hold too many namesakes to tell. */
+/* Namesakes at one address (cousins or half-siblings who live together):
+ * the same given name at one property (UPRN), whatever their family names;
+ * without a UPRN on both, in one postcode (~15 properties), since the
+ * register cannot say which. Those also told apart by the family name and
+ * the date of birth are let through (apart_by_family_and_dob). */
 static bool namesakes_at(const struct sdat_register_row *a, const struct sdat_register_row *b)
 {
-    return a->given && b->given && strcmp(a->given, b->given) == 0 && a->uprn && a->uprn[0] &&
-           b->uprn && strcmp(a->uprn, b->uprn) == 0;
+    if (!a->given || !b->given || strcmp(a->given, b->given) != 0) {
+        return false;
+    }
+    if (a->uprn && a->uprn[0] && b->uprn && b->uprn[0]) {
+        return strcmp(a->uprn, b->uprn) == 0;
+    }
+    return a->postcode && a->postcode[0] && b->postcode && strcmp(a->postcode, b->postcode) == 0;
 }
 
 /* Register given names a tired officer could write the one for the other:
@@ -114,9 +121,13 @@ static void keep_candidate(struct sdat_match_outcome *ret, const struct sdat_can
 }
 
 /* How strongly a given-name level points at a child: 0 for disagreement,
- * up to 4 for a name that names the child. */
+ * 4 for a nickname of its name, 5 for one of its own names as the register
+ * has it (the given name, a middle name, an alias). */
 static int given_strength(const char *level)
 {
+    if (strcmp(level, "exact") == 0 || strcmp(level, "other-name") == 0) {
+        return 5;
+    }
     if (match_names_the_child(level)) {
         return 4;
     }
@@ -129,13 +140,32 @@ static int given_strength(const char *level)
     return strcmp(level, "disagree") == 0 ? 0 : 1; /* initial, missing */
 }
 
+static bool level_is(const struct sdat_candidate *c, int field, const char *a, const char *b)
+{
+    const char *level = c->fields[field].level;
+    return strcmp(level, a) == 0 || (b && strcmp(level, b) == 0);
+}
+
+/* A cousin under one roof with best's given name is told apart when two
+ * fields the officer wrote both name best and both disagree with the
+ * cousin: the family name (exact or an alias) and the full date of birth
+ * (exact or day and month swapped). */
+static bool apart_by_family_and_dob(const struct sdat_candidate *b, const struct sdat_candidate *c)
+{
+    return level_is(b, SDAT_FIELD_FAMILY_NAME, "exact", "alias") &&
+           level_is(c, SDAT_FIELD_FAMILY_NAME, "disagree", NULL) &&
+           level_is(b, SDAT_FIELD_DOB, "exact", "swapped") &&
+           level_is(c, SDAT_FIELD_DOB, "disagree", NULL);
+}
+
 /* Whether the police child may be matched to best although the register
  * holds children it could be taken for (confusable). A twin or triplet
  * shares best's date of birth, so only the given name can tell them apart:
  * it must name best (exact, another of its names, a nickname) and disagree
  * with the twin. A sibling or cousin with a like name must be named less
  * well than best by the police given name, so that the date of birth is
- * not all that tells them apart. Those not told apart join the candidates,
+ * not all that tells them apart, or be told apart by both the family name
+ * and the date of birth. Those not told apart join the candidates,
  * so that a person sees them. */
 bool match_sibling_guard_passes(const struct sdat_match_params *p,
                                  const struct sdat_match_query *q,
@@ -154,7 +184,8 @@ bool match_sibling_guard_passes(const struct sdat_match_params *p,
         struct sdat_candidate c;
         sdat_match_score(p, q, &rows[i], &c);
         int strength = given_strength(c.fields[SDAT_FIELD_GIVEN_NAME].level);
-        bool told_apart = twin ? best_strength == 4 && strength == 0 : strength < best_strength;
+        bool told_apart = twin ? best_strength >= 4 && strength == 0
+                               : strength < best_strength || apart_by_family_and_dob(&b, &c);
         if (!told_apart) {
             passes = false;
             keep_candidate(ret, &c);
