@@ -102,7 +102,7 @@ struct sdat_config {
         size_t n_tokens;
     } http;
     struct {
-        double match_threshold, review_threshold, match_margin;
+        double match_threshold, review_threshold, match_margin, unplaced_threshold;
         char *nicknames_file;
     } matching;
     struct {

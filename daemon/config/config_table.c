@@ -80,6 +80,8 @@ static const struct sdat_key matching_keys[] = {
       "a best score at or above this is sent for review"),
     N("match_margin", M(match_margin), 0, "5", 0, 100,
       "how far the best score must lead the second for a match"),
+    N("unplaced_threshold", M(unplaced_threshold), 0, "24", -100, 100,
+      "the match threshold when the incident gives no address to compare (if higher)"),
     S("nicknames_file", M(nicknames_file), 0, NULL, "nickname equivalences, one group per line"),
     END,
 };

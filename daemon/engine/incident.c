@@ -110,6 +110,7 @@ int sdat_engine_match(struct sdat_engine *e, const struct sdat_match_query *q,
         .match_threshold = e->cfg->matching.match_threshold,
         .review_threshold = e->cfg->matching.review_threshold,
         .match_margin = e->cfg->matching.match_margin,
+        .unplaced_threshold = e->cfg->matching.unplaced_threshold,
         .register_size = size,
         .nicknames = e->nicknames,
     };

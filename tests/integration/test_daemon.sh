@@ -120,7 +120,7 @@ conf = open(sys.argv[1]).read()
 man = open(sys.argv[2]).read()
 group = re.search(r"^matching\s*=\s*\{(.*?)\};", conf, re.S | re.M).group(1)
 group = re.sub(r"#[^\n]*", "", group)
-for key in ("match_threshold", "review_threshold", "match_margin"):
+for key in ("match_threshold", "review_threshold", "match_margin", "unplaced_threshold"):
     default = float(re.search(r"matching\.%s\\fR = (-?[0-9.]+)" % key, man).group(1))
     m = re.search(r"\b%s\s*=\s*(-?[0-9.]+)\s*;" % key, group)
     value = float(m.group(1)) if m else default

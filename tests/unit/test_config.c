@@ -439,6 +439,8 @@ Test(config, example_configuration_passes_when_its_files_exist)
     cr_assert_float_eq(defaults->matching.match_threshold, 18.0, 1e-9);
     cr_assert_float_eq(defaults->matching.review_threshold, 14.0, 1e-9);
     cr_assert_float_eq(defaults->matching.match_margin, 5.0, 1e-9);
+    cr_assert_float_eq(defaults->matching.unplaced_threshold, 24.0, 1e-9);
+    cr_assert_geq(cfg->matching.unplaced_threshold, defaults->matching.unplaced_threshold);
     cr_assert_geq(cfg->matching.match_threshold, defaults->matching.match_threshold);
     cr_assert_geq(cfg->matching.review_threshold, defaults->matching.review_threshold);
     cr_assert_geq(cfg->matching.match_margin, defaults->matching.match_margin);
