@@ -5,7 +5,6 @@
 #include "http.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -310,51 +309,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start and stop ---- */
 
-/* "HOST:PORT", "[IPV6]:PORT" or "*:PORT" into an address. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ret_addr, char *err,
-                        size_t errlen)
-{
-    char host[256];
-    const char *port;
-    if (listen[0] == '[') {
-        const char *bracket = strchr(listen, ']');
-        if (!bracket || bracket[1] != ':' || (size_t)(bracket - listen - 1) >= sizeof host) {
-            snprintf(err, errlen, "http.listen: \"%s\": expected [ADDRESS]:PORT", listen);
-            return -EINVAL;
-        }
-        snprintf(host, sizeof host, "%.*s", (int)(bracket - listen - 1), listen + 1);
-        port = bracket + 2;
-    } else {
-        const char *colon = strrchr(listen, ':');
-        if (!colon || (size_t)(colon - listen) >= sizeof host) {
-            snprintf(err, errlen, "http.listen: \"%s\": expected HOST:PORT", listen);
-            return -EINVAL;
-        }
-        snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
-        port = colon + 1;
-    }
-    char *end = NULL;
-    long n = strtol(port, &end, 10);
-    if (!*port || *end || n < 0 || n > 65535) {
-        snprintf(err, errlen, "http.listen: \"%s\": bad port", listen);
-        return -EINVAL;
-    }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    bool any = host[0] == '\0' || strcmp(host, "*") == 0;
-    int rc = getaddrinfo(any ? NULL : host, port, &hints, &res);
-    if (rc != 0 || !res) {
-        snprintf(err, errlen, "http.listen: \"%s\": %s", listen, gai_strerror(rc));
-        return -EINVAL;
-    }
-    memset(ret_addr, 0, sizeof *ret_addr);
-    memcpy(ret_addr, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    return 0;
-}
-
 static int read_text_file(const char *key, const char *path, char **ret, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
@@ -450,8 +404,10 @@ int sdat_http_start(const struct sdat_config *cfg, const struct sdat_http_hooks 
 {
     struct sockaddr_storage addr;
     const char *listen = cfg->http.listen ? cfg->http.listen : "127.0.0.1:8080";
-    int r = parse_listen(listen, &addr, err, errlen);
+    char listen_err[300];
+    int r = sdat_listen_parse(listen, &addr, listen_err, sizeof listen_err);
     if (r < 0) {
+        snprintf(err, errlen, "http.listen: %s", listen_err);
         return r;
     }
     sdat_http_t *http = calloc(1, sizeof *http);
