@@ -222,6 +222,11 @@ int sdat_config_load(const char *path, const struct sdat_key_table *const *conne
     const config_setting_t *kafka = config_setting_get_member(root, "kafka");
     origins.kafka.file = kafka ? config_file_of(&p, kafka) : path;
     origins.kafka.line = kafka ? config_line_of(kafka) : 1;
+    const config_setting_t *http = config_setting_get_member(root, "http");
+    const config_setting_t *listen = http ? config_setting_get_member(http, "listen") : NULL;
+    const config_setting_t *listen_at = listen ? listen : http;
+    origins.http_listen.file = listen_at ? config_file_of(&p, listen_at) : path;
+    origins.http_listen.line = listen_at ? config_line_of(listen_at) : 1;
     config_parse_group(&p, config_root_keys, root, (char *)cfg, "");
     for (size_t i = 0; i < cfg->n_recipients; i++) {
         cfg->recipients[i].file = config_strdup(origins.recipients[i].file);

@@ -303,6 +303,17 @@ static void check_recipients(const struct sdat_config *cfg, const struct config_
     }
 }
 
+/* http.listen: parsed and tried as the server will at start (listen.h). */
+static void check_listen(const struct sdat_config *cfg, const struct config_origins *o,
+                         struct diag *d)
+{
+    char err[320];
+    const char *listen = cfg->http.listen ? cfg->http.listen : "127.0.0.1:8080";
+    if (sdat_listen_check(listen, err, sizeof err) < 0) {
+        diag_add(d, o->http_listen.file, o->http_listen.line, "http.listen", "%s", err);
+    }
+}
+
 void config_check(const struct sdat_config *const_cfg, const struct config_origins *o,
                   struct diag *d)
 {
@@ -323,6 +334,7 @@ void config_check(const struct sdat_config *const_cfg, const struct config_origi
     check_calendars(cfg, o, d);
     check_areas(cfg, o, d);
     check_recipients(cfg, o, d);
+    check_listen(cfg, o, d);
     check_file(d, &o->root, "http.tls_cert", cfg->http.tls_cert, false);
     check_file(d, &o->root, "http.tls_key", cfg->http.tls_key, true);
     check_file(d, &o->root, "http.client_ca", cfg->http.client_ca, false);

@@ -37,6 +37,7 @@ struct config_origins {
     struct origin root;
     struct origin *calendars, *areas, *forces, *recipients, *tokens;
     struct origin matching, kafka;
+    struct origin http_listen; /* the key's own line, else the http group's */
 };
 
 /* One loading of a file (config.c), as the parser (config_parse.c) needs it. */

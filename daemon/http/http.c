@@ -5,13 +5,14 @@
 #include "http.h"
 
 #include <errno.h>
-#include <netdb.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -28,6 +29,32 @@
  * One read-only store per thread. */
 #define POOL_THREADS 32
 #define STORE_POOL_MAX POOL_THREADS
+
+/* S10 (quality.md): a client without a token cannot keep others from the
+ * API (docs/OPERATING.md "Connection limits"). libmicrohttpd refuses a
+ * connection past either limit at once (accept, then close). The header
+ * deadline runs from a connection's start, or from its previous answer,
+ * until a request's headers are in: libmicrohttpd's own timeout is an idle
+ * one, which a byte a second resets. A connection past the deadline is shut
+ * down (shutdown(2) on a duplicate of its socket, see conn_reaper) and
+ * libmicrohttpd closes it. With one epoll thread per pool worker an idle
+ * connection costs a socket and a little memory, no thread. */
+#define CONNECTIONS_PER_ADDRESS 64
+#define CONNECTIONS_MAX 1024
+#define HEADER_DEADLINE_MS 10000
+#define IDLE_TIMEOUT_S 30
+#define REAPER_PERIOD_MS 500
+#define REAPER_LOG_EVERY_MS 60000
+
+/* One open connection, the socket context libmicrohttpd keeps for it. */
+struct http_conn {
+    struct http_conn *prev, *next;
+    int fd; /* a duplicate of the connection's socket: ours to shut down and close */
+    /* Monotonic ms since which a request's headers are awaited; 0 while a
+     * request is served. */
+    atomic_llong awaiting_since_ms;
+    bool shut;
+};
 
 struct sdat_http {
     struct MHD_Daemon *daemon;
@@ -50,6 +77,16 @@ struct sdat_http {
     size_t n_stores;
     bool quiesced;
     int jobs_waiting;
+
+    /* Open connections and the thread that enforces the header deadline. */
+    pthread_mutex_t conns_lock;
+    pthread_cond_t conns_cond;
+    struct http_conn *conns;
+    size_t n_conns;
+    bool reaper_running, reaper_stop;
+    pthread_t reaper;
+    uint64_t reaped;         /* shut down, since the last log line */
+    int64_t reaped_log_ms;   /* when that line was written */
 
     /* libmicrohttpd's messages while starting (they name the problem);
      * after start they are dropped, since they may quote request data. */
@@ -308,52 +345,115 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     }
 }
 
-/* ---- start and stop ---- */
+/* ---- connections: the header deadline ---- */
 
-/* "HOST:PORT", "[IPV6]:PORT" or "*:PORT" into an address. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ret_addr, char *err,
-                        size_t errlen)
+void http_conn_started(sdat_http_t *http, struct MHD_Connection *connection,
+                       void **socket_context)
 {
-    char host[256];
-    const char *port;
-    if (listen[0] == '[') {
-        const char *bracket = strchr(listen, ']');
-        if (!bracket || bracket[1] != ':' || (size_t)(bracket - listen - 1) >= sizeof host) {
-            snprintf(err, errlen, "http.listen: \"%s\": expected [ADDRESS]:PORT", listen);
-            return -EINVAL;
-        }
-        snprintf(host, sizeof host, "%.*s", (int)(bracket - listen - 1), listen + 1);
-        port = bracket + 2;
-    } else {
-        const char *colon = strrchr(listen, ':');
-        if (!colon || (size_t)(colon - listen) >= sizeof host) {
-            snprintf(err, errlen, "http.listen: \"%s\": expected HOST:PORT", listen);
-            return -EINVAL;
-        }
-        snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
-        port = colon + 1;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct http_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        return; /* untracked: libmicrohttpd's idle timeout still applies */
     }
-    char *end = NULL;
-    long n = strtol(port, &end, 10);
-    if (!*port || *end || n < 0 || n > 65535) {
-        snprintf(err, errlen, "http.listen: \"%s\": bad port", listen);
-        return -EINVAL;
+    c->fd = info ? fcntl(info->connect_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (c->fd < 0) {
+        free(c);
+        return;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    bool any = host[0] == '\0' || strcmp(host, "*") == 0;
-    int rc = getaddrinfo(any ? NULL : host, port, &hints, &res);
-    if (rc != 0 || !res) {
-        snprintf(err, errlen, "http.listen: \"%s\": %s", listen, gai_strerror(rc));
-        return -EINVAL;
+    atomic_init(&c->awaiting_since_ms, (long long)sdat_time_mono_ms());
+    pthread_mutex_lock(&http->conns_lock);
+    c->next = http->conns;
+    if (c->next) {
+        c->next->prev = c;
     }
-    memset(ret_addr, 0, sizeof *ret_addr);
-    memcpy(ret_addr, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    return 0;
+    http->conns = c;
+    http->n_conns++;
+    pthread_mutex_unlock(&http->conns_lock);
+    *socket_context = c;
 }
+
+void http_conn_closed(sdat_http_t *http, void **socket_context)
+{
+    struct http_conn *c = *socket_context;
+    if (!c) {
+        return;
+    }
+    pthread_mutex_lock(&http->conns_lock);
+    if (c->prev) {
+        c->prev->next = c->next;
+    } else {
+        http->conns = c->next;
+    }
+    if (c->next) {
+        c->next->prev = c->prev;
+    }
+    http->n_conns--;
+    pthread_mutex_unlock(&http->conns_lock);
+    close(c->fd);
+    free(c);
+    *socket_context = NULL;
+}
+
+void http_conn_serving(struct MHD_Connection *connection, bool serving)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct http_conn *c = info ? info->socket_context : NULL;
+    if (c) {
+        atomic_store(&c->awaiting_since_ms, serving ? 0 : (long long)sdat_time_mono_ms());
+    }
+}
+
+/* Shuts down every connection whose request headers are overdue. The
+ * duplicate descriptor stays open until libmicrohttpd reports the
+ * connection closed (http_conn_closed, under conns_lock), so the number
+ * shut down is never another connection's. */
+static void *conn_reaper(void *arg)
+{
+    sdat_http_t *http = arg;
+    pthread_mutex_lock(&http->conns_lock);
+    while (!http->reaper_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += (long)REAPER_PERIOD_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&http->conns_cond, &http->conns_lock, &until);
+        int64_t now = sdat_time_mono_ms();
+        for (struct http_conn *c = http->conns; c && !http->reaper_stop; c = c->next) {
+            long long since = atomic_load(&c->awaiting_since_ms);
+            if (!c->shut && since > 0 && now - since >= HEADER_DEADLINE_MS) {
+                shutdown(c->fd, SHUT_RDWR);
+                c->shut = true;
+                http->reaped++;
+            }
+        }
+        if (http->reaped > 0 && now - http->reaped_log_ms >= REAPER_LOG_EVERY_MS) {
+            log_info("http", "closed connections=%llu without a request's headers within %d s",
+                     (unsigned long long)http->reaped, HEADER_DEADLINE_MS / 1000);
+            http->reaped = 0;
+            http->reaped_log_ms = now;
+        }
+    }
+    pthread_mutex_unlock(&http->conns_lock);
+    return NULL;
+}
+
+static void reaper_stop(sdat_http_t *http)
+{
+    if (!http->reaper_running) {
+        return;
+    }
+    pthread_mutex_lock(&http->conns_lock);
+    http->reaper_stop = true;
+    pthread_cond_signal(&http->conns_cond);
+    pthread_mutex_unlock(&http->conns_lock);
+    pthread_join(http->reaper, NULL);
+    http->reaper_running = false;
+}
+
+/* ---- start and stop ---- */
 
 static int read_text_file(const char *key, const char *path, char **ret, char *err, size_t errlen)
 {
@@ -405,6 +505,8 @@ static void http_free(sdat_http_t *http)
     free(http->state_dir);
     pthread_rwlock_destroy(&http->conf_lock);
     pthread_mutex_destroy(&http->lock);
+    pthread_cond_destroy(&http->conns_cond);
+    pthread_mutex_destroy(&http->conns_lock);
     free(http);
 }
 
@@ -450,8 +552,10 @@ int sdat_http_start(const struct sdat_config *cfg, const struct sdat_http_hooks 
 {
     struct sockaddr_storage addr;
     const char *listen = cfg->http.listen ? cfg->http.listen : "127.0.0.1:8080";
-    int r = parse_listen(listen, &addr, err, errlen);
+    char listen_err[300];
+    int r = sdat_listen_parse(listen, &addr, listen_err, sizeof listen_err);
     if (r < 0) {
+        snprintf(err, errlen, "http.listen: %s", listen_err);
         return r;
     }
     sdat_http_t *http = calloc(1, sizeof *http);
@@ -460,6 +564,12 @@ int sdat_http_start(const struct sdat_config *cfg, const struct sdat_http_hooks 
     }
     pthread_rwlock_init(&http->conf_lock, NULL);
     pthread_mutex_init(&http->lock, NULL);
+    pthread_mutex_init(&http->conns_lock, NULL);
+    pthread_condattr_t cond_attr;
+    pthread_condattr_init(&cond_attr);
+    pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&http->conns_cond, &cond_attr);
+    pthread_condattr_destroy(&cond_attr);
     http->jobs = hooks->jobs;
     http->metrics_text = hooks->metrics_text;
     http->opaque = hooks->opaque;
@@ -490,9 +600,11 @@ int sdat_http_start(const struct sdat_config *cfg, const struct sdat_http_hooks 
 #define OPT(o, v, p) (options[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
     OPT(MHD_OPTION_SOCK_ADDR, 0, &addr);
     OPT(MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS, NULL);
-    OPT(MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL);
-    OPT(MHD_OPTION_CONNECTION_LIMIT, 1000, NULL);
+    OPT(MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL);
+    OPT(MHD_OPTION_CONNECTION_LIMIT, CONNECTIONS_MAX, NULL);
+    OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONNECTIONS_PER_ADDRESS, NULL);
     OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)http_on_completed, NULL);
+    OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_on_connection, http);
     OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, http);
     if (tls) {
         flags |= MHD_USE_TLS;
@@ -501,7 +613,6 @@ int sdat_http_start(const struct sdat_config *cfg, const struct sdat_http_hooks 
         OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
         if (http->client_ca) {
             OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, http->tls_trust);
-            OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_on_connection, http);
         }
     }
     OPT(MHD_OPTION_END, 0, NULL);
@@ -515,10 +626,20 @@ int sdat_http_start(const struct sdat_config *cfg, const struct sdat_http_hooks 
         goto fail;
     }
     atomic_store(&http->started, true);
+    if (pthread_create(&http->reaper, NULL, conn_reaper, http) != 0) {
+        MHD_stop_daemon(http->daemon);
+        http->daemon = NULL;
+        snprintf(err, errlen, "http: cannot start the connection reaper thread");
+        r = -EAGAIN;
+        goto fail;
+    }
+    http->reaper_running = true;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(http->daemon, MHD_DAEMON_INFO_BIND_PORT);
     http->port = info ? (int)info->port : 0;
-    log_info("http", "listening on %s port=%d%s%s", listen, http->port, tls ? " tls" : "",
-             http->client_ca ? " client-certificates" : "");
+    log_info("http",
+             "listening on %s port=%d%s%s connections_max=%d per_address=%d header_deadline_s=%d",
+             listen, http->port, tls ? " tls" : "", http->client_ca ? " client-certificates" : "",
+             CONNECTIONS_MAX, CONNECTIONS_PER_ADDRESS, HEADER_DEADLINE_MS / 1000);
     *ret = http;
     return 0;
 fail:
@@ -552,8 +673,9 @@ void sdat_http_stop(sdat_http_t *http)
     http->quiesced = true;
     pthread_mutex_unlock(&http->lock);
     if (http->daemon) {
-        MHD_stop_daemon(http->daemon);
+        MHD_stop_daemon(http->daemon); /* every connection closed */
     }
+    reaper_stop(http);
     http_free(http);
 }
 

@@ -288,7 +288,28 @@ static int text_chars(const char *s)
     return chars;
 }
 
-/* The form's `by` field, trimmed: true with 1 to 200 characters of text. */
+/* A name given as `by`, by the form or the API: copied to out without the
+ * spaces and tabs around it; true with 1 to 200 characters of text (valid
+ * UTF-8, no control characters). in and out may be the same. */
+bool http_ack_by(const char *in, char *out, size_t outlen)
+{
+    while (*in == ' ' || *in == '\t') {
+        in++;
+    }
+    size_t len = strlen(in);
+    while (len > 0 && (in[len - 1] == ' ' || in[len - 1] == '\t')) {
+        len--;
+    }
+    if (len >= outlen) {
+        return false;
+    }
+    memmove(out, in, len);
+    out[len] = '\0';
+    int chars = text_chars(out);
+    return chars >= 1 && chars <= BY_MAX_CHARS;
+}
+
+/* The form's `by` field, as http_ack_by takes it. */
 static bool form_by(const char *body, size_t body_len, char *out, size_t outlen)
 {
     const char *p = body, *end = body + body_len;
@@ -297,21 +318,8 @@ static bool form_by(const char *body, size_t body_len, char *out, size_t outlen)
         const char *field_end = amp ? amp : end;
         const char *eq = memchr(p, '=', (size_t)(field_end - p));
         if (eq && eq - p == 2 && strncmp(p, "by", 2) == 0) {
-            if (!form_decode(eq + 1, (size_t)(field_end - eq - 1), out, outlen)) {
-                return false;
-            }
-            char *s = out;
-            while (*s == ' ' || *s == '\t') {
-                s++;
-            }
-            size_t len = strlen(s);
-            while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t')) {
-                len--;
-            }
-            memmove(out, s, len);
-            out[len] = '\0';
-            int chars = text_chars(out);
-            return chars >= 1 && chars <= BY_MAX_CHARS;
+            return form_decode(eq + 1, (size_t)(field_end - eq - 1), out, outlen) &&
+                   http_ack_by(out, out, outlen);
         }
         p = field_end + 1;
     }
@@ -336,7 +344,7 @@ void http_ack_page_post(sdat_http_t *http, struct http_request *req, struct http
     }
     const char *type =
         MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, "Content-Type");
-    char by[BY_MAX_CHARS * 4 + 1];
+    char by[HTTP_BY_MAX_BYTES];
     if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0 ||
         (type[33] != '\0' && type[33] != ';' && type[33] != ' ') ||
         !form_by(req->body ? req->body : "", req->body_len, by, sizeof by)) {

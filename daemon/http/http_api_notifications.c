@@ -25,7 +25,10 @@ static int copy_recipient(const struct sdat_notification *n, void *opaque)
     return 0;
 }
 
-/* A token narrowed to recipients acknowledges only their notifications. */
+/* A token narrowed to recipients acknowledges only their notifications.
+ * An id that is no notification of theirs is not covered either, whether
+ * or not it exists: the same 403 (interfaces.md: 403 before the endpoint's
+ * 404), so that such a token cannot learn which ids exist. */
 void http_check_ack(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
 {
     const struct sdat_strv *allowed = &req->token->recipients;
@@ -39,24 +42,21 @@ void http_check_ack(sdat_http_t *http, struct http_request *req, struct http_ans
     struct recipient_copy c = {""};
     int r = sdat_store_notification_get(st, req->id, copy_recipient, &c);
     http_store_put(http, st);
-    if (r == -ENOENT) {
-        http_error(ret, 404, "not found", "no such notification");
-        return;
-    }
-    if (r < 0) {
+    if (r < 0 && r != -ENOENT) {
         http_error(ret, 503, "unavailable", "the store cannot be read");
         return;
     }
-    for (size_t i = 0; i < allowed->n; i++) {
+    for (size_t i = 0; r == 0 && i < allowed->n; i++) {
         if (strcmp(allowed->v[i], c.recipient) == 0) {
             return;
         }
     }
-    http_error(ret, 403, "forbidden", "the token does not cover this notification's recipient");
+    http_error(ret, 403, "forbidden", "the token does not cover this notification");
 }
 
 struct ack_job {
-    const char *id, *by;
+    const char *id;
+    char by[HTTP_BY_MAX_BYTES];
 };
 
 static int run_ack(struct sdat_engine *e, void *arg, int64_t now_ms)
@@ -68,14 +68,22 @@ static int run_ack(struct sdat_engine *e, void *arg, int64_t now_ms)
 void http_post_ack(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
 {
     json_t *doc = NULL;
+    const char *by = NULL;
     struct ack_job j = {.id = req->id};
     if (!http_body_object(req, false, &doc, ret) ||
-        http_string_member(doc, "by", true, &j.by, ret) < 0) {
+        http_string_member(doc, "by", true, &by, ret) < 0) {
         json_decref(doc);
         return;
     }
-    int r = http_job(http, run_ack, &j);
+    /* What the acknowledgement form accepts, and recorded as it would be. */
+    bool by_ok = http_ack_by(by, j.by, sizeof j.by);
     json_decref(doc);
+    if (!by_ok) {
+        http_error(ret, 400, "bad request",
+                   "/by: must be a name of 1 to 200 characters without control characters");
+        return;
+    }
+    int r = http_job(http, run_ack, &j);
     if (r >= 0) {
         ret->status = 204;
     } else if (r == -ENOENT) {

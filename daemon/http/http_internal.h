@@ -91,6 +91,13 @@ extern const size_t http_n_routes;
 struct http_conf *http_conf_get(sdat_http_t *http); /* a reference */
 void http_conf_unref(struct http_conf *conf);       /* accepts NULL */
 bool http_client_ca(const sdat_http_t *http);       /* client certificates required */
+/* The header deadline (http.c): a connection is tracked from start to
+ * close; serving is true from a request's headers to its completion, when
+ * the deadline for the next request's headers starts. */
+void http_conn_started(sdat_http_t *http, struct MHD_Connection *connection,
+                       void **socket_context);
+void http_conn_closed(sdat_http_t *http, void **socket_context);
+void http_conn_serving(struct MHD_Connection *connection, bool serving);
 
 /* http_request.c: libmicrohttpd's callbacks (cls is the server). */
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *connection, const char *url,
@@ -121,6 +128,11 @@ const char *http_query(struct http_request *req, const char *name);
 /* http_ack.c: the acknowledgement link's pages (GET and POST /ack/ID). */
 void http_ack_page_get(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 void http_ack_page_post(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+/* The name an acknowledgement records (`by`), from the form or the API:
+ * trimmed into out (HTTP_BY_MAX_BYTES), 1 to 200 characters of text without
+ * control characters. */
+#define HTTP_BY_MAX_BYTES (200 * 4 + 1)
+bool http_ack_by(const char *in, char *out, size_t outlen);
 /* /readyz and /metrics. */
 json_t *http_readiness(sdat_http_t *http, bool *ret_ready);
 char *http_metrics_text(sdat_http_t *http);

@@ -216,11 +216,47 @@ static bool client_verified(struct MHD_Connection *connection)
     return status == 0;
 }
 
+struct content_lengths {
+    const char *first;
+    bool differ;
+};
+
+static enum MHD_Result each_content_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                           const char *value)
+{
+    struct content_lengths *cl = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        value = value ? value : "";
+        if (!cl->first) {
+            cl->first = value;
+        } else if (strcmp(cl->first, value) != 0) {
+            cl->differ = true;
+        }
+    }
+    return MHD_YES;
+}
+
+/* Two different Content-Length headers: the body's end is ambiguous (a
+ * proxy in front may have read the other one), so the request is refused
+ * before anything else; answered before its body is read, the connection
+ * is then closed. */
+static bool framing_ambiguous(struct MHD_Connection *connection)
+{
+    struct content_lengths cl = {NULL, false};
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, each_content_length, &cl);
+    return cl.differ;
+}
+
 /* Everything decided from the request line and headers. false with ret
  * set: answer now. */
 static bool admit(sdat_http_t *http, struct http_request *req, const char *url, const char *method,
                   struct http_answer *ret)
 {
+    if (framing_ambiguous(req->connection)) {
+        http_error(ret, 400, "bad request", "two different Content-Length headers");
+        return false;
+    }
     if (http_client_ca(http) && !client_verified(req->connection)) {
         http_error(ret, 401, "unauthorized", "a client certificate from client_ca is required");
         return false;
@@ -302,6 +338,7 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *connection, co
         req->connection = connection;
         req->method = method_literal(method);
         req->started_mono_ms = sdat_time_mono_ms();
+        http_conn_serving(connection, true);
         if (!admit(http, req, url, method, &a)) {
             return respond(req, &a);
         }
@@ -361,7 +398,7 @@ void http_on_completed(void *cls, struct MHD_Connection *connection, void **con_
 {
     struct http_request *req = *con_cls;
     (void)cls;
-    (void)connection;
+    http_conn_serving(connection, false);
     if (!req) {
         return;
     }
@@ -375,14 +412,18 @@ void http_on_completed(void *cls, struct MHD_Connection *connection, void **con_
     *con_cls = NULL;
 }
 
-/* With client_ca, a client without a verified certificate fails the
- * handshake. */
+/* Every connection is tracked for the header deadline (http.c). With
+ * client_ca, a client without a verified certificate fails the handshake. */
 void http_on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe)
 {
     sdat_http_t *http = cls;
-    (void)socket_context;
-    if (toe != MHD_CONNECTION_NOTIFY_STARTED || !http_client_ca(http)) {
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        http_conn_closed(http, socket_context);
+        return;
+    }
+    http_conn_started(http, connection, socket_context);
+    if (!http_client_ca(http)) {
         return;
     }
     const union MHD_ConnectionInfo *info =

@@ -1,5 +1,5 @@
 /* util: what every part may use. Logging, metrics, the clock and civil-date
- * arithmetic, the zone-file reader, digests, secret files,
+ * arithmetic, the zone-file reader, digests, secret files, the listen address,
  * sd_notify. Uses no other part. */
 #ifndef SDAT_UTIL_H
 #define SDAT_UTIL_H
@@ -13,6 +13,7 @@
 #include "secret.h"
 #include "timeutil.h"
 #include "keytab.h"
+#include "listen.h"
 #include "tz.h"
 
 #endif

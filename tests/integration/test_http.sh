@@ -220,6 +220,36 @@ expect "by longer than 200 characters is 400" 400 \
 expect "200 characters of by (multi-byte) pass the check (a 409: not delivered)" 409 \
     POST /v1/notifications/n_http_scheduled/ack "Bearer $TOK_ack" \
     --data "{\"by\":\"$(python3 -c 'print("é" * 200)')\"}"
+# by takes what the acknowledgement form takes: text without control
+# characters, not only spaces (each would pass to a 409 on n_http_scheduled).
+for by in 'A.\u0007DSL' 'A.\u000aDSL' 'A.\u001bDSL' 'A.\u0085DSL' '   '; do
+    expect "API ack: by \"$by\" is 400, as on the form" 400 \
+        POST /v1/notifications/n_http_scheduled/ack "Bearer $TOK_ack" --data "{\"by\":\"$by\"}"
+done
+expect "API ack: by with spaces around a name passes the check (a 409: not delivered)" 409 \
+    POST /v1/notifications/n_http_scheduled/ack "Bearer $TOK_ack" --data '{"by":"  A. DSL\t"}'
+# raw REQUEST: sends bytes as they are; prints the status line's code.
+raw() {
+    python3 - "$PORT" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/") else "none")
+PY
+}
+ack_with_lengths() { # LENGTH LENGTH
+    raw "POST /v1/notifications/n_http_scheduled/ack HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer $TOK_ack\r\nContent-Type: application/json\r\nContent-Length: $1\r\nContent-Length: $2\r\n\r\n{\"by\":\"A. DSL\"}"
+}
+check "two different Content-Length headers are 400" test "$(ack_with_lengths 15 2)" = 400
+check "  either way round" test "$(ack_with_lengths 2 15)" = 400
+check "  (the same Content-Length twice is read as one: 409, not delivered)" \
+    test "$(ack_with_lengths 15 15)" = 409
 check "the server still answers after those bodies" sh -c "[ \"\$(curl -s '$BASE/healthz')\" = ok ]"
 
 # --- Health, readiness, metrics ---------------------------------------------
@@ -266,6 +296,10 @@ expect "ack without by is 400" 400 \
     POST /v1/notifications/n_http_delivered_2/ack "Bearer $TOK_ack" --data '{}'
 expect "a token narrowed to school:100001 cannot ack school:100002's notification (403)" 403 \
     POST /v1/notifications/n_http_other/ack "Bearer $TOK_narrow" --data '{"by":"A. DSL"}'
+cp "$T/body" "$T/body-other"
+expect "  and gets the same 403 for an id that is no notification at all (no existence oracle)" \
+    403 POST /v1/notifications/n_nothing/ack "Bearer $TOK_narrow" --data '{"by":"A. DSL"}'
+check "  with the same body" cmp -s "$T/body" "$T/body-other"
 expect "  even with a body too big (403 before 413)" 403 \
     POST /v1/notifications/n_http_other/ack "Bearer $TOK_narrow" --data-binary "@$T/big"
 expect "  but acks its own (204)" 204 \

@@ -342,6 +342,35 @@ Test(config, security_property_with_the_embedded_broker_is_reported)
                  "5: kafka.properties.[0]: \"security.protocol\" is a security property");
 }
 
+/* http.listen is checked by -t as the server reads it at start: the key's
+ * own line, or the http group's when the key spans lines with it. */
+Test(config, bad_listen_address_is_reported_at_its_line)
+{
+    expect_error("forces = (", "http = {\n  listen = \"127.0.0.1\"; };\nforces = (",
+                 "10: http.listen: \"127.0.0.1\": expected HOST:PORT");
+    expect_error("forces = (", "http = { listen = \"127.0.0.1:80x\"; };\nforces = (",
+                 "9: http.listen: \"127.0.0.1:80x\": bad port");
+    expect_error("forces = (", "http = { listen = \"127.0.0.1:70000\"; };\nforces = (",
+                 "9: http.listen: \"127.0.0.1:70000\": bad port");
+    expect_error("forces = (", "http = { listen = \"[::1:8080\"; };\nforces = (",
+                 "9: http.listen: \"[::1:8080\": expected [ADDRESS]:PORT");
+    /* TEST-NET-1 (RFC 5737) is on no host: parsed, but not this host's. */
+    expect_error("forces = (", "http = { listen = \"192.0.2.1:8080\"; };\nforces = (",
+                 "9: http.listen: \"192.0.2.1:8080\": cannot listen there: ");
+}
+
+Test(config, good_listen_addresses_pass)
+{
+    const char *good[] = {"http = { listen = \"127.0.0.1:0\"; };\nforces = (",
+                          "http = { listen = \"*:8080\"; };\nforces = (",
+                          "http = { listen = \"0.0.0.0:8080\"; };\nforces = ("};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        int r;
+        char *errors = load_variant("forces = (", good[i], &r);
+        cr_assert_eq(r, 0, "%s: %s", good[i], errors ? errors : "");
+    }
+}
+
 Test(config, syntax_error_names_file_and_line)
 {
     expect_error("forces = (", "forces = ( ;", "9: (syntax):");
