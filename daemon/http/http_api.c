@@ -95,6 +95,28 @@ int http_string_member(const json_t *doc, const char *name, bool required, const
     return 0;
 }
 
+/* Whether s holds a control character: C0, DEL or C1 (U+0080-U+009F,
+ * 0xC2 0x80-0x9F in UTF-8). */
+static bool has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int http_by_member(const json_t *doc, bool required, const char **ret_s, struct http_answer *ret)
+{
+    int r = http_string_member(doc, "by", required, ret_s, ret);
+    if (r == 0 && has_control(*ret_s)) {
+        http_error(ret, 400, "bad request", "/by: must not hold control characters");
+        return -1;
+    }
+    return r;
+}
+
 bool http_store_or_503(sdat_http_t *http, sdat_store_t **ret_st, struct http_answer *ret)
 {
     *ret_st = http_store_get(http);

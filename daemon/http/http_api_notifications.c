@@ -201,7 +201,7 @@ static bool action_body(struct http_request *req, struct action_job *j, json_t *
             return false;
         }
     }
-    if (http_string_member(doc, "by", true, &j->by, ret) < 0 ||
+    if (http_by_member(doc, true, &j->by, ret) < 0 ||
         (j->action == ACTION_REDIRECT &&
          http_string_member(doc, "recipient", true, &j->recipient, ret) < 0)) {
         return false;

@@ -153,7 +153,7 @@ void http_post_review(sdat_http_t *http, struct http_request *req, struct http_a
         goto out;
     }
     int has_child = http_string_member(doc, "child_id", accept, &j.child_id, ret);
-    if (has_child < 0 || http_string_member(doc, "by", true, &j.by, ret) < 0) {
+    if (has_child < 0 || http_by_member(doc, true, &j.by, ret) < 0) {
         goto out;
     }
     if (!accept && has_child == 0) {
@@ -241,7 +241,7 @@ void http_post_replay(sdat_http_t *http, struct http_request *req, struct http_a
     struct replay_job j = {.id = id, .by = req->token->name};
     const char *by = NULL;
     if (!http_body_object(req, true, &doc, ret) ||
-        (doc && http_string_member(doc, "by", false, &by, ret) < 0)) {
+        (doc && http_by_member(doc, false, &by, ret) < 0)) {
         json_decref(doc);
         return;
     }

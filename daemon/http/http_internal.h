@@ -147,6 +147,9 @@ bool http_body_object(struct http_request *req, bool optional, json_t **ret_doc,
 size_t http_utf8_chars(const char *s);
 int http_string_member(const json_t *doc, const char *name, bool required, const char **ret_s,
                        struct http_answer *ret);
+/* The `by` member, as http_string_member takes it, without control
+ * characters (they would reach sdatctl's tables and the audit as given). */
+int http_by_member(const json_t *doc, bool required, const char **ret_s, struct http_answer *ret);
 bool http_store_or_503(sdat_http_t *http, sdat_store_t **ret_st, struct http_answer *ret);
 /* The endpoints (http_api*.c), as the route table names them. */
 void http_get_healthz(sdat_http_t *http, struct http_request *req, struct http_answer *ret);

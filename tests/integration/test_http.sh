@@ -228,6 +228,18 @@ for by in 'A.\u0007DSL' 'A.\u000aDSL' 'A.\u001bDSL' 'A.\u0085DSL' '   '; do
 done
 expect "API ack: by with spaces around a name passes the check (a 409: not delivered)" 409 \
     POST /v1/notifications/n_http_scheduled/ack "Bearer $TOK_ack" --data '{"by":"  A. DSL\t"}'
+# The operator's by (actions, review decisions, replays) takes no control
+# character either: each is checked before anything is looked up or changed.
+for by in 'Op\u0007' 'Op\u000a2026-01-01 info delivered' 'Op\u0085'; do
+    expect "operator cancel: by \"$by\" is 400" 400 \
+        POST /v1/notifications/n_http_delivered_2/cancel "Bearer $TOK_operator" --data "{\"by\":\"$by\"}"
+    expect "review decision: by \"$by\" is 400 (not 404)" 400 \
+        POST /v1/reviews/r_none "Bearer $TOK_operator" --data "{\"decision\":\"reject\",\"by\":\"$by\"}"
+    expect "dead-letter replay: by \"$by\" is 400 (not 404)" 400 \
+        POST /v1/dlq/999999/replay "Bearer $TOK_operator" --data "{\"by\":\"$by\"}"
+done
+expect "review decision: a plain by passes the check (404: no such item)" 404 \
+    POST /v1/reviews/r_none "Bearer $TOK_operator" --data '{"decision":"reject","by":"Op"}'
 # raw REQUEST: sends bytes as they are; prints the status line's code.
 raw() {
     python3 - "$PORT" "$1" <<'PY'
