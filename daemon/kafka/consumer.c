@@ -4,18 +4,27 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/engine.h"
 #include "kafka.h"
 #include "store/store.h"
 #include "util/util.h"
 
-int sdat_kafka_consumer_new(const struct sdat_config *cfg, const char *bootstrap,
-                            rd_kafka_t **ret_rk, char *err, size_t errlen)
+/* How long a clean stop waits for the partitions to be revoked before it
+ * closes the consumer. */
+#define CLOSE_LEAVE_WAIT_MS 3000
+/* How long a start waits for the cluster's id (the mock cluster's test). */
+#define CLUSTER_ID_WAIT_MS 2000
+
+/* A consumer, not yet subscribed, with the defaults for the mock cluster
+ * or for a Kafka broker. */
+static int consumer_create(const struct sdat_config *cfg, const char *bootstrap, bool mock,
+                           rd_kafka_t **ret_rk, char *err, size_t errlen)
 {
     char errstr[512];
     rd_kafka_conf_t *conf = NULL;
-    int r = sdat_kafka_conf_new(cfg, bootstrap, &conf, err, errlen);
+    int r = sdat_kafka_conf_new_member(cfg, bootstrap, mock, &conf, err, errlen);
     if (r < 0) {
         return r;
     }
@@ -28,6 +37,41 @@ int sdat_kafka_consumer_new(const struct sdat_config *cfg, const char *bootstrap
         snprintf(err, errlen, "cannot create the consumer: %s", errstr);
         rd_kafka_conf_destroy(conf);
         return -EIO;
+    }
+    *ret_rk = rk;
+    return 0;
+}
+
+/* Whether RK's cluster is librdkafka's mock cluster (kafka.embedded, or
+ * sdatctl broker), which names itself "mockCluster" and a number. A
+ * broker that does not answer within the wait counts as Kafka. */
+static bool mock_cluster(rd_kafka_t *rk)
+{
+    char *id = rd_kafka_clusterid(rk, CLUSTER_ID_WAIT_MS);
+    bool mock = id && strncmp(id, "mockCluster", strlen("mockCluster")) == 0;
+    if (id) {
+        rd_kafka_mem_free(rk, id);
+    }
+    return mock;
+}
+
+int sdat_kafka_consumer_new(const struct sdat_config *cfg, const char *bootstrap,
+                            rd_kafka_t **ret_rk, char *err, size_t errlen)
+{
+    rd_kafka_t *rk = NULL;
+    int r = consumer_create(cfg, bootstrap, false, &rk, err, errlen);
+    if (r < 0) {
+        return r;
+    }
+    if (mock_cluster(rk)) {
+        /* Never subscribed: nothing to leave. */
+        rd_kafka_destroy(rk);
+        r = consumer_create(cfg, bootstrap, true, &rk, err, errlen);
+        if (r < 0) {
+            return r;
+        }
+        log_info("kafka", "the broker is librdkafka's mock cluster: consumer session %s ms "
+                 "unless kafka.properties say otherwise", SDAT_KAFKA_MOCK_SESSION_TIMEOUT_MS);
     }
     rd_kafka_poll_set_consumer(rk);
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
@@ -46,6 +90,46 @@ int sdat_kafka_consumer_new(const struct sdat_config *cfg, const char *bootstrap
     return 0;
 }
 
+/* Whether CONSUMER holds no partition (or cannot say). */
+static bool unassigned(rd_kafka_t *consumer)
+{
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(consumer, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return true;
+    }
+    bool none = assigned->cnt == 0;
+    rd_kafka_topic_partition_list_destroy(assigned);
+    return none;
+}
+
+void sdat_kafka_consumer_close(rd_kafka_t *consumer)
+{
+    /* A static member's close() does not leave the group (KIP-345): its
+     * partitions would wait for it for a whole session, unread by the
+     * other instances, and a broker without static membership (the mock
+     * cluster) would keep the departed member until its session expires,
+     * stalling the next start's join. Unsubscribing first revokes the
+     * partitions (committing the stored offsets) and then sends the
+     * LeaveGroup, which close() alone omits. */
+    rd_kafka_resp_err_t e = rd_kafka_unsubscribe(consumer);
+    if (e) {
+        log_warn("kafka", "cannot unsubscribe: %s, ignoring", rd_kafka_err2str(e));
+    }
+    int64_t until = sdat_time_mono_ms() + CLOSE_LEAVE_WAIT_MS;
+    while (!e && !unassigned(consumer) && sdat_time_mono_ms() < until) {
+        /* Messages fetched meanwhile are dropped unprocessed: their offsets
+         * were not stored, so they are read again. */
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(consumer, 100);
+        if (msg) {
+            rd_kafka_message_destroy(msg);
+        }
+    }
+    e = rd_kafka_consumer_close(consumer);
+    if (e) {
+        log_warn("kafka", "consumer close: %s, ignoring", rd_kafka_err2str(e));
+    }
+}
+
 int sdat_kafka_batch_poll(rd_kafka_t *consumer, int timeout, size_t max,
                           struct sdat_kafka_batch *ret)
 {
@@ -62,7 +146,14 @@ int sdat_kafka_batch_poll(rd_kafka_t *consumer, int timeout, size_t max,
             ret->msgs[ret->n++] = msg;
             continue;
         }
-        if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
+            /* Typically fenced: another daemon with this instance_id (its
+             * group.instance.id) joined the group; this one stops consuming. */
+            char why[256];
+            rd_kafka_fatal_error(consumer, why, sizeof why);
+            log_error("kafka", "consumer stopped: %s (is instance_id unique in the group?)",
+                      why);
+        } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             log_warn("kafka", "consumer: %s", rd_kafka_message_errstr(msg));
         }
         rd_kafka_message_destroy(msg);

@@ -39,8 +39,12 @@ void sdat_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char
     sdat_log(sdat_log_level_from_syslog(level), "librdkafka", "%s: %s", fac, buf);
 }
 
-int sdat_kafka_conf_new(const struct sdat_config *cfg, const char *bootstrap,
-                        rd_kafka_conf_t **ret_conf, char *err, size_t errlen)
+/* Sets bootstrap.servers, the log callback, the pairs in DEFAULTS (NAME,
+ * VALUE, ..., NULL) and then every kafka.properties pair, so that the
+ * operator's properties override the defaults. */
+static int conf_new(const struct sdat_config *cfg, const char *bootstrap,
+                    const char *const *defaults, rd_kafka_conf_t **ret_conf, char *err,
+                    size_t errlen)
 {
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -57,6 +61,13 @@ int sdat_kafka_conf_new(const struct sdat_config *cfg, const char *bootstrap,
      * message contents. */
     rd_kafka_conf_set(conf, "log_level", "4", NULL, 0);
     rd_kafka_conf_set_log_cb(conf, sdat_kafka_log);
+    for (size_t i = 0; defaults && defaults[i]; i += 2) {
+        if (rd_kafka_conf_set(conf, defaults[i], defaults[i + 1], errstr, sizeof errstr) !=
+            RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "%s: %s", defaults[i], errstr);
+            goto fail;
+        }
+    }
     for (size_t i = 0; i < cfg->kafka.n_properties; i++) {
         const struct sdat_kafka_property *p = &cfg->kafka.properties[i];
         if (rd_kafka_conf_set(conf, p->name, p->value, errstr, sizeof errstr) !=
@@ -72,6 +83,45 @@ int sdat_kafka_conf_new(const struct sdat_config *cfg, const char *bootstrap,
 fail:
     rd_kafka_conf_destroy(conf);
     return -EINVAL;
+}
+
+int sdat_kafka_conf_new(const struct sdat_config *cfg, const char *bootstrap,
+                        rd_kafka_conf_t **ret_conf, char *err, size_t errlen)
+{
+    return conf_new(cfg, bootstrap, NULL, ret_conf, err, errlen);
+}
+
+void sdat_kafka_group_instance_id(const char *instance_id, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; instance_id[n] && n + 1 < size && n < SDAT_KAFKA_GROUP_INSTANCE_ID_MAX; n++) {
+        char c = instance_id[n];
+        bool legal = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                     (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        buf[n] = legal ? c : '_';
+    }
+    buf[n] = '\0';
+}
+
+int sdat_kafka_conf_new_member(const struct sdat_config *cfg, const char *bootstrap, bool mock,
+                               rd_kafka_conf_t **ret_conf, char *err, size_t errlen)
+{
+    char instance[SDAT_KAFKA_GROUP_INSTANCE_ID_MAX + 1];
+    sdat_kafka_group_instance_id(cfg->instance_id, instance, sizeof instance);
+    /* docs/OPERATING.md "Restarts and the consumer group": static
+     * membership, so that a restarted instance takes its partitions back at
+     * once where the broker supports it, and a session short enough that
+     * elsewhere (and on the mock cluster) the dead predecessor is thrown
+     * out within seconds. */
+    const char *defaults[] = {
+        "group.instance.id",     instance,
+        "session.timeout.ms",    mock ? SDAT_KAFKA_MOCK_SESSION_TIMEOUT_MS
+                                      : SDAT_KAFKA_SESSION_TIMEOUT_MS,
+        "heartbeat.interval.ms", mock ? SDAT_KAFKA_MOCK_HEARTBEAT_INTERVAL_MS
+                                      : SDAT_KAFKA_HEARTBEAT_INTERVAL_MS,
+        NULL,
+    };
+    return conf_new(cfg, bootstrap, defaults, ret_conf, err, errlen);
 }
 
 int sdat_kafka_producer_new(const struct sdat_config *cfg, const char *bootstrap,

@@ -33,6 +33,29 @@ void sdat_kafka_conf_consumer(rd_kafka_conf_t *conf, const struct sdat_config *c
                               const char *group_id, bool auto_commit);
 int sdat_kafka_conf_new(const struct sdat_config *cfg, const char *bootstrap,
                         rd_kafka_conf_t **ret_conf, char *err, size_t errlen);
+
+/* The defaults of a member of the consumer group, below kafka.properties
+ * (docs/OPERATING.md "Restarts and the consumer group"): the shortest
+ * session a Kafka broker allows by default (group.min.session.timeout.ms),
+ * a heartbeat well under a third of it. On librdkafka's mock cluster, whose
+ * coordinator ignores group.instance.id and takes two sessions to replace a
+ * dead member, a shorter one (it has no minimum). */
+#define SDAT_KAFKA_SESSION_TIMEOUT_MS "6000"
+#define SDAT_KAFKA_HEARTBEAT_INTERVAL_MS "1000"
+#define SDAT_KAFKA_MOCK_SESSION_TIMEOUT_MS "3000"
+#define SDAT_KAFKA_MOCK_HEARTBEAT_INTERVAL_MS "500"
+/* Kafka's limit on a group.instance.id's length. */
+#define SDAT_KAFKA_GROUP_INSTANCE_ID_MAX 249
+/* INSTANCE_ID as a group.instance.id: the characters Kafka allows in one
+ * ([A-Za-z0-9._-]) kept, any other replaced by '_', at most
+ * SDAT_KAFKA_GROUP_INSTANCE_ID_MAX of them (and size - 1). */
+void sdat_kafka_group_instance_id(const char *instance_id, char *buf, size_t size);
+/* sdat_kafka_conf_new for a member of the consumer group: static
+ * membership (group.instance.id from instance_id) and the session defaults
+ * above (the mock cluster's with MOCK), set before kafka.properties so
+ * that the operator's properties override them. */
+int sdat_kafka_conf_new_member(const struct sdat_config *cfg, const char *bootstrap, bool mock,
+                               rd_kafka_conf_t **ret_conf, char *err, size_t errlen);
 /* librdkafka's log callback: its messages through the daemon's log. */
 void sdat_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 /* An idempotent producer. */
@@ -42,9 +65,15 @@ int sdat_kafka_producer_new(const struct sdat_config *cfg, const char *bootstrap
 /* ---- The consumer of the inbound event topics (consumer.c) ---- */
 
 /* A consumer in the group kafka.group_id subscribed to the police
- * incidents and health attendances topics. */
+ * incidents and health attendances topics, a static member of it. Asks the
+ * cluster's id first (waiting up to 2 s for the broker): librdkafka's mock
+ * cluster gets the shorter default session. */
 int sdat_kafka_consumer_new(const struct sdat_config *cfg, const char *bootstrap,
                             rd_kafka_t **ret_rk, char *err, size_t errlen);
+
+/* Leaves the group (also as a static member: see consumer.c), committing
+ * the stored offsets, and closes CONSUMER; the caller still destroys it. */
+void sdat_kafka_consumer_close(rd_kafka_t *consumer);
 
 /* Consumed messages processed together. */
 struct sdat_kafka_batch {

@@ -386,7 +386,7 @@ static void shutdown_daemon(struct daemon *d)
         rd_kafka_queue_destroy(d->consumer_queue);
     }
     if (d->consumer) {
-        rd_kafka_consumer_close(d->consumer);
+        sdat_kafka_consumer_close(d->consumer);
         rd_kafka_destroy(d->consumer);
     }
     sdat_regfeed_free(d->regfeed);

@@ -40,16 +40,22 @@ print(s.getsockname()[1])'
 # Three schools and the MASH on webhooks (one receiver, a path each);
 # calendars open all day every day, so that a school's notification is due
 # at once at any hour. The short consumer session lets a group notice a
-# killed member within seconds instead of 45. REL_KAFKA_EXTRA adds
-# properties: ', ( "NAME", "VALUE" )'.
+# killed member within seconds instead of 45. REL_KAFKA_SESSION=default
+# leaves the session to the daemon's defaults (the crash test measures
+# them). REL_KAFKA_EXTRA adds properties: ', ( "NAME", "VALUE" )'.
 rel_conf() {
+    rel_props='( "session.timeout.ms", "3000" ), ( "heartbeat.interval.ms", "300" )'
+    rel_extra=${REL_KAFKA_EXTRA:-}
+    if [ "${REL_KAFKA_SESSION:-}" = default ]; then
+        rel_props=""
+        rel_extra=${rel_extra#*,}
+    fi
     cat >"$1" <<CONF
 state_dir = "$2";
 instance_id = "$3";
 log_level = "info";
 kafka = { bootstrap_servers = "$BS"; group_id = "${5:-sdatd-it-reliability}";
-          properties = ( ( "session.timeout.ms", "3000" ), ( "heartbeat.interval.ms", "300" )
-                         ${REL_KAFKA_EXTRA:-} ); };
+          properties = ( $rel_props $rel_extra ); };
 http = { listen = "127.0.0.1:$4";
          tokens = ( { name = "ops"; sha256 = "$DIGEST"; roles = [ "operator", "metrics" ]; } ); };
 delivery = { concurrency = 8; retry_initial = 0.2; retry_max = 2; circuit_failures = 50; };

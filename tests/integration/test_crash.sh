@@ -9,6 +9,12 @@
 # Idempotency-Key with the same body, nothing dead-lettered, and the audit
 # chain verifies. Prints the counts (kills, sent, delivered, repeats, lost,
 # misdirected).
+# P8 (quality.md): after each restart that follows a kill, the time from
+# the start until consumption resumed, with the daemon's default session
+# and static membership (no session property in its configuration), and a
+# check that none took longer than 15 s. Resumed means the new process has
+# consumed an incident (sdat_events_total on /metrics): /readyz says only
+# that partitions are assigned, not that a message has been read from them.
 . tests/integration/lib.sh
 . tests/integration/reliability.sh
 
@@ -21,7 +27,7 @@ start_broker --partitions 4 --topic police.da-incidents --topic council.children
     --topic council.cpis-flags --topic health.attendances --topic sdat.dlq || exit 1
 rel_setup || { notok "the receiver and the register are set up"; exit 1; }
 HPORT=$(free_port)
-rel_conf "$T/sdatd.conf" "$T/state" it-crash "$HPORT"
+REL_KAFKA_SESSION=default rel_conf "$T/sdatd.conf" "$T/state" it-crash "$HPORT"
 check "sdatd -t accepts the configuration" "$SDATD" -t -c "$T/sdatd.conf"
 check "the synthetic register is imported" rel_import "$T/sdatd.conf"
 
@@ -32,6 +38,26 @@ awk -v seed="$SEED" -v n="$KILLS" \
     'BEGIN { srand(seed); for (i = 0; i < n; i++) printf "%.2f\n", 0.3 + rand() * 1.7 }' \
     >"$T/moments"
 
+# consumed: the running daemon has consumed an incident since it started
+# (its counters start at zero).
+consumed() {
+    curl -s --max-time 5 "http://127.0.0.1:$HPORT/metrics" |
+        grep -q '^sdat_events_total{.*topic="police.da-incidents".*} [1-9]'
+}
+now_s() { date +%s.%N; }
+# measure_resume N: waits (up to 120 s) until the daemon started at
+# $STARTED consumes; prints and keeps the time in $T/resume.
+measure_resume() {
+    if wait_for 120 consumed; then
+        took=$(awk -v a="$STARTED" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }')
+    else
+        took=never
+    fi
+    echo "# resume after kill $1: $took s"
+    echo "$took" >>"$T/resume"
+}
+: >"$T/resume"
+
 rel_produce_start R1 0.2
 kill_n=0
 unready=0
@@ -39,8 +65,10 @@ sigkilled=0
 while [ "$kill_n" -lt "$KILLS" ]; do
     kill_n=$((kill_n + 1))
     moment=$(sed -n "${kill_n}p" "$T/moments")
+    STARTED=$(now_s)
     start_sdatd "$T/sdatd.conf" "$T/sdatd.log"
     if [ $((kill_n % 3)) -ne 0 ]; then
+        [ "$kill_n" -gt 1 ] && measure_resume $((kill_n - 1))
         wait_for 120 ready "$HPORT" || unready=$((unready + 1))
     fi
     sleep "$moment"
@@ -54,8 +82,13 @@ check "every kill ended the daemon by SIGKILL ($sigkilled of $KILLS: exit 137)" 
     test "$sigkilled" -eq "$KILLS"
 
 # Incidents keep coming for a moment after the last kill, then stop.
+STARTED=$(now_s)
 start_sdatd "$T/sdatd.conf" "$T/sdatd.log"
+measure_resume "$KILLS"
 check "the daemon is ready after $KILLS kills" wait_for 120 ready "$HPORT"
+resumed_in_time() { [ -s "$T/resume" ] && awk '$1 == "never" || $1 > 15 { bad = 1 } END { exit bad }' "$T/resume"; }
+check "P8: after every kill consumption resumed within 15 s of the restart ($(paste -sd' ' "$T/resume") s)" \
+    resumed_in_time
 sleep 1
 rel_produce_stop
 check "the incident topic holds every incident fed ($(fed_count))" rel_sent
