@@ -67,8 +67,10 @@ start_sdatd "$T/sdatd.conf" "$T/sdatd.log"
 
 check "sdatd creates the store" wait_for 20 test -s "$T/state/sdat.db"
 mode() { stat -c %a "$1"; }
-check "the state directory made under umask 022 is 0700 ($(mode "$T/state"))" test "$(mode "$T/state")" = 700
-check "sdat.db made under umask 022 is 0600 ($(mode "$T/state/sdat.db"))" test "$(mode "$T/state/sdat.db")" = 600
+check "the state directory made under umask 022 is 0700 ($(mode "$T/state"))" \
+    test "$(mode "$T/state")" = 700
+check "sdat.db made under umask 022 is 0600 ($(mode "$T/state/sdat.db"))" \
+    test "$(mode "$T/state/sdat.db")" = 600
 for f in sdat.db-wal sdat.db-shm sdatd.lock; do
     check "$f is 0600" test "$(mode "$T/state/$f")" = 600
 done
@@ -85,22 +87,26 @@ for row in db.execute(sys.argv[2]):
     print("|".join("" if v is None else str(v) for v in row))
 PY
 }
-state_of() { rows "SELECT state FROM notifications WHERE source_key = 'derbyshire/$1' AND kind = 'unmatched-child'"; }
-state_is() { [ "$(state_of "$1")" = "$2" ]; }
+field() { # COLUMN INCIDENT: of the incident's unmatched-child notification
+    rows "SELECT $1 FROM notifications WHERE source_key = 'derbyshire/$2' AND kind = 'unmatched-child'"
+}
+state_is() { [ "$(field state "$1")" = "$2" ]; }
 incident F-1 "DE22 3XY"
 incident F-2 "NG1 1AA"
 incident F-3 "DE22 3XY"
 
-check "a link at the old temporary name does not stop the delivery" wait_for 30 state_is F-3 delivered
-check "the planted final name is F-1's notification's own" \
-    test "$(rows "SELECT id FROM notifications WHERE source_key = 'derbyshire/F-1' AND kind = 'unmatched-child'")" = "$ID1"
+check "a link at the old temporary name does not stop the delivery" \
+    wait_for 30 state_is F-3 delivered
+check "the planted final name is F-1's notification's own" test "$(field id F-1)" = "$ID1"
+F3="$T/spool/la_831_mash/$ID3.json"
 check "F-3's file is a regular file with its notification" \
-    sh -c "test -f '$T/spool/la_831_mash/$ID3.json' && ! test -L '$T/spool/la_831_mash/$ID3.json' && grep -q '$ID3' '$T/spool/la_831_mash/$ID3.json'"
-check "a link at the final name: retried, then failed after give_up_after" wait_for 30 state_is F-1 failed
+    sh -c "test -f '$F3' && ! test -L '$F3' && grep -q '$ID3' '$F3'"
+check "a link at the final name: retried, then failed after give_up_after" \
+    wait_for 30 state_is F-1 failed
 check "a recipient's folder that is a link: retried, then failed after give_up_after" \
     wait_for 30 state_is F-2 failed
-detail_of() { rows "SELECT a.detail FROM attempts a JOIN notifications n ON n.id = a.notification_id WHERE n.source_key = 'derbyshire/$1' AND n.kind = 'unmatched-child' AND a.n = 1"; }
-attempts_of() { rows "SELECT attempts FROM notifications WHERE source_key = 'derbyshire/$1' AND kind = 'unmatched-child'"; }
+detail_of() { rows "SELECT detail FROM attempts WHERE notification_id = '$(field id "$1")' AND n = 1"; }
+attempts_of() { field attempts "$1"; }
 check "F-1 was retried ($(attempts_of F-1) attempts) with the reason" \
     test "$(attempts_of F-1)" -ge 2 -a "$(detail_of F-1)" = "refused: la_831_mash/$ID1.json exists and is a symbolic link"
 check "F-2 was retried ($(attempts_of F-2) attempts) with the reason" \
@@ -109,7 +115,7 @@ escalated() { # AREA ID REASON-TEXT: a delivery-failed for ID with the reason as
     grep -l "\"failed_notification_id\":\"$2\"" "$T"/esc/la_"$1"_esc/n_*.json 2>/dev/null |
         xargs -r grep -l "\"last_error\":\"$3" | grep -q .
 }
-ID2=$(rows "SELECT id FROM notifications WHERE source_key = 'derbyshire/F-2' AND kind = 'unmatched-child'")
+ID2=$(field id F-2)
 check "F-1 is escalated as failed with the reason" \
     wait_for 30 escalated 831 "$ID1" "refused: la_831_mash/$ID1.json exists and is a symbolic link"
 check "F-2 is escalated as failed with the reason" \
