@@ -243,6 +243,10 @@ static void check_recipients(const struct sdat_config *cfg, const struct config_
         snprintf(key, sizeof key, "recipients.[%zu].id", i);
         if (!valid_recipient_id(r->id)) {
             diag_add(d, at->file, at->line, key, "\"%s\" does not match [a-z0-9:._-]{1,64}", r->id);
+        } else if (r->id[0] == '.') {
+            /* The file connector names a folder after it: never ".", ".."
+             * or a hidden one (its temporaries are hidden files). */
+            diag_add(d, at->file, at->line, key, "\"%s\" must not start with \".\"", r->id);
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(cfg->recipients[j].id, r->id) == 0) {

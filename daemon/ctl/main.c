@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "outbox/outbox.h"
 #include "ctl.h"
@@ -115,6 +116,10 @@ FILE *ctl_open_input(const char *path)
 
 int main(int argc, char **argv)
 {
+    /* Whatever it creates is its owner's only (quality.md S9): the store,
+     * the state directory, the lock and bootstrap files. The file connector
+     * sets its pickup modes (0750, 0640) itself. */
+    umask(077);
     struct ctl_options opts = {.config_path = DEFAULT_CONFIG};
     static const struct option long_options[] = {
         {"url", required_argument, NULL, 'u'},

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -611,6 +612,10 @@ static int run(struct daemon *d)
 
 int main(int argc, char **argv)
 {
+    /* Whatever it creates is its owner's only (quality.md S9): the store,
+     * the state directory, the lock and bootstrap files. The file connector
+     * sets its pickup modes (0750, 0640) itself. */
+    umask(077);
     struct daemon d = {.config_path = DEFAULT_CONFIG, .log_level = -1, .log_format = -1};
     bool check_only = false;
     int opt;

@@ -1,6 +1,7 @@
 #include "store_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -305,7 +306,7 @@ static int take_lock(const char *state_dir, int *ret_fd)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/sdatd.lock", state_dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         return -errno;
     }
@@ -329,6 +330,61 @@ bool sdat_store_locked_by_other(const char *state_dir)
     return r == -EBUSY;
 }
 
+/* The state directory, created 0700 whatever the umask (its parents are
+ * the administrator's). An existing one keeps its mode. */
+static int make_state_dir(const char *state_dir, char *err, size_t errlen)
+{
+    if (mkdir(state_dir, 0700) == 0) {
+        if (chmod(state_dir, 0700) == 0) {
+            return 0;
+        }
+    } else if (errno == EEXIST) {
+        return 0;
+    }
+    int e = errno;
+    snprintf(err, errlen, "cannot create state directory \"%s\": %s", state_dir, strerror(e));
+    return -e;
+}
+
+/* Fills path with STATE_DIR (resolved)/sdat.db. A writer creates sdat.db
+ * 0600 whatever the umask when it is absent; sdat.db must not be a link
+ * (quality.md S9): the store never follows one it did not make. */
+static int prepare_db(const char *state_dir, unsigned flags, char *path, size_t pathlen, char *err,
+                      size_t errlen)
+{
+    char dir[PATH_MAX];
+    int e = realpath(state_dir, dir) ? 0 : errno;
+    if (e == 0 && snprintf(path, pathlen, "%s/sdat.db", dir) >= (int)pathlen) {
+        e = ENAMETOOLONG;
+    }
+    if (e != 0) {
+        snprintf(err, errlen, "cannot open the store in \"%s\": %s", state_dir, strerror(e));
+        return -e;
+    }
+    int fd = -1;
+    if (!(flags & SDAT_STORE_READONLY)) {
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 && fchmod(fd, 0600) < 0) {
+            e = errno;
+            close(fd);
+            snprintf(err, errlen, "cannot create the store \"%s/sdat.db\": %s", state_dir,
+                     strerror(e));
+            return -e;
+        }
+    }
+    if (fd < 0) {
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0 && errno == ELOOP) {
+        snprintf(err, errlen, "the store \"%s/sdat.db\" is a symbolic link: refused", state_dir);
+        return -ELOOP;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return 0; /* a missing store is SQLite's to report (read-only) */
+}
+
 int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st, char *err,
                     size_t errlen)
 {
@@ -341,11 +397,11 @@ int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st
     }
     st->lock_fd = -1;
     st->n_children = -1;
-    if (!(flags & SDAT_STORE_READONLY) && mkdir(state_dir, 0750) < 0 && errno != EEXIST) {
-        r = -errno;
-        snprintf(err, errlen, "cannot create state directory \"%s\": %s", state_dir,
-                 strerror(errno));
-        goto fail;
+    if (!(flags & SDAT_STORE_READONLY)) {
+        r = make_state_dir(state_dir, err, errlen);
+        if (r < 0) {
+            goto fail;
+        }
     }
     if (flags & SDAT_STORE_WRITER) {
         r = take_lock(state_dir, &st->lock_fd);
@@ -357,11 +413,18 @@ int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st
             goto fail;
         }
     }
-    snprintf(path, sizeof path, "%s/sdat.db", state_dir);
+    r = prepare_db(state_dir, flags, path, sizeof path, err, errlen);
+    if (r < 0) {
+        goto fail;
+    }
+    /* NOFOLLOW: SQLite itself refuses a link at sdat.db (path is the state
+     * directory resolved, so that a link an administrator made above it is
+     * not one). Its -wal and -shm files take sdat.db's mode. */
     int oflags = (flags & SDAT_STORE_READONLY) ? SQLITE_OPEN_READONLY
                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open the store \"%s\": %s", path,
+    if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open the store \"%s/sdat.db\": %s", state_dir,
                  st->db ? sqlite3_errmsg(st->db) : "out of memory");
         r = -EIO;
         goto fail;

@@ -313,6 +313,17 @@ Test(config, a_recipient_la_code_naming_no_area_is_reported)
                  "13: recipients.[1].la_code: area \"999\" does not exist");
 }
 
+Test(config, recipient_ids_that_name_no_plain_folder_are_reported)
+{
+    /* The file connector names a folder after the id (quality.md S9). */
+    expect_error("{ id = \"school:1\";", "{ id = \".\";",
+                 "11: recipients.[0].id: \".\" must not start with \".\"");
+    expect_error("{ id = \"school:1\";", "{ id = \"..\";",
+                 "11: recipients.[0].id: \"..\" must not start with \".\"");
+    expect_error("{ id = \"school:1\";", "{ id = \".school:1\";",
+                 "11: recipients.[0].id: \".school:1\" must not start with \".\"");
+}
+
 Test(config, recipient_ids_outside_the_allowed_characters_or_length_are_reported)
 {
     /* delivery.md: [a-z0-9:._-]{1,64}. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -385,4 +386,66 @@ Test(store, register_offsets_and_flags)
     cr_assert_eq(sdat_store_flag_delete(st, "F1"), -ENOENT);
     json_decref(flag);
     sdat_store_close(st);
+}
+
+/* quality.md S9: created 0700/0600 whatever the umask, -wal and -shm too. */
+Test(store, a_new_state_directory_is_0700_and_its_files_0600_under_umask_022)
+{
+    char state[128], path[192], err[256];
+    snprintf(state, sizeof state, "%s/state", dir);
+    mode_t old = umask(022);
+    sdat_store_t *st = NULL;
+    int r = sdat_store_open(state, SDAT_STORE_WRITER, &st, err, sizeof err);
+    umask(old);
+    cr_assert_eq(r, 0, "%s", err);
+    struct stat sb;
+    cr_assert_eq(stat(state, &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0700, "state directory %o", sb.st_mode & 07777);
+    static const char *const files[] = {"sdat.db", "sdat.db-wal", "sdat.db-shm", "sdatd.lock"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", state, files[i]);
+        cr_assert_eq(stat(path, &sb), 0, "%s", path);
+        cr_assert_eq(sb.st_mode & 07777, 0600, "%s is %o", files[i], sb.st_mode & 07777);
+    }
+    sdat_store_close(st);
+}
+
+Test(store, a_link_at_sdat_db_is_refused_and_not_written_through)
+{
+    char state[128], target[128], path[192], err[256];
+    snprintf(state, sizeof state, "%s/state", dir);
+    snprintf(target, sizeof target, "%s/elsewhere.db", dir);
+    cr_assert_eq(mkdir(state, 0700), 0);
+    FILE *f = fopen(target, "w");
+    cr_assert_not_null(f);
+    fputs("not a store\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/sdat.db", state);
+    cr_assert_eq(symlink(target, path), 0);
+    for (int writer = 0; writer < 2; writer++) {
+        sdat_store_t *st = NULL;
+        unsigned flags = writer ? SDAT_STORE_WRITER : SDAT_STORE_READONLY;
+        cr_assert_eq(sdat_store_open(state, flags, &st, err, sizeof err), -ELOOP);
+        cr_assert(strstr(err, "is a symbolic link: refused"), "%s", err);
+    }
+    struct stat sb;
+    cr_assert_eq(stat(target, &sb), 0);
+    cr_assert_eq(sb.st_size, 12, "the link's target was written");
+    snprintf(path, sizeof path, "%s/elsewhere.db-wal", dir);
+    cr_assert_neq(access(path, F_OK), 0);
+}
+
+Test(store, a_state_directory_reached_through_an_administrators_link_opens)
+{
+    char real[128], link[128], err[256];
+    snprintf(real, sizeof real, "%s/real", dir);
+    snprintf(link, sizeof link, "%s/state", dir);
+    cr_assert_eq(mkdir(real, 0700), 0);
+    cr_assert_eq(symlink(real, link), 0);
+    sdat_store_t *st = NULL;
+    cr_assert_eq(sdat_store_open(link, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
+    sdat_store_close(st);
+    char path[192];
+    snprintf(path, sizeof path, "%s/sdat.db", real);
+    cr_assert_eq(access(path, F_OK), 0);
 }
