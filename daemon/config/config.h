@@ -22,7 +22,13 @@ enum sdat_recipient_kind {
     SDAT_KIND_ESCALATION,
     SDAT_KIND_OTHER
 };
-enum { SDAT_ROLE_LOOKUP = 1, SDAT_ROLE_ACK = 2, SDAT_ROLE_OPERATOR = 4, SDAT_ROLE_METRICS = 8 };
+enum {
+    SDAT_ROLE_LOOKUP = 1,
+    SDAT_ROLE_ACK = 2,
+    SDAT_ROLE_OPERATOR = 4,
+    SDAT_ROLE_METRICS = 8,
+    SDAT_ROLE_AUDITOR = 16 /* the console's subject access and audit pages (console.md) */
+};
 
 struct sdat_kafka_property {
     char *name;
@@ -97,6 +103,8 @@ struct sdat_config {
     struct {
         char *listen, *tls_cert, *tls_key, *client_ca, *public_url;
         bool metrics_public;
+        bool console;     /* the web console under /console/ */
+        int console_idle; /* seconds without a request that end a console session */
         char *ack_key_file;
         struct sdat_token *tokens;
         size_t n_tokens;

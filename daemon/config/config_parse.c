@@ -309,7 +309,7 @@ static bool value_sha256(const struct value *in)
 
 static bool value_roles(const struct value *in)
 {
-    static const char *const roles[] = {"lookup", "ack", "operator", "metrics"};
+    static const char *const roles[] = {"lookup", "ack", "operator", "metrics", "auditor"};
     if (in->type != CONFIG_TYPE_ARRAY && in->type != CONFIG_TYPE_LIST) {
         return false;
     }
@@ -317,7 +317,7 @@ static bool value_roles(const struct value *in)
     for (int i = 0; i < config_setting_length(in->s); i++) {
         const char *v = config_setting_get_string(config_setting_get_elem(in->s, (unsigned)i));
         int found = -1;
-        for (int r = 0; v && r < 4; r++) {
+        for (int r = 0; v && r < 5; r++) {
             if (strcmp(v, roles[r]) == 0) {
                 found = r;
             }
@@ -325,7 +325,7 @@ static bool value_roles(const struct value *in)
         if (found < 0) {
             diag_add(in->p->d, in->file, in->line, in->path,
                      "\"%s\" is not one of lookup, ack, operator, "
-                     "metrics", v ? v : "");
+                     "metrics, auditor", v ? v : "");
             continue;
         }
         mask |= 1u << found;

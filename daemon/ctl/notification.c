@@ -85,7 +85,7 @@ static int token_usage(void)
 {
     fprintf(stderr, "usage: sdatctl token new NAME --role ROLE... [--recipient ID]... "
                     "[--ods-code CODE]...\n"
-                    "roles: lookup, ack, operator, metrics\n");
+                    "roles: lookup, ack, operator, metrics, auditor\n");
     return CTL_USAGE;
 }
 
@@ -149,8 +149,8 @@ int ctl_token(const struct ctl_options *opts, int argc, char **argv)
                                                  {"recipient", required_argument, NULL, 'R'},
                                                  {"ods-code", required_argument, NULL, 'o'},
                                                  {NULL, 0, NULL, 0}};
-    static const char *const role_names[] = {"lookup", "ack", "operator", "metrics"};
-    char *roles[4], *recipients[64], *ods_codes[64];
+    static const char *const role_names[] = {"lookup", "ack", "operator", "metrics", "auditor"};
+    char *roles[5], *recipients[64], *ods_codes[64];
     size_t n_roles = 0, n_recipients = 0, n_ods = 0;
     unsigned role_bits = 0;
     int opt;
@@ -158,10 +158,10 @@ int ctl_token(const struct ctl_options *opts, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         if (opt == 'r') {
             size_t k = 0;
-            while (k < 4 && strcmp(role_names[k], optarg) != 0) {
+            while (k < 5 && strcmp(role_names[k], optarg) != 0) {
                 k++;
             }
-            if (k == 4) {
+            if (k == 5) {
                 fprintf(stderr, "sdatctl: \"%s\" is not a role\n", optarg);
                 return token_usage();
             }

@@ -75,6 +75,13 @@ int sdat_engine_incident(struct sdat_engine *e, const struct sdat_inbound *m, co
 int sdat_engine_review_decide(struct sdat_engine *e, const char *review_id,
                               const char *register_child_id, const char *by, int64_t now_ms,
                               json_t **ret_created, char *err, size_t errlen);
+/* The same, saying through what the person decided (via: "console", or
+ * NULL) and why (reason, or NULL): both go into the review.decided record's
+ * detail. */
+int sdat_engine_review_decide_via(struct sdat_engine *e, const char *review_id,
+                                  const char *register_child_id, const char *by, const char *via,
+                                  const char *reason, int64_t now_ms, json_t **ret_created,
+                                  char *err, size_t errlen);
 
 /* Within an open transaction, just before a school da-incident is handed
  * to its connector (flows.md §1 "Re-check at delivery"): the child's

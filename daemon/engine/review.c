@@ -36,6 +36,15 @@ int sdat_engine_review_decide(struct sdat_engine *e, const char *review_id,
                               const char *register_child_id, const char *by, int64_t now_ms,
                               json_t **ret_created, char *err, size_t errlen)
 {
+    return sdat_engine_review_decide_via(e, review_id, register_child_id, by, NULL, NULL, now_ms,
+                                         ret_created, err, errlen);
+}
+
+int sdat_engine_review_decide_via(struct sdat_engine *e, const char *review_id,
+                                  const char *register_child_id, const char *by, const char *via,
+                                  const char *reason, int64_t now_ms, json_t **ret_created,
+                                  char *err, size_t errlen)
+{
     struct review_ctx rc = {0};
     json_t *doc = NULL, *register_child = NULL, *candidates = NULL;
     struct incident_ctx ic = {.e = e, .now_ms = now_ms, .err = err, .errlen = errlen};
@@ -82,6 +91,12 @@ int sdat_engine_review_decide(struct sdat_engine *e, const char *review_id,
                                (json_int_t)rc.item.version);
     if (detail && register_child_id) {
         json_object_set_new(detail, "register_child_id", json_string(register_child_id));
+    }
+    if (detail && via) {
+        json_object_set_new(detail, "via", json_string(via));
+    }
+    if (detail && reason) {
+        json_object_set_new(detail, "reason", json_string(reason));
     }
     r = sdat_audit_append(e->audit, e->st, now_ms, "review.decided", by,
                           json_pack("{s:s, s:s, s:s}", "review_id", review_id, "incident",

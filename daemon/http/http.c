@@ -6,6 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +63,9 @@ struct sdat_http {
     struct MHD_Daemon *daemon;
     int port;
     bool client_ca; /* verified client certificates required */
+    bool tls;
+    bool console_exposed; /* neither loopback nor TLS: the console answers 503 */
+    struct console_state *console;
     sdat_jobs_t *jobs;
     char *state_dir;
     char *(*metrics_text)(void *opaque);
@@ -148,6 +154,8 @@ static struct http_conf *conf_new(const struct sdat_config *cfg)
     }
     atomic_init(&conf->refs, 1);
     conf->metrics_public = cfg->http.metrics_public;
+    conf->console = cfg->http.console;
+    conf->console_idle = cfg->http.console_idle > 0 ? cfg->http.console_idle : 900;
     bool failed = (cfg->http.public_url && !(conf->public_url = strdup(cfg->http.public_url))) ||
                   (cfg->http.ack_key_file &&
                    !(conf->ack_key_file = strdup(cfg->http.ack_key_file)));
@@ -184,6 +192,36 @@ struct http_conf *http_conf_get(sdat_http_t *http)
 bool http_client_ca(const sdat_http_t *http)
 {
     return http->client_ca;
+}
+
+bool http_tls(const sdat_http_t *http)
+{
+    return http->tls;
+}
+
+bool http_console_exposed(const sdat_http_t *http)
+{
+    return http->console_exposed;
+}
+
+struct console_state *http_console_state(sdat_http_t *http)
+{
+    return http->console;
+}
+
+/* A loopback address: 127.0.0.0/8, ::1 or an IPv4-mapped 127.x. */
+static bool loopback(const struct sockaddr_storage *addr)
+{
+    if (addr->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (addr->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) ||
+               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
 }
 
 void sdat_http_set_config(sdat_http_t *http, const struct sdat_config *cfg)
@@ -496,6 +534,7 @@ static void http_free(sdat_http_t *http)
         sdat_store_close(http->stores[i]);
     }
     http_conf_unref(http->conf);
+    console_state_free(http->console);
     if (http->tls_key) {
         OPENSSL_cleanse(http->tls_key, http->tls_key_len);
     }
@@ -575,11 +614,14 @@ int sdat_http_start(const struct sdat_config *cfg, const struct sdat_http_hooks 
     http->opaque = hooks->opaque;
     http->state_dir = strdup(hooks->state_dir ? hooks->state_dir : cfg->state_dir);
     http->conf = conf_new(cfg);
-    if (!http->state_dir || !http->conf) {
+    http->console = console_state_new();
+    if (!http->state_dir || !http->conf || !http->console) {
         r = -ENOMEM;
         goto fail;
     }
     bool tls = cfg->http.tls_cert && *cfg->http.tls_cert && cfg->http.tls_key && *cfg->http.tls_key;
+    http->tls = tls;
+    http->console_exposed = !tls && !loopback(&addr);
     if (tls) {
         r = load_tls(http, cfg, err, errlen);
         if (r < 0) {

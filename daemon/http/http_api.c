@@ -190,5 +190,21 @@ const struct http_route http_routes[] = {
     {"review-decide", "POST", "/v1/reviews/{}", SDAT_ROLE_OPERATOR, 0, NULL, http_post_review},
     {"dlq", "GET", "/v1/dlq", SDAT_ROLE_OPERATOR, 0, NULL, http_get_dlq},
     {"dlq-replay", "POST", "/v1/dlq/{}/replay", SDAT_ROLE_OPERATOR, 0, NULL, http_post_replay},
+    /* The console (console.md): a session cookie instead of a bearer
+     * token, checked by each handler (console.c). */
+    {"console", "GET", "/console", 0, HTTP_ROUTE_CONSOLE, NULL, console_get_root},
+    {"console-static", "GET", "/console/static/{}", 0, HTTP_ROUTE_CONSOLE, NULL,
+     console_get_static},
+    {"console-login", "GET", "/console/login", 0, HTTP_ROUTE_CONSOLE, NULL, console_get_login},
+    {"console-login", "POST", "/console/login", 0, HTTP_ROUTE_CONSOLE, NULL, console_post_login},
+    {"console-logout", "POST", "/console/logout", 0, HTTP_ROUTE_CONSOLE, NULL,
+     console_post_logout},
+    {"console-today", "GET", "/console/", 0, HTTP_ROUTE_CONSOLE, NULL, console_get_today},
+    {"console-reviews", "GET", "/console/reviews", 0, HTTP_ROUTE_CONSOLE, NULL,
+     console_get_reviews},
+    {"console-review", "GET", "/console/reviews/{}", 0, HTTP_ROUTE_CONSOLE, NULL,
+     console_get_review},
+    {"console-review", "POST", "/console/reviews/{}", 0, HTTP_ROUTE_CONSOLE, NULL,
+     console_post_review},
 };
 const size_t http_n_routes = sizeof http_routes / sizeof http_routes[0];

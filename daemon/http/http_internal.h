@@ -36,6 +36,8 @@ struct http_conf {
     char *public_url;
     char *ack_key_file; /* NULL: ack links are refused */
     bool metrics_public;
+    bool console;     /* http.console */
+    int console_idle; /* http.console_idle, seconds */
     struct http_token *tokens;
     size_t n_tokens;
 };
@@ -47,13 +49,21 @@ struct http_answer {
     size_t len;
     const char *content_type;
     char allow[32]; /* 405 */
+    /* The console's pages (console.c): */
+    bool console;       /* send console.md's headers */
+    bool cache_forever; /* the hashed stylesheet: a long cache lifetime instead of no-store */
+    char location[256]; /* a 303's Location, or "" */
+    char cookie[256];   /* a Set-Cookie value, or "" */
 };
 
 struct http_request;
 typedef void (*http_handler_fn)(sdat_http_t *http, struct http_request *req,
                                 struct http_answer *ret);
 
-enum { HTTP_ROUTE_METRICS = 1 }; /* the role is not needed when metrics_public */
+enum {
+    HTTP_ROUTE_METRICS = 1, /* the role is not needed when metrics_public */
+    HTTP_ROUTE_CONSOLE = 2  /* the console: no bearer token; its own session (console.c) */
+};
 
 struct http_route {
     const char *name;    /* in the log line, never the path */
@@ -98,6 +108,14 @@ void http_conn_started(sdat_http_t *http, struct MHD_Connection *connection,
                        void **socket_context);
 void http_conn_closed(sdat_http_t *http, void **socket_context);
 void http_conn_serving(struct MHD_Connection *connection, bool serving);
+bool http_tls(const sdat_http_t *http);             /* the listener speaks TLS */
+/* The listener is neither loopback nor TLS: the console answers 503. */
+bool http_console_exposed(const sdat_http_t *http);
+struct console_state *http_console_state(sdat_http_t *http);
+/* http_request.c: the configured token with this value (constant time over
+ * every token), or NULL. */
+const struct http_token *http_token_match(const struct http_conf *conf, const char *token,
+                                          size_t len);
 
 /* http_request.c: libmicrohttpd's callbacks (cls is the server). */
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *connection, const char *url,
@@ -170,5 +188,17 @@ void http_post_replay(sdat_http_t *http, struct http_request *req, struct http_a
 void http_post_lookup(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 void http_get_flags(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 void http_post_attendance(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+/* console*.c: the web console (console.md). */
+struct console_state *console_state_new(void);
+void console_state_free(struct console_state *cs);
+void console_get_root(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_get_static(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_get_login(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_post_login(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_post_logout(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_get_today(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_get_reviews(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_get_review(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_post_review(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 
 #endif

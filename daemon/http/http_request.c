@@ -64,8 +64,25 @@ static enum MHD_Result respond(struct http_request *req, struct http_answer *a)
     if (a->content_type) {
         MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
     }
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (a->content_type && strncmp(a->content_type, "text/html", 9) == 0) {
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            a->cache_forever ? "public, max-age=31536000, immutable" : "no-store");
+    if (a->console || (req->route && (req->route->flags & HTTP_ROUTE_CONSOLE))) {
+        /* console.md "Access": the console's own policy (its stylesheet is
+         * same-origin; no inline style or script). */
+        MHD_add_response_header(response, "Content-Security-Policy",
+                                "default-src 'none'; style-src 'self'; img-src 'self'; "
+                                "script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                                "base-uri 'none'");
+        MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(response, "X-Frame-Options", "DENY");
+        if (a->location[0]) {
+            MHD_add_response_header(response, MHD_HTTP_HEADER_LOCATION, a->location);
+        }
+        if (a->cookie[0]) {
+            MHD_add_response_header(response, MHD_HTTP_HEADER_SET_COOKIE, a->cookie);
+        }
+    } else if (a->content_type && strncmp(a->content_type, "text/html", 9) == 0) {
         /* The acknowledgement pages: their URL holds a token, so no referrer
          * leaves them; nothing but their own inline style and form runs. */
         MHD_add_response_header(response, "Content-Security-Policy",
@@ -78,7 +95,7 @@ static enum MHD_Result respond(struct http_request *req, struct http_answer *a)
     if (a->status == MHD_HTTP_METHOD_NOT_ALLOWED && a->allow[0]) {
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, a->allow);
     }
-    if (a->status == MHD_HTTP_UNAUTHORIZED) {
+    if (a->status == MHD_HTTP_UNAUTHORIZED && !a->console) {
         MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     }
     enum MHD_Result r = MHD_queue_response(req->connection, a->status, response);
@@ -171,6 +188,12 @@ static const struct http_token *token_find(const struct http_conf *conf, const c
     if (len == 0 || memchr(token, ' ', len)) {
         return NULL;
     }
+    return http_token_match(conf, token, len);
+}
+
+const struct http_token *http_token_match(const struct http_conf *conf, const char *token,
+                                          size_t len)
+{
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)token, len, digest);
     size_t found = 0; /* index + 1 */
@@ -192,6 +215,8 @@ static const char *role_name(unsigned role)
         return "ack";
     case SDAT_ROLE_OPERATOR:
         return "operator";
+    case SDAT_ROLE_AUDITOR:
+        return "auditor";
     default:
         return "metrics";
     }
@@ -339,6 +364,7 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *connection, co
         req->method = method_literal(method);
         req->started_mono_ms = sdat_time_mono_ms();
         http_conn_serving(connection, true);
+        a.console = strncmp(url, "/console", 8) == 0;
         if (!admit(http, req, url, method, &a)) {
             return respond(req, &a);
         }

@@ -177,6 +177,17 @@ int sdat_store_attempt_insert(sdat_store_t *st, const char *id, int n, int64_t a
                               const char *outcome, const char *detail);
 int sdat_store_notification_count(sdat_store_t *st, const char *state, int64_t *ret_count);
 
+/* The console's "today" counts at now_ms (console.md): open review items;
+ * notifications waiting for their release time (scheduled) and due but not
+ * delivered (pending, retries included); failed ones; delivered ones past
+ * their ack_due and not acknowledged; dead letters; and the next release
+ * time (0 when nothing waits). 0 or -EIO. */
+struct sdat_console_counts {
+    int64_t reviews, scheduled, pending, failed, unacknowledged, dead_letters;
+    int64_t next_release_ms;
+};
+int sdat_store_console_counts(sdat_store_t *st, int64_t now_ms, struct sdat_console_counts *ret);
+
 /* Review items (flows.md §1 "Review decisions"). state: open, accepted,
  * rejected, cancelled. candidates: JSON text of [{child_id, score}]. */
 struct sdat_review_item {

@@ -292,6 +292,20 @@ void sdat_metrics_clear(sdat_metric_t m)
     pthread_mutex_unlock(&lock);
 }
 
+size_t sdat_metrics_gauge_nonzero(sdat_metric_t m)
+{
+    if ((unsigned)m >= SDAT_M_COUNT || defs[m].type != METRIC_GAUGE) {
+        return 0;
+    }
+    size_t n = 0;
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < families[m].count; i++) {
+        n += families[m].series[i].value != 0;
+    }
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
 void sdat_metrics_reset(void)
 {
     pthread_mutex_lock(&lock);

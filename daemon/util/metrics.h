@@ -9,6 +9,8 @@
 #ifndef SDAT_METRICS_H
 #define SDAT_METRICS_H
 
+#include <stddef.h>
+
 #define SDAT_METRICS_MAX_SERIES 10000
 
 /* Labels of each metric, in the order its label values are passed. */
@@ -46,6 +48,9 @@ void sdat_metrics_observe(sdat_metric_t m, double v);
  * after a reload). Ignored for counters and histograms, which must not go
  * backwards while the process lives. */
 void sdat_metrics_clear(sdat_metric_t m);
+/* How many series of a gauge are not zero now (the console counts the open
+ * circuits this way); 0 for counters and histograms. */
+size_t sdat_metrics_gauge_nonzero(sdat_metric_t m);
 
 /* The whole registry in the Prometheus text exposition format 0.0.4: HELP
  * and TYPE for every metric, series sorted by label values, histograms with

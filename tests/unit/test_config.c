@@ -623,3 +623,27 @@ Test(config, every_connector_declares_its_keys_under_its_own_name)
     }
     cr_assert_eq(n, 4); /* file, webhook, smtp, kafka */
 }
+
+Test(config, console_keys_default_on_with_a_15_minute_idle_and_auditor_is_a_role)
+{
+    int r = 0;
+    char *errors = load_variant(
+        "kafka = { embedded = true; };",
+        "kafka = { embedded = true; }; http = { tokens = ( { name = \"ig\"; sha256 = "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"; roles = [ "
+        "\"auditor\", \"ack\" ]; } ); };",
+        &r);
+    cr_assert_eq(r, 0, "%s", errors ? errors : "");
+    free(errors);
+    char *path = write_file("good.conf", base_conf);
+    struct sdat_config *cfg = NULL;
+    char *err2 = NULL;
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &err2), 0);
+    cr_assert(cfg->http.console);
+    cr_assert_eq(cfg->http.console_idle, 900);
+    sdat_config_free(cfg);
+    free(path);
+    expect_error("kafka = { embedded = true; };",
+                 "kafka = { embedded = true; }; http = { console_idle = 10; };",
+                 "5: http.console_idle");
+}
