@@ -229,7 +229,6 @@ void console_get_static(sdat_http_t *http, struct http_request *req, struct http
         return;
     }
     http_text(ret, 200, "text/css; charset=utf-8", stylesheet);
-    ret->cache_forever = true;
 }
 
 /* ---- the frame ---- */

@@ -51,7 +51,6 @@ struct http_answer {
     char allow[32]; /* 405 */
     /* The console's pages (console.c): */
     bool console;       /* send console.md's headers */
-    bool cache_forever; /* the hashed stylesheet: a long cache lifetime instead of no-store */
     char location[256]; /* a 303's Location, or "" */
     char cookie[256];   /* a Set-Cookie value, or "" */
 };

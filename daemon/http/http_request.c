@@ -64,8 +64,7 @@ static enum MHD_Result respond(struct http_request *req, struct http_answer *a)
     if (a->content_type) {
         MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
     }
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
-                            a->cache_forever ? "public, max-age=31536000, immutable" : "no-store");
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (a->console || (req->route && (req->route->flags & HTTP_ROUTE_CONSOLE))) {
         /* console.md "Access": the console's own policy (its stylesheet is
          * same-origin; no inline style or script). */
