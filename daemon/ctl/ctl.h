@@ -34,6 +34,11 @@ sdat_store_t *ctl_open_store(const struct sdat_config *cfg);
 int ctl_json_only(int argc, char **argv, int operands, const char *usage, bool *ret_json);
 /* Opens FILE or "-" (standard input); NULL with a message on failure. */
 FILE *ctl_open_input(const char *path);
+/* S (NULL: "") as one printable line for a table (sdat_log_escape: control
+ * characters, C1 controls and invalid UTF-8 escaped; quality.md S8): every
+ * value printed from the store or an answer may have come from outside.
+ * The result lives until the eighth call after this one. */
+const char *ctl_esc(const char *s);
 
 /* Calls the daemon's HTTP API (--url, else http.public_url, else
  * http.listen; token from --token-file or $SDAT_TOKEN; --ca-file). 0 and the

@@ -43,8 +43,8 @@ static int print_one(const struct sdat_dead_letter *dl, void *opaque)
         char source[300];
         snprintf(source, sizeof source, "%s[%d]@%lld", dl->topic, (int)dl->partition,
                  (long long)dl->offset);
-        printf("%-6lld %-24s %-7s %-32s %s\n", (long long)dl->id, at, dl->stage, source,
-               dl->error);
+        printf("%-6lld %-24s %-7s %-32s %s\n", (long long)dl->id, at, ctl_esc(dl->stage),
+               ctl_esc(source), ctl_esc(dl->error));
     }
     l->count++;
     return 0;

@@ -9,6 +9,7 @@
 #include "outbox/outbox.h"
 #include "ctl.h"
 #include "store/store.h"
+#include "util/util.h"
 
 #define DEFAULT_CONFIG SDAT_SYSCONFDIR "/sdat/sdatd.conf"
 
@@ -100,6 +101,14 @@ int ctl_json_only(int argc, char **argv, int operands, const char *usage, bool *
         return CTL_USAGE;
     }
     return CTL_OK;
+}
+
+const char *ctl_esc(const char *s)
+{
+    static char ring[8][2048];
+    static unsigned next;
+    char *out = ring[next++ % 8];
+    return sdat_log_escape(s, out, sizeof ring[0]);
 }
 
 FILE *ctl_open_input(const char *path)

@@ -63,8 +63,9 @@ static int print_notification(const struct sdat_notification *n, void *opaque)
             printf("%-34s %-18s %-22s %-12s %-20s %3s %s\n", "ID", "KIND", "RECIPIENT", "STATE",
                    "SCHEDULED", "ATT", "INCIDENT");
         }
-        printf("%-34s %-18s %-22s %-12s %-20s %3d %s\n", n->id, n->kind, n->recipient, n->state,
-               scheduled, n->attempts, n->source_key);
+        printf("%-34s %-18s %-22s %-12s %-20s %3d %s\n", ctl_esc(n->id), ctl_esc(n->kind),
+               ctl_esc(n->recipient), ctl_esc(n->state), scheduled, n->attempts,
+               ctl_esc(n->source_key));
     }
     l->count++;
     return 0;
@@ -192,13 +193,13 @@ int ctl_show(const struct ctl_options *opts, int argc, char **argv)
         return CTL_OK;
     }
     /* For people: the state and the trail; the payload as JSON. */
-    printf("notification %s\n  kind %s, recipient %s, state %s, incident %s\n", id,
-           json_string_value(json_object_get(s.doc, "kind")),
-           json_string_value(json_object_get(s.doc, "recipient")),
-           json_string_value(json_object_get(s.doc, "state")),
-           json_string_value(json_object_get(s.doc, "incident")));
+    printf("notification %s\n  kind %s, recipient %s, state %s, incident %s\n", ctl_esc(id),
+           ctl_esc(json_string_value(json_object_get(s.doc, "kind"))),
+           ctl_esc(json_string_value(json_object_get(s.doc, "recipient"))),
+           ctl_esc(json_string_value(json_object_get(s.doc, "state"))),
+           ctl_esc(json_string_value(json_object_get(s.doc, "incident"))));
     printf("  scheduled for %s, %d attempt(s)\n",
-           json_string_value(json_object_get(s.doc, "scheduled_for")),
+           ctl_esc(json_string_value(json_object_get(s.doc, "scheduled_for"))),
            (int)json_integer_value(json_object_get(s.doc, "attempts")));
     size_t i;
     json_t *v;
@@ -206,21 +207,21 @@ int ctl_show(const struct ctl_options *opts, int argc, char **argv)
     json_array_foreach(json_object_get(s.doc, "attempt_log"), i, v)
     {
         printf("  %lld  %s  %-7s %s\n", (long long)json_integer_value(json_object_get(v, "n")),
-               json_string_value(json_object_get(v, "at")),
-               json_string_value(json_object_get(v, "outcome")),
-               json_string_value(json_object_get(v, "detail")) ? json_string_value(json_object_get(v, "detail")) : "");
+               ctl_esc(json_string_value(json_object_get(v, "at"))),
+               ctl_esc(json_string_value(json_object_get(v, "outcome"))),
+               ctl_esc(json_string_value(json_object_get(v, "detail"))));
     }
     printf("audit trail:\n");
     json_array_foreach(json_object_get(s.doc, "audit"), i, v)
     {
         printf("  seq %-6lld %s  %-26s by %s\n", (long long)json_integer_value(json_object_get(v, "seq")),
-               json_string_value(json_object_get(v, "ts")),
-               json_string_value(json_object_get(v, "type")),
-               json_string_value(json_object_get(v, "actor")));
+               ctl_esc(json_string_value(json_object_get(v, "ts"))),
+               ctl_esc(json_string_value(json_object_get(v, "type"))),
+               ctl_esc(json_string_value(json_object_get(v, "actor"))));
     }
     if (json_object_get(s.doc, "payload_removed")) {
         printf("payload: removed under retention (retention.payload_days); sha256 %s\n",
-               json_string_value(json_object_get(s.doc, "payload_sha256")));
+               ctl_esc(json_string_value(json_object_get(s.doc, "payload_sha256"))));
     } else {
         printf("payload:\n");
         json_dumpf(json_object_get(s.doc, "payload"), stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -259,8 +260,8 @@ static int print_review(const struct sdat_review_item *item, void *opaque)
                      json_string_value(json_object_get(v, "score")));
         }
         json_decref(c);
-        printf("%-34s %-20s %-24s %-6s %s\n", item->id, created, item->incident, item->child_ref,
-               cands);
+        printf("%-34s %-20s %-24s %-6s %s\n", ctl_esc(item->id), created, ctl_esc(item->incident),
+               ctl_esc(item->child_ref), ctl_esc(cands));
     }
     l->count++;
     return 0;

@@ -62,3 +62,18 @@ void sdat_id_review(const char *source, int64_t version, const char *child, char
 {
     derive('r', "review", source, version, child, NULL, NULL, ret_id);
 }
+
+bool sdat_id_register_key_valid(const void *key, size_t len)
+{
+    static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_-";
+    const char *k = key;
+    if (!k || len < 1 || len > 64) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (k[i] == '\0' || !strchr(allowed, k[i])) {
+            return false;
+        }
+    }
+    return true;
+}

@@ -1,6 +1,13 @@
 /* Validating an instance against a compiled schema. Errors go into the
  * caller's fixed buffer; subschemas tried by anyOf, oneOf, not and if run
- * silently. */
+ * silently.
+ *
+ * No byte of the instance reaches an issue (quality.md S8): a path names
+ * only property names the schema itself lists under `properties` and array
+ * indices; below a property the schema does not name (one allowed by
+ * patternProperties or additionalProperties) the path stops at its parent
+ * and the message says so; messages name rules and the schema's own
+ * values, never the instance's. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +22,7 @@ struct vctx {
     size_t path_len;
     int silent; /* > 0: probing a branch; record nothing */
     int depth;
+    int unnamed; /* > 0: below a property the schema does not name */
 };
 
 static void issue(struct vctx *v, bool warning, const char *fmt, ...)
@@ -33,16 +41,24 @@ static void issue(struct vctx *v, bool warning, const char *fmt, ...)
     }
     struct sdat_issue *is = &list[(*n)++];
     memcpy(is->path, v->path, v->path_len + 1);
+    static const char unnamed[] = "in a property the schema does not name: ";
+    size_t at = v->unnamed ? sizeof unnamed - 1 : 0;
+    memcpy(is->message, unnamed, at);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(is->message, sizeof is->message, fmt, ap);
+    vsnprintf(is->message + at, sizeof is->message - at, fmt, ap);
     va_end(ap);
 }
 
-/* Appends one JSON Pointer token (escaping ~ and /); returns the old length. */
+/* Appends one JSON Pointer token (escaping ~ and /); returns the old length.
+ * token is a schema's property name or an index; below an unnamed property
+ * nothing is appended. */
 static size_t push(struct vctx *v, const char *token)
 {
     size_t old = v->path_len;
+    if (v->unnamed) {
+        return old;
+    }
     if (v->path_len + 1 < sizeof v->path) {
         v->path[v->path_len++] = '/';
     }
@@ -195,11 +211,21 @@ static bool validate_object(struct vctx *v, const struct node *n, const json_t *
     json_object_foreach((json_t *)x, key, val)
     {
         bool matched = false;
-        size_t old = push(v, key);
-        for (size_t k = 0; k < n->n_props; k++) {
+        /* The schema's own spelling of the name goes into the path. */
+        const char *known = NULL;
+        for (size_t k = 0; k < n->n_props && !known; k++) {
             if (strcmp(n->props[k].name, key) == 0) {
-                matched = true;
-                ok = validate(v, n->props[k].node, val) && ok;
+                known = n->props[k].name;
+            }
+        }
+        size_t old = known ? push(v, known) : v->path_len;
+        v->unnamed += !known;
+        if (known) {
+            for (size_t k = 0; k < n->n_props; k++) {
+                if (strcmp(n->props[k].name, key) == 0) {
+                    matched = true;
+                    ok = validate(v, n->props[k].node, val) && ok;
+                }
             }
         }
         for (size_t k = 0; k < n->n_pattern_props; k++) {
@@ -210,8 +236,9 @@ static bool validate_object(struct vctx *v, const struct node *n, const json_t *
         }
         if (!matched && n->additional) {
             if (n->additional->is_bool && !n->additional->bool_value) {
+                v->unnamed -= !known;
                 pop(v, old);
-                issue(v, false, "property \"%s\" is not allowed", key);
+                issue(v, false, "has a property that is not allowed");
                 ok = false;
                 continue;
             }
@@ -220,11 +247,16 @@ static bool validate_object(struct vctx *v, const struct node *n, const json_t *
         if (n->property_names) {
             json_t *name = json_string(key);
             if (!probe(v, n->property_names, name)) {
-                issue(v, false, "property name is not allowed");
+                v->unnamed -= !known;
+                pop(v, old);
+                issue(v, false, "has a property whose name is not allowed");
                 ok = false;
+                json_decref(name);
+                continue;
             }
             json_decref(name);
         }
+        v->unnamed -= !known;
         pop(v, old);
     }
     if (n->dependent_required) {

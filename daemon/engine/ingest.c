@@ -78,8 +78,13 @@ static int register_record(struct sdat_engine *e, const struct sdat_inbound *m, 
     char key[200];
     enum sdat_register_kind kind =
         strcmp(schema, "council.child/1") == 0 ? SDAT_REGISTER_CHILD : SDAT_REGISTER_FLAG;
-    if (!m->key || m->key_len == 0 || m->key_len >= sizeof key || memchr(m->key, 0, m->key_len)) {
-        return dead_letter(e, m, "key", "a register record needs its id as the message key",
+    /* Checked like the ids themselves (quality.md S8): a tombstone's key is
+     * otherwise unchecked input, and it is logged and audited. */
+    if (!m->key || m->key_len == 0 || m->key_len >= sizeof key ||
+        !sdat_id_register_key_valid(m->key, m->key_len)) {
+        return dead_letter(e, m, "key",
+                           "a register record needs its id as the message key "
+                           "(1-64 letters, digits, '/', '_' or '-')",
                            now_ms);
     }
     memcpy(key, m->key, m->key_len);

@@ -207,7 +207,12 @@ bool sdat_format_ods_code(const char *s)
     return true;
 }
 
-/* BS 7666: outward code A9, A99, AA9, AA99, A9A or AA9A; inward code 9AA. */
+/* BS 7666: outward code A9, A99, AA9, AA99, A9A or AA9A; inward code 9AA.
+ * The letters follow the rules the ONS and GOV.UK give for the format (ONS
+ * Postcode Directory user guide; GOV.UK "Bulk data transfer: additional
+ * validation for CAS", postcode format): the first letter is never Q, V or
+ * X, and the second (in AA9, AA99 and AA9A) never I, J or Z. GIR 0AA is the
+ * one exception kept. */
 int sdat_postcode_normalise(const char *s, char *out, size_t outlen)
 {
     char c[9];
@@ -249,6 +254,9 @@ int sdat_postcode_normalise(const char *s, char *out, size_t outlen)
     } else {
         ok = isalpha((unsigned char)o[0]) && isalpha((unsigned char)o[1]) &&
              isdigit((unsigned char)o[2]) && isalnum((unsigned char)o[3]);
+    }
+    if (ok && strcmp(c, "GIR0AA") != 0) {
+        ok = !strchr("QVX", o[0]) && !(isalpha((unsigned char)o[1]) && strchr("IJZ", o[1]));
     }
     if (!ok) {
         return -EINVAL;

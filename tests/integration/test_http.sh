@@ -71,7 +71,7 @@ NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 cat >"$T/events.jsonl" <<EOF
 {"schema":"police.da-incident/1","force":"derbyshire","incident_id":"H-1","version":1,"occurred_at":"$NOW","reported_at":"$NOW","location":{"address":"6 Example Street","postcode":"DE23 6AA"},"risk":"medium","children":[{"ref":"c1","given_name":"Fen","family_name":"Twinsworth","dob":"2017-01-01","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}
 this line is not JSON
-{"schema":"police.da-incident/1","force":"otherforce","incident_id":"H-2","version":1,"occurred_at":"$NOW","reported_at":"$NOW","location":{"address":"1 Nowhere","postcode":"ZZ9 9ZZ"},"risk":"medium","children":[{"ref":"c1","given_name":"Ashlyn","family_name":"Testwood","dob":"2016-04-12","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}
+{"schema":"police.da-incident/1","force":"otherforce","incident_id":"H-2","version":1,"occurred_at":"$NOW","reported_at":"$NOW","location":{"address":"1 Nowhere","postcode":"ZE9 9ZZ"},"risk":"medium","children":[{"ref":"c1","given_name":"Ashlyn","family_name":"Testwood","dob":"2016-04-12","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}
 EOF
 "$SDATCTL" -c "$T/sdatd.conf" import children "$T/children.jsonl" >"$T/import.out" 2>&1
 check "the register is imported" grep -q "imported 3 children" "$T/import.out"

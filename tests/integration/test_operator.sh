@@ -97,7 +97,7 @@ check "sdatctl show lists the notification's audit trail" \
     sh -c "grep -q 'notification.created' '$T/show.out' && grep -q 'notification.delivered' '$T/show.out'"
 
 # 2. A dead letter fixed by the directory and replayed.
-incident otherforce X-1 "ZZ9 9ZZ"
+incident otherforce X-1 "ZE9 9ZZ"
 dead() { "$SDATCTL" -c "$T/sdatd.conf" dlq --json 2>/dev/null | grep -q '"stage":"routing"'; }
 check "an incident from an unknown force at an unknown postcode is dead-lettered (routing)" wait_for 30 dead
 DLID=$("$SDATCTL" -c "$T/sdatd.conf" dlq --json | python3 -c 'import json,sys; print([json.loads(l) for l in sys.stdin if "routing" in l][0]["id"])')

@@ -279,7 +279,7 @@ Test(engine, an_unroutable_incident_is_dead_lettered_and_replayed_after_the_dire
     /* A force the directory does not know, at a postcode in no area. */
     json_t *doc = one_child_incident("X-1", 1, "x");
     json_object_set_new(doc, "force", json_string("otherforce"));
-    json_object_set_new(json_object_get(doc, "location"), "postcode", json_string("ZZ9 9ZZ"));
+    json_object_set_new(json_object_get(doc, "location"), "postcode", json_string("ZE9 9ZZ"));
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     struct sdat_inbound m = {.topic = "police.da-incidents", .offset = 99, .key = "otherforce/X-1",
@@ -342,4 +342,51 @@ Test(engine, an_unroutable_incident_is_dead_lettered_and_replayed_after_the_dire
     cr_assert_eq(audit_count("dlq.replayed", &replayed), 2, "one record per replay");
     cr_assert_str_eq(json_string_value(json_object_get(replayed, "actor")), "A. Operator");
     json_decref(replayed);
+}
+
+/* ---- quality.md S8: register keys are checked like ids ---- */
+
+struct dead_seen {
+    size_t n;
+    char stage[16], error[512];
+};
+
+static int last_dead(const struct sdat_dead_letter *dl, void *opaque)
+{
+    struct dead_seen *d = opaque;
+    d->n++;
+    snprintf(d->stage, sizeof d->stage, "%s", dl->stage);
+    snprintf(d->error, sizeof d->error, "%s", dl->error);
+    return 0;
+}
+
+Test(engine, a_register_tombstone_with_a_key_that_is_no_id_is_dead_lettered_at_stage_key)
+{
+    static const char *const keys[] = {"T-1\n2026-01-01T00:00:00Z info register tombstone",
+                                       "T-1 Ada Quillbrook", "T-1\x1b[2J", "T-1.x"};
+    size_t rejected_before = audit_count("event.rejected", NULL);
+    size_t changed_before = audit_count("register.changed", NULL);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        struct sdat_inbound m = {.topic = "council.children", .offset = (int64_t)i,
+                                 .key = keys[i], .key_len = strlen(keys[i])};
+        cr_assert_eq(sdat_engine_ingest(&engine, &m, ms("2026-11-19T21:05:00Z")), 0);
+        struct dead_seen d = {0};
+        cr_assert_eq(sdat_store_dead_letters_since(st, 0, last_dead, &d), 0);
+        cr_assert_eq(d.n, i + 1, "key %zu is dead-lettered", i);
+        cr_assert_str_eq(d.stage, "key");
+        cr_assert_null(strstr(d.error, "T-1"), "%s", d.error);
+    }
+    json_t *child = NULL;
+    cr_assert_eq(sdat_store_child_get(st, "T-1", &child), 0, "T-1 is still in the register");
+    json_decref(child);
+    cr_assert_eq(audit_count("event.rejected", NULL), rejected_before + 4);
+    cr_assert_eq(audit_count("register.changed", NULL), changed_before);
+
+    /* A well-formed key still removes the child. */
+    struct sdat_inbound m = {.topic = "council.children", .offset = 9, .key = "T-1", .key_len = 3};
+    cr_assert_eq(sdat_engine_ingest(&engine, &m, ms("2026-11-19T21:06:00Z")), 0);
+    cr_assert_eq(audit_count("register.changed", NULL), changed_before + 1);
+    child = NULL;
+    cr_assert_neq(sdat_store_child_get(st, "T-1", &child), 0);
+    json_decref(child);
 }

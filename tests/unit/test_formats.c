@@ -91,6 +91,25 @@ Test(formats, postcodes_any_case_with_or_without_the_space)
     cr_assert_not(sdat_format_postcode("DE22 XXY"));
 }
 
+/* ONS / GOV.UK postcode format: Q, V and X never come first; I, J and Z
+ * never second. */
+Test(formats, postcode_letters_follow_the_uk_rules)
+{
+    static const char *const refused[] = {"QA1 1AA", "VA1 1AA", "XA1 1AA", "Q1 1AA",
+                                          "V1A 1AA", "xa11 1aa", "AI1 1AA", "AJ1 1AA",
+                                          "AZ1 1AA", "ZZ9 9ZZ", "BI1A 1AA", "EZ11 1AA"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        cr_assert_not(sdat_format_postcode(refused[i]), "%s accepted", refused[i]);
+    }
+    static const char *const accepted[] = {"A1 1AA",  "AA1 1AA", "PA1 1AA", "WA1 1AA",
+                                           "YA1 1AA", "ZE1 0AA", "AH1 1AA", "AK1 1AA",
+                                           "AY1 1AA", "W1A 0AX", "EC1A 1BB", "BX1 1LT",
+                                           "GIR 0AA", "sw1a 2aa"};
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+        cr_assert(sdat_format_postcode(accepted[i]), "%s refused", accepted[i]);
+    }
+}
+
 Test(formats, codes)
 {
     cr_assert(sdat_format_urn("112233"));

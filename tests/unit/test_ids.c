@@ -41,3 +41,19 @@ Test(ids, every_part_changes_the_id)
     cr_assert_str_neq(base, other);
     cr_assert_eq(strlen(base), SDAT_ID_LEN);
 }
+
+Test(ids, register_keys_are_checked_like_the_register_ids)
+{
+    cr_assert(sdat_id_register_key_valid("T-1", 3));
+    cr_assert(sdat_id_register_key_valid("831/C_0042-a", 12));
+    char longest[65];
+    memset(longest, 'a', sizeof longest);
+    cr_assert(sdat_id_register_key_valid(longest, 64));
+    cr_assert_not(sdat_id_register_key_valid(longest, 65));
+    cr_assert_not(sdat_id_register_key_valid("", 0));
+    cr_assert_not(sdat_id_register_key_valid(NULL, 3));
+    cr_assert_not(sdat_id_register_key_valid("T-1\n", 4));
+    cr_assert_not(sdat_id_register_key_valid("T 1", 3));
+    cr_assert_not(sdat_id_register_key_valid("T-1\0x", 5));
+    cr_assert_not(sdat_id_register_key_valid("T-\xc3\xa9", 4));
+}

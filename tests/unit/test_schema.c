@@ -223,3 +223,63 @@ Test(schema, official_suite_draft2020_12_passes_except_listed_exclusions)
     cr_assert_eq(t.failed, 0, "%d suite cases failed (see the log)", t.failed);
     cr_assert_gt(t.passed, 800);
 }
+
+/* quality.md S8: an issue names schema-known properties and indices only.
+ * Below a property that patternProperties or additionalProperties lets in,
+ * the path stops at the parent; no rule quotes a name or a value. */
+Test(schema, issues_name_only_what_the_schema_knows)
+{
+    json_t *doc = json_loads(
+        "{\"type\":\"object\",\"properties\":{\"kids\":{\"type\":\"array\",\"items\":{"
+        "\"type\":\"object\",\"properties\":{\"dob\":{\"type\":\"string\",\"format\":\"date\"}},"
+        "\"patternProperties\":{\"^x-\":{\"type\":\"integer\"}},"
+        "\"additionalProperties\":{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"string\","
+        "\"pattern\":\"^[0-9]+$\"}}},"
+        "\"propertyNames\":{\"maxLength\":40}}}},"
+        "\"dependentRequired\":{\"kids\":[\"la\"]},\"additionalProperties\":false}",
+        0, NULL);
+    cr_assert_not_null(doc);
+    sdat_schema_t *schema;
+    char err[256];
+    cr_assert_eq(sdat_schema_compile(doc, &schema, err, sizeof err), 0, "%s", err);
+    json_t *x = json_loads("{\"kids\":[{\"dob\":\"Quillbrook\"},"
+                           "{\"x-Quillbrook\":\"9434765919\","
+                           "\"Ada Quillbrook\":{\"n\":\"Quillbrook\"},"
+                           "\"Ada Quillbrook 2015-03-04 9434765919 and more words\":{}}],"
+                           "\"Quillbrook\\n2026-01-01T00:00:00Z info delivered\":1}",
+                           0, NULL);
+    cr_assert_not_null(x);
+    struct sdat_validation v;
+    cr_assert_eq(sdat_schema_validate(schema, x, &v), 1);
+    static const struct {
+        const char *path, *message;
+    } want[] = {
+        {"/kids/0/dob", "is not a real calendar date (YYYY-MM-DD)"},
+        {"/kids/1", "in a property the schema does not name: must be an integer"},
+        {"/kids/1", "in a property the schema does not name: does not match the pattern"},
+        {"/kids/1", "has a property whose name is not allowed"},
+        {"", "property \"la\" is required when \"kids\" is present"}, /* the schema's names */
+        {"", "has a property that is not allowed"},
+    };
+    bool seen[sizeof want / sizeof want[0]] = {false};
+    for (size_t i = 0; i < v.n_errors; i++) {
+        const char *path = v.errors[i].path, *message = v.errors[i].message;
+        cr_assert_null(strstr(path, "Quillbrook"), "%s", path);
+        cr_assert_null(strstr(message, "Quillbrook"), "%s", message);
+        cr_assert_null(strstr(message, "9434765919"), "%s", message);
+        cr_assert_null(strchr(message, '\n'), "%s", message);
+        bool known = false;
+        for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+            if (strcmp(want[k].path, path) == 0 && strstr(message, want[k].message)) {
+                seen[k] = known = true;
+            }
+        }
+        cr_assert(known, "unexpected issue %s: %s", path, message);
+    }
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        cr_assert(seen[k], "missing issue %s: %s", want[k].path, want[k].message);
+    }
+    json_decref(x);
+    sdat_schema_free(schema);
+    json_decref(doc);
+}
