@@ -65,25 +65,9 @@ struct buf {
 
 static void buf_add(struct buf *b, const char *s, size_t n)
 {
-    if (b->failed) {
-        return;
+    if (!b->failed && !sdat_text_append(&b->data, &b->len, &b->cap, s, n)) {
+        b->failed = true;
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
 }
 
 static void buf_puts(struct buf *b, const char *s)

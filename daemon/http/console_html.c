@@ -17,25 +17,9 @@
 
 static void cb_put(struct cbuf *b, const char *s, size_t n)
 {
-    if (b->failed) {
-        return;
+    if (!b->failed && !sdat_text_append(&b->p, &b->len, &b->cap, s, n)) {
+        b->failed = true;
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        char *grown = realloc(b->p, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
 }
 
 void cb_raw(struct cbuf *b, const char *s)

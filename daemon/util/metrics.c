@@ -1,4 +1,5 @@
 #include "metrics.h"
+#include "text.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -325,25 +326,9 @@ struct text {
 
 static void put(struct text *t, const char *s, size_t n)
 {
-    if (t->failed) {
-        return;
+    if (!t->failed && !sdat_text_append(&t->data, &t->len, &t->cap, s, n)) {
+        t->failed = true;
     }
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (t->len + n + 1 > cap) {
-            cap *= 2;
-        }
-        char *grown = realloc(t->data, cap);
-        if (!grown) {
-            t->failed = true;
-            return;
-        }
-        t->data = grown;
-        t->cap = cap;
-    }
-    memcpy(t->data + t->len, s, n);
-    t->len += n;
-    t->data[t->len] = '\0';
 }
 
 static void puts_text(struct text *t, const char *s)

@@ -1,6 +1,6 @@
 /* util: what every part may use. Logging, metrics, the clock and civil-date
  * arithmetic, the zone-file reader, digests, secret files, the listen address,
- * sd_notify. Uses no other part. */
+ * sd_notify, a growing text buffer. Uses no other part. */
 #ifndef SDAT_UTIL_H
 #define SDAT_UTIL_H
 
@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "sdnotify.h"
 #include "secret.h"
+#include "text.h"
 #include "timeutil.h"
 #include "keytab.h"
 #include "listen.h"
