@@ -355,6 +355,9 @@ struct sdat_child_search {
 int sdat_store_children_find(sdat_store_t *st, const struct sdat_child_search *q,
                              int (*fn)(const char *child_id, const json_t *child, void *opaque),
                              void *opaque);
+/* The chain's last record as stored (0 and 64 zeros when empty), read
+ * from the table (a reader's sdat_store_audit_head is not kept). */
+int sdat_store_audit_last(sdat_store_t *st, int64_t *ret_seq, char ret_hash[65]);
 /* The ids of a recipient's latest notifications, newest first, at most
  * limit; fn may read the store. */
 int sdat_store_notification_ids_for_recipient(sdat_store_t *st, const char *recipient, int limit,

@@ -332,3 +332,26 @@ int sdat_store_notification_ids_for_recipient(sdat_store_t *st, const char *reci
     free(ids);
     return r;
 }
+
+int sdat_store_audit_last(sdat_store_t *st, int64_t *ret_seq, char ret_hash[65])
+{
+    *ret_seq = 0;
+    memset(ret_hash, '0', 64);
+    ret_hash[64] = '\0';
+    sqlite3_stmt *stmt = store_stmt(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    if (!stmt) {
+        return -EIO;
+    }
+    int rc = sqlite3_step(stmt), r = 0;
+    if (rc == SQLITE_ROW) {
+        const char *hash = (const char *)sqlite3_column_text(stmt, 1);
+        *ret_seq = sqlite3_column_int64(stmt, 0);
+        if (hash && strlen(hash) == 64) {
+            memcpy(ret_hash, hash, 65);
+        }
+    } else if (rc != SQLITE_DONE) {
+        r = -EIO;
+    }
+    sqlite3_reset(stmt);
+    return r;
+}
