@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "decide/decide.h"
 #include "store/store.h"
 
 typedef struct sdat_audit sdat_audit_t;
@@ -62,5 +63,18 @@ int sdat_audit_configure_from(sdat_audit_t *audit, const struct sdat_config *cfg
  * may be NULL: an empty object). */
 int sdat_audit_append(sdat_audit_t *audit, sdat_store_t *st, int64_t now_ms, const char *type,
                       const char *actor, json_t *subject, json_t *detail);
+
+/* Verification as `sdatctl audit verify` does it (audit_verify.c). A
+ * verifier for cfg (audit.checkpoint_every and the key read from
+ * audit.checkpoint_key_file, wiped after copying), or for the chain alone
+ * when cfg is NULL: 0, or with err saying why -EACCES (the key file cannot
+ * be read), -EINVAL (it is empty) or -ENOMEM. */
+int sdat_audit_verifier_for(const struct sdat_config *cfg, sdat_audit_verifier_t **ret_verifier,
+                            char *err, size_t errlen);
+/* Feeds every audit row of st (one statement: one snapshot) to v and
+ * finishes it with head (may be NULL). 0 when the chain verifies, 1 when it
+ * is broken (sdat_audit_verifier_broken_seq and _reason say where), or a
+ * negative errno when the rows cannot be read. */
+int sdat_audit_verify_store(sdat_store_t *st, sdat_audit_verifier_t *v, const char *head);
 
 #endif

@@ -97,6 +97,9 @@ int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n
  * -EBUSY not delivered (409), or a store error. */
 int sdat_engine_acknowledge(struct sdat_engine *e, const char *id, const char *by,
                             int64_t now_ms);
+/* The same with via (e.g. "console") added to the record's detail. */
+int sdat_engine_acknowledge_via(struct sdat_engine *e, const char *id, const char *by,
+                                const char *via, int64_t now_ms);
 
 /* Within an open transaction: replays dead letter id through the engine
  * as if it were consumed now from its original topic, partition and offset

@@ -194,6 +194,12 @@ static int ack_read(const struct sdat_notification *n, void *opaque)
 
 int sdat_engine_acknowledge(struct sdat_engine *e, const char *id, const char *by, int64_t now_ms)
 {
+    return sdat_engine_acknowledge_via(e, id, by, NULL, now_ms);
+}
+
+int sdat_engine_acknowledge_via(struct sdat_engine *e, const char *id, const char *by,
+                                const char *via, int64_t now_ms)
+{
     struct ack_ctx a = {0};
     int r = sdat_store_notification_get(e->st, id, ack_read, &a);
     if (r < 0) {
@@ -210,7 +216,8 @@ int sdat_engine_acknowledge(struct sdat_engine *e, const char *id, const char *b
         r = sdat_audit_append(e->audit, e->st, now_ms, "notification.acknowledged", by,
                               json_pack("{s:s, s:s, s:s}", "notification_id", id, "recipient",
                                         a.recipient, "incident", a.source_key),
-                              json_pack("{s:s}", "by", by));
+                              via ? json_pack("{s:s, s:s}", "by", by, "via", via)
+                                  : json_pack("{s:s}", "by", by));
     }
     if (r == 0) {
         log_info("engine", "acknowledged id=%s recipient=%s", id, a.recipient);

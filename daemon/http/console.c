@@ -96,8 +96,10 @@ bool console_begin(sdat_http_t *http, struct http_request *req, struct http_answ
     if (!(ctx->sess.roles & roles)) {
         console_message(ret, 403, ctx, "You cannot open this page",
                         (ctx->sess.roles & SDAT_ROLE_AUDITOR)
-                            ? "The auditor role opens the subject access and audit pages only; "
-                              "this version of the console does not have them yet."
+                            ? "The auditor role opens the children (subject access) and audit "
+                              "pages only."
+                        : (ctx->sess.roles & SDAT_ROLE_ACK)
+                            ? "An acknowledgement token opens the inbox only."
                             : "Your token's role does not open this page.");
         return false;
     }
@@ -213,6 +215,9 @@ void console_post_login(sdat_http_t *http, struct http_request *req, struct http
         has_token && token[0] ? http_token_match(req->conf, token, strlen(token)) : NULL;
     OPENSSL_cleanse(token, sizeof token);
     unsigned roles = t ? t->roles & (SDAT_ROLE_OPERATOR | SDAT_ROLE_AUDITOR) : 0;
+    if (t && (t->roles & SDAT_ROLE_ACK) && t->recipients.n > 0) {
+        roles |= SDAT_ROLE_ACK; /* the inbox of its recipients */
+    }
     if (!t || (!roles && !(t->roles & SDAT_ROLE_ACK))) {
         console_login_failed(cs, addr, now);
         log_info("http", "console login refused");
@@ -220,11 +225,12 @@ void console_post_login(sdat_http_t *http, struct http_request *req, struct http
         return;
     }
     if (!roles) {
-        /* An ack token (a school's DSL): its inbox is not in this version. */
-        console_message(ret, 403, NULL, "The inbox is not available yet",
-                        "This token acknowledges notifications. The console's inbox for "
-                        "acknowledgement tokens is not in this version: use the link in each "
-                        "notification to acknowledge it.");
+        /* An ack token narrowed to no recipient covers every notification:
+         * an inbox of everything is the operator's, not a recipient's. */
+        console_message(ret, 403, NULL, "This token has no inbox",
+                        "This token acknowledges notifications but is not narrowed to "
+                        "recipients, so it has no inbox in the console. Ask your "
+                        "administrator for a token for your recipients.");
         return;
     }
     char cookie[65];
@@ -243,7 +249,8 @@ void console_post_login(sdat_http_t *http, struct http_request *req, struct http
 void console_post_logout(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
 {
     struct console_ctx ctx;
-    if (!console_begin(http, req, ret, SDAT_ROLE_OPERATOR | SDAT_ROLE_AUDITOR, &ctx)) {
+    if (!console_begin(http, req, ret, SDAT_ROLE_OPERATOR | SDAT_ROLE_AUDITOR | SDAT_ROLE_ACK,
+                       &ctx)) {
         return;
     }
     console_session_end(http_console_state(http), ctx.cookie);
@@ -274,7 +281,24 @@ static void count_item(struct cbuf *b, const char *key, const char *label, int64
 void console_get_today(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
 {
     struct console_ctx ctx;
-    if (!console_begin(http, req, ret, SDAT_ROLE_OPERATOR, &ctx)) {
+    if (!console_begin(http, req, ret, SDAT_ROLE_OPERATOR | SDAT_ROLE_AUDITOR | SDAT_ROLE_ACK,
+                       &ctx)) {
+        return;
+    }
+    if (!(ctx.sess.roles & SDAT_ROLE_OPERATOR)) {
+        /* Where every login lands: the pages of the other roles. */
+        if (ctx.sess.roles & SDAT_ROLE_AUDITOR) {
+            struct cbuf b = {0};
+            cb_raw(&b, "<h1>Information governance</h1>\n<ul id=\"pages\">\n"
+                       "<li><a href=\"/console/children\">Children</a>: find a child and see "
+                       "the subject access report</li>\n<li><a href=\"/console/audit\">Audit "
+                       "log</a>: the chain's head, its checkpoints, and verify it now</li>\n"
+                       "</ul>\n");
+            console_page(ret, 200, &ctx, "Information governance", &b);
+            cb_free(&b);
+        } else {
+            console_redirect(ret, "/console/inbox");
+        }
         return;
     }
     ctx.title = "Today";

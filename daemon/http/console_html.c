@@ -181,7 +181,14 @@ static const char stylesheet[] =
     "dl.facts{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.25rem 1rem}\n"
     "dl.facts dt{font-weight:700}\n"
     "dl.facts dd{margin:0}\n"
-    "@media print{header,form,.skip{display:none}main{max-width:none}}\n";
+    "@media print{header,form,.skip{display:none}main{max-width:none}}\n"
+    /* The subject access report on paper: black text, every column, rows
+     * not split across pages, links as plain text. */
+    "@media print{html{font-size:11pt}table{display:table;overflow:visible}"
+    "a,a:visited{color:#0b0c0c;text-decoration:none}tr,dl{break-inside:avoid}"
+    "h2{break-after:avoid}code{word-break:break-all}}\n"
+    "code{font-family:ui-monospace,monospace;font-size:.9em;word-break:break-all}\n"
+    ".field{margin:0 0 .5rem}\n";
 
 static pthread_once_t style_once = PTHREAD_ONCE_INIT;
 static char style_path[64];
@@ -235,6 +242,9 @@ struct nav_item {
 static const struct nav_item nav[] = {
     {"/console/", "Today", SDAT_ROLE_OPERATOR},
     {"/console/reviews", "Reviews", SDAT_ROLE_OPERATOR},
+    {"/console/children", "Children", SDAT_ROLE_OPERATOR | SDAT_ROLE_AUDITOR},
+    {"/console/audit", "Audit", SDAT_ROLE_OPERATOR | SDAT_ROLE_AUDITOR},
+    {"/console/inbox", "Inbox", SDAT_ROLE_ACK},
 };
 
 void console_page(struct http_answer *ret, unsigned status, const struct console_ctx *ctx,

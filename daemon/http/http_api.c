@@ -206,5 +206,16 @@ const struct http_route http_routes[] = {
      console_get_review},
     {"console-review", "POST", "/console/reviews/{}", 0, HTTP_ROUTE_CONSOLE, NULL,
      console_post_review},
+    {"console-children", "GET", "/console/children", 0, HTTP_ROUTE_CONSOLE, NULL,
+     console_get_children},
+    {"console-children", "POST", "/console/children", 0, HTTP_ROUTE_CONSOLE, NULL,
+     console_post_children},
+    {"console-child", "GET", "/console/children/{}", 0, HTTP_ROUTE_CONSOLE, NULL,
+     console_get_child},
+    {"console-audit", "GET", "/console/audit", 0, HTTP_ROUTE_CONSOLE, NULL, console_get_audit},
+    {"console-audit", "POST", "/console/audit", 0, HTTP_ROUTE_CONSOLE, NULL, console_post_audit},
+    {"console-inbox", "GET", "/console/inbox", 0, HTTP_ROUTE_CONSOLE, NULL, console_get_inbox},
+    {"console-inbox-ack", "POST", "/console/inbox/{}", 0, HTTP_ROUTE_CONSOLE, NULL,
+     console_post_inbox},
 };
 const size_t http_n_routes = sizeof http_routes / sizeof http_routes[0];

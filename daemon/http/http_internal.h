@@ -199,5 +199,13 @@ void console_get_today(sdat_http_t *http, struct http_request *req, struct http_
 void console_get_reviews(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 void console_get_review(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 void console_post_review(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+/* console_children.c, console_audit.c, console_inbox.c */
+void console_get_children(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_post_children(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_get_child(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_get_audit(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_post_audit(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_get_inbox(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_post_inbox(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 
 #endif

@@ -325,6 +325,45 @@ int sdat_store_audit_naming(sdat_store_t *st, const char *id,
 int sdat_store_notification_ids_for_child(sdat_store_t *st, const char *register_child_id,
                                           int (*fn)(const char *id, void *opaque), void *opaque);
 
+/* ---- A subject access report; the console's lookups (store_subject.c) ---- */
+struct sdat_subject_record {
+    int64_t seq;
+    char *text; /* the record exactly as stored */
+};
+/* What `sdatctl audit export --subject ID` and the console's subject page
+ * show: the audit records naming the subject (a register child id, a
+ * notification id or an incident key) or any notification it links to, in
+ * seq order, and the ids of those notifications in the order first linked. */
+struct sdat_subject {
+    struct sdat_subject_record *records;
+    size_t n_records;
+    char **notifications;
+    size_t n_notifications;
+};
+/* In the caller's snapshot or transaction. 0 with *ret (free it with
+ * sdat_subject_free, also when empty), or -ENOMEM / -EIO. */
+int sdat_store_subject_collect(sdat_store_t *st, const char *id, struct sdat_subject *ret);
+void sdat_subject_free(struct sdat_subject *s);
+/* Register children by exactly one key (the first one set, in this order):
+ * child_id; nhs_number (10 digits); upn; family_name with dob (YYYY-MM-DD),
+ * the name compared without case. fn gets each child's document (borrowed),
+ * by child id, at most 50 (1000 before the name filter for a date). 0, fn's
+ * value, -EINVAL without a key, or -EIO. */
+struct sdat_child_search {
+    const char *child_id, *nhs_number, *upn, *family_name, *dob;
+};
+int sdat_store_children_find(sdat_store_t *st, const struct sdat_child_search *q,
+                             int (*fn)(const char *child_id, const json_t *child, void *opaque),
+                             void *opaque);
+/* The chain's last record as stored (0 and 64 zeros when empty), read
+ * from the table (a reader's sdat_store_audit_head is not kept). */
+int sdat_store_audit_last(sdat_store_t *st, int64_t *ret_seq, char ret_hash[65]);
+/* The ids of a recipient's latest notifications, newest first, at most
+ * limit; fn may read the store. */
+int sdat_store_notification_ids_for_recipient(sdat_store_t *st, const char *recipient, int limit,
+                                              int (*fn)(const char *id, void *opaque),
+                                              void *opaque);
+
 /* ---- Retention (store_retention.c) ---- */
 /* Inside the caller's transaction (else -EINVAL); the rows changed in
  * *ret_count. Payloads: set to NULL (payload_sha256 kept) for notifications

@@ -1,0 +1,224 @@
+/* The console's inbox (console.md "Access"; delivery.md "What a person
+ * reads", link mode): for a token narrowed to recipients (a school's DSL,
+ * an LA's CP-IS desk), the notifications of those recipients only, each
+ * with an "Acknowledge" button that acknowledges through the engine's
+ * acknowledgement, as POST /v1/notifications/ID/ack does, with by = the
+ * person's name and via = console.
+ *
+ * The recipients are the token's as the configuration has them now (a
+ * reload that narrows a token narrows its sessions at once). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console_internal.h"
+#include "engine/engine.h"
+#include "util/util.h"
+
+#define INBOX_MAX 100 /* per recipient, newest first */
+
+/* The session's token's recipients now, or NULL (none: not narrowed, or
+ * the token is gone). */
+static const struct sdat_strv *recipients_of(const struct http_request *req,
+                                             const struct console_ctx *ctx)
+{
+    for (size_t i = 0; i < req->conf->n_tokens; i++) {
+        const struct http_token *t = &req->conf->tokens[i];
+        if (strcmp(t->name, ctx->sess.token_name) == 0) {
+            return t->recipients.n ? &t->recipients : NULL;
+        }
+    }
+    return NULL;
+}
+
+static bool covers(const struct sdat_strv *rs, const char *recipient)
+{
+    for (size_t i = 0; rs && i < rs->n; i++) {
+        if (strcmp(rs->v[i], recipient) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+struct inbox {
+    sdat_store_t *st;
+    const struct console_ctx *ctx;
+    struct cbuf *b;
+    size_t n;
+};
+
+static int inbox_row(const struct sdat_notification *n, void *opaque)
+{
+    struct inbox *in = opaque;
+    struct cbuf *b = in->b;
+    cb_raw(b, "<tr><td>");
+    cb_esc(b, n->id);
+    cb_raw(b, "</td><td>");
+    cb_esc(b, n->kind);
+    cb_raw(b, "</td><td>");
+    cb_esc(b, n->recipient);
+    cb_raw(b, "</td><td>");
+    cb_time(b, n->created_ms);
+    cb_raw(b, "</td><td>");
+    cb_time(b, n->delivered_ms);
+    cb_raw(b, "</td><td>");
+    if (n->acknowledged_ms) {
+        cb_time(b, n->acknowledged_ms);
+    } else if (strcmp(n->state, "delivered") == 0) {
+        cb_raw(b, "<form method=\"post\" class=\"ack\" action=\"/console/inbox/");
+        cb_esc(b, n->id);
+        cb_raw(b, "\">\n");
+        cb_csrf(b, in->ctx);
+        cb_raw(b, "<button type=\"submit\" aria-label=\"Acknowledge ");
+        cb_esc(b, n->id);
+        cb_raw(b, "\">Acknowledge</button>\n</form>");
+    } else {
+        cb_raw(b, "– (not delivered)");
+    }
+    cb_raw(b, "</td></tr>\n");
+    in->n++;
+    return 0;
+}
+
+static int inbox_id(const char *id, void *opaque)
+{
+    struct inbox *in = opaque;
+    int r = sdat_store_notification_get(in->st, id, inbox_row, in);
+    return r == -ENOENT ? 0 : r;
+}
+
+void console_get_inbox(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
+{
+    struct console_ctx ctx;
+    if (!console_begin(http, req, ret, SDAT_ROLE_ACK | SDAT_ROLE_OPERATOR, &ctx)) {
+        return;
+    }
+    ctx.title = "Inbox";
+    const struct sdat_strv *rs = recipients_of(req, &ctx);
+    struct cbuf b = {0};
+    char flash[512];
+    console_session_take_flash(http_console_state(http), ctx.cookie, flash, sizeof flash);
+    cb_raw(&b, flash);
+    cb_raw(&b, "<h1>Inbox</h1>\n");
+    if (!rs) {
+        cb_raw(&b, "<p id=\"not-narrowed\">Your token is not narrowed to recipients, so it has "
+                   "no inbox.</p>\n");
+        console_page(ret, 200, &ctx, "Inbox", &b);
+        cb_free(&b);
+        return;
+    }
+    cb_raw(&b, "<p>The notifications sent to ");
+    for (size_t i = 0; i < rs->n; i++) {
+        cb_raw(&b, i == 0 ? "" : i + 1 == rs->n ? " and " : ", ");
+        cb_esc(&b, rs->v[i]);
+    }
+    cb_raw(&b, ". Acknowledge each one once you have read it and acted on it.</p>\n");
+    struct cbuf rows = {0};
+    struct inbox in = {.ctx = &ctx, .b = &rows};
+    sdat_store_t *st = http_store_get(http);
+    in.st = st;
+    int r = st ? sdat_store_read_begin(st) : -EIO;
+    if (r == 0) {
+        for (size_t i = 0; r == 0 && i < rs->n; i++) {
+            r = sdat_store_notification_ids_for_recipient(st, rs->v[i], INBOX_MAX, inbox_id, &in);
+        }
+        sdat_store_read_end(st);
+    }
+    http_store_put(http, st);
+    if (r < 0) {
+        cb_free(&rows);
+        cb_free(&b);
+        console_message(ret, 503, &ctx, "Try again later", "The notifications cannot be read now.");
+        return;
+    }
+    cb_raw(&b, "<table id=\"inbox\">\n<caption>Your notifications, newest first</caption>\n"
+               "<thead><tr><th scope=\"col\">Notification</th><th scope=\"col\">Kind</th>"
+               "<th scope=\"col\">Recipient</th><th scope=\"col\">Created</th>"
+               "<th scope=\"col\">Delivered</th><th scope=\"col\">Acknowledged</th></tr></thead>\n"
+               "<tbody>\n");
+    if (rows.p) {
+        cb_raw(&b, rows.p);
+    }
+    b.failed |= rows.failed;
+    cb_raw(&b, "</tbody>\n</table>\n");
+    if (in.n == 0) {
+        cb_raw(&b, "<p id=\"no-notifications\">No notification yet.</p>\n");
+    }
+    cb_free(&rows);
+    console_page(ret, 200, &ctx, "Inbox", &b);
+    cb_free(&b);
+}
+
+struct recipient_copy {
+    char recipient[128];
+};
+
+static int copy_recipient(const struct sdat_notification *n, void *opaque)
+{
+    struct recipient_copy *c = opaque;
+    snprintf(c->recipient, sizeof c->recipient, "%s", n->recipient);
+    return 0;
+}
+
+struct ack_job {
+    const char *id;
+    char by[HTTP_BY_MAX_BYTES];
+};
+
+static int run_ack(struct sdat_engine *e, void *arg, int64_t now_ms)
+{
+    struct ack_job *j = arg;
+    return sdat_engine_acknowledge_via(e, j->id, j->by, "console", now_ms);
+}
+
+void console_post_inbox(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
+{
+    struct console_ctx ctx;
+    if (!console_begin(http, req, ret, SDAT_ROLE_ACK | SDAT_ROLE_OPERATOR, &ctx)) {
+        return;
+    }
+    ctx.title = "Inbox";
+    /* As the API's ack for a narrowed token: a notification not of these
+     * recipients, or none at all, is the same 403. */
+    const struct sdat_strv *rs = recipients_of(req, &ctx);
+    struct recipient_copy c = {""};
+    sdat_store_t *st = http_store_get(http);
+    int r = st ? sdat_store_notification_get(st, req->id, copy_recipient, &c) : -EIO;
+    http_store_put(http, st);
+    if (r < 0 && r != -ENOENT) {
+        console_message(ret, 503, &ctx, "Try again later", "The notification cannot be read now.");
+        return;
+    }
+    if (r < 0 || !covers(rs, c.recipient)) {
+        console_message(ret, 403, &ctx, "You cannot acknowledge this notification",
+                        "It is not a notification of your recipients.");
+        return;
+    }
+    struct ack_job j = {.id = req->id};
+    if (!http_ack_by(ctx.sess.name, j.by, sizeof j.by)) {
+        console_message(ret, 400, &ctx, "Your name cannot be recorded",
+                        "Log out and log in again with your name.");
+        return;
+    }
+    r = http_job(http, run_ack, &j);
+    if (r >= 0) {
+        struct cbuf f = {0};
+        cb_raw(&f, "<div class=\"banner\" role=\"status\" id=\"outcome\"><p>Notification ");
+        cb_esc(&f, req->id);
+        cb_raw(&f, r == 1 ? " was acknowledged already.</p></div>\n" : " acknowledged.</p></div>\n");
+        if (!f.failed) {
+            console_session_flash(http_console_state(http), ctx.cookie, f.p);
+        }
+        cb_free(&f);
+        console_redirect(ret, "/console/inbox");
+    } else if (r == -EBUSY) {
+        console_message(ret, 409, &ctx, "The notification cannot be acknowledged yet",
+                        "It has not been delivered.");
+    } else if (r == -ENOENT) {
+        console_message(ret, 404, &ctx, "Notification not found", "There is no such notification.");
+    } else {
+        console_message(ret, 503, &ctx, "Try again later", "The acknowledgement was not recorded.");
+    }
+}
