@@ -197,6 +197,9 @@ static const char stylesheet[] =
     "dl.facts{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.25rem 1rem}\n"
     "dl.facts dt{font-weight:700}\n"
     "dl.facts dd{margin:0}\n"
+    "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f2f1;padding:1rem}\n"
+    "td code{overflow-wrap:anywhere}\n"
+    "form.replay button{margin:0}\n"
     "@media print{header,form,.skip{display:none}main{max-width:none}}\n";
 
 static pthread_once_t style_once = PTHREAD_ONCE_INIT;
@@ -251,6 +254,8 @@ struct nav_item {
 static const struct nav_item nav[] = {
     {"/console/", "Today", SDAT_ROLE_OPERATOR},
     {"/console/reviews", "Reviews", SDAT_ROLE_OPERATOR},
+    {"/console/notifications", "Notifications", SDAT_ROLE_OPERATOR},
+    {"/console/dead-letters", "Dead letters", SDAT_ROLE_OPERATOR},
 };
 
 void console_page(struct http_answer *ret, unsigned status, const struct console_ctx *ctx,
