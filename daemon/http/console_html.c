@@ -198,6 +198,7 @@ static const char stylesheet[] =
     "dl.facts dt{font-weight:700}\n"
     "dl.facts dd{margin:0}\n"
     "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f2f1;padding:1rem}\n"
+    "header nav a:visited,header .service:visited{color:#fff}\n"
     "td code,h1,dl.facts dd,.banner,.error-summary{overflow-wrap:anywhere}\n"
     "form.replay button{margin:0}\n"
     "@media print{header,form,.skip{display:none}main{max-width:none}}\n";
