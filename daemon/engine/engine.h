@@ -111,6 +111,9 @@ int sdat_engine_acknowledge_via(struct sdat_engine *e, const char *id, const cha
  * were cut (an oversized event) or removed by retention. */
 int sdat_engine_dlq_replay(struct sdat_engine *e, int64_t id, const char *by, int64_t now_ms,
                            json_t **ret_outcome);
+/* The same, with via ("console", or NULL) in the dlq.replayed detail. */
+int sdat_engine_dlq_replay_via(struct sdat_engine *e, int64_t id, const char *by, const char *via,
+                               int64_t now_ms, json_t **ret_outcome);
 
 /* ---- A new notification (notification.c) ---- */
 
@@ -233,5 +236,24 @@ int sdat_engine_notification_redirect(struct sdat_engine *e, const char *id,
 int sdat_engine_notification_withdraw(struct sdat_engine *e, const char *id, const char *reason,
                                       const char *by, int64_t now_ms,
                                       struct sdat_operator_result *ret);
+
+/* The same four, saying through what the person acted (via: "console", or
+ * NULL) and why (note, or NULL: the person's reason), both added to the
+ * detail of the action's audit record (a note replaces cancel's standard
+ * "reason"); via also goes into the records of the notifications the
+ * action creates or supersedes. A withdrawal's reason is its note. */
+int sdat_engine_notification_cancel_via(struct sdat_engine *e, const char *id, const char *by,
+                                        const char *via, const char *note, int64_t now_ms,
+                                        struct sdat_operator_result *ret);
+int sdat_engine_notification_resend_via(struct sdat_engine *e, const char *id, const char *by,
+                                        const char *via, const char *note, int64_t now_ms,
+                                        struct sdat_operator_result *ret);
+int sdat_engine_notification_redirect_via(struct sdat_engine *e, const char *id,
+                                          const char *recipient_id, const char *reason,
+                                          const char *by, const char *via, const char *note,
+                                          int64_t now_ms, struct sdat_operator_result *ret);
+int sdat_engine_notification_withdraw_via(struct sdat_engine *e, const char *id,
+                                          const char *reason, const char *by, const char *via,
+                                          int64_t now_ms, struct sdat_operator_result *ret);
 
 #endif

@@ -260,6 +260,12 @@ static int copy_dead_letter(const struct sdat_dead_letter *dl, void *opaque)
 int sdat_engine_dlq_replay(struct sdat_engine *e, int64_t id, const char *by, int64_t now_ms,
                            json_t **ret_outcome)
 {
+    return sdat_engine_dlq_replay_via(e, id, by, NULL, now_ms, ret_outcome);
+}
+
+int sdat_engine_dlq_replay_via(struct sdat_engine *e, int64_t id, const char *by, const char *via,
+                               int64_t now_ms, json_t **ret_outcome)
+{
     struct replay_copy c = {0};
     int r = sdat_store_dead_letter_get(e->st, id, copy_dead_letter, &c);
     if (r < 0) {
@@ -287,6 +293,9 @@ int sdat_engine_dlq_replay(struct sdat_engine *e, int64_t id, const char *by, in
     }
     json_t *detail = json_deep_copy(outcome);
     json_object_set_new(detail, "by", json_string(by ? by : "operator"));
+    if (via) {
+        json_object_set_new(detail, "via", json_string(via));
+    }
     r = sdat_audit_append(e->audit, e->st, now_ms, "dlq.replayed", by ? by : "operator",
                           json_pack("{s:I, s:s, s:i, s:I}", "dead_letter_id", (json_int_t)id,
                                     "topic", c.topic, "partition", (int)c.m.partition, "offset",

@@ -124,6 +124,19 @@ static json_t *subject_of(const char *id, const char *recipient, const char *sou
                      source_key);
 }
 
+/* The detail of an operator's record, with through what the person acted
+ * (via: "console", or NULL) and their reason (note, or NULL) added. */
+static json_t *said(json_t *detail, const char *via, const char *note)
+{
+    if (detail && via) {
+        json_object_set_new(detail, "via", json_string(via));
+    }
+    if (detail && note) {
+        json_object_set_new(detail, "reason", json_string(note));
+    }
+    return detail;
+}
+
 /* A notification an operator's action creates, before it is stored. */
 struct created {
     const char *id, *kind;
@@ -135,6 +148,7 @@ struct created {
     const char *child_ref, *register_child_id, *route_reason;
     const char *action; /* "redirect" or "withdraw" */
     const char *by;
+    const char *via; /* "console", or NULL */
 };
 
 /* Validates, stores and audits (notification.created, with the payload's
@@ -175,6 +189,7 @@ static int store_created(struct sdat_engine *e, const struct created *c, int64_t
     if (detail && c->child_ref) {
         json_object_set_new(detail, "child", json_string(c->child_ref));
     }
+    said(detail, c->via, NULL);
     r = sdat_audit_append(e->audit, e->st, now_ms, "notification.created", c->by,
                           subject_of(c->id, c->to->id, c->about->source_key), detail);
     if (r == 0) {
@@ -188,7 +203,8 @@ static int store_created(struct sdat_engine *e, const struct created *c, int64_t
 
 /* Sends a withdrawn notification about h to its recipient, at once. */
 static int send_withdrawn(struct sdat_engine *e, const struct held *h, const char *reason,
-                          const char *by, int64_t now_ms, struct sdat_operator_result *ret)
+                          const char *by, const char *via, int64_t now_ms,
+                          struct sdat_operator_result *ret)
 {
     const struct sdat_recipient *to = sdat_config_recipient(e->cfg, h->recipient);
     char id[SDAT_ID_LEN + 1];
@@ -221,7 +237,8 @@ static int send_withdrawn(struct sdat_engine *e, const struct held *h, const cha
                         .about = h,
                         .source_version = h->source_version,
                         .action = "withdraw",
-                        .by = by};
+                        .by = by,
+                        .via = via};
     r = store_created(e, &c, now_ms, ret);
     json_decref(payload);
     if (r == 0) {
@@ -234,6 +251,13 @@ static int send_withdrawn(struct sdat_engine *e, const struct held *h, const cha
 
 int sdat_engine_notification_cancel(struct sdat_engine *e, const char *id, const char *by,
                                     int64_t now_ms, struct sdat_operator_result *ret)
+{
+    return sdat_engine_notification_cancel_via(e, id, by, NULL, NULL, now_ms, ret);
+}
+
+int sdat_engine_notification_cancel_via(struct sdat_engine *e, const char *id, const char *by,
+                                        const char *via, const char *note, int64_t now_ms,
+                                        struct sdat_operator_result *ret)
 {
     struct held h;
     int r = hold(e, id, &h, ret);
@@ -248,8 +272,9 @@ int sdat_engine_notification_cancel(struct sdat_engine *e, const char *id, const
     if (r == 0) {
         r = sdat_audit_append(e->audit, e->st, now_ms, "notification.cancelled", by,
                               subject_of(h.id, h.recipient, h.source_key),
-                              json_pack("{s:s, s:s, s:s}", "kind", h.kind, "reason",
-                                        "cancelled by an operator", "by", by));
+                              said(json_pack("{s:s, s:s, s:s}", "kind", h.kind, "reason",
+                                             "cancelled by an operator", "by", by),
+                                   via, note));
     }
     if (r == 0) {
         sdat_metrics_add(SDAT_M_NOTIFICATIONS, 1, h.kind, "cancelled");
@@ -264,6 +289,13 @@ int sdat_engine_notification_cancel(struct sdat_engine *e, const char *id, const
 
 int sdat_engine_notification_resend(struct sdat_engine *e, const char *id, const char *by,
                                     int64_t now_ms, struct sdat_operator_result *ret)
+{
+    return sdat_engine_notification_resend_via(e, id, by, NULL, NULL, now_ms, ret);
+}
+
+int sdat_engine_notification_resend_via(struct sdat_engine *e, const char *id, const char *by,
+                                        const char *via, const char *note, int64_t now_ms,
+                                        struct sdat_operator_result *ret)
 {
     struct held h;
     int r = hold(e, id, &h, ret);
@@ -286,9 +318,10 @@ int sdat_engine_notification_resend(struct sdat_engine *e, const char *id, const
     if (r == 0) {
         r = sdat_audit_append(e->audit, e->st, now_ms, "notification.resent", by,
                               subject_of(h.id, h.recipient, h.source_key),
-                              json_pack("{s:s, s:s, s:s, s:s, s:i}", "kind", h.kind, "by", by,
-                                        "previous_state", h.state, "payload_sha256",
-                                        h.payload_sha256, "attempts", h.attempts));
+                              said(json_pack("{s:s, s:s, s:s, s:s, s:i}", "kind", h.kind, "by",
+                                             by, "previous_state", h.state, "payload_sha256",
+                                             h.payload_sha256, "attempts", h.attempts),
+                                   via, note));
     }
     if (r == 0) {
         sdat_metrics_add(SDAT_M_NOTIFICATIONS, 1, h.kind, "scheduled");
@@ -306,6 +339,13 @@ int sdat_engine_notification_withdraw(struct sdat_engine *e, const char *id, con
                                       const char *by, int64_t now_ms,
                                       struct sdat_operator_result *ret)
 {
+    return sdat_engine_notification_withdraw_via(e, id, reason, by, NULL, now_ms, ret);
+}
+
+int sdat_engine_notification_withdraw_via(struct sdat_engine *e, const char *id,
+                                          const char *reason, const char *by, const char *via,
+                                          int64_t now_ms, struct sdat_operator_result *ret)
+{
     struct held h;
     int r = hold(e, id, &h, ret);
     if (r < 0) {
@@ -320,13 +360,15 @@ int sdat_engine_notification_withdraw(struct sdat_engine *e, const char *id, con
                  is(h.state, "scheduled") ? " (cancel a scheduled one)" : "");
         r = -EBUSY;
     } else {
-        r = send_withdrawn(e, &h, reason, by, now_ms, ret);
+        r = send_withdrawn(e, &h, reason, by, via, now_ms, ret);
     }
     if (r == 0) {
         r = sdat_audit_append(
             e->audit, e->st, now_ms, "notification.withdrawn", by,
             subject_of(h.id, h.recipient, h.source_key),
-            json_pack("{s:s, s:s, s:s}", "kind", h.kind, "by", by, "withdrawal", ret->withdrawal));
+            said(json_pack("{s:s, s:s, s:s}", "kind", h.kind, "by", by, "withdrawal",
+                           ret->withdrawal),
+                 via, via ? reason : NULL));
     }
     if (r == 0) {
         log_info("operator", "withdrawn id=%s recipient=%s withdrawal=%s", h.id, h.recipient,
@@ -456,6 +498,15 @@ int sdat_engine_notification_redirect(struct sdat_engine *e, const char *id,
                                       const char *recipient_id, const char *reason, const char *by,
                                       int64_t now_ms, struct sdat_operator_result *ret)
 {
+    return sdat_engine_notification_redirect_via(e, id, recipient_id, reason, by, NULL, NULL,
+                                                 now_ms, ret);
+}
+
+int sdat_engine_notification_redirect_via(struct sdat_engine *e, const char *id,
+                                          const char *recipient_id, const char *reason,
+                                          const char *by, const char *via, const char *note,
+                                          int64_t now_ms, struct sdat_operator_result *ret)
+{
     const struct sdat_recipient *to = sdat_config_recipient(e->cfg, recipient_id);
     char new_id[SDAT_ID_LEN + 1];
     json_t *payload = NULL;
@@ -523,7 +574,8 @@ int sdat_engine_notification_redirect(struct sdat_engine *e, const char *id,
                         .register_child_id = h.register_child_id,
                         .route_reason = SDAT_ROUTE_REASON_REDIRECTED,
                         .action = "redirect",
-                        .by = by};
+                        .by = by,
+                        .via = via};
     r = store_created(e, &c, now_ms, ret);
     if (r < 0) {
         goto out;
@@ -534,14 +586,17 @@ int sdat_engine_notification_redirect(struct sdat_engine *e, const char *id,
         if (r == 0) {
             r = sdat_audit_append(e->audit, e->st, now_ms, "notification.superseded", by,
                                   subject_of(h.id, h.recipient, h.source_key),
-                                  json_pack("{s:s, s:s, s:s}", "kind", h.kind, "reason",
-                                            "redirected by an operator", "superseded_by", new_id));
+                                  said(json_pack("{s:s, s:s, s:s}", "kind", h.kind, "reason",
+                                                 "redirected by an operator", "superseded_by",
+                                                 new_id),
+                                       via, NULL));
         }
         if (r == 0) {
             sdat_metrics_add(SDAT_M_NOTIFICATIONS, 1, h.kind, "superseded");
         }
     } else {
-        r = send_withdrawn(e, &h, reason ? reason : default_redirect_reason, by, now_ms, ret);
+        r = send_withdrawn(e, &h, reason ? reason : default_redirect_reason, by, via, now_ms,
+                           ret);
     }
     if (r == 0) {
         json_t *detail =
@@ -550,6 +605,7 @@ int sdat_engine_notification_redirect(struct sdat_engine *e, const char *id,
         if (detail && ret->withdrawal[0]) {
             json_object_set_new(detail, "withdrawal", json_string(ret->withdrawal));
         }
+        said(detail, via, note);
         r = sdat_audit_append(e->audit, e->st, now_ms, "notification.redirected", by,
                               subject_of(h.id, h.recipient, h.source_key), detail);
     }

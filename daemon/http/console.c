@@ -326,11 +326,12 @@ void console_get_today(sdat_http_t *http, struct http_request *req, struct http_
     }
     cb_raw(&b, "<h1>Today</h1>\n<dl id=\"counts\">\n");
     count_item(&b, "reviews", "Open reviews", c.reviews, "/console/reviews");
-    count_item(&b, "scheduled", "Scheduled", c.scheduled, NULL);
-    count_item(&b, "pending", "Pending", c.pending, NULL);
-    count_item(&b, "failed", "Failed", c.failed, NULL);
-    count_item(&b, "unacknowledged", "Unacknowledged", c.unacknowledged, NULL);
-    count_item(&b, "dead_letters", "Dead letters", c.dead_letters, NULL);
+    count_item(&b, "scheduled", "Scheduled", c.scheduled, "/console/notifications?state=scheduled");
+    count_item(&b, "pending", "Pending", c.pending, "/console/notifications?state=pending");
+    count_item(&b, "failed", "Failed", c.failed, "/console/notifications?state=failed");
+    count_item(&b, "unacknowledged", "Unacknowledged", c.unacknowledged,
+               "/console/notifications?state=unacknowledged");
+    count_item(&b, "dead_letters", "Dead letters", c.dead_letters, "/console/dead-letters");
     count_item(&b, "circuits_open", "Circuits open",
                (int64_t)sdat_metrics_gauge_nonzero(SDAT_M_CIRCUIT_OPEN), NULL);
     cb_raw(&b, "</dl>\n<h2>The daemon</h2>\n<dl class=\"facts\" id=\"status\">\n<dt>Ready</dt><dd "

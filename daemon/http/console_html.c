@@ -181,6 +181,10 @@ static const char stylesheet[] =
     "dl.facts{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.25rem 1rem}\n"
     "dl.facts dt{font-weight:700}\n"
     "dl.facts dd{margin:0}\n"
+    "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f2f1;padding:1rem}\n"
+    "header nav a:visited,header .service:visited{color:#fff}\n"
+    "td code,h1,dl.facts dd,.banner,.error-summary{overflow-wrap:anywhere}\n"
+    "form.replay button{margin:0}\n"
     "@media print{header,form,.skip{display:none}main{max-width:none}}\n"
     /* The subject access report on paper: black text, every column, rows
      * not split across pages, links as plain text. */
@@ -242,6 +246,8 @@ struct nav_item {
 static const struct nav_item nav[] = {
     {"/console/", "Today", SDAT_ROLE_OPERATOR},
     {"/console/reviews", "Reviews", SDAT_ROLE_OPERATOR},
+    {"/console/notifications", "Notifications", SDAT_ROLE_OPERATOR},
+    {"/console/dead-letters", "Dead letters", SDAT_ROLE_OPERATOR},
     {"/console/children", "Children", SDAT_ROLE_OPERATOR | SDAT_ROLE_AUDITOR},
     {"/console/audit", "Audit", SDAT_ROLE_OPERATOR | SDAT_ROLE_AUDITOR},
     {"/console/inbox", "Inbox", SDAT_ROLE_ACK},

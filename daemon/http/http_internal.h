@@ -199,6 +199,18 @@ void console_get_today(sdat_http_t *http, struct http_request *req, struct http_
 void console_get_reviews(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 void console_get_review(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 void console_post_review(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+/* console_notifications.c, console_dlq.c */
+void console_get_notifications(sdat_http_t *http, struct http_request *req,
+                               struct http_answer *ret);
+void console_get_notification(sdat_http_t *http, struct http_request *req,
+                              struct http_answer *ret);
+void console_post_cancel(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_post_resend(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_post_redirect(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_post_withdraw(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
+void console_get_dead_letters(sdat_http_t *http, struct http_request *req,
+                              struct http_answer *ret);
+void console_post_replay(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 /* console_children.c, console_audit.c, console_inbox.c */
 void console_get_children(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 void console_post_children(sdat_http_t *http, struct http_request *req, struct http_answer *ret);

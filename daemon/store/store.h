@@ -188,6 +188,25 @@ struct sdat_console_counts {
 };
 int sdat_store_console_counts(sdat_store_t *st, int64_t now_ms, struct sdat_console_counts *ret);
 
+/* The console's notification search (store_console_notifications.c):
+ * every filter that is set (NULL / 0: any). state is a stored state, or
+ * one of the "today" counts' sets at now_ms: scheduled, pending,
+ * unacknowledged. incident is the source key; created in [from_ms, to_ms).
+ * Newest first (created_ms, then id, descending), at most limit rows after
+ * the cursor (after_ms, after_id) when after_id is set. fn gets id, kind,
+ * recipient, state, source_key, created_ms, scheduled_ms, attempts and
+ * acknowledged_ms (0: not), borrowed for the call. 0, fn's value or -EIO. */
+struct sdat_console_search {
+    const char *state, *kind, *recipient, *incident;
+    int64_t from_ms, to_ms, now_ms;
+    int64_t after_ms;
+    const char *after_id;
+    int limit;
+};
+int sdat_store_console_notifications(sdat_store_t *st, const struct sdat_console_search *f,
+                                     int (*fn)(const struct sdat_notification *n, void *opaque),
+                                     void *opaque);
+
 /* Review items (flows.md §1 "Review decisions"). state: open, accepted,
  * rejected, cancelled. candidates: JSON text of [{child_id, score}]. */
 struct sdat_review_item {
