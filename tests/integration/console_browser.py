@@ -73,13 +73,15 @@ def type_into(tab, selector, text):
 def main():
     profile, shots, base, token, name, choice, reason = sys.argv[1:8]
     os.makedirs(shots, exist_ok=True)
+    from console_subjects_browser import AXE, axe  # here: it imports this module
+    source = open(AXE, encoding="utf-8").read()
     browser, port = start_browser(profile)
     urls = []
     seen = {}
     try:
         targets = json.load(NO_PROXY.open("http://127.0.0.1:%d/json/list" % port, timeout=10))
         tab = Tab([t for t in targets if t.get("type") == "page"][0]["webSocketDebuggerUrl"])
-        for domain in ("Page", "Network", "Accessibility"):
+        for domain in ("Page", "Network", "Accessibility", "Runtime"):
             tab.call(domain + ".enable")
         tab.call("Emulation.setDeviceMetricsOverride", width=1024, height=900,
                  deviceScaleFactor=1, mobile=False)
@@ -106,6 +108,7 @@ def main():
         seen["review_href"] = href
         seen["review"] = page_facts(tab, shots, "review", tab.load(href))
         requested()
+        seen["axe_review"] = axe(tab, source)
         tab.js("document.querySelector('#decide input[name=child_id][value=%s]').click()"
                % json.dumps(choice))
         type_into(tab, "#reason", reason)

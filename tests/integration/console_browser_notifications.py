@@ -21,18 +21,20 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ack_browser import NO_PROXY, Tab, start_browser  # noqa: E402
 from console_browser import click, page_facts, type_into  # noqa: E402
+from console_subjects_browser import AXE, axe  # noqa: E402
 
 
 def main():
     profile, shots, base, token, name, incident = sys.argv[1:7]
     os.makedirs(shots, exist_ok=True)
+    source = open(AXE, encoding="utf-8").read()
     browser, port = start_browser(profile)
     urls = []
-    seen = {}
+    seen = {"axe": {}}
     try:
         targets = json.load(NO_PROXY.open("http://127.0.0.1:%d/json/list" % port, timeout=10))
         tab = Tab([t for t in targets if t.get("type") == "page"][0]["webSocketDebuggerUrl"])
-        for domain in ("Page", "Network", "Accessibility"):
+        for domain in ("Page", "Network", "Accessibility", "Runtime"):
             tab.call(domain + ".enable")
         tab.call("Emulation.setDeviceMetricsOverride", width=1024, height=900,
                  deviceScaleFactor=1, mobile=False)
@@ -49,6 +51,7 @@ def main():
         type_into(tab, "#token", token)
         seen["today"] = page_facts(tab, shots, "n-today", click(tab, "#login button[type=submit]"))
         requested()
+        seen["axe"]["today"] = axe(tab, source)
         seen["today_links"] = tab.js(
             "Object.fromEntries([...document.querySelectorAll('#counts div')]"
             ".map(d => [d.querySelector('dd').dataset.count,"
@@ -56,20 +59,25 @@ def main():
         seen["list"] = page_facts(tab, shots, "notifications",
                                   tab.load(base + "/console/notifications"))
         requested()
+        seen["axe"]["list"] = axe(tab, source)
         type_into(tab, "#incident", incident)
         seen["found"] = page_facts(tab, shots, "notifications-found",
                                    click(tab, "#search button[type=submit]"))
         requested()
+        seen["axe"]["found"] = axe(tab, source)
         seen["found_rows"] = tab.js("document.querySelectorAll('#notifications tbody tr').length")
         seen["notification"] = page_facts(tab, shots, "notification",
                                           click(tab, "#notifications tbody a"))
         requested()
+        seen["axe"]["notification"] = axe(tab, source)
         seen["dead_letters"] = page_facts(tab, shots, "dead-letters",
                                           tab.load(base + "/console/dead-letters"))
         requested()
+        seen["axe"]["dead_letters"] = axe(tab, source)
         seen["replayed"] = page_facts(tab, shots, "dead-letters-replayed",
                                       click(tab, "#dead-letters form.replay button"))
         requested()
+        seen["axe"]["replayed"] = axe(tab, source)
         tab.call("Emulation.setDeviceMetricsOverride", width=320, height=800,
                  deviceScaleFactor=1, mobile=True)
         tab.load(seen["notification"]["url"])

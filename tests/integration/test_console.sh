@@ -153,6 +153,8 @@ else
     check "  every page: one h1, tables with captions, every control named, the stylesheet loaded" \
         b 'all(d[p]["h1"] == 1 and d[p]["uncaptioned_tables"] == 0 and not d[p]["unnamed_controls"] and d[p]["stylesheets"] == 1 for p in ("login","today","reviews","review","decided","logged_out"))'
     check "  today reads at 320 px without scrolling sideways" b 'd["narrow_overflow"] is False'
+    check "  axe-core on a review item (the field-by-field explanation and the decide form): it ran, no serious or critical violation" \
+        b 'd["axe_review"].get("ran") and d["axe_review"]["passes"] > 10 and not [v for v in d["axe_review"]["violations"] if v["impact"] in ("serious", "critical")]'
     check "  logging out lands on the login page, and /console/ then asks to log in" \
         b 'd["logged_out"]["url"].endswith("/console/login") and d["after_logout"]["url"].endswith("/console/login")'
     check "  no personal data in any URL the browser requested" \

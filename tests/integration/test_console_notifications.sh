@@ -258,6 +258,11 @@ else
     check "  every page: one h1, tables with captions, every control named (accessibility tree), the stylesheet" \
         b 'all(d[p]["h1"] == 1 and d[p]["uncaptioned_tables"] == 0 and not d[p]["unnamed_controls"] and d[p]["stylesheets"] == 1 for p in ("today","list","found","notification","dead_letters","replayed"))'
     check "  the notification reads at 320 px without scrolling sideways" b 'd["narrow_overflow"] is False'
+    check "  axe-core ran on every page (results returned, rules passed)" \
+        b 'len(d["axe"]) == 6 and all(a.get("ran") and a["passes"] > 10 for a in d["axe"].values())'
+    check "  axe-core: no serious or critical violation on any page" \
+        b 'not [(p, v["id"]) for p, a in d["axe"].items() for v in a["violations"] if v["impact"] in ("serious", "critical")]'
+    $PY -c 'import json, sys; d = json.load(open(sys.argv[1])); print("# axe-core: " + ", ".join("%s %d passed/%d violations %s" % (p, a["passes"], len(a["violations"]), [v["id"] + ":" + str(v["impact"]) for v in a["violations"]]) for p, a in d["axe"].items()))' "$T/browser.json"
     check "  no personal data in any URL the browser requested" \
         b 'd["urls"] and not any(w in u for u in d["urls"] for w in ("Adaline","Lovelock","2016-03-04","9434765919","DE22","Practitioner","Example"))'
     check "  a screenshot of each page is kept ($T/screenshots)" \
