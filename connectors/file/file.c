@@ -122,7 +122,11 @@ static int open_folder(int dfd, const char *name, bool follow, bool *created)
 }
 
 /* The configured directory, created (with its missing parents) when
- * absent. Followed as written: it and its parents are the administrator's. */
+ * absent. Followed as written: it and its parents are the administrator's.
+ * The walk holds each parent by O_PATH, which needs only search permission:
+ * a daemon may create its spool under a folder it can pass through but not
+ * list (mode 0711). A parent is synced, where it can be opened for reading,
+ * after a folder was made in it. */
 static int open_directory(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -133,21 +137,40 @@ static int open_directory(const char *path)
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
         return -ENAMETOOLONG;
     }
-    fd = open(buf[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = open(buf[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         return -errno;
     }
-    for (char *name = strtok_r(buf, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
-        bool created;
-        int next = open_folder(fd, name, true, &created);
-        if (created) {
-            (void)fsync(fd);
+    char *name = strtok_r(buf, "/", &save);
+    while (name) {
+        char *following = strtok_r(NULL, "/", &save);
+        bool created = mkdirat(fd, name, FOLDER_MODE) == 0;
+        if (!created && errno != EEXIST) {
+            int e = errno;
+            close(fd);
+            return -e;
         }
+        if (created && fchmodat(fd, name, FOLDER_MODE, 0) < 0) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+        if (created) {
+            int sync_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (sync_fd >= 0) {
+                (void)fsync(sync_fd);
+                close(sync_fd);
+            }
+        }
+        int flags = following ? O_PATH | O_DIRECTORY | O_CLOEXEC : O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+        int next = openat(fd, name, flags);
+        int e = errno;
         close(fd);
         if (next < 0) {
-            return next;
+            return -e;
         }
         fd = next;
+        name = following;
     }
     return fd;
 }

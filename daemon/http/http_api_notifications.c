@@ -51,7 +51,7 @@ void http_check_ack(sdat_http_t *http, struct http_request *req, struct http_ans
             return;
         }
     }
-    http_error(ret, 403, "forbidden", "the token does not cover this notification");
+    http_error(ret, 403, "forbidden", "the token does not cover this notification's recipient");
 }
 
 struct ack_job {
