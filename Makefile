@@ -112,7 +112,7 @@ BENCH_BIN    := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # the hand-written ones copied, and sdatd.conf(5) made by tools/gen-conf-man
 # from man/sdatd.conf.5.in and the configuration table, so that it cannot
 # drift from what `sdatd -t` accepts.
-MAN_PAGES    := $(patsubst man/%,$(BUILD)/man/%,$(wildcard man/*.[158])) \
+MAN_PAGES    := $(patsubst man/%,$(BUILD)/man/%,$(wildcard man/*.[1578])) \
                 $(BUILD)/man/sdatd.conf.5
 
 # A quiet build: one short line per file; make V=1 prints the commands.
@@ -338,14 +338,14 @@ soak: deps
 	@SDAT_BUILD=$(BUILD) SDAT_KILLS=$(SOAK_KILLS) SDAT_DOWN_SECONDS=30 sh tests/run-soak.sh
 
 # make install: the programs, schemas, nickname list, example configuration,
-# man pages (the finished ones, $(MAN_PAGES); else whichever man/*.[158]
+# man pages (the finished ones, $(MAN_PAGES); else whichever man/*.[1578]
 # exist), the unit and its sysusers.d and
 # tmpfiles.d files, filled with the directories given here. It never runs
 # systemctl, systemd-sysusers or systemd-tmpfiles (the unit's comment says
 # what to run). `uninstall` removes what it wrote and the directories it made
 # that are left empty: sdat's own always, the general ones (bin, man1, ...)
 # only under a DESTDIR.
-INSTALL_MAN  = $(or $(MAN_PAGES),$(sort $(wildcard man/*.1 man/*.5 man/*.8)))
+INSTALL_MAN  = $(or $(MAN_PAGES),$(sort $(wildcard man/*.1 man/*.5 man/*.7 man/*.8)))
 INSTALL_SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
                 -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g'
 INSTALL_DIRS = $(SBINDIR) $(BINDIR) $(DATADIR)/sdat/schemas $(SYSCONFDIR)/sdat/keys $(UNITDIR) \

@@ -11,7 +11,7 @@
 GEN="$SDAT_BUILD/tools/gen-conf-man"
 MANDIR_BUILT="$SDAT_BUILD/man"
 DAEMON="$SDAT_BUILD/sdatd" # the binary itself: $SDATD may be a logging wrapper
-PAGES="sdatd.8 sdatctl.1 sdatd.conf.5"
+PAGES="sdatd.8 sdatctl.1 sdatd.conf.5 sdat-receivers.7"
 
 # note FILE: its first lines as comments, to say why a check failed.
 note() { sed -n '1,15s/^/# /p' "$1"; }
@@ -86,7 +86,7 @@ check "the key list has the known keys" \
 "$GEN" man/sdatd.conf.5.in >"$T/sdatd.conf.5.now" 2>&1
 check "the built sdatd.conf(5) is the generator's output for the current table" \
     cmp -s "$T/sdatd.conf.5.now" "$MANDIR_BUILT/sdatd.conf.5"
-for p in sdatd.8 sdatctl.1; do
+for p in sdatd.8 sdatctl.1 sdat-receivers.7; do
     check "the built $p is man/$p" cmp -s "man/$p" "$MANDIR_BUILT/$p"
 done
 

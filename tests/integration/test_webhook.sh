@@ -327,6 +327,62 @@ check "with secret_file_next a 204 is done" reported rotate "done retry_after_ms
 check "with secret_file_next the signature carries two v1= values, each verifying with its secret" \
     verify signed "$T/rotate.log" "$T/payload.json" n_rotation 1 "$T/secret" "$T/secret.next"
 
+# The receivers' guide (docs/RECEIVING.md, sdat-receivers(7)): its Python
+# example and its openssl line, taken from the document itself, check these
+# real deliveries, and refuse a changed body, a wrong secret and an old one.
+example() {
+    awk -v want="<!-- receivers-example: $1 -->" '$0 == want { f = 1; next }
+        /^<!-- \/receivers-example -->/ { f = 0 } f && !/^```/' docs/RECEIVING.md
+}
+example python >"$T/guide.py"
+example openssl >"$T/guide-openssl.sh"
+python3 - "$T" <<'PY'
+import base64, json, sys
+t = sys.argv[1]
+for name in ("ok", "rotate"):
+    e = json.loads(open("%s/%s.log" % (t, name)).readline())
+    open("%s/%s.body" % (t, name), "wb").write(base64.b64decode(e["body_b64"]))
+    open("%s/%s.sig" % (t, name), "w").write(e["signature"])
+    changed = bytearray(base64.b64decode(e["body_b64"]))
+    changed[-2] ^= 1
+    open("%s/%s.changed" % (t, name), "wb").write(bytes(changed))
+    stamp = e["signature"].split(",")[0][2:]
+    open("%s/%s.t" % (t, name), "w").write(stamp)
+PY
+# quiet COMMAND...: the example prints "verified" or "refused"; kept aside.
+quiet() { "$@" >>"$T/guide.out" 2>&1; }
+guide() { python3 "$T/guide.py" "$1" "$(cat "$T/$2.sig")" "$3"; }
+check "the guide's Python example is in docs/RECEIVING.md" grep -q sdat_signature_ok "$T/guide.py"
+check "the guide's Python example verifies a real delivery" quiet guide "$T/secret" ok "$T/ok.body"
+check "  and both signatures of a delivery during a rotation (old and new secret)" \
+    quiet sh -c 'python3 "$1/guide.py" "$1/secret" "$(cat "$1/rotate.sig")" "$1/rotate.body" &&
+        python3 "$1/guide.py" "$1/secret.next" "$(cat "$1/rotate.sig")" "$1/rotate.body"' \
+    sh "$T"
+check "  and refuses the body with one bit changed" \
+    quiet sh -c '! python3 "$1/guide.py" "$1/secret" "$(cat "$1/ok.sig")" "$1/ok.changed"' sh "$T"
+printf 'another secret\n' >"$T/secret.wrong"
+check "  and refuses another secret" quiet sh -c '! python3 "$1/guide.py" "$1/secret.wrong" "$(cat "$1/ok.sig")" "$1/ok.body"' \
+    sh "$T"
+# Signed here with the secret for a chosen t: a minute old passes, ten
+# minutes old is refused (the guide's tolerance is five).
+signed_at() {
+    python3 -c 'import hashlib, hmac, sys, time
+secret = open(sys.argv[1], "rb").read().rstrip(b"\n")
+t = str(int(time.time()) - int(sys.argv[3]))
+body = open(sys.argv[2], "rb").read()
+print("t=%s,v1=%s" % (t, hmac.new(secret, t.encode() + b"." + body, hashlib.sha256).hexdigest()))' \
+        "$T/secret" "$T/ok.body" "$1"
+}
+check "  and accepts a signature made a minute ago" \
+    quiet python3 "$T/guide.py" "$T/secret" "$(signed_at 60)" "$T/ok.body"
+check "  and refuses one made ten minutes ago (outside its five minutes' tolerance)" \
+    quiet sh -c '! python3 "$1/guide.py" "$1/secret" "$2" "$1/ok.body"' sh "$T" "$(signed_at 600)"
+# In $T, where the secret is the file "secret" as the guide names it.
+(cd "$T" && cp ok.body body.json && T=$(cat ok.t) && export T && sh guide-openssl.sh) \
+    >"$T/guide-openssl.out" 2>&1
+check "the guide's openssl line prints the delivery's v1 value" \
+    sh -c 'grep -qxE "[0-9a-f]{64}" "$1" && grep -q "v1=$(cat "$1")" "$2"' sh "$T/guide-openssl.out" "$T/ok.sig"
+
 receiver again --cert "$T/server.pem" --key "$T/server.key" --script 200
 conf again "https://127.0.0.1:$PORT/x" "$SECRETS"
 drive again n_same 1
