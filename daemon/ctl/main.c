@@ -45,7 +45,7 @@ static void usage(FILE *out)
             "                                        send it to RECIPIENT instead (API)\n"
             "  notification withdraw ID --reason TEXT --by NAME\n"
             "                                        ask its recipient to delete it (API)\n"
-            "  token new NAME --role ROLE... [--recipient ID]... [--ods-code CODE]...\n"
+            "  token new NAME --role ROLE[,ROLE]... [--recipient ID]... [--ods-code CODE]...\n"
             "                                        a new API token and its configuration line\n"
             "  audit verify [--file F] [--head HASH]\n"
             "                                        check the audit chain (store or export)\n"

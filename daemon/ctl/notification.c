@@ -83,8 +83,8 @@ int ctl_notification(const struct ctl_options *opts, int argc, char **argv)
 
 static int token_usage(void)
 {
-    fprintf(stderr, "usage: sdatctl token new NAME --role ROLE... [--recipient ID]... "
-                    "[--ods-code CODE]...\n"
+    fprintf(stderr, "usage: sdatctl token new NAME --role ROLE[,ROLE]... [--role ROLE]... "
+                    "[--recipient ID]... [--ods-code CODE]...\n"
                     "roles: lookup, ack, operator, metrics, auditor\n");
     return CTL_USAGE;
 }
@@ -157,17 +157,21 @@ int ctl_token(const struct ctl_options *opts, int argc, char **argv)
     (void)opts;
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         if (opt == 'r') {
-            size_t k = 0;
-            while (k < 5 && strcmp(role_names[k], optarg) != 0) {
-                k++;
-            }
-            if (k == 5) {
-                fprintf(stderr, "sdatctl: \"%s\" is not a role\n", optarg);
-                return token_usage();
-            }
-            if (!(role_bits & (1u << k))) {
-                role_bits |= 1u << k;
-                roles[n_roles++] = (char *)role_names[k];
+            /* --role a,b or --role a --role b. */
+            char *save = NULL;
+            for (char *r = strtok_r(optarg, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
+                size_t k = 0;
+                while (k < 5 && strcmp(role_names[k], r) != 0) {
+                    k++;
+                }
+                if (k == 5) {
+                    fprintf(stderr, "sdatctl: \"%s\" is not a role\n", r);
+                    return token_usage();
+                }
+                if (!(role_bits & (1u << k))) {
+                    role_bits |= 1u << k;
+                    roles[n_roles++] = (char *)role_names[k];
+                }
             }
         } else if (opt == 'R') {
             if (!recipient_id(optarg) || n_recipients == 64) {
@@ -184,6 +188,13 @@ int ctl_token(const struct ctl_options *opts, int argc, char **argv)
         } else {
             return token_usage();
         }
+    }
+    if (argc - optind > 2 && strcmp(argv[optind], "new") == 0) {
+        fprintf(stderr, "sdatctl: one NAME only; give several roles as --role %s,%s or "
+                        "--role %s --role %s\n",
+                n_roles ? roles[0] : "operator", argv[optind + 2],
+                n_roles ? roles[0] : "operator", argv[optind + 2]);
+        return token_usage();
     }
     if (argc - optind != 2 || strcmp(argv[optind], "new") != 0 || n_roles == 0) {
         return token_usage();

@@ -51,6 +51,22 @@ struct listing {
     long count;
 };
 
+/* delivery.md's states, in their order. */
+static const char *const states[] = {"scheduled", "delivering", "delivered", "acknowledged",
+                                     "failed",    "superseded", "cancelled",  NULL};
+#define STATE_LIST                                                                              \
+    "scheduled, delivering, delivered, acknowledged, failed, superseded, cancelled"
+
+static bool known_state(const char *s)
+{
+    for (const char *const *p = states; *p; p++) {
+        if (strcmp(*p, s) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int print_notification(const struct sdat_notification *n, void *opaque)
 {
     struct listing *l = opaque;
@@ -98,6 +114,11 @@ int ctl_notifications(const struct ctl_options *opts, int argc, char **argv)
     }
     if (optind != argc || limit < 1) {
         fprintf(stderr, "usage: sdatctl notifications [--state STATE] [--limit N] [--json]\n");
+        return CTL_USAGE;
+    }
+    if (state && !known_state(state)) {
+        fprintf(stderr, "sdatctl: \"%s\" is not a state: one of %s\n", ctl_esc(state),
+                STATE_LIST);
         return CTL_USAGE;
     }
     struct sdat_config *cfg = ctl_load_config(opts);
@@ -385,9 +406,6 @@ int ctl_status(const struct ctl_options *opts, int argc, char **argv)
     sdat_store_t *st = ctl_open_store(cfg);
     int r = st ? 0 : -EIO;
     if (st) {
-        static const char *const states[] = {"scheduled",  "delivering", "delivered",
-                                             "acknowledged", "failed",   "superseded",
-                                             "cancelled",  NULL};
         json_t *counts = json_object();
         for (const char *const *s = states; *s; s++) {
             int64_t n = 0;

@@ -218,6 +218,19 @@ check "  a second call makes another token" \
     test "$("$SDATCTL" token new x --role metrics 2>/dev/null | sed -n 1p)" != "$NEWTOKEN"
 "$SDATCTL" token new x --role nobody >/dev/null 2>&1
 check "  an unknown role is a usage error (exit 2)" test $? -eq 2
+"$SDATCTL" token new desk --role operator,ack >"$T/roles.out" 2>/dev/null
+check "  --role operator,ack gives both roles" grep -qF 'roles = [ "operator", "ack" ];' "$T/roles.out"
+"$SDATCTL" token new desk --role operator --role ack 2>/dev/null | sed -n 2p >"$T/roles2.out"
+check "  and so does --role operator --role ack" grep -qF 'roles = [ "operator", "ack" ];' "$T/roles2.out"
+"$SDATCTL" token new desk --role operator ack >"$T/roles3.out" 2>"$T/roles3.err"
+check "  --role operator ack (a second role without --role) is a usage error (exit 2)" test $? -eq 2
+check "  that says how to give two roles and prints no token" \
+    sh -c 'grep -qF -- "--role operator,ack" "$1" && test ! -s "$2"' sh "$T/roles3.err" "$T/roles3.out"
+"$SDATCTL" -c "$T/sdatd.conf" notifications --state bogus >"$T/state.out" 2>"$T/state.err"
+check "sdatctl notifications --state bogus is a usage error (exit 2) naming the states" \
+    sh -c 'test "$1" -eq 2 && grep -q "acknowledged" "$2"' sh $? "$T/state.err"
+"$SDATCTL" -c "$T/sdatd.conf" notifications --state acknowledged >"$T/state.out" 2>"$T/state.err"
+check "  --state acknowledged is accepted (exit 0)" test $? -eq 0
 conf ", $LINE" >"$T/with-new-token.conf"
 "$DAEMON" -t -c "$T/with-new-token.conf" >"$T/t.out" 2>&1
 check "the printed line pasted into http.tokens passes sdatd -t" test $? -eq 0
