@@ -143,10 +143,24 @@ int ctl_api_report(long status, const char *body)
     return CTL_NEGATIVE;
 }
 
+/* With --url (or SDAT_URL) the configuration is not read: a person's own
+ * account, which may not read /etc/sdat, can talk to the daemon. */
+struct sdat_config *ctl_api_config(const struct ctl_options *opts, bool *ret_failed)
+{
+    *ret_failed = false;
+    if (opts->url) {
+        return NULL;
+    }
+    struct sdat_config *cfg = ctl_load_config(opts);
+    *ret_failed = !cfg;
+    return cfg;
+}
+
 int ctl_api_post(const struct ctl_options *opts, const char *path, json_t *body)
 {
-    struct sdat_config *cfg = ctl_load_config(opts);
-    if (!cfg) {
+    bool failed;
+    struct sdat_config *cfg = ctl_api_config(opts, &failed);
+    if (failed) {
         json_decref(body);
         return CTL_CONFIG;
     }

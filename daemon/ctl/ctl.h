@@ -47,6 +47,10 @@ int ctl_api(const struct ctl_options *opts, const struct sdat_config *cfg, const
             const char *path, const char *body, long *ret_status, char **ret_body);
 /* CTL_OK for 2xx; else prints the error body and returns CTL_NEGATIVE. */
 int ctl_api_report(long status, const char *body);
+/* The configuration an API command needs: NULL without reading it when
+ * --url (or SDAT_URL) is given, else the loaded one; *ret_failed when it
+ * cannot be loaded (the caller returns CTL_CONFIG). */
+struct sdat_config *ctl_api_config(const struct ctl_options *opts, bool *ret_failed);
 /* POSTs body (taken) to path and prints a 2xx answer on standard output:
  * CTL_OK, CTL_NEGATIVE (reported), or CTL_CONFIG. */
 int ctl_api_post(const struct ctl_options *opts, const char *path, json_t *body);

@@ -163,6 +163,9 @@ int main(int argc, char **argv)
             return CTL_USAGE;
         }
     }
+    if (!opts.url && getenv("SDAT_URL") && *getenv("SDAT_URL")) {
+        opts.url = getenv("SDAT_URL");
+    }
     if (optind >= argc) {
         usage(stderr);
         return CTL_USAGE;

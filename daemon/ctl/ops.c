@@ -288,12 +288,80 @@ static int print_review(const struct sdat_review_item *item, void *opaque)
     return 0;
 }
 
+/* The open review items from GET /v1/reviews, printed as from the store:
+ * the candidates reduced to what the store keeps (id, score, sibling). */
+static int reviews_from_api(const struct ctl_options *opts, struct listing *l)
+{
+    long status = 0;
+    char *answer = NULL;
+    if (ctl_api(opts, NULL, "GET", "/v1/reviews", NULL, &status, &answer) < 0) {
+        return CTL_NEGATIVE;
+    }
+    int rc = ctl_api_report(status, answer);
+    json_t *doc = rc == CTL_OK ? json_loads(answer, 0, NULL) : NULL;
+    free(answer);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+    json_t *items = json_is_array(doc) ? doc : json_object_get(doc, "reviews");
+    if (!json_is_array(items)) {
+        fprintf(stderr, "sdatctl: the daemon's answer is not a list of review items\n");
+        json_decref(doc);
+        return CTL_NEGATIVE;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach (items, i, v) {
+        json_t *kept = json_array();
+        size_t k;
+        json_t *c;
+        json_array_foreach (json_object_get(v, "candidates"), k, c) {
+            json_t *one = json_pack("{s:O?, s:O?}", "child_id", json_object_get(c, "child_id"),
+                                    "score", json_object_get(c, "score"));
+            if (one && json_is_true(json_object_get(c, "sibling"))) {
+                json_object_set_new(one, "sibling", json_true());
+            }
+            json_array_append_new(kept, one);
+        }
+        char *candidates = json_dumps(kept, JSON_COMPACT);
+        json_decref(kept);
+        int64_t created_ms = 0;
+        const char *created = json_string_value(json_object_get(v, "created_at"));
+        if (created) {
+            (void)sdat_datetime_parse(created, &created_ms);
+        }
+        const char *state = json_string_value(json_object_get(v, "state"));
+        const char *id = json_string_value(json_object_get(v, "review_id"));
+        struct sdat_review_item item = {
+            .incident = json_string_value(json_object_get(v, "incident")),
+            .child_ref = json_string_value(json_object_get(v, "child")),
+            .state = state,
+            .created_ms = created_ms,
+            .candidates = candidates,
+            .version = json_integer_value(json_object_get(v, "version")),
+        };
+        snprintf(item.id, sizeof item.id, "%s", id ? id : "");
+        if (id && item.incident && item.child_ref && state && strcmp(state, "open") == 0) {
+            print_review(&item, l);
+        }
+        free(candidates);
+    }
+    json_decref(doc);
+    if (!l->json && l->count == 0) {
+        printf("no open review items\n");
+    }
+    return CTL_OK;
+}
+
 int ctl_reviews(const struct ctl_options *opts, int argc, char **argv)
 {
     struct listing l = {0};
     int usage = ctl_json_only(argc, argv, 0, "sdatctl reviews [--json]", &l.json);
     if (usage != CTL_OK) {
         return usage;
+    }
+    if (opts->url) {
+        return reviews_from_api(opts, &l);
     }
     struct sdat_config *cfg = ctl_load_config(opts);
     if (!cfg) {

@@ -60,6 +60,9 @@ static int view_review(const struct sdat_review_item *item, void *opaque)
                   http_time_or_null(item->decided_ms),
                   "register_child_id", http_string_or_null(item->register_child_id), "candidates",
                   enriched_candidates(v->st, item->candidates));
+    if (doc) {
+        json_object_set_new(doc, "version", json_integer((json_int_t)item->version));
+    }
     if (!doc) {
         return -ENOMEM;
     }

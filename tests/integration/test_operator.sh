@@ -70,9 +70,22 @@ incident() { # FORCE ID POSTCODE
 incident derbyshire R-1 "DE23 6AA"
 has_review() { [ -n "$(CTL reviews --json 2>/dev/null)" ]; }
 check "an ambiguous child raises a review item (sdatctl reviews)" wait_for 30 has_review
+CTL reviews --json >"$T/store.reviews"
 REVIEW=$(CTL reviews --json | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["review_id"])')
 check "the review lists both twins as candidates" \
     sh -c "'$SDATCTL' -c '$T/sdatd.conf' reviews --json | grep -q TW-1 && '$SDATCTL' -c '$T/sdatd.conf' reviews --json | grep -q TW-2"
+# A person's own account, which cannot read /etc/sdat: --url (or SDAT_URL)
+# and a token file, and no configuration is read (-c names none that exists).
+PERSON() { "$SDATCTL" -c "$T/none/sdatd.conf" --token-file "$T/token" "$@"; }
+PERSON --url "http://127.0.0.1:$PORT" reviews --json >"$T/person.reviews" 2>"$T/person.err"
+person_rc=$?
+review_ids() { python3 -c 'import json, sys; print(sorted(json.loads(l)["review_id"] for l in open(sys.argv[1])))' "$1"; }
+check "sdatctl --url reviews reads no configuration (exit 0) and lists the items the store holds" \
+    test "$person_rc" -eq 0 -a -s "$T/person.reviews" -a \
+    "$(review_ids "$T/person.reviews" 2>&1)" = "$(review_ids "$T/store.reviews" 2>&1)"
+SDAT_URL="http://127.0.0.1:$PORT" PERSON reviews >"$T/person.table" 2>>"$T/person.err"
+check "  and SDAT_URL stands in for --url (the table names the review item)" \
+    grep -q "^$REVIEW " "$T/person.table"
 check "no school is told before a person decides" test -z "$(find "$T/spool" -path '*school_*' -name 'n_*.json' 2>/dev/null)"
 CTL review accept "$REVIEW" TW-2 --by "A. Operator" >"$T/accept.out" 2>&1
 check "sdatctl review accept answers with the new notification" grep -q '"notifications":\["n_' "$T/accept.out"
