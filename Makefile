@@ -126,7 +126,7 @@ endif
 
 .PHONY: all deps check check-unit check-seeds check-integration check-asan check-layers \
         check-layers-selftest \
-        demo bench bench-match soak fuzz fuzz-build man \
+        demo demo-stop bench bench-match soak fuzz fuzz-build man \
         install uninstall format clean
 
 all: $(BUILD)/sdatd $(BUILD)/sdatctl man
@@ -300,9 +300,14 @@ check-integration: all $(HELPER_BIN)
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=address,undefined check-unit check-integration
 
+# KEEP=1: the daemon keeps running afterwards for the console (docs/CONSOLE.md);
+# make demo-stop stops it.
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@SDAT_BUILD=$(BUILD) sh scripts/demo.sh
+	@SDAT_BUILD=$(BUILD) SDAT_DEMO_KEEP=$(KEEP) sh scripts/demo.sh
+
+demo-stop:
+	@sh scripts/demo.sh stop
 
 # libFuzzer needs clang; everything is rebuilt in build/fuzz with coverage
 # instrumentation, AddressSanitizer and UndefinedBehaviorSanitizer.

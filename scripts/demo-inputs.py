@@ -6,7 +6,8 @@ that the demo shows the same thing on any day it is run.
   (between the demo-calendar markers) replaced by one term from 30 days
   ago to 120 days ahead, Monday to Friday, with today a closure (an INSET
   day): an incident reported today waits for the next school day.
-- OUTDIR/incidents.jsonl, incident-3.jsonl: the sample incidents, reported
+- OUTDIR/incidents.jsonl, incident-3.jsonl, incident-twins.jsonl (published
+  only by make demo KEEP=1): the sample incidents, reported
   at 10:00 UTC on the last weekday before today (a school day, during the
   school's hours, already past: delivered at once).
 - OUTDIR/incident-held.jsonl: an incident reported now (held).
@@ -71,5 +72,6 @@ def shift(src, dst, reported_at):
 
 shift("config/demo-incidents.jsonl", out + "/incidents.jsonl", reported)
 shift("config/demo-incident-3.jsonl", out + "/incident-3.jsonl", reported)
+shift("config/demo-incident-twins.jsonl", out + "/incident-twins.jsonl", reported)
 shift("config/demo-incident-held.jsonl", out + "/incident-held.jsonl", now)
 print(stamp(now))

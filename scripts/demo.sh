@@ -6,13 +6,53 @@
 # for the next school day, answers an emergency department's attendance
 # from a CP-IS flag and tells the local authority, stops, and prints a
 # subject access report for one child and the audit chain's verification.
+#
+# SDAT_DEMO_KEEP=1 (make demo KEEP=1; empty, 0 or no: not kept): instead of stopping, the daemon and
+# the receiver keep running for the console: the twins' incident is
+# published (a review item), an operator token is made for this run (its
+# digest goes into the generated build/demo/demo.conf, the token itself only
+# to the terminal) and the console's URL is printed. `scripts/demo.sh stop`
+# (make demo-stop) stops them; a new run stops a kept one first.
+# SDAT_DEMO_DIR (default build) holds the demo's state, spool and inputs;
+# SDAT_DEMO_PORT (default 8080) is the HTTP listener's port on 127.0.0.1.
 set -eu
 : "${SDAT_BUILD:=build}"
+: "${SDAT_DEMO_DIR:=build}"
+: "${SDAT_DEMO_PORT:=8080}"
+: "${SDAT_DEMO_KEEP:=}"
+case $SDAT_DEMO_KEEP in 0 | no) SDAT_DEMO_KEEP= ;; esac
 SDATD="$SDAT_BUILD/sdatd"
 SDATCTL="$SDAT_BUILD/sdatctl"
-STATE=build/demo-state
-SPOOL=build/demo-spool
-INPUTS=build/demo
+STATE=$SDAT_DEMO_DIR/demo-state
+SPOOL=$SDAT_DEMO_DIR/demo-spool
+INPUTS=$SDAT_DEMO_DIR/demo
+KEPT=$SDAT_DEMO_DIR/demo-kept.pids
+
+# stop_kept: stops the daemon and receiver a KEEP run left (their ids are in
+# $KEPT), each only while its command line is still the demo's.
+stop_kept() {
+    [ -f "$KEPT" ] || return 0
+    while read -r what kp; do
+        case "$what:$(tr '\0' ' ' <"/proc/$kp/cmdline" 2>/dev/null || true)" in
+        sdatd:*sdatd\ -c\ *demo.conf* | receiver:*https_receiver.py*)
+            kill -TERM "$kp" 2>/dev/null || true
+            i=0
+            while kill -0 "$kp" 2>/dev/null && [ "$i" -lt 300 ]; do
+                i=$((i + 1))
+                sleep 0.1
+            done
+            echo "   stopped the kept demo's $what (process $kp)"
+            ;;
+        esac
+    done <"$KEPT"
+    rm -f "$KEPT"
+}
+if [ "${1:-}" = stop ]; then
+    [ -f "$KEPT" ] || { echo "no demo is kept running ($KEPT is missing)"; exit 0; }
+    stop_kept
+    exit 0
+fi
+stop_kept
 
 rm -rf "$STATE" "$SPOOL" "$INPUTS"
 mkdir -p "$STATE" "$INPUTS"
@@ -27,7 +67,7 @@ openssl rand -hex 24 >"$INPUTS/webhook.secret"
 chmod 600 "$INPUTS/webhook.secret"
 python3 tests/integration/https_receiver.py --port-file "$INPUTS/receiver.port" \
     --log "$INPUTS/receiver.log" --cert "$INPUTS/server.pem" --key "$INPUTS/server.key" \
-    --script 201 2>"$INPUTS/receiver.err" &
+    --script 201 </dev/null >"$INPUTS/receiver.out" 2>"$INPUTS/receiver.err" &
 receiver_pid=$!
 trap 'kill $receiver_pid 2>/dev/null || true' EXIT
 i=0
@@ -40,6 +80,12 @@ done
 # that the demo shows the same on any day (scripts/demo-inputs.py).
 now=$(python3 scripts/demo-inputs.py "$INPUTS" "$(cat "$INPUTS/receiver.port")")
 CONF=$INPUTS/demo.conf
+# This run's directories and port (the defaults leave it as it is); the
+# listener stays on loopback: the console refuses plain HTTP elsewhere.
+sed -i -e "s|\"build/demo-state\"|\"$STATE\"|" -e "s|\"build/demo-spool\"|\"$SPOOL\"|g" \
+    -e "s|listen = \"127.0.0.1:8080\"|listen = \"127.0.0.1:$SDAT_DEMO_PORT\"|" "$CONF"
+grep -q "listen = \"127.0.0.1:$SDAT_DEMO_PORT\"" "$CONF" ||
+    { echo "$CONF: the HTTP listener is not on 127.0.0.1:$SDAT_DEMO_PORT" >&2; exit 1; }
 "$SDATD" -t -c "$CONF"
 echo "== importing the synthetic register (config/demo-children.jsonl)"
 "$SDATCTL" -c "$CONF" import children config/demo-children.jsonl
@@ -49,7 +95,7 @@ echo "== importing a CP-IS flag (config/demo-flags.jsonl: a child protection pla
 "$SDATCTL" -c "$CONF" import flags config/demo-flags.jsonl
 
 echo "== starting sdatd (embedded broker; schools by the file connector, the MASH by webhook); log in $STATE/sdatd.log"
-"$SDATD" -c "$CONF" 2>"$STATE/sdatd.log" &
+"$SDATD" -c "$CONF" </dev/null >/dev/null 2>"$STATE/sdatd.log" &
 pid=$!
 trap 'kill $pid $receiver_pid 2>/dev/null || true' EXIT
 i=0
@@ -163,11 +209,21 @@ echo "== one of them, as the school's DSL receives it ($first):"
 python3 -m json.tool "$first"
 echo "== the daemon's log (ids only, no personal data):"
 cat "$STATE/sdatd.log"
-kill -TERM "$pid"
-wait "$pid"
-kill "$receiver_pid" 2>/dev/null || true
-trap - EXIT
-echo "== sdatd stopped cleanly; the store is $STATE/sdat.db"
+if [ -n "$SDAT_DEMO_KEEP" ]; then
+    # For the console: the twins' incident, whose "Fenn" waits for a person
+    # (a review item, with the twin among the candidates).
+    echo "== KEEP: publishing the twins' incident (config/demo-incident-twins.jsonl)" \
+        "for the console's review queue"
+    "$SDATCTL" -c "$CONF" publish --topic police.da-incidents "$INPUTS/incident-twins.jsonl"
+    wait_log 'review created .*incident=derbyshire/DEMO-0005' 1
+    echo "== KEEP: sdatd keeps running; the store is $STATE/sdat.db"
+else
+    kill -TERM "$pid"
+    wait "$pid"
+    kill "$receiver_pid" 2>/dev/null || true
+    trap - EXIT
+    echo "== sdatd stopped cleanly; the store is $STATE/sdat.db"
+fi
 # What an information governance officer answers a subject access request
 # from: every audit record about the child and what each notification
 # shared (sdatctl audit export --subject; the full JSON Lines are in
@@ -190,3 +246,54 @@ for line in open(sys.argv[1]):
               d["detail"].get("lawful_basis", "")))
 PY
 "$SDATCTL" -c "$CONF" audit verify
+URL=http://127.0.0.1:$SDAT_DEMO_PORT/console/
+if [ -z "$SDAT_DEMO_KEEP" ]; then
+    echo "== to keep the daemon running and look at it in the web console: make demo KEEP=1"
+    exit 0
+fi
+
+# An operator token for this run: its digest goes into the generated
+# configuration (under $INPUTS, not a tracked file) and the daemon reloads;
+# the token itself is printed once below and kept nowhere.
+made=$("$SDATCTL" token new demo-console --role operator 2>/dev/null)
+token=$(printf '%s\n' "$made" | sed -n 1p)
+line=$(printf '%s\n' "$made" | sed -n 2p)
+sed -i "s|^http = { listen = |http = { tokens = ( $line ); listen = |" "$CONF"
+"$SDATD" -t -c "$CONF"
+kill -HUP "$pid"
+wait_log 'configuration reloaded tokens=1' 1
+# The login page answers 200 (not the 503 of a listener that is neither
+# loopback nor TLS).
+code=$(python3 - "${URL}login" <<'PY'
+import sys, urllib.error, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+try:
+    print(opener.open(sys.argv[1], timeout=10).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+PY
+)
+if [ "$code" != 200 ]; then
+    echo "the console's login page answered $code" >&2
+    exit 1
+fi
+echo "sdatd $pid" >"$KEPT"
+echo "receiver $receiver_pid" >>"$KEPT"
+trap - EXIT
+# sdatctl reaches the API by --url: http.public_url is the demo's made-up
+# address for acknowledgement links.
+STATUS="$SDATCTL -c $CONF --url http://127.0.0.1:$SDAT_DEMO_PORT status"
+STOP="make demo-stop (or: sh scripts/demo.sh stop)"
+[ "$SDAT_DEMO_DIR" = build ] || STOP="SDAT_DEMO_DIR=$SDAT_DEMO_DIR sh scripts/demo.sh stop"
+echo "== $STATUS (compare \"today\" with the console's counts):"
+$STATUS
+cat <<EOF
+== the demo keeps running (sdatd process $pid, the MASH's receiver $receiver_pid), on loopback only
+   console: $URL
+   name:    any name, as the audit log should show it (e.g. Demo Operator)
+   token:   $token
+   (an operator token made for this run of a loopback-only demo daemon: a
+   demo secret, shown only here; only its digest is in $CONF)
+   compare: $STATUS
+   stop:    $STOP
+EOF

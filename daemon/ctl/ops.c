@@ -481,6 +481,21 @@ int ctl_status(const struct ctl_options *opts, int argc, char **argv)
             json_object_set_new(counts, *s, json_integer((json_int_t)n));
         }
         json_object_set_new(out, "notifications", counts);
+        /* The console's "today" counts (docs/CONSOLE.md), from the same
+         * queries, so that the two can be compared; circuits_open lives in
+         * the daemon's memory and is only on the console and /metrics. */
+        struct sdat_console_counts c;
+        if (sdat_store_console_counts(st, sdat_time_now_ms(), &c) == 0) {
+            json_object_set_new(
+                out, "today",
+                json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "reviews", (json_int_t)c.reviews,
+                          "scheduled", (json_int_t)c.scheduled, "pending",
+                          (json_int_t)c.pending, "failed", (json_int_t)c.failed,
+                          "unacknowledged", (json_int_t)c.unacknowledged, "dead_letters",
+                          (json_int_t)c.dead_letters));
+        } else {
+            r = -EIO;
+        }
         int64_t next = 0, children = 0;
         sdat_store_next_due(st, &next);
         sdat_store_child_count(st, &children);

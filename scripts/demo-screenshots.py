@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""The README's screenshots of the console, from a demo kept running.
+
+  make demo KEEP=1
+  scripts/demo-screenshots.py URL TOKEN [OUTDIR]
+
+URL and TOKEN are the ones `make demo KEEP=1` printed. Starts Debian's
+chromium headless (tests/integration/ack_browser.py), logs in as "Demo
+Operator", and saves today's page and the top of the first review item (down
+to the matcher's explanation), 1024 px wide, as OUTDIR/console-today.png and
+OUTDIR/console-review.png (OUTDIR: docs). It needs Debian's python3 (for
+python3-websocket, which make deps installs), as its first line says.
+Opening the review item writes a record.viewed audit record, as it would
+for a person. The browser runs in a temporary profile and is stopped at
+the end.
+"""
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "integration"))
+from ack_browser import NO_PROXY, Tab, start_browser  # noqa: E402
+
+WIDTH = 1024
+MAX_HEIGHT = 1200
+
+
+def shot(tab, path, until="body"):
+    # The page down to the end of the element `until` and a margin, not the
+    # empty rest of the window.
+    height = tab.js("Math.ceil((document.querySelector(%s) || document.body)"
+                    ".getBoundingClientRect().bottom + window.scrollY)" % json.dumps(until))
+    height = min(max(int(height or 0) + 16, 300), MAX_HEIGHT)
+    png = tab.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                   clip={"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1})
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(png["data"]))
+
+
+def main():
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: demo-screenshots.py URL TOKEN [OUTDIR]")
+    base = sys.argv[1].rstrip("/")
+    if base.endswith("/console"):
+        base = base[: -len("/console")]
+    token = sys.argv[2]
+    out = sys.argv[3] if len(sys.argv) == 4 else "docs"
+    with tempfile.TemporaryDirectory() as profile:
+        browser, port = start_browser(profile)
+        try:
+            targets = json.load(NO_PROXY.open("http://127.0.0.1:%d/json/list" % port, timeout=10))
+            tab = Tab([t for t in targets if t.get("type") == "page"][0]["webSocketDebuggerUrl"])
+            for domain in ("Page", "Network", "Runtime"):
+                tab.call(domain + ".enable")
+            tab.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=800,
+                     deviceScaleFactor=1, mobile=False)
+            tab.load(base + "/console/login")
+            for selector, text in (("#name", "Demo Operator"), ("#token", token)):
+                tab.js("document.querySelector(%s).focus()" % json.dumps(selector))
+                tab.call("Input.insertText", text=text)
+            tab.backlog = []
+            tab.js("document.querySelector('#login').submit()")
+            tab.event("Page.loadEventFired")
+            if not tab.js("document.querySelector('#counts') !== null"):
+                sys.exit("the login did not reach today's page (wrong URL or token?)")
+            shot(tab, os.path.join(out, "console-today.png"))
+            tab.load(base + "/console/reviews")
+            href = tab.js("(document.querySelector('#reviews tbody a') || {}).href || null")
+            if not href:
+                sys.exit("no review item to show (make demo KEEP=1 publishes one)")
+            tab.load(href)
+            # Down to the matcher's explanation: the whole page (each
+            # candidate's weights, then the decision form) is over 200 KB.
+            shot(tab, os.path.join(out, "console-review.png"), until="#explanation")
+        finally:
+            browser.terminate()
+            try:
+                browser.wait(10)
+            except subprocess.TimeoutExpired:
+                browser.kill()
+                browser.wait()
+    print("wrote %s/console-today.png and %s/console-review.png" % (out, out))
+
+
+if __name__ == "__main__":
+    main()
