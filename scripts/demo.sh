@@ -286,7 +286,7 @@ STATUS="$SDATCTL -c $CONF --url http://127.0.0.1:$SDAT_DEMO_PORT status"
 STOP="make demo-stop (or: sh scripts/demo.sh stop)"
 [ "$SDAT_DEMO_DIR" = build ] || STOP="SDAT_DEMO_DIR=$SDAT_DEMO_DIR sh scripts/demo.sh stop"
 echo "== $STATUS (compare \"today\" with the console's counts):"
-$STATUS
+$STATUS || echo "(sdatctl status exits 1 while the daemon is not ready: try it again in a moment)"
 cat <<EOF
 == the demo keeps running (sdatd process $pid, the MASH's receiver $receiver_pid), on loopback only
    console: $URL

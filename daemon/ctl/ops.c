@@ -449,6 +449,112 @@ int ctl_dlq_replay(const struct ctl_options *opts, int argc, char **argv)
     return ctl_api_post(opts, path, json_pack("{s:s}", "by", by));
 }
 
+/* The sum of sdat_consumer_lag over the assigned partitions from the
+ * daemon's /metrics, or -1 when it cannot be had (no token with the metrics
+ * role, or no partition assigned). */
+static long long consumer_lag(const struct ctl_options *opts, const struct sdat_config *cfg)
+{
+    long status = 0;
+    char *text = NULL;
+    if (ctl_api(opts, cfg, "GET", "/metrics", NULL, &status, &text) < 0) {
+        return -1;
+    }
+    long long sum = -1;
+    for (char *line = text, *next; status == 200 && line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) {
+            *next++ = '\0';
+        }
+        if (strncmp(line, "sdat_consumer_lag{", 18) == 0) {
+            const char *value = strrchr(line, ' ');
+            sum = (sum < 0 ? 0 : sum) + (value ? atoll(value + 1) : 0);
+        }
+    }
+    free(text);
+    return sum;
+}
+
+static int collect_error(const struct sdat_notification *n, void *opaque)
+{
+    json_t *list = opaque;
+    if (n->last_error && json_array_size(list) < 5) {
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "notification_id", n->id,
+                                               "recipient", n->recipient, "state", n->state,
+                                               "last_error", n->last_error));
+    }
+    return 0;
+}
+
+static void print_status_table(json_t *out, const char *url_note)
+{
+    json_t *daemon = json_object_get(out, "daemon");
+    if (json_is_string(daemon)) {
+        printf("%-14s unreachable%s\n", "daemon", url_note);
+    } else if (json_is_true(json_object_get(daemon, "ready"))) {
+        printf("%-14s ready\n", "daemon");
+    } else {
+        printf("%-14s not ready:", "daemon");
+        size_t i;
+        json_t *v;
+        json_array_foreach (json_object_get(daemon, "reasons"), i, v) {
+            printf("%s %s", i ? "," : "", ctl_esc(json_string_value(v)));
+        }
+        putchar('\n');
+    }
+    json_t *lag = json_object_get(out, "consumer_lag");
+    if (json_is_integer(lag)) {
+        printf("%-14s %lld messages\n", "consumer lag", (long long)json_integer_value(lag));
+    } else {
+        printf("%-14s unknown (the daemon is down, nothing is assigned, or the token lacks "
+               "the metrics role)\n",
+               "consumer lag");
+    }
+    json_t *children = json_object_get(out, "register_children");
+    if (children) {
+        printf("%-14s %lld children\n", "register", (long long)json_integer_value(children));
+    }
+    json_t *pending = json_object_get(out, "pending");
+    if (pending) {
+        const char *oldest = json_string_value(json_object_get(pending, "oldest_due"));
+        printf("%-14s %lld%s%s\n", "pending", (long long)json_integer_value(json_object_get(pending, "count")),
+               oldest ? ", the oldest due " : "", oldest ? oldest : "");
+    }
+    const char *next = json_string_value(json_object_get(out, "next_due"));
+    if (next) {
+        printf("%-14s %s\n", "next due", next);
+    }
+    json_t *counts = json_object_get(out, "notifications");
+    if (counts) {
+        printf("%-14s", "notifications");
+        for (const char *const *st = states; *st; st++) {
+            printf(" %s %lld", *st, (long long)json_integer_value(json_object_get(counts, *st)));
+        }
+        putchar('\n');
+    }
+    json_t *today = json_object_get(out, "today");
+    if (today) {
+        static const char *const keys[] = {"reviews", "scheduled", "pending", "failed",
+                                           "unacknowledged", "dead_letters", NULL};
+        printf("%-14s", "today");
+        for (const char *const *k = keys; *k; k++) {
+            printf(" %s %lld", *k, (long long)json_integer_value(json_object_get(today, *k)));
+        }
+        putchar('\n');
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach (json_object_get(out, "last_errors"), i, e) {
+        printf("%-14s %s %s %s: %s\n", i ? "" : "last errors",
+               ctl_esc(json_string_value(json_object_get(e, "notification_id"))),
+               ctl_esc(json_string_value(json_object_get(e, "recipient"))),
+               ctl_esc(json_string_value(json_object_get(e, "state"))),
+               ctl_esc(json_string_value(json_object_get(e, "last_error"))));
+    }
+}
+
+/* Exit 0 when the daemon is ready, 1 when it is not ready or cannot be
+ * reached (interfaces.md keeps 2 for usage errors), 78 for a bad
+ * configuration. */
 int ctl_status(const struct ctl_options *opts, int argc, char **argv)
 {
     bool json = false;
@@ -464,11 +570,16 @@ int ctl_status(const struct ctl_options *opts, int argc, char **argv)
     /* Readiness from the daemon itself; "unreachable" when it is not up. */
     long status = 0;
     char *answer = NULL;
+    bool ready = false;
     if (ctl_api(opts, cfg, "GET", "/readyz", NULL, &status, &answer) == 0) {
-        json_t *ready = json_loads(answer, 0, NULL);
-        json_object_set_new(out, "daemon", ready ? ready : json_string(answer));
+        json_t *doc = json_loads(answer, 0, NULL);
+        ready = status == 200 && json_is_true(json_object_get(doc, "ready"));
+        json_object_set_new(out, "daemon", doc ? doc : json_pack("{s:b}", "ready", 0));
+        long long lag = consumer_lag(opts, cfg);
+        json_object_set_new(out, "consumer_lag", lag >= 0 ? json_integer(lag) : json_null());
     } else {
         json_object_set_new(out, "daemon", json_string("unreachable"));
+        json_object_set_new(out, "consumer_lag", json_null());
     }
     free(answer);
     sdat_store_t *st = ctl_open_store(cfg);
@@ -496,7 +607,7 @@ int ctl_status(const struct ctl_options *opts, int argc, char **argv)
         } else {
             r = -EIO;
         }
-        int64_t next = 0, children = 0;
+        int64_t next = 0, children = 0, pending = 0, oldest = INT64_MAX;
         sdat_store_next_due(st, &next);
         sdat_store_child_count(st, &children);
         json_object_set_new(out, "register_children", json_integer((json_int_t)children));
@@ -505,18 +616,37 @@ int ctl_status(const struct ctl_options *opts, int argc, char **argv)
             sdat_time_format_s(next, at, sizeof at);
             json_object_set_new(out, "next_due", json_string(at));
         }
+        if (sdat_store_pending(st, &pending, &oldest) == 0) {
+            char at[40] = "";
+            if (oldest != INT64_MAX) {
+                sdat_time_format_s(oldest, at, sizeof at);
+            }
+            json_object_set_new(out, "pending",
+                                json_pack("{s:I, s:s?}", "count", (json_int_t)pending,
+                                          "oldest_due", oldest != INT64_MAX ? at : NULL));
+        }
+        /* The latest errors: failed for good first, then retries waiting. */
+        json_t *errors = json_array();
+        sdat_store_notifications_list(st, "failed", 5, collect_error, errors);
+        sdat_store_notifications_list(st, "scheduled", 200, collect_error, errors);
+        json_object_set_new(out, "last_errors", errors);
     }
     sdat_store_close(st);
-    sdat_config_free(cfg);
     if (json) {
         print_json(out);
     } else {
-        char *text = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
-        printf("%s\n", text ? text : "");
-        free(text);
+        char note[600] = "";
+        if (!ready && json_is_string(json_object_get(out, "daemon"))) {
+            snprintf(note, sizeof note, " (is sdatd running? see sdatctl's message above)");
+        }
+        print_status_table(out, note);
         json_decref(out);
     }
-    return r < 0 ? CTL_NEGATIVE : CTL_OK;
+    sdat_config_free(cfg);
+    if (r < 0) {
+        return CTL_NEGATIVE;
+    }
+    return ready ? CTL_OK : CTL_NEGATIVE;
 }
 
 int ctl_lookup(const struct ctl_options *opts, int argc, char **argv)

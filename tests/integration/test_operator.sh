@@ -176,6 +176,21 @@ check "SDAT_TOKEN stands in for --token-file" found_flag "$T/env-token.out"
 "$SDATCTL" -c "$T/sdatd.conf" lookup 9990000018 >/dev/null 2>"$T/no-token.err"
 check "  (without either the daemon answers 401, exit 1)" \
     sh -c "[ $? -eq 1 ] && grep -q 401 '$T/no-token.err'"
+CTL status >"$T/status.out" 2>"$T/status.err"
+check "sdatctl status exits 0 with the daemon ready, as a table" \
+    sh -c "[ $? -eq 0 ] && grep -q '^daemon  *ready$' '$T/status.out' && grep -q '^notifications  *scheduled [0-9]' '$T/status.out'"
+check "  with the consumer's lag (the token has the metrics role) and the register's size" \
+    sh -c "grep -q '^consumer lag  *[0-9][0-9]* messages$' '$T/status.out' && grep -q '^register  *[0-9][0-9]* children$' '$T/status.out'"
+CTL status --json >"$T/status.json" 2>>"$T/status.err"
+check "  and --json gives readiness, lag, counts, pending and last errors" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["daemon"]["ready"] is True and isinstance(d["consumer_lag"], int), d
+assert set(d["notifications"]) >= {"scheduled", "delivered", "failed"} and "count" in d["pending"], d
+assert isinstance(d["last_errors"], list), d' "$T/status.json"
+CTL --url "http://127.0.0.1:1" status >"$T/status-dead.out" 2>"$T/status-dead.err"
+check "sdatctl status exits 1 when the daemon cannot be reached, and says so" \
+    sh -c "[ $? -eq 1 ] && grep -q '^daemon  *unreachable' '$T/status-dead.out'"
 CTL --url "http://127.0.0.1:1" lookup 9990000018 >/dev/null 2>"$T/url-dead.err"
 check "--url wins over http.listen (a dead --url fails with exit 1)" \
     sh -c "[ $? -eq 1 ] && grep -q 'cannot reach the daemon at http://127.0.0.1:1' '$T/url-dead.err'"
