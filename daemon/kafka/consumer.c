@@ -124,9 +124,17 @@ void sdat_kafka_consumer_close(rd_kafka_t *consumer)
             rd_kafka_message_destroy(msg);
         }
     }
+    bool left = !e && unassigned(consumer);
     e = rd_kafka_consumer_close(consumer);
     if (e) {
         log_warn("kafka", "consumer close: %s, ignoring", rd_kafka_err2str(e));
+    }
+    if (left) {
+        log_info("kafka", "left the consumer group: partitions revoked, offsets committed");
+    } else {
+        log_warn("kafka", "the partitions were not revoked within %d ms; closed without "
+                 "leaving the group (the next start waits for this member's session)",
+                 CLOSE_LEAVE_WAIT_MS);
     }
 }
 
@@ -203,6 +211,17 @@ void sdat_kafka_batch_free(struct sdat_kafka_batch *b)
     }
     free(b->msgs);
     *b = (struct sdat_kafka_batch){NULL, 0};
+}
+
+int sdat_kafka_assigned_count(rd_kafka_t *consumer)
+{
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(consumer, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return 0;
+    }
+    int n = assigned->cnt;
+    rd_kafka_topic_partition_list_destroy(assigned);
+    return n;
 }
 
 bool sdat_kafka_lag_gauges(rd_kafka_t *consumer)

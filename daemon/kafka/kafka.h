@@ -98,5 +98,8 @@ void sdat_kafka_batch_free(struct sdat_kafka_batch *b);
  * last seen by the fetcher minus the position: no broker round trip).
  * Whether any partition is assigned. */
 bool sdat_kafka_lag_gauges(rd_kafka_t *consumer);
+/* How many partitions the consumer holds now (0 when it cannot say): a
+ * local call, cheap enough for every turn of the main loop. */
+int sdat_kafka_assigned_count(rd_kafka_t *consumer);
 
 #endif

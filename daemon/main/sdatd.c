@@ -184,6 +184,9 @@ static int start_kafka(struct daemon *d)
         log_error("kafka", "%s", err);
         return r;
     }
+    d->unassigned_since_mono_ms = sdat_time_mono_ms();
+    log_info("kafka", "subscribed as group %s member %s; waiting for partition assignment",
+             cfg->kafka.group_id, cfg->instance_id);
     r = sdat_kafka_conf_new(cfg, d->bootstrap, &conf, err, sizeof err);
     if (r < 0) {
         log_error("kafka", "%s", err);
@@ -573,6 +576,7 @@ static int run(struct daemon *d)
             }
         }
         run_retention(d, now, mono);
+        sdatd_watch_assignment(d, mono);
         if (mono - d->last_gauges_mono_ms >= 1000) {
             sdatd_update_gauges(d, now);
             d->last_gauges_mono_ms = mono;

@@ -53,6 +53,9 @@ struct daemon {
     bool probe_started;
     atomic_bool probe_stop, broker_up;
     bool consumer_assigned;
+    /* Since when the consumer has held no partition (monotonic ms; 0 while
+     * it holds some): the log says how long an assignment took. */
+    int64_t unassigned_since_mono_ms;
     int64_t last_gauges_mono_ms;
     int64_t next_retention_mono_ms; /* 0: at the first turn after start */
     struct sdat_engine engine;
@@ -73,5 +76,8 @@ int sdatd_handle_batch(struct daemon *d, const struct sdat_kafka_batch *b);
 void sdatd_consume_batch(struct daemon *d, int timeout);
 /* The gauges of /metrics that are read rather than counted. */
 void sdatd_update_gauges(struct daemon *d, int64_t now);
+/* Notes when the consumer gains or loses its partitions, and logs how long
+ * the wait took (the restart figures of docs/OPERATING.md). */
+void sdatd_watch_assignment(struct daemon *d, int64_t mono);
 
 #endif

@@ -27,7 +27,20 @@ void sdatd_update_gauges(struct daemon *d, int64_t now)
     if (sdat_store_flag_count(d->st, &flags) == 0) {
         sdat_metrics_set(SDAT_M_FLAGS_ACTIVE, (double)flags);
     }
-    d->consumer_assigned = sdat_kafka_lag_gauges(d->consumer);
+    (void)sdat_kafka_lag_gauges(d->consumer);
+}
+
+void sdatd_watch_assignment(struct daemon *d, int64_t mono)
+{
+    int n = sdat_kafka_assigned_count(d->consumer);
+    if (n > 0 && !d->consumer_assigned) {
+        log_info("kafka", "assigned %d partition%s, %.1f s after waiting began", n,
+                 n == 1 ? "" : "s", (double)(mono - d->unassigned_since_mono_ms) / 1000.0);
+    } else if (n == 0 && d->consumer_assigned) {
+        d->unassigned_since_mono_ms = mono;
+        log_info("kafka", "no partition assigned (a rebalance); waiting for partition assignment");
+    }
+    d->consumer_assigned = n > 0;
 }
 
 void sdatd_consume_batch(struct daemon *d, int timeout)

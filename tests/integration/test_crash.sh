@@ -53,7 +53,7 @@ measure_resume() {
     else
         took=never
     fi
-    echo "# resume after kill $1: $took s"
+    echo "# resume after $1: $took s"
     echo "$took" >>"$T/resume"
 }
 : >"$T/resume"
@@ -68,7 +68,7 @@ while [ "$kill_n" -lt "$KILLS" ]; do
     STARTED=$(now_s)
     start_sdatd "$T/sdatd.conf" "$T/sdatd.log"
     if [ $((kill_n % 3)) -ne 0 ]; then
-        [ "$kill_n" -gt 1 ] && measure_resume $((kill_n - 1))
+        [ "$kill_n" -gt 1 ] && measure_resume "kill $((kill_n - 1))"
         wait_for 120 ready "$HPORT" || unready=$((unready + 1))
     fi
     sleep "$moment"
@@ -84,11 +84,34 @@ check "every kill ended the daemon by SIGKILL ($sigkilled of $KILLS: exit 137)" 
 # Incidents keep coming for a moment after the last kill, then stop.
 STARTED=$(now_s)
 start_sdatd "$T/sdatd.conf" "$T/sdatd.log"
-measure_resume "$KILLS"
+measure_resume "kill $KILLS"
 check "the daemon is ready after $KILLS kills" wait_for 120 ready "$HPORT"
 resumed_in_time() { [ -s "$T/resume" ] && awk '$1 == "never" || $1 > 15 { bad = 1 } END { exit bad }' "$T/resume"; }
 check "P8: after every kill consumption resumed within 15 s of the restart ($(paste -sd' ' "$T/resume") s)" \
     resumed_in_time
+
+# A clean restart (issue 25): SIGTERM, then start again while incidents
+# still flow. The stopping consumer leaves the group (its log says so), so
+# the new one waits out no session. On the mock cluster a group's first join
+# still waits 3 s (as group.initial.rebalance.delay.ms on a broker); the
+# figure is printed (the target is 5 s from the start), the check is P8's
+# bound, as a time asserted under a loaded CI machine would only be noise.
+stop_sdatd
+check "SIGTERM before the clean restart exits 0" test "$STOP_RC" -eq 0
+check "  and the stopping daemon left the consumer group" \
+    grep -q "kafka: left the consumer group: partitions revoked, offsets committed" "$T/sdatd.log"
+: >"$T/resume"
+STARTED=$(now_s)
+start_sdatd "$T/sdatd.conf" "$T/sdatd.log"
+measure_resume "a clean stop"
+check "a clean restart is consuming again within P8's 15 s ($(cat "$T/resume") s; target 5 s)" \
+    resumed_in_time
+check "  its log says it waited for partitions and how long the assignment took" \
+    sh -c 'grep -q "kafka: subscribed as group .* waiting for partition assignment" "$1" &&
+        grep -q "kafka: assigned [0-9]* partitions\{0,1\}, [0-9]*\.[0-9] s after waiting began" "$1"' \
+    sh "$T/sdatd.log"
+grep -o 'assigned [0-9]* partitions*, [0-9.]* s after waiting began' "$T/sdatd.log" | tail -n 1 |
+    sed 's/^/# last start: /'
 sleep 1
 rel_produce_stop
 check "the incident topic holds every incident fed ($(fed_count))" rel_sent
