@@ -1,8 +1,10 @@
 /* sdatctl dlq: the rejected events the store keeps (the same records the
  * daemon mirrors to the dead-letter topic), read-only beside a running
  * daemon. A table for people; JSON Lines with --json, each
- * {"id","stage","error","topic","partition","offset","at"} as GET /v1/dlq
- * answers. The original bytes are not printed: they may hold personal data. */
+ * {"id","stage","error","topic","partition","offset","at","replayed"} as
+ * GET /v1/dlq answers ("replayed": null, or {"at","outcome"} with the new
+ * "dead_letter_id" when it was rejected again). The original bytes are not
+ * printed: they may hold personal data. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -20,16 +22,33 @@ struct listing {
     long count;
 };
 
+/* "processed 2026-…", "rejected again as 43 2026-…", or "-". */
+static void replay_text(const struct sdat_dead_letter *dl, char *out, size_t outlen)
+{
+    if (dl->replayed_ms == 0) {
+        snprintf(out, outlen, "-");
+        return;
+    }
+    char at[40];
+    sdat_time_format_s(dl->replayed_ms, at, sizeof at);
+    if (dl->replayed_as) {
+        snprintf(out, outlen, "again as %lld %s", (long long)dl->replayed_as, at);
+    } else {
+        snprintf(out, outlen, "processed %s", at);
+    }
+}
+
 static int print_one(const struct sdat_dead_letter *dl, void *opaque)
 {
     struct listing *l = opaque;
     char at[40];
     sdat_time_format_ms(dl->at_ms, at, sizeof at);
     if (l->json) {
-        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:s}", "id", (json_int_t)dl->id,
-                              "stage", dl->stage, "error", dl->error, "topic", dl->topic,
-                              "partition", (int)dl->partition, "offset", (json_int_t)dl->offset,
-                              "at", at);
+        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:s, s:o}", "id",
+                              (json_int_t)dl->id, "stage", dl->stage, "error", dl->error, "topic",
+                              dl->topic, "partition", (int)dl->partition, "offset",
+                              (json_int_t)dl->offset, "at", at, "replayed",
+                              sdat_store_dead_letter_replay_json(dl));
         if (!o || json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS) < 0) {
             json_decref(o);
             return -ENOMEM;
@@ -38,13 +57,15 @@ static int print_one(const struct sdat_dead_letter *dl, void *opaque)
         putchar('\n');
     } else {
         if (l->count == 0) {
-            printf("%-6s %-24s %-7s %-32s %s\n", "ID", "AT", "STAGE", "SOURCE", "ERROR");
+            printf("%-6s %-24s %-7s %-32s %-34s %s\n", "ID", "AT", "STAGE", "SOURCE", "REPLAYED",
+                   "ERROR");
         }
-        char source[300];
+        char source[300], replayed[80];
         snprintf(source, sizeof source, "%s[%d]@%lld", dl->topic, (int)dl->partition,
                  (long long)dl->offset);
-        printf("%-6lld %-24s %-7s %-32s %s\n", (long long)dl->id, at, ctl_esc(dl->stage),
-               ctl_esc(source), ctl_esc(dl->error));
+        replay_text(dl, replayed, sizeof replayed);
+        printf("%-6lld %-24s %-7s %-32s %-34s %s\n", (long long)dl->id, at, ctl_esc(dl->stage),
+               ctl_esc(source), replayed, ctl_esc(dl->error));
     }
     l->count++;
     return 0;

@@ -301,6 +301,10 @@ int sdat_engine_dlq_replay_via(struct sdat_engine *e, int64_t id, const char *by
                                     "topic", c.topic, "partition", (int)c.m.partition, "offset",
                                     (json_int_t)c.m.offset),
                           detail);
+    if (r == 0) {
+        r = sdat_store_dead_letter_mark_replayed(e->st, id, now_ms,
+                                                 again ? e->rejected.id : 0);
+    }
     if (r < 0) {
         json_decref(outcome);
         goto out;

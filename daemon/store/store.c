@@ -129,6 +129,11 @@ static const char *const migrations[] = {
     "INSERT INTO cpis_responses_new SELECT id, key, value, created_ms FROM cpis_responses;"
     "DROP TABLE cpis_responses;"
     "ALTER TABLE cpis_responses_new RENAME TO cpis_responses;",
+    /* 7 → 8: a dead letter remembers its last replay (when, and whether it
+     * was processed or rejected again as which dead letter), so that
+     * `sdatctl dlq` and GET /v1/dlq show what is still to be dealt with. */
+    "ALTER TABLE dead_letters ADD COLUMN replayed_ms INTEGER;"
+    "ALTER TABLE dead_letters ADD COLUMN replayed_as INTEGER;",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -262,6 +262,9 @@ struct sdat_dead_letter {
     const void *value;
     size_t value_len;
     int64_t original_size; /* -1 when not cut */
+    /* The last replay: when (0: never replayed), and the dead letter it
+     * became when it was rejected again (0: processed). */
+    int64_t replayed_ms, replayed_as;
 };
 int sdat_store_dead_letter_insert(sdat_store_t *st, const struct sdat_dead_letter *dl,
                                   int64_t *ret_id);
@@ -279,6 +282,14 @@ int sdat_store_dead_letter_get(sdat_store_t *st, int64_t id,
                                int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
                                void *opaque);
 int sdat_store_dead_letter_mark_sent(sdat_store_t *st, int64_t id);
+/* A dead letter's last replay as the API and sdatctl show it: null, or
+ * {"at":…,"outcome":"processed"} or {"at":…,"outcome":"dead-lettered",
+ * "dead_letter_id":N}. A new reference. */
+json_t *sdat_store_dead_letter_replay_json(const struct sdat_dead_letter *dl);
+/* Records dead letter id's replay at at_ms: processed (again_id 0) or
+ * rejected again as dead letter again_id. */
+int sdat_store_dead_letter_mark_replayed(sdat_store_t *st, int64_t id, int64_t at_ms,
+                                         int64_t again_id);
 
 /* Messages for Kafka written in the transaction that caused them and
  * removed once the broker acknowledged them (the daemon's mirror). One row

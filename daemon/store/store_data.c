@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/util.h"
+
 int store_count(sdat_store_t *st, sqlite3_stmt *stmt, int64_t *ret_count)
 {
     (void)st;
@@ -490,6 +492,8 @@ static int dead_letters_each(sdat_store_t *st, const char *sql, bool cached, int
             .value = sqlite3_column_blob(stmt, 8),
             .value_len = (size_t)sqlite3_column_bytes(stmt, 8),
             .original_size = sqlite3_column_int64(stmt, 9),
+            .replayed_ms = sqlite3_column_int64(stmt, 10),
+            .replayed_as = sqlite3_column_int64(stmt, 11),
         };
         r = fn(&dl, opaque);
         if (r != 0) {
@@ -508,8 +512,8 @@ static int dead_letters_each(sdat_store_t *st, const char *sql, bool cached, int
 }
 
 #define DEAD_LETTER_COLUMNS                                                                      \
-    "SELECT id, at_ms, stage, error, topic, partition, offset, key, value, original_size"        \
-    " FROM dead_letters "
+    "SELECT id, at_ms, stage, error, topic, partition, offset, key, value, original_size,"       \
+    " ifnull(replayed_ms, 0), ifnull(replayed_as, 0) FROM dead_letters "
 
 int sdat_store_dead_letters_unsent(sdat_store_t *st, int64_t after, int limit,
                                    int (*fn)(const struct sdat_dead_letter *dl, void *opaque),
@@ -537,6 +541,28 @@ int sdat_store_dead_letter_get(sdat_store_t *st, int64_t id,
     int r = dead_letters_each(st, DEAD_LETTER_COLUMNS "WHERE id = ?1 LIMIT ?2", false, id, 1, fn,
                               opaque);
     return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+json_t *sdat_store_dead_letter_replay_json(const struct sdat_dead_letter *dl)
+{
+    if (dl->replayed_ms == 0) {
+        return json_null();
+    }
+    char at[40];
+    sdat_time_format_ms(dl->replayed_ms, at, sizeof at);
+    if (dl->replayed_as) {
+        return json_pack("{s:s, s:s, s:I}", "at", at, "outcome", "dead-lettered",
+                         "dead_letter_id", (json_int_t)dl->replayed_as);
+    }
+    return json_pack("{s:s, s:s}", "at", at, "outcome", "processed");
+}
+
+int sdat_store_dead_letter_mark_replayed(sdat_store_t *st, int64_t id, int64_t at_ms,
+                                         int64_t again_id)
+{
+    int r = store_run(st, "UPDATE dead_letters SET replayed_ms = ?, replayed_as = ? WHERE id = ?",
+                      "III", at_ms, again_id, id);
+    return r < 0 ? r : 0;
 }
 
 int sdat_store_dead_letter_mark_sent(sdat_store_t *st, int64_t id)
