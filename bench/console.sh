@@ -29,6 +29,7 @@
 #   BENCH_CONSOLE_NOTIFICATIONS (100000)  BENCH_CONSOLE_DAYS (30)
 #   BENCH_CONSOLE_CHILDREN (BENCH_CHILDREN, 1000000): a smaller register to try it
 #   BENCH_CONSOLE_WRK (-t2 -c8 -d10s)  BENCH_CONSOLE_IDS (5000)
+#   BENCH_CONSOLE_PAGES (today notifications one api): which, in this order
 set -eu
 BENCH_NAME=console
 # shellcheck disable=SC2034 # read by bench/lib.sh
@@ -38,6 +39,7 @@ N=${BENCH_CONSOLE_NOTIFICATIONS:-100000}
 DAYS=${BENCH_CONSOLE_DAYS:-30}
 WRK_ARGS=${BENCH_CONSOLE_WRK:--t2 -c8 -d10s}
 NIDS=${BENCH_CONSOLE_IDS:-5000}
+PAGES=${BENCH_CONSOLE_PAGES:-today notifications one api}
 FILL="$SDAT_BUILD/bench/bench_console_fill"
 command -v wrk >/dev/null || die "wrk is not installed (sh scripts/deps.sh bench)"
 [ -x "$FILL" ] || die "$FILL is not built (make BUILD=$SDAT_BUILD $FILL)"
@@ -143,9 +145,14 @@ echo "console: $nchildren children; $nnotes notifications created over $span day
     "$naudit audit records; wrk $WRK_ARGS --latency, one session; $(wc -l <"$W/ids.txt") ids"
 profile_start "$SDATD_PID"
 t0=$(now)
-for page in today:/console/ notifications:/console/notifications one:/console/notifications/ID \
-    api:/v1/notifications/ID; do
-    name=${page%%:*} path=${page#*:}
+for name in $PAGES; do
+    case $name in
+    today) path=/console/ ;;
+    notifications) path=/console/notifications ;;
+    one) path=/console/notifications/ID ;;
+    api) path=/v1/notifications/ID ;;
+    *) die "BENCH_CONSOLE_PAGES: today, notifications, one, api" ;;
+    esac
     header="Cookie: $COOKIE"
     [ "$name" != api ] || header="Authorization: Bearer $TOKEN"
     # shellcheck disable=SC2046
@@ -171,9 +178,9 @@ done
 t1=$(now)
 profile_stop
 # shellcheck disable=SC2154 # set by eval above
-printf 'console: the notification page / the API on the same ids: %.3f × its req/s, %.2f × its p50, %.2f × its p99\n' \
+[ -z "${rps_one:-}" ] || [ -z "${rps_api:-}" ] || printf 'console: the notification page / the API on the same ids: %.3f × its req/s, %.2f × its p50, %.2f × its p99\n' \
     "$(calc "$rps_one / $rps_api")" "$(calc "$p50_one / $p50_api")" "$(calc "$p99_one / $p99_api")"
-result p7.api_ratio "$(calc "$rps_one / $rps_api")"
+[ -z "${rps_one:-}" ] || [ -z "${rps_api:-}" ] || result p7.api_ratio "$(calc "$rps_one / $rps_api")"
 viewed=$(sql "$DB" "SELECT count(*) FROM audit WHERE type = 'record.viewed'")
 echo "console: $viewed record.viewed audit records written by the run; sdatd's resident memory $(rss_mib "$SDATD_PID")"
 stop_sdatd
