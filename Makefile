@@ -321,7 +321,7 @@ fuzz-build: $(FUZZ_BIN)
 
 # Benchmarks print figures and ratios against a reference measured in the
 # same run (quality.md); nothing asserts a time. bench/all.sh runs them all
-# (P1–P6, validation and matching quality), prints a summary against the
+# (P1–P7, validation and matching quality), prints a summary against the
 # targets and records the run in docs/PERFORMANCE.md; the register they
 # share is imported once into $(BUILD)/bench-cache (bench/lib.sh).
 bench:

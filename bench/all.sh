@@ -1,6 +1,6 @@
 #!/bin/sh
 # make bench: every benchmark in turn (validation, P6, matching quality and
-# P4, then P5, P1, P2, P3), a summary of P1–P6 against quality.md's targets,
+# P4, then P5, P1, P2, P3, P7), a summary of P1–P7 against quality.md's targets,
 # and the run recorded in docs/PERFORMANCE.md between its "bench:run"
 # markers (BENCH_DOC; empty: not written). Each script also runs alone; see
 # its head for its settings.
@@ -34,6 +34,7 @@ step startup sh bench/startup.sh
 step pipeline sh bench/pipeline.sh
 step lookup sh bench/lookup.sh
 step attendance sh bench/attendance.sh
+step console sh bench/console.sh
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The figures of the scripts that do not write results themselves.
@@ -83,6 +84,18 @@ summary() {
             sprintf("%.2f × limit", div(r["p5.rss_mib"], 512)), r["p5.rss_mib"] != "" && r["p5.rss_mib"] <= 512)
         row("P6", "webhook deliveries through the outbox", sprintf("%.0f/s", p6), "≥ 2,000/s",
             sprintf("%.2f × target; %.2f × the connector alone", div(p6, 2000), div(p6, p6ref)), p6 != "" && p6 >= 2000)
+        split("today:GET /console/ (today);notifications:GET /console/notifications (the first 50);one:GET /console/notifications/ID", pages, ";")
+        for (i = 1; i <= 3; i++) {
+            split(pages[i], pg, ":")
+            k = "p7." pg[1]
+            row("P7", sprintf("%s, %d notifications (wrk %s)", pg[2], r["p7.notifications"], r["p7.wrk"]),
+                sprintf("%.0f req/s, p99 %.2f ms", r[k ".rps"], r[k ".p99"]), "p99 ≤ 50 ms",
+                r[k ".p99"] == "" ? "—" : sprintf("%.2f × limit", r[k ".p99"] / 50),
+                r[k ".p99"] != "" && r[k ".p99"] <= 50 && r[k ".failed"] == 0)
+        }
+        row("P7", "GET /v1/notifications/ID, the same ids (reference)",
+            sprintf("%.0f req/s, p99 %.2f ms", r["p7.api.rps"], r["p7.api.p99"]), "",
+            sprintf("the page: %.3f × its req/s", r["p7.api_ratio"]), 1)
     }' "$BENCH_RESULTS"
 }
 echo "== summary (quality.md targets)"
@@ -100,14 +113,15 @@ echo "bench: load average at the start $load0, at the end $load1"
         "librdkafka $("$SDAT_BUILD/sdatd" -V | sed -n 's/.*librdkafka \([^)]*\)).*/\1/p'), $(nginx -v 2>&1 | sed 's/.*: //'), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)."
     echo "- Command: \`make bench\` with BENCH_SEED=${BENCH_SEED:-3} BENCH_CHILDREN=${BENCH_CHILDREN:-1000000}" \
         "BENCH_FLAGS=${BENCH_FLAGS:-100000} BENCH_P1_INCIDENTS=$BENCH_P1_INCIDENTS" \
-        "BENCH_WRK='${BENCH_WRK:--t2 -c32 -d20s}' BENCH_P3_RATE=${BENCH_P3_RATE:-200} BENCH_P3_SECONDS=${BENCH_P3_SECONDS:-30}."
+        "BENCH_WRK='${BENCH_WRK:--t2 -c32 -d20s}' BENCH_P3_RATE=${BENCH_P3_RATE:-200} BENCH_P3_SECONDS=${BENCH_P3_SECONDS:-30}" \
+        "BENCH_CONSOLE_NOTIFICATIONS=${BENCH_CONSOLE_NOTIFICATIONS:-100000} BENCH_CONSOLE_WRK='${BENCH_CONSOLE_WRK:--t2 -c8 -d10s}'."
     echo
     cat "$OUT/summary.md"
     echo
     echo "The run's own lines:"
     echo
     echo '```'
-    cat "$OUT/startup.out" "$OUT/pipeline.out" "$OUT/lookup.out" "$OUT/attendance.out"
+    cat "$OUT/startup.out" "$OUT/pipeline.out" "$OUT/lookup.out" "$OUT/attendance.out" "$OUT/console.out"
     echo '```'
 } >"$OUT/run.md"
 awk -v run="$OUT/run.md" '

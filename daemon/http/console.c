@@ -308,7 +308,13 @@ void console_get_today(sdat_http_t *http, struct http_request *req, struct http_
     int r = st ? sdat_store_read_begin(st) : -EIO;
     if (r == 0) {
         r = sdat_store_console_counts(st, sdat_time_now_ms(), &c);
-        if (r == 0) {
+        /* The writer's count (kept current by every register change and
+         * published once a second): a reader's own would count a million
+         * rows on its first use and then go stale. */
+        double gauge = 0;
+        if (r == 0 && sdat_metrics_gauge_get(SDAT_M_REGISTER_CHILDREN, &gauge)) {
+            children = (int64_t)gauge;
+        } else if (r == 0) {
             r = sdat_store_child_count(st, &children);
         }
         sdat_store_read_end(st);

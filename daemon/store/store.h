@@ -16,7 +16,7 @@
 
 #include "store-t.h"
 
-#define SDAT_STORE_SCHEMA_VERSION 7
+#define SDAT_STORE_SCHEMA_VERSION 9
 
 int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st, char *err,
                     size_t errlen);
@@ -245,8 +245,8 @@ int sdat_store_audit_insert(sdat_store_t *st, int64_t seq, const char *type, con
                             const char *hash);
 int sdat_store_audit_each(sdat_store_t *st, int64_t from_seq,
                           int (*fn)(int64_t seq, const char *record, void *opaque), void *opaque);
-/* The audit records whose subject names id (a notification, review item,
- * incident or register child), oldest first. */
+/* The audit records about notification id (subject.notification_id; read
+ * from an index), oldest first. */
 int sdat_store_audit_about(sdat_store_t *st, const char *id,
                            int (*fn)(int64_t seq, const char *record, void *opaque), void *opaque);
 

@@ -307,6 +307,20 @@ size_t sdat_metrics_gauge_nonzero(sdat_metric_t m)
     return n;
 }
 
+bool sdat_metrics_gauge_get(sdat_metric_t m, double *ret)
+{
+    if ((unsigned)m >= SDAT_M_COUNT || defs[m].type != METRIC_GAUGE || defs[m].nlabels != 0) {
+        return false;
+    }
+    pthread_mutex_lock(&lock);
+    bool set = families[m].count > 0;
+    if (set) {
+        *ret = families[m].series[0].value;
+    }
+    pthread_mutex_unlock(&lock);
+    return set;
+}
+
 void sdat_metrics_reset(void)
 {
     pthread_mutex_lock(&lock);

@@ -9,6 +9,7 @@
 #ifndef SDAT_METRICS_H
 #define SDAT_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SDAT_METRICS_MAX_SERIES 10000
@@ -51,6 +52,9 @@ void sdat_metrics_clear(sdat_metric_t m);
 /* How many series of a gauge are not zero now (the console counts the open
  * circuits this way); 0 for counters and histograms. */
 size_t sdat_metrics_gauge_nonzero(sdat_metric_t m);
+/* The value of a gauge without labels in *ret: false when it was never set
+ * (or m is no such gauge). */
+bool sdat_metrics_gauge_get(sdat_metric_t m, double *ret);
 
 /* The whole registry in the Prometheus text exposition format 0.0.4: HELP
  * and TYPE for every metric, series sorted by label values, histograms with

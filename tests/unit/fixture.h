@@ -146,7 +146,7 @@ static inline int fixture_audit_find_cb(int64_t seq, const char *record, void *o
 }
 
 /* Counts the audit records of type: all of them when about is NULL, else
- * those whose subject names about (a notification, review item, ...). The
+ * those about notification about (sdat_store_audit_about). The
  * last one goes in *ret_last (a new reference) when ret_last is not NULL. */
 static inline size_t fixture_audit_count(sdat_store_t *st, const char *about, const char *type,
                                          json_t **ret_last)

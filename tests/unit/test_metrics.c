@@ -101,6 +101,24 @@ Test(metrics, gauges_are_set_and_clear_drops_every_series)
     free(text);
 }
 
+Test(metrics, an_unlabelled_gauge_is_read_back_once_set)
+{
+    double v = -1;
+    cr_assert_not(sdat_metrics_gauge_get(SDAT_M_REGISTER_CHILDREN, &v), "never set: not known");
+    cr_assert_eq(v, -1);
+    sdat_metrics_set(SDAT_M_REGISTER_CHILDREN, 1000000);
+    cr_assert(sdat_metrics_gauge_get(SDAT_M_REGISTER_CHILDREN, &v));
+    cr_assert_eq(v, 1000000);
+    sdat_metrics_set(SDAT_M_REGISTER_CHILDREN, 0);
+    cr_assert(sdat_metrics_gauge_get(SDAT_M_REGISTER_CHILDREN, &v), "zero is a value");
+    cr_assert_eq(v, 0);
+    /* Not for a counter, nor for a gauge with labels. */
+    sdat_metrics_add(SDAT_M_AUDIT_RECORDS, 3);
+    cr_assert_not(sdat_metrics_gauge_get(SDAT_M_AUDIT_RECORDS, &v));
+    sdat_metrics_set(SDAT_M_CONSUMER_LAG, 4, "police.da-incidents", "0");
+    cr_assert_not(sdat_metrics_gauge_get(SDAT_M_CONSUMER_LAG, &v));
+}
+
 Test(metrics, histogram_buckets_are_cumulative_with_sum_and_count)
 {
     double delays[] = {0.5, 1, 3, 100, 100000, -2};

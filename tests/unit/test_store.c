@@ -312,6 +312,35 @@ Test(store, register_candidate_rows_hold_every_column)
     sdat_store_close(st);
 }
 
+static int indexes_named(sdat_store_t *st, const char *name)
+{
+    sqlite3_stmt *stmt = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(st->db,
+                                    "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                    " AND name = ?",
+                                    -1, &stmt, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
+    int n = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+struct about {
+    int64_t seq[8];
+    size_t n;
+};
+
+static int collect_about(int64_t seq, const char *record, void *opaque)
+{
+    (void)record;
+    struct about *a = opaque;
+    cr_assert_lt(a->n, 8);
+    a->seq[a->n++] = seq;
+    return 0;
+}
+
 Test(store, version_1_store_is_migrated_and_its_children_get_matching_keys)
 {
     char path[128];
@@ -345,6 +374,12 @@ Test(store, version_1_store_is_migrated_and_its_children_get_matching_keys)
                      "INSERT INTO children VALUES('C1', '831', NULL, NULL, '2016-04-12', 'DE22 3XY',"
                      " '{\"child_id\":\"C1\",\"dob\":\"2016-04-12\",\"family_name\":\"Testwood\","
                      "\"given_name\":\"Ashlyn\",\"la_code\":\"831\",\"schema\":\"council.child/1\"}', 5);"
+                     /* Audit records written before the index of migration 8. */
+                     "INSERT INTO audit VALUES(1, 'notification.created', '{\"subject\":"
+                     "{\"notification_id\":\"n_1\",\"recipient\":\"school:1\"},"
+                     "\"type\":\"notification.created\"}', 'x');"
+                     "INSERT INTO audit VALUES(2, 'register.changed', '{\"subject\":"
+                     "{\"child_id\":\"C1\"},\"type\":\"register.changed\"}', 'y');"
                      "PRAGMA user_version = 1;",
                      NULL, NULL, NULL),
         SQLITE_OK, "%s", sqlite3_errmsg(db));
@@ -356,6 +391,63 @@ Test(store, version_1_store_is_migrated_and_its_children_get_matching_keys)
     int64_t fam = 0;
     cr_assert_eq(candidates(st, "Ashlyn", "Testwood", "2016-04-12", "S40 2QT", &fam), 1);
     cr_assert_eq(fam, 1);
+    /* Migration 8's indexes exist and cover the records already there. */
+    cr_assert_eq(indexes_named(st, "audit_notification"), 1);
+    cr_assert_eq(indexes_named(st, "notifications_created"), 1);
+    cr_assert_eq(indexes_named(st, "notifications_failed"), 1);
+    struct about a = {0};
+    cr_assert_eq(sdat_store_audit_about(st, "n_1", collect_about, &a), 0);
+    cr_assert_eq(a.n, 1);
+    cr_assert_eq(a.seq[0], 1);
+    sdat_store_close(st);
+}
+
+/* sdat_store_audit_about: a notification's records, oldest first, and
+ * nobody else's (the console's notification page, `sdatctl show`). */
+Test(store, audit_about_gives_a_notifications_records_oldest_first)
+{
+    sdat_store_t *st = NULL;
+    sdat_audit_t *audit = NULL;
+    char err[256];
+    const char *n1 = "n_0123456789abcdef0123456789abcdef";
+    const char *n2 = "n_fedcba9876543210fedcba9876543210";
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sdat_audit_new("test1", &audit), 0);
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(sdat_audit_append(audit, st, 1000, "notification.created", "sdatd",
+                                   json_pack("{s:s, s:s}", "notification_id", n1, "recipient",
+                                             "school:1"),
+                                   NULL),
+                 0);
+    cr_assert_eq(sdat_audit_append(audit, st, 1001, "notification.created", "sdatd",
+                                   json_pack("{s:s, s:s}", "notification_id", n2, "recipient",
+                                             "school:1"),
+                                   NULL),
+                 0);
+    cr_assert_eq(sdat_audit_append(audit, st, 1002, "register.changed", "sdatd",
+                                   json_pack("{s:s}", "child_id", "C1"), NULL),
+                 0);
+    cr_assert_eq(sdat_audit_append(audit, st, 1003, "config.loaded", "sdatd", NULL, NULL), 0);
+    cr_assert_eq(sdat_audit_append(audit, st, 1004, "record.viewed", "A. Operator",
+                                   json_pack("{s:s, s:s}", "notification_id", n1, "recipient",
+                                             "school:1"),
+                                   NULL),
+                 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    struct about a = {0};
+    cr_assert_eq(sdat_store_audit_about(st, n1, collect_about, &a), 0);
+    cr_assert_eq(a.n, 2);
+    cr_assert_eq(a.seq[0], 1);
+    cr_assert_eq(a.seq[1], 5);
+    a.n = 0;
+    cr_assert_eq(sdat_store_audit_about(st, n2, collect_about, &a), 0);
+    cr_assert_eq(a.n, 1);
+    cr_assert_eq(a.seq[0], 2);
+    a.n = 0;
+    cr_assert_eq(sdat_store_audit_about(st, "n_00000000000000000000000000000000", collect_about, &a),
+                 0);
+    cr_assert_eq(a.n, 0);
+    sdat_audit_free(audit);
     sdat_store_close(st);
 }
 
