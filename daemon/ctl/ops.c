@@ -446,7 +446,39 @@ int ctl_dlq_replay(const struct ctl_options *opts, int argc, char **argv)
     }
     char path[64];
     snprintf(path, sizeof path, "/v1/dlq/%lld/replay", id);
-    return ctl_api_post(opts, path, json_pack("{s:s}", "by", by));
+    bool failed;
+    struct sdat_config *cfg = ctl_api_config(opts, &failed);
+    if (failed) {
+        return CTL_CONFIG;
+    }
+    json_t *body = json_pack("{s:s}", "by", by);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    long status = 0;
+    char *answer = NULL;
+    int r = text ? ctl_api(opts, cfg, "POST", path, text, &status, &answer) : -ENOMEM;
+    free(text);
+    sdat_config_free(cfg);
+    if (r < 0) {
+        return CTL_NEGATIVE;
+    }
+    int rc = ctl_api_report(status, answer);
+    if (rc == CTL_OK) {
+        printf("%s\n", answer);
+        /* Rejected again: a negative answer, with where it went. */
+        json_t *doc = json_loads(answer, 0, NULL);
+        const char *outcome = json_string_value(json_object_get(doc, "outcome"));
+        if (!outcome || strcmp(outcome, "processed") != 0) {
+            fprintf(stderr, "sdatctl: dead letter %lld was rejected again, as dead letter %lld: "
+                            "%s\n",
+                    id, (long long)json_integer_value(json_object_get(doc, "dead_letter_id")),
+                    ctl_esc(json_string_value(json_object_get(doc, "error"))));
+            rc = CTL_NEGATIVE;
+        }
+        json_decref(doc);
+    }
+    free(answer);
+    return rc;
 }
 
 /* The sum of sdat_consumer_lag over the assigned partitions from the

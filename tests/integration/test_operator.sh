@@ -120,11 +120,30 @@ dlq_routing() {
 }
 check "  and on the dead-letter topic under its key with the header sdat-stage: routing" \
     wait_for 30 dlq_routing
+# Replayed before the directory is fixed: rejected again, a new dead
+# letter; the replay exits 1 and the listing says where it went.
+CTL dlq replay "$DLID" --by "A. Operator" >"$T/replay0.out" 2>"$T/replay0.err"
+check "a replay rejected again exits 1 and names the new dead letter" \
+    sh -c "[ $? -eq 1 ] && grep -q '\"outcome\":\"dead-lettered\"' '$T/replay0.out' && grep -q 'rejected again, as dead letter' '$T/replay0.err'"
+DLID2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dead_letter_id"])' "$T/replay0.out")
+"$SDATCTL" -c "$T/sdatd.conf" dlq --json >"$T/dlq0.json" 2>&1
+check "  sdatctl dlq --json shows the first as replayed and dead-lettered again as the second" \
+    python3 -c 'import json, sys
+rows = {r["id"]: r for r in map(json.loads, open(sys.argv[1]))}
+first, second = rows[int(sys.argv[2])], rows[int(sys.argv[3])]
+assert first["replayed"]["outcome"] == "dead-lettered" and first["replayed"]["dead_letter_id"] == second["id"], first
+assert second["replayed"] is None and second["stage"] == "routing", second' "$T/dlq0.json" "$DLID" "$DLID2"
+"$SDATCTL" -c "$T/sdatd.conf" dlq >"$T/dlq0.txt" 2>&1
+check "  and the table says so (REPLAYED: again as the second)" \
+    grep -q "^$DLID .* again as $DLID2 " "$T/dlq0.txt"
 conf '{ id = "derbyshire"; default_area = "831"; }, { id = "otherforce"; default_area = "831"; }'
 kill -HUP "$SDATD_PID"
 check "the fixed directory is reloaded" wait_for 10 grep -q "config: reloaded" "$T/sdatd.log"
-CTL dlq replay "$DLID" --by "A. Operator" >"$T/replay.out" 2>&1
-check "sdatctl dlq replay processes it" grep -q '"outcome":"processed"' "$T/replay.out"
+CTL dlq replay "$DLID2" --by "A. Operator" >"$T/replay.out" 2>&1
+check "sdatctl dlq replay processes it (exit 0)" \
+    sh -c "[ $? -eq 0 ] && grep -q '\"outcome\":\"processed\"' '$T/replay.out'"
+"$SDATCTL" -c "$T/sdatd.conf" dlq >"$T/dlq1.txt" 2>&1
+check "  and sdatctl dlq shows it processed" grep -q "^$DLID2 .* processed 20" "$T/dlq1.txt"
 mash_file() { [ -n "$(find "$T/spool/la_831_mash" -name 'n_*.json' -newer "$T/replay.out" 2>/dev/null)" ] || grep -q "incident=otherforce/X-1" "$T/sdatd.log"; }
 check "and it is notified" wait_for 30 mash_file
 

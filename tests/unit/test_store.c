@@ -451,6 +451,55 @@ Test(store, audit_about_gives_a_notifications_records_oldest_first)
     sdat_store_close(st);
 }
 
+struct dl_copy {
+    int64_t replayed_ms, replayed_as;
+    char *json;
+};
+
+static int copy_dl(const struct sdat_dead_letter *dl, void *opaque)
+{
+    struct dl_copy *c = opaque;
+    c->replayed_ms = dl->replayed_ms;
+    c->replayed_as = dl->replayed_as;
+    json_t *j = sdat_store_dead_letter_replay_json(dl);
+    c->json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_decref(j);
+    return 0;
+}
+
+Test(store, a_dead_letter_remembers_its_last_replay)
+{
+    sdat_store_t *st = NULL;
+    char err[256];
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
+    struct sdat_dead_letter dl = {.at_ms = 1000, .stage = "routing", .error = "no area",
+                                  .topic = "police.da-incidents", .partition = 0, .offset = 7,
+                                  .value = "{}", .value_len = 2, .original_size = -1};
+    int64_t id = 0;
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(sdat_store_dead_letter_insert(st, &dl, &id), 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    struct dl_copy c = {0};
+    cr_assert_eq(sdat_store_dead_letter_get(st, id, copy_dl, &c), 0);
+    cr_assert_eq(c.replayed_ms, 0, "never replayed");
+    cr_assert_str_eq(c.json, "null");
+    free(c.json);
+    cr_assert_eq(sdat_store_dead_letter_mark_replayed(st, id, 1764547200000, id + 1), 0);
+    cr_assert_eq(sdat_store_dead_letter_get(st, id, copy_dl, &c), 0);
+    cr_assert_eq(c.replayed_ms, 1764547200000);
+    cr_assert_eq(c.replayed_as, id + 1);
+    cr_assert_str_eq(c.json, "{\"at\":\"2025-12-01T00:00:00.000Z\",\"dead_letter_id\":2,"
+                             "\"outcome\":\"dead-lettered\"}");
+    free(c.json);
+    /* Replayed again, processed: the last replay is what is kept. */
+    cr_assert_eq(sdat_store_dead_letter_mark_replayed(st, id, 1764547260000, 0), 0);
+    cr_assert_eq(sdat_store_dead_letter_get(st, id, copy_dl, &c), 0);
+    cr_assert_eq(c.replayed_as, 0);
+    cr_assert_str_eq(c.json, "{\"at\":\"2025-12-01T00:01:00.000Z\",\"outcome\":\"processed\"}");
+    free(c.json);
+    sdat_store_close(st);
+}
+
 Test(store, register_offsets_and_flags)
 {
     sdat_store_t *st = NULL;
