@@ -1,10 +1,10 @@
 /* sdatctl dlq: the rejected events the store keeps (the same records the
  * daemon mirrors to the dead-letter topic), read-only beside a running
  * daemon. A table for people; JSON Lines with --json, each
- * {"id","stage","error","topic","partition","offset","at","replayed"} as
- * GET /v1/dlq answers ("replayed": null, or {"at","outcome"} with the new
- * "dead_letter_id" when it was rejected again). The original bytes are not
- * printed: they may hold personal data. */
+ * {"id","stage","error","topic","partition","offset","at"} as GET /v1/dlq
+ * answers (whose fields interfaces.md fixes) and "replayed": null, or
+ * {"at","outcome"} with the new "dead_letter_id" when it was rejected again.
+ * The original bytes are not printed: they may hold personal data. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

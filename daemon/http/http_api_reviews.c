@@ -188,11 +188,10 @@ static int add_dead_letter(const struct sdat_dead_letter *dl, void *opaque)
 {
     json_t *list = opaque;
     return json_array_append_new(
-               list, json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:o, s:o}", "id",
-                               (json_int_t)dl->id, "stage", dl->stage, "error", dl->error, "topic",
-                               dl->topic, "partition", (int)dl->partition, "offset",
-                               (json_int_t)dl->offset, "at", http_time_or_null(dl->at_ms),
-                               "replayed", sdat_store_dead_letter_replay_json(dl))) == 0
+               list, json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:o}", "id", (json_int_t)dl->id,
+                               "stage", dl->stage, "error", dl->error, "topic", dl->topic,
+                               "partition", (int)dl->partition, "offset", (json_int_t)dl->offset,
+                               "at", http_time_or_null(dl->at_ms))) == 0
                ? 0
                : -ENOMEM;
 }
