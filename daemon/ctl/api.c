@@ -156,8 +156,10 @@ struct sdat_config *ctl_api_config(const struct ctl_options *opts, bool *ret_fai
     return cfg;
 }
 
-int ctl_api_post(const struct ctl_options *opts, const char *path, json_t *body)
+int ctl_api_post_answer(const struct ctl_options *opts, const char *path, json_t *body,
+                        char **ret_answer)
 {
+    *ret_answer = NULL;
     bool failed;
     struct sdat_config *cfg = ctl_api_config(opts, &failed);
     if (failed) {
@@ -175,6 +177,18 @@ int ctl_api_post(const struct ctl_options *opts, const char *path, json_t *body)
         return CTL_NEGATIVE;
     }
     r = ctl_api_report(status, answer);
+    if (r == CTL_OK) {
+        *ret_answer = answer;
+    } else {
+        free(answer);
+    }
+    return r;
+}
+
+int ctl_api_post(const struct ctl_options *opts, const char *path, json_t *body)
+{
+    char *answer = NULL;
+    int r = ctl_api_post_answer(opts, path, body, &answer);
     if (r == CTL_OK && answer && *answer) {
         printf("%s\n", answer);
     }

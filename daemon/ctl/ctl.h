@@ -54,6 +54,9 @@ struct sdat_config *ctl_api_config(const struct ctl_options *opts, bool *ret_fai
 /* POSTs body (taken) to path and prints a 2xx answer on standard output:
  * CTL_OK, CTL_NEGATIVE (reported), or CTL_CONFIG. */
 int ctl_api_post(const struct ctl_options *opts, const char *path, json_t *body);
+/* The same without printing: the 2xx answer in *ret_answer (malloc'd). */
+int ctl_api_post_answer(const struct ctl_options *opts, const char *path, json_t *body,
+                        char **ret_answer);
 
 int ctl_import(const struct ctl_options *opts, int argc, char **argv);
 int ctl_publish(const struct ctl_options *opts, int argc, char **argv);

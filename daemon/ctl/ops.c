@@ -446,23 +446,8 @@ int ctl_dlq_replay(const struct ctl_options *opts, int argc, char **argv)
     }
     char path[64];
     snprintf(path, sizeof path, "/v1/dlq/%lld/replay", id);
-    bool failed;
-    struct sdat_config *cfg = ctl_api_config(opts, &failed);
-    if (failed) {
-        return CTL_CONFIG;
-    }
-    json_t *body = json_pack("{s:s}", "by", by);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    long status = 0;
     char *answer = NULL;
-    int r = text ? ctl_api(opts, cfg, "POST", path, text, &status, &answer) : -ENOMEM;
-    free(text);
-    sdat_config_free(cfg);
-    if (r < 0) {
-        return CTL_NEGATIVE;
-    }
-    int rc = ctl_api_report(status, answer);
+    int rc = ctl_api_post_answer(opts, path, json_pack("{s:s}", "by", by), &answer);
     if (rc == CTL_OK) {
         printf("%s\n", answer);
         /* Rejected again: a negative answer, with where it went. */

@@ -76,29 +76,9 @@ void console_get_dead_letters(sdat_http_t *http, struct http_request *req,
                "<th scope=\"col\">Stage</th><th scope=\"col\">Reason</th>"
                "<th scope=\"col\">Received</th><th scope=\"col\">Action</th></tr></thead>\n"
                "<tbody>\n");
-    if (rows.p) {
-        cb_raw(&b, rows.p);
-    }
-    b.failed |= rows.failed;
-    cb_raw(&b, "</tbody>\n</table>\n");
-    if (l.n == 0) {
-        cb_raw(&b, "<p id=\"no-dead-letters\">There is no dead letter.</p>\n");
-    }
+    cb_table_end(&b, &rows, l.n, "no-dead-letters", "There is no dead letter.");
     console_page(ret, 200, &ctx, "Dead letters", &b);
     cb_free(&b);
-    cb_free(&rows);
-}
-
-struct replay_job {
-    int64_t id;
-    const char *by;
-    json_t *outcome;
-};
-
-static int run_replay(struct sdat_engine *e, void *arg, int64_t now_ms)
-{
-    struct replay_job *j = arg;
-    return sdat_engine_dlq_replay_via(e, j->id, j->by, "console", now_ms, &j->outcome);
 }
 
 void console_post_replay(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
@@ -115,8 +95,8 @@ void console_post_replay(sdat_http_t *http, struct http_request *req, struct htt
         console_message(ret, 404, &ctx, "Dead letter not found", "There is no such dead letter.");
         return;
     }
-    struct replay_job j = {.id = id, .by = ctx.sess.name};
-    int r = http_job(http, run_replay, &j);
+    struct http_replay_job j = {.id = id, .by = ctx.sess.name, .via = "console"};
+    int r = http_job(http, http_run_replay, &j);
     struct cbuf f = {0};
     if (r == 0) {
         const char *outcome = json_string_value(json_object_get(j.outcome, "outcome"));

@@ -126,6 +126,20 @@ void cb_free(struct cbuf *b)
     *b = (struct cbuf){0};
 }
 
+void cb_table_end(struct cbuf *b, struct cbuf *rows, size_t n, const char *empty_id,
+                  const char *empty_text)
+{
+    if (rows->p) {
+        cb_raw(b, rows->p);
+    }
+    b->failed |= rows->failed;
+    cb_free(rows);
+    cb_raw(b, "</tbody>\n</table>\n");
+    if (n == 0) {
+        cb_printf(b, "<p id=\"%s\">%s</p>\n", empty_id, empty_text);
+    }
+}
+
 /* ---- the stylesheet ---- */
 
 /* Plain and calm (GOV.UK's colours: text #0b0c0c on white, 19.4:1; links

@@ -32,16 +32,6 @@ static const struct sdat_strv *recipients_of(const struct http_request *req,
     return NULL;
 }
 
-static bool covers(const struct sdat_strv *rs, const char *recipient)
-{
-    for (size_t i = 0; rs && i < rs->n; i++) {
-        if (strcmp(rs->v[i], recipient) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 struct inbox {
     sdat_store_t *st;
     const struct console_ctx *ctx;
@@ -138,28 +128,9 @@ void console_get_inbox(sdat_http_t *http, struct http_request *req, struct http_
                "<th scope=\"col\">Recipient</th><th scope=\"col\">Created</th>"
                "<th scope=\"col\">Delivered</th><th scope=\"col\">Acknowledged</th></tr></thead>\n"
                "<tbody>\n");
-    if (rows.p) {
-        cb_raw(&b, rows.p);
-    }
-    b.failed |= rows.failed;
-    cb_raw(&b, "</tbody>\n</table>\n");
-    if (in.n == 0) {
-        cb_raw(&b, "<p id=\"no-notifications\">No notification yet.</p>\n");
-    }
-    cb_free(&rows);
+    cb_table_end(&b, &rows, in.n, "no-notifications", "No notification yet.");
     console_page(ret, 200, &ctx, "Inbox", &b);
     cb_free(&b);
-}
-
-struct recipient_copy {
-    char recipient[128];
-};
-
-static int copy_recipient(const struct sdat_notification *n, void *opaque)
-{
-    struct recipient_copy *c = opaque;
-    snprintf(c->recipient, sizeof c->recipient, "%s", n->recipient);
-    return 0;
 }
 
 struct ack_job {
@@ -183,15 +154,12 @@ void console_post_inbox(sdat_http_t *http, struct http_request *req, struct http
     /* As the API's ack for a narrowed token: a notification not of these
      * recipients, or none at all, is the same 403. */
     const struct sdat_strv *rs = recipients_of(req, &ctx);
-    struct recipient_copy c = {""};
-    sdat_store_t *st = http_store_get(http);
-    int r = st ? sdat_store_notification_get(st, req->id, copy_recipient, &c) : -EIO;
-    http_store_put(http, st);
-    if (r < 0 && r != -ENOENT) {
+    bool covered = false;
+    if (http_notification_covered(http, req->id, rs, &covered) < 0) {
         console_message(ret, 503, &ctx, "Try again later", "The notification cannot be read now.");
         return;
     }
-    if (r < 0 || !covers(rs, c.recipient)) {
+    if (!covered) {
         console_message(ret, 403, &ctx, "You cannot acknowledge this notification",
                         "It is not a notification of your recipients.");
         return;
@@ -202,7 +170,7 @@ void console_post_inbox(sdat_http_t *http, struct http_request *req, struct http
                         "Log out and log in again with your name.");
         return;
     }
-    r = http_job(http, run_ack, &j);
+    int r = http_job(http, run_ack, &j);
     if (r >= 0) {
         struct cbuf f = {0};
         cb_raw(&f, "<div class=\"banner\" role=\"status\" id=\"outcome\"><p>Notification ");

@@ -40,6 +40,11 @@ void cb_time(struct cbuf *b, int64_t ms);
 /* A duration in seconds as "3 h 5 min", "12 min", "40 s". */
 void cb_duration(struct cbuf *b, int64_t seconds);
 void cb_free(struct cbuf *b);
+/* Ends a table whose <tbody> is open: the rows made in *rows (freed), the
+ * closing tags, and when there were none (n == 0) the paragraph
+ * <p id="EMPTY_ID">EMPTY_TEXT</p> (both trusted literals). */
+void cb_table_end(struct cbuf *b, struct cbuf *rows, size_t n, const char *empty_id,
+                  const char *empty_text);
 
 /* ---- sessions (console_session.c) ---- */
 

@@ -351,14 +351,7 @@ void console_get_notifications(sdat_http_t *http, struct http_request *req,
                    "<th scope=\"col\">Recipient</th><th scope=\"col\">State</th>"
                    "<th scope=\"col\">Scheduled for</th><th scope=\"col\">Attempts</th>"
                    "<th scope=\"col\">Acknowledged</th></tr></thead>\n<tbody>\n");
-        if (rows.p) {
-            cb_raw(&b, rows.p);
-        }
-        b.failed |= rows.failed;
-        cb_raw(&b, "</tbody>\n</table>\n");
-        if (l.n == 0) {
-            cb_raw(&b, "<p id=\"no-notifications\">No notification matches.</p>\n");
-        }
+        cb_table_end(&b, &rows, l.n, "no-notifications", "No notification matches.");
         if (l.n > PAGE_ROWS) {
             cb_raw(&b, "<p><a id=\"next\" rel=\"next\" href=\"/console/notifications?");
             search_query(&b, &s);

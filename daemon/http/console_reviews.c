@@ -79,17 +79,9 @@ void console_get_reviews(sdat_http_t *http, struct http_request *req, struct htt
                "<th scope=\"col\">Child (position and ref)</th><th scope=\"col\">Area's "
                "MASH</th><th scope=\"col\">Candidates</th><th scope=\"col\">Waiting "
                "for</th></tr></thead>\n<tbody>\n");
-    if (rows.p) {
-        cb_raw(&b, rows.p);
-    }
-    b.failed |= rows.failed;
-    cb_raw(&b, "</tbody>\n</table>\n");
-    if (l.n == 0) {
-        cb_raw(&b, "<p id=\"no-reviews\">No review item is open.</p>\n");
-    }
+    cb_table_end(&b, &rows, l.n, "no-reviews", "No review item is open.");
     console_page(ret, 200, &ctx, "Reviews", &b);
     cb_free(&b);
-    cb_free(&rows);
 }
 
 /* ---- one item ---- */

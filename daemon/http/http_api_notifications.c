@@ -25,6 +25,23 @@ static int copy_recipient(const struct sdat_notification *n, void *opaque)
     return 0;
 }
 
+int http_notification_covered(sdat_http_t *http, const char *id,
+                              const struct sdat_strv *recipients, bool *ret_covered)
+{
+    *ret_covered = false;
+    struct recipient_copy c = {""};
+    sdat_store_t *st = http_store_get(http);
+    int r = st ? sdat_store_notification_get(st, id, copy_recipient, &c) : -EIO;
+    http_store_put(http, st);
+    if (r < 0 && r != -ENOENT) {
+        return -EIO;
+    }
+    for (size_t i = 0; r == 0 && recipients && i < recipients->n; i++) {
+        *ret_covered |= strcmp(recipients->v[i], c.recipient) == 0;
+    }
+    return 0;
+}
+
 /* A token narrowed to recipients acknowledges only their notifications.
  * An id that is no notification of theirs is not covered either, whether
  * or not it exists: the same 403 (interfaces.md: 403 before the endpoint's
@@ -35,21 +52,13 @@ void http_check_ack(sdat_http_t *http, struct http_request *req, struct http_ans
     if (allowed->n == 0) {
         return;
     }
-    sdat_store_t *st = NULL;
-    if (!http_store_or_503(http, &st, ret)) {
-        return;
-    }
-    struct recipient_copy c = {""};
-    int r = sdat_store_notification_get(st, req->id, copy_recipient, &c);
-    http_store_put(http, st);
-    if (r < 0 && r != -ENOENT) {
+    bool covered = false;
+    if (http_notification_covered(http, req->id, allowed, &covered) < 0) {
         http_error(ret, 503, "unavailable", "the store cannot be read");
         return;
     }
-    for (size_t i = 0; r == 0 && i < allowed->n; i++) {
-        if (strcmp(allowed->v[i], c.recipient) == 0) {
-            return;
-        }
+    if (covered) {
+        return;
     }
     http_error(ret, 403, "forbidden", "the token does not cover this notification's recipient");
 }

@@ -219,16 +219,10 @@ void http_get_dlq(sdat_http_t *http, struct http_request *req, struct http_answe
     http_error(ret, 503, "unavailable", "the store cannot be read");
 }
 
-struct replay_job {
-    int64_t id;
-    const char *by;
-    json_t *outcome;
-};
-
-static int run_replay(struct sdat_engine *e, void *arg, int64_t now_ms)
+int http_run_replay(struct sdat_engine *e, void *arg, int64_t now_ms)
 {
-    struct replay_job *j = arg;
-    return sdat_engine_dlq_replay(e, j->id, j->by, now_ms, &j->outcome);
+    struct http_replay_job *j = arg;
+    return sdat_engine_dlq_replay_via(e, j->id, j->by, j->via, now_ms, &j->outcome);
 }
 
 void http_post_replay(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
@@ -241,7 +235,7 @@ void http_post_replay(sdat_http_t *http, struct http_request *req, struct http_a
         return;
     }
     json_t *doc = NULL;
-    struct replay_job j = {.id = id, .by = req->token->name};
+    struct http_replay_job j = {.id = id, .by = req->token->name};
     const char *by = NULL;
     if (!http_body_object(req, true, &doc, ret) ||
         (doc && http_by_member(doc, false, &by, ret) < 0)) {
@@ -251,7 +245,7 @@ void http_post_replay(sdat_http_t *http, struct http_request *req, struct http_a
     if (by) {
         j.by = by;
     }
-    int r = http_job(http, run_replay, &j);
+    int r = http_job(http, http_run_replay, &j);
     if (r == 0) {
         http_json(ret, 200, j.outcome);
         j.outcome = NULL;

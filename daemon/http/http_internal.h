@@ -168,6 +168,19 @@ int http_string_member(const json_t *doc, const char *name, bool required, const
  * characters (they would reach sdatctl's tables and the audit as given). */
 int http_by_member(const json_t *doc, bool required, const char **ret_s, struct http_answer *ret);
 bool http_store_or_503(sdat_http_t *http, sdat_store_t **ret_st, struct http_answer *ret);
+/* Whether notification id exists and its recipient is one of recipients
+ * (*ret_covered; an unknown id is not covered): 0, or -EIO when the store
+ * cannot be read. The API's ack and the console's inbox answer both alike. */
+int http_notification_covered(sdat_http_t *http, const char *id,
+                              const struct sdat_strv *recipients, bool *ret_covered);
+/* A dead letter's replay as a job on the writer (http_job): via is
+ * "console" or NULL; outcome is the engine's (a new reference). */
+struct http_replay_job {
+    int64_t id;
+    const char *by, *via;
+    json_t *outcome;
+};
+int http_run_replay(struct sdat_engine *e, void *arg, int64_t now_ms);
 /* The endpoints (http_api*.c), as the route table names them. */
 void http_get_healthz(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
 void http_get_readyz(sdat_http_t *http, struct http_request *req, struct http_answer *ret);
