@@ -94,7 +94,11 @@ start_sdatd "$T/sdatd.conf" "$T/sdatd.log"
 check "the daemon becomes ready" wait_for 60 ready
 
 # --- before the backup: two incidents delivered, a register record read -------
+# A register record is read by its own consumer: the incident that needs
+# it is published once it is applied (else it is unmatched, rightly).
+applied() { [ "$(register_changes "$1")" -ge 1 ]; }
 child BK-2 9990000085 Bramwell Exampleby 2018-09-30
+check "a register record from the topic is applied" wait_for 60 applied BK-2
 incident BB-1 9990000018 Ashlyn Testwood 2016-04-12
 incident BB-2 9990000085 Bramwell Exampleby 2018-09-30
 check "the incidents before the backup are delivered (one of them for a child from the topic)" \
@@ -121,6 +125,7 @@ check "sdatctl backup without FILE is a usage error (exit 2)" test $? -eq 2
 
 # --- the window: processed by the daemon, not in the backup ----------------------
 child BK-3 9990000093 Corwin Samplesby 2017-01-20
+check "a register record after the backup is applied" wait_for 60 applied BK-3
 incident BW-1 9990000018 Ashlyn Testwood 2016-04-12
 incident BW-2 9990000093 Corwin Samplesby 2017-01-20
 check "the incidents after the backup are delivered (one for the child read after it)" \
