@@ -124,7 +124,7 @@ Q           := @
 say          = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all deps check check-unit check-seeds check-integration check-asan check-layers \
+.PHONY: all deps check check-rules check-unit check-seeds check-integration check-asan check-layers \
         check-layers-selftest \
         demo demo-stop bench bench-match soak fuzz fuzz-build man \
         install uninstall format clean
@@ -285,7 +285,7 @@ deps:
 	@sh scripts/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory check-layers check-layers-selftest check-unit check-integration
+	@$(MAKE) --no-print-directory check-layers check-layers-selftest check-rules check-unit check-integration
 
 check-unit: all $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
@@ -293,6 +293,10 @@ check-unit: all $(UNIT_BIN)
 
 check-seeds: $(REPLAY_BIN)
 	@sh tests/fuzz/replay-seeds.sh $(BUILD)/tests
+
+# The Prometheus alert rules shipped in config/ (promtool: Debian's prometheus).
+check-rules:
+	@sh tests/prometheus/check-rules.sh
 
 check-integration: all $(HELPER_BIN)
 	@SDAT_BUILD=$(BUILD) sh tests/run-integration.sh

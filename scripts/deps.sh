@@ -2,12 +2,13 @@
 # Installs the Debian packages sdat needs to build, test and run its demo,
 # when any is missing. Needs root or sudo only when something is missing.
 set -eu
+# prometheus: promtool, for make check-rules (config/sdat.rules.yml).
 # chromium and python3-websocket: the headless-browser test of the
 # acknowledgement page (tests/integration/test_actions.sh).
 pkgs="build-essential pkg-config librdkafka-dev libcurl4-openssl-dev libjansson-dev
 libconfig-dev libcriterion-dev libsqlite3-dev libmicrohttpd-dev libssl-dev tzdata
 kcat sqlite3 python3 python3-aiosmtpd python3-prometheus-client openssl ca-certificates
-systemd strace procps man-db groff-base chromium python3-websocket"
+systemd strace procps man-db groff-base chromium python3-websocket prometheus"
 # `deps.sh fuzz`: also clang and its libFuzzer runtime, for `make fuzz`.
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-dev"
 # `deps.sh bench`: also what `make bench` drives or compares against: wrk

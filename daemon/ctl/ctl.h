@@ -75,5 +75,6 @@ int ctl_lookup(const struct ctl_options *opts, int argc, char **argv);
 int ctl_audit(const struct ctl_options *opts, int argc, char **argv);
 int ctl_notification(const struct ctl_options *opts, int argc, char **argv);
 int ctl_token(const struct ctl_options *opts, int argc, char **argv);
+int ctl_backup(const struct ctl_options *opts, int argc, char **argv);
 
 #endif

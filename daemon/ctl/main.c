@@ -52,6 +52,8 @@ static void usage(FILE *out)
             "  audit export [--since DATETIME] [--subject ID]\n"
             "                                        the audit records as JSON Lines; --subject\n"
             "                                        adds the linked notifications' payloads\n"
+            "  backup FILE                           a consistent copy of the store (FILE is new,\n"
+            "                                        0600) while the daemon runs\n"
             "exit codes: 0 success, 1 negative answer, 2 usage error, 78 bad configuration\n");
 }
 
@@ -222,6 +224,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "audit") == 0) {
         return ctl_audit(&opts, cargc, cargv);
+    }
+    if (strcmp(command, "backup") == 0) {
+        return ctl_backup(&opts, cargc, cargv);
     }
     if (strcmp(command, "broker") == 0) {
         return ctl_broker(&opts, cargc, cargv);

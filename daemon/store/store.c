@@ -278,6 +278,19 @@ int sdat_store_schema_version(sdat_store_t *st)
     return version;
 }
 
+/* A store written by a newer sdat: never opened, not even read-only (its
+ * tables may mean something this binary does not know). The message names
+ * both versions and the way back (docs/OPERATING.md "Backup, restore and
+ * upgrade"). */
+static void newer_store_message(char *err, size_t errlen, int version)
+{
+    snprintf(err, errlen,
+             "the store has schema version %d, newer than this sdat knows (%zu): a newer "
+             "sdat has migrated it; run that version, or restore the backup taken before "
+             "the upgrade",
+             version, N_MIGRATIONS);
+}
+
 static int migrate(sdat_store_t *st, char *err, size_t errlen)
 {
     int version = sdat_store_schema_version(st);
@@ -287,8 +300,7 @@ static int migrate(sdat_store_t *st, char *err, size_t errlen)
         return -EIO;
     }
     if ((size_t)version > N_MIGRATIONS) {
-        snprintf(err, errlen, "store schema version %d is newer than this sdat (%zu)", version,
-                 N_MIGRATIONS);
+        newer_store_message(err, errlen, version);
         return -EPROTO;
     }
     for (size_t v = (size_t)version; v < N_MIGRATIONS; v++) {
@@ -472,6 +484,10 @@ int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st
         if (r < 0) {
             goto fail;
         }
+    } else if (sdat_store_schema_version(st) > (int)N_MIGRATIONS) {
+        newer_store_message(err, errlen, sdat_store_schema_version(st));
+        r = -EPROTO;
+        goto fail;
     } else if (sdat_store_schema_version(st) != (int)N_MIGRATIONS) {
         snprintf(err, errlen, "the store \"%s\" has schema version %d, expected %zu", path,
                  sdat_store_schema_version(st), N_MIGRATIONS);

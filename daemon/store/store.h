@@ -24,6 +24,18 @@ void sdat_store_close(sdat_store_t *st); /* accepts NULL; rolls back an open tra
 /* Whether a writer (a daemon or an import) holds the store's lock now. */
 bool sdat_store_locked_by_other(const char *state_dir);
 
+/* A consistent copy of the store in path, while a daemon writes it
+ * (store_backup.c; st may be read-only): SQLite's online backup API from
+ * one read snapshot, a few pages per step (progress, when not NULL, gets
+ * the pages copied and the total after each); then the copy is made one
+ * self-contained file (not WAL) and must pass PRAGMA quick_check. path is
+ * created 0600 and never replaced: -EEXIST when it exists. 0 with the
+ * pages copied, or a negative errno after a message in err (a partial or
+ * unverified copy is removed). */
+int sdat_store_backup(sdat_store_t *st, const char *path,
+                      void (*progress)(int done, int total, void *opaque), void *opaque,
+                      int *ret_pages, char *err, size_t errlen);
+
 /* Sets the page cache to MIB mebibytes (default 64): a bulk import keeps
  * the register's indexes in memory while they grow. */
 int sdat_store_set_cache(sdat_store_t *st, int mib);

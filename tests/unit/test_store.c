@@ -49,6 +49,145 @@ Test(store, store_from_a_newer_version_is_refused)
     sqlite3_close(db);
     cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), -EPROTO);
     cr_assert(strstr(err, "newer") != NULL, "%s", err);
+    /* The message names both versions, for the operator who downgraded. */
+    char versions[64];
+    snprintf(versions, sizeof versions, "version 999, newer than this sdat knows (%d)",
+             SDAT_STORE_SCHEMA_VERSION);
+    cr_assert(strstr(err, versions) != NULL, "%s", err);
+    cr_assert(strstr(err, "backup") != NULL, "%s", err);
+    /* Read-only commands (sdatctl status, audit verify) refuse it alike. */
+    err[0] = '\0';
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_READONLY, &st, err, sizeof err), -EPROTO);
+    cr_assert(strstr(err, versions) != NULL, "%s", err);
+    /* And the store was not touched: still 999, not migrated down. */
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(stmt, 0), 999);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+/* A notification n_PREFIX%028d with a payload of about 1 KiB. */
+static void insert_numbered(sdat_store_t *st, const char *prefix, int i)
+{
+    static char payload[1100];
+    memset(payload, 'x', sizeof payload);
+    payload[0] = '"';
+    payload[sizeof payload - 2] = '"';
+    payload[sizeof payload - 1] = '\0';
+    struct sdat_notification n = {
+        .kind = "da-incident",
+        .recipient = "school:1",
+        .source_key = "f/1",
+        .source_version = 1,
+        .state = "scheduled",
+        .created_ms = 1000,
+        .scheduled_ms = 1000,
+        .next_attempt_ms = 1000,
+        .payload = payload,
+        .payload_sha256 = "x",
+    };
+    snprintf(n.id, sizeof n.id, "n_%s%028d", prefix, i);
+    cr_assert_eq(sdat_store_notification_insert(st, &n), 0);
+}
+
+struct backup_writer {
+    sdat_store_t *writer;
+    int calls, last_done, total;
+};
+
+/* The daemon's writer commits while the copy runs (after its first step). */
+static void write_during_backup(int done, int total, void *opaque)
+{
+    struct backup_writer *w = opaque;
+    if (w->calls++ == 0) {
+        cr_assert_eq(sdat_store_begin(w->writer), 0);
+        insert_numbered(w->writer, "ffff", 1);
+        cr_assert_eq(sdat_store_commit(w->writer), 0);
+    }
+    cr_assert(done >= w->last_done && done <= total, "%d of %d", done, total);
+    w->last_done = done;
+    w->total = total;
+}
+
+Test(store, backup_beside_a_writer_is_the_snapshot_it_started_from_and_verifies)
+{
+    sdat_store_t *writer = NULL, *reader = NULL, *copy = NULL;
+    char err[256], copy_dir[64], path[128];
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &writer, err, sizeof err), 0, "%s", err);
+    /* About 3 MiB: the copy takes several steps. */
+    cr_assert_eq(sdat_store_begin(writer), 0);
+    for (int i = 0; i < 3000; i++) {
+        insert_numbered(writer, "0000", i);
+    }
+    cr_assert_eq(sdat_store_commit(writer), 0);
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_READONLY, &reader, err, sizeof err), 0, "%s", err);
+
+    fixture_dir_make(copy_dir, sizeof copy_dir, "store-copy");
+    snprintf(path, sizeof path, "%s/sdat.db", copy_dir);
+    struct backup_writer w = {.writer = writer};
+    int pages = 0;
+    mode_t old = umask(022);
+    int r = sdat_store_backup(reader, path, write_during_backup, &w, &pages, err, sizeof err);
+    umask(old);
+    cr_assert_eq(r, 0, "%s", err);
+    cr_assert(w.calls > 1, "the copy took %d steps", w.calls);
+    cr_assert_eq(w.last_done, w.total);
+    cr_assert_eq(pages, w.total);
+    struct stat sb;
+    cr_assert_eq(stat(path, &sb), 0);
+    cr_assert_eq(sb.st_mode & 0777, 0600, "%o", sb.st_mode & 0777);
+    /* One self-contained file: no -wal beside it. */
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    cr_assert_neq(access(wal, F_OK), 0);
+
+    /* The copy holds what was committed when it started, not what the
+     * writer committed during it; the store itself has both. */
+    cr_assert_eq(sdat_store_open(copy_dir, SDAT_STORE_READONLY, &copy, err, sizeof err), 0, "%s",
+                 err);
+    int64_t count = -1;
+    cr_assert_eq(sdat_store_notification_count(copy, "scheduled", &count), 0);
+    cr_assert_eq(count, 3000);
+    cr_assert_eq(sdat_store_schema_version(copy), SDAT_STORE_SCHEMA_VERSION);
+    cr_assert_eq(sdat_store_notification_count(writer, "scheduled", &count), 0);
+    cr_assert_eq(count, 3001);
+    sdat_store_close(copy);
+
+    /* The reader's snapshot ended with the copy: it sees the new row now. */
+    cr_assert_eq(sdat_store_notification_count(reader, "scheduled", &count), 0);
+    cr_assert_eq(count, 3001);
+    sdat_store_close(reader);
+    sdat_store_close(writer);
+    fixture_dir_remove(copy_dir);
+}
+
+Test(store, backup_never_replaces_an_existing_file)
+{
+    sdat_store_t *st = NULL;
+    char err[256], path[128];
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_WRITER, &st, err, sizeof err), 0, "%s", err);
+    fixture_write(dir, "old.db", "an earlier backup\n");
+    snprintf(path, sizeof path, "%s/old.db", dir);
+    int pages = -1;
+    cr_assert_eq(sdat_store_backup(st, path, NULL, NULL, &pages, err, sizeof err), -EEXIST);
+    cr_assert(strstr(err, "exists") != NULL, "%s", err);
+    char buf[64] = "";
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    cr_assert_not_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    cr_assert_str_eq(buf, "an earlier backup\n");
+    /* Nor a link: nothing is written through it. */
+    snprintf(path, sizeof path, "%s/link.db", dir);
+    char target[128];
+    snprintf(target, sizeof target, "%s/target.db", dir);
+    cr_assert_eq(symlink(target, path), 0);
+    cr_assert_lt(sdat_store_backup(st, path, NULL, NULL, &pages, err, sizeof err), 0);
+    cr_assert_neq(access(target, F_OK), 0);
+    sdat_store_close(st);
 }
 
 Test(store, second_writer_is_refused_while_the_first_holds_the_lock)
