@@ -563,9 +563,11 @@ static int run(struct daemon *d)
         /* Ready: the store writable (no held message, deliveries recorded),
          * the register read to its end, partitions assigned and the broker
          * answering. */
-        sdat_http_set_ready(d->http, d->held.n == 0 && !d->deliveries_unrecorded,
-                            sdat_regfeed_current(d->regfeed), d->consumer_assigned,
-                            atomic_load(&d->broker_up));
+        bool store_ok = d->held.n == 0 && !d->deliveries_unrecorded;
+        bool register_ok = sdat_regfeed_current(d->regfeed), broker_ok = atomic_load(&d->broker_up);
+        sdat_http_set_ready(d->http, store_ok, register_ok, d->consumer_assigned, broker_ok);
+        sdat_metrics_set(SDAT_M_READY,
+                         store_ok && register_ok && d->consumer_assigned && broker_ok ? 1.0 : 0.0);
         if (d->held.n > 0) {
             if (sdatd_handle_batch(d, &d->held) == 0) {
                 sdat_kafka_batch_free(&d->held);

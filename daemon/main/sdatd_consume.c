@@ -27,6 +27,10 @@ void sdatd_update_gauges(struct daemon *d, int64_t now)
     if (sdat_store_flag_count(d->st, &flags) == 0) {
         sdat_metrics_set(SDAT_M_FLAGS_ACTIVE, (double)flags);
     }
+    int64_t unmirrored = 0;
+    if (sdat_store_audit_unmirrored_count(d->st, &unmirrored) == 0) {
+        sdat_metrics_set(SDAT_M_AUDIT_UNMIRRORED, (double)unmirrored);
+    }
     (void)sdat_kafka_lag_gauges(d->consumer);
 }
 
