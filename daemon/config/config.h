@@ -166,6 +166,13 @@ const char *sdat_config_lawful_basis(const struct sdat_config *cfg, const char *
  * differs; malloc'd, or NULL when none. */
 char *sdat_config_restart_only_changes(const struct sdat_config *old_cfg,
                                        const struct sdat_config *new_cfg);
+/* The keys that are not restart-only and whose values differ, by name,
+ * never by value: "delivery.retry_max, recipients.[3], http.tokens" (a list
+ * is named by its path when its count differs, else each element that
+ * differs by its index; at most 32 names, then " and N more"); malloc'd,
+ * or NULL when none differs. */
+char *sdat_config_changed_keys(const struct sdat_config *old_cfg,
+                               const struct sdat_config *new_cfg);
 /* Gives new_cfg the running values of every restart-only key (swapping them
  * with old_cfg's, which is about to be freed), so that a reload changes only
  * reloadable keys. */

@@ -336,13 +336,26 @@ static void reload(struct daemon *d)
         sdat_config_free(cfg);
         return;
     }
-    /* The new checkpoint interval and key; the next record declares them. */
-    if (sdat_audit_configure_from(d->audit, cfg, err, sizeof err) < 0) {
-        log_error("config", "reload failed: %s; keeping the running configuration", err);
+    /* The nickname list is read again on every reload, so that a list
+     * edited in place takes effect as a changed path does. */
+    sdat_nicknames_t *nicknames = NULL;
+    if (sdat_match_nicknames_load(cfg->matching.nicknames_file, &nicknames, err, sizeof err) < 0) {
+        log_error("config", "reload failed: matching.nicknames_file: %s; keeping the running "
+                  "configuration", err);
         sdat_outbox_free(outbox);
         sdat_config_free(cfg);
         return;
     }
+    /* The new checkpoint interval and key; the next record declares them. */
+    if (sdat_audit_configure_from(d->audit, cfg, err, sizeof err) < 0) {
+        log_error("config", "reload failed: %s; keeping the running configuration", err);
+        sdat_nicknames_free(nicknames);
+        sdat_outbox_free(outbox);
+        sdat_config_free(cfg);
+        return;
+    }
+    /* Named before the restart-only values are swapped back. */
+    char *changed = sdat_config_changed_keys(d->cfg, cfg);
     /* Restart-only values stay as they run. */
     sdat_config_keep_restart_only(cfg, d->cfg);
     /* Deliveries in flight with the old connectors are due again. */
@@ -355,7 +368,12 @@ static void reload(struct daemon *d)
     d->engine.cfg = cfg;
     sdat_http_set_config(d->http, cfg);
     sdat_config_free(old);
-    log_info("config", "reloaded");
+    sdat_nicknames_free(d->nicknames);
+    d->nicknames = nicknames;
+    d->engine.nicknames = nicknames;
+    /* Names only: a value may be a secret or personal data. */
+    log_info("config", "reloaded; changed: %s", changed ? changed : "nothing");
+    free(changed);
 }
 
 /* The order of shutdown, in one place: stop taking requests, stop

@@ -647,3 +647,114 @@ Test(config, console_keys_default_on_with_a_15_minute_idle_and_auditor_is_a_role
                  "kafka = { embedded = true; }; http = { console_idle = 10; };",
                  "5: http.console_idle");
 }
+
+/* base_conf with a token and a kafka property added, then `from` replaced
+ * by `to`, loaded; NULL from: unchanged. */
+static struct sdat_config *load_reloaded(const char *name, const char *from, const char *to)
+{
+    static const char *extra =
+        "http = { public_url = \"https://sdat.example\"; console = true; tls_cert = \"/dev/null\";\n"
+        "  tokens = ( { name = \"t1\"; roles = [ \"ack\" ]; sha256 = "
+        "\"00000000000000000000000000000000000000000000000000000000000000aa\"; },\n"
+        "             { name = \"t2\"; roles = [ \"lookup\" ]; sha256 = "
+        "\"00000000000000000000000000000000000000000000000000000000000000bb\"; } ); };\n"
+        "delivery = { concurrency = 8; retry_max = 600; };\n";
+    char text[8192], out[8192];
+    snprintf(text, sizeof text, "%s%s", base_conf, extra);
+    if (from) {
+        const char *at = strstr(text, from);
+        cr_assert_not_null(at, "fixture lacks %s", from);
+        snprintf(out, sizeof out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    } else {
+        snprintf(out, sizeof out, "%s", text);
+    }
+    char *path = write_file(name, out);
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s: %s",
+                 name, errors ? errors : "");
+    free(path);
+    return cfg;
+}
+
+Test(config, a_reload_names_exactly_the_key_that_changed_for_every_type)
+{
+    static const struct {
+        const char *from, *to, *named;
+    } cases[] = {
+        {"concurrency = 8;", "concurrency = 9;", "delivery.concurrency"},            /* INT */
+        {"retry_max = 600;", "retry_max = 601.5;", "delivery.retry_max"},            /* NUMBER */
+        {"console = true;", "console = false;", "http.console"},                     /* BOOL */
+        {"https://sdat.example", "https://other.example", "http.public_url"},        /* STRING */
+        {"state_dir", "log_level = \"debug\"; state_dir", "log_level"},              /* ENUM */
+        {"postcode_districts = [ \"de22\",", "postcode_districts = [ \"de21\",",
+         "areas.[0]"},                                                                 /* STRV */
+        {"id = \"c1\";", "id = \"c1\"; release_time = \"07:00\";", "calendars.[0]"}, /* TIME */
+        {"id = \"c1\";", "id = \"c1\"; weekdays = [ \"mon\" ];", "calendars.[0]"},   /* WEEKDAYS */
+        {"\"2026-12-18\"", "\"2026-12-19\"", "calendars.[0]"},                        /* TERMS */
+        {"id = \"c1\";", "id = \"c1\"; closures = [ \"2026-10-01\" ];",
+         "calendars.[0]"},                                                             /* DATES */
+        {"0aa\"", "0ab\"", "http.tokens.[0]"},                                         /* SHA256 */
+        {"[ \"lookup\" ]", "[ \"lookup\", \"metrics\" ]", "http.tokens.[1]"},         /* ROLES */
+        {"da_incident = \"a\";", "da_incident = \"z\";", "lawful_basis.da_incident"}, /* GROUP */
+        {"{ name = \"t1\";", "{ name = \"t0\"; roles = [ \"ack\" ]; sha256 = "
+         "\"00000000000000000000000000000000000000000000000000000000000000cc\"; }, "
+         "{ name = \"t1\";", "http.tokens"},                                          /* LIST count */
+        {"name = \"M\";", "name = \"M2\";", "recipients.[1]"},                       /* LIST element */
+        {"directory = \"/tmp/x\"; }\n", "directory = \"/tmp/y\"; }\n",
+         "recipients.[1]"},                                              /* a connector's own key */
+    };
+    struct sdat_config *a = load_reloaded("a.conf", NULL, NULL);
+    struct sdat_config *same = load_reloaded("same.conf", NULL, NULL);
+    cr_assert_null(sdat_config_changed_keys(a, same), "an identical file changes nothing");
+    cr_assert_null(sdat_config_restart_only_changes(a, same));
+    sdat_config_free(same);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sdat_config *b = load_reloaded("b.conf", cases[i].from, cases[i].to);
+        char *changed = sdat_config_changed_keys(a, b);
+        cr_assert_not_null(changed, "case %zu: nothing named", i);
+        cr_assert_str_eq(changed, cases[i].named, "case %zu", i);
+        cr_assert_null(sdat_config_restart_only_changes(a, b), "case %zu", i);
+        free(changed);
+        sdat_config_free(b);
+    }
+    /* Two changes: both named, in table order. */
+    struct sdat_config *b = load_reloaded("b.conf", "concurrency = 8; retry_max = 600;",
+                                          "concurrency = 2; retry_max = 60;");
+    char *changed = sdat_config_changed_keys(a, b);
+    cr_assert_str_eq(changed, "delivery.concurrency, delivery.retry_max");
+    free(changed);
+    sdat_config_free(b);
+    sdat_config_free(a);
+}
+
+Test(config, restart_only_keys_of_every_type_are_named_apart_and_never_with_their_values)
+{
+    char *secret = write_file("kpass", "first-synthetic-secret\n");
+    chmod(secret, 0600);
+    char from[512];
+    snprintf(from, sizeof from, "kafka = { embedded = true; };");
+    char to[512];
+    snprintf(to, sizeof to,
+             "kafka = { bootstrap_servers = \"k:9093\"; properties = ( ( \"ssl.key.password\", "
+             "\"@file:%s\" ) ); };", secret);
+    struct sdat_config *a = load_reloaded("a.conf", from, to);
+    /* The secret rotated in place, and the certificate moved. */
+    fixture_write(dir, "kpass", "second-synthetic-secret\n");
+    chmod(secret, 0600);
+    struct sdat_config *b = load_reloaded("b.conf", from, to);
+    free(b->http.tls_cert); /* as if the file said another path */
+    b->http.tls_cert = strdup("/tmp/b.pem");
+    char *ignored = sdat_config_restart_only_changes(a, b);
+    cr_assert_not_null(ignored);
+    cr_assert_str_eq(ignored, "kafka.properties: changed; restart-only, ignoring\n"
+                              "http.tls_cert: changed; restart-only, ignoring\n");
+    cr_assert_null(strstr(ignored, "synthetic"), "a secret never appears: %s", ignored);
+    cr_assert_null(sdat_config_changed_keys(a, b), "restart-only keys are not \"changed\"");
+    sdat_config_keep_restart_only(b, a);
+    cr_assert_str_eq(b->http.tls_cert, "/dev/null"); /* the running value */
+    cr_assert_str_eq(b->kafka.properties[0].value, "first-synthetic-secret");
+    sdat_config_free(a);
+    sdat_config_free(b);
+    free(secret);
+}
