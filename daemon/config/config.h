@@ -149,6 +149,14 @@ struct sdat_config {
  * quoted; a secret's contents never appear. */
 int sdat_config_load(const char *path, const struct sdat_key_table *const *connectors,
                      struct sdat_config **ret_cfg, char **ret_errors);
+/* As sdat_config_load, and check(r, err, errlen) for each recipient whose
+ * connector is known (outbox's sdat_connector_check): on failure err is
+ * "KEY: MESSAGE", reported at that connector key's line. Every check runs
+ * whatever the others found, so one pass reports every problem. */
+int sdat_config_load_checked(const char *path, const struct sdat_key_table *const *connectors,
+                             int (*check)(const struct sdat_recipient *r, char *err,
+                                          size_t errlen),
+                             struct sdat_config **ret_cfg, char **ret_errors);
 void sdat_config_free(struct sdat_config *cfg); /* accepts NULL */
 const struct sdat_recipient *sdat_config_recipient(const struct sdat_config *cfg, const char *id);
 const struct sdat_recipient *sdat_config_school_by_urn(const struct sdat_config *cfg,

@@ -66,10 +66,8 @@ static int load_config(const char *path, struct sdat_config **ret_cfg, bool runn
 {
     char *errors = NULL;
     struct sdat_config *cfg = NULL;
-    int r = sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors);
-    if (r == 0 && sdat_connector_check_all(cfg, &errors) > 0) {
-        r = -EINVAL;
-    }
+    int r = sdat_config_load_checked(path, sdat_connector_key_tables(), sdat_connector_check, &cfg,
+                                     &errors);
     if (errors && running) {
         /* A reload's problems go through the log, in its format. */
         for (char *line = strtok(errors, "\n"); line; line = strtok(NULL, "\n")) {

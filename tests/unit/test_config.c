@@ -169,22 +169,24 @@ Test(config, missing_required_key_is_reported_at_its_group)
     expect_error(" withdrawn = \"g\";", "", "2: lawful_basis.withdrawn: is required");
 }
 
+/* A check across keys reports at the line of the key it concerns (the
+ * area starts on line 7, its mash key is on line 8). */
 Test(config, dangling_recipient_reference_is_reported)
 {
     expect_error("mash = \"la:831:mash\";", "mash = \"la:831:nosuch\";",
-                 "7: areas.[0].mash: recipient \"la:831:nosuch\" does not exist");
+                 "8: areas.[0].mash: recipient \"la:831:nosuch\" does not exist");
 }
 
 Test(config, dangling_calendar_is_reported)
 {
     expect_error("calendar = \"c1\";", "calendar = \"c9\";",
-                 "11: recipients.[0].calendar: calendar \"c9\" does not exist");
+                 "12: recipients.[0].calendar: calendar \"c9\" does not exist");
 }
 
 Test(config, area_role_pointing_at_the_wrong_kind_is_reported)
 {
     expect_error("mash = \"la:831:mash\";", "mash = \"school:1\";",
-                 "7: areas.[0].mash: recipient \"school:1\" is of kind school, not mash");
+                 "8: areas.[0].mash: recipient \"school:1\" is of kind school, not mash");
 }
 
 Test(config, review_threshold_above_match_threshold_is_reported)
@@ -238,7 +240,7 @@ Test(config, group_readable_secret_file_is_refused_without_showing_its_contents)
     int r;
     char *errors = load_variant("connector = \"file\"; directory = \"/tmp/x\"; },", to, &r);
     cr_assert_eq(r, -EINVAL);
-    cr_assert(strstr(errors, "11: recipients.[0].secret_file:") != NULL, "%s", errors);
+    cr_assert(strstr(errors, "12: recipients.[0].secret_file:") != NULL, "%s", errors);
     cr_assert(strstr(errors, "readable by group or others") != NULL, "%s", errors);
     cr_assert_null(strstr(errors, "hunter2"));
     free(errors);
@@ -572,7 +574,7 @@ Test(config, an_unknown_connector_is_named_and_its_keys_are_not_called_unknown)
     char *errors = load_variant("connector = \"file\"; directory = \"/tmp/x\"; },",
                                 "connector = \"pigeon\"; directory = \"/tmp/x\"; },", &r);
     cr_assert_eq(r, -EINVAL);
-    cr_assert(strstr(errors, ":11: recipients.[0].connector: \"pigeon\" is not a known connector") !=
+    cr_assert(strstr(errors, ":12: recipients.[0].connector: \"pigeon\" is not a known connector") !=
                   NULL,
               "%s", errors);
     cr_assert_null(strstr(errors, "directory"), "%s", errors);
@@ -757,4 +759,93 @@ Test(config, restart_only_keys_of_every_type_are_named_apart_and_never_with_thei
     sdat_config_free(a);
     sdat_config_free(b);
     free(secret);
+}
+
+static int count_lines(const char *text)
+{
+    int n = 0;
+    for (const char *p = text; p && *p; p++) {
+        n += *p == '\n';
+    }
+    return n;
+}
+
+/* sdatd -t's view (issue 25): a parse problem does not hide the checks
+ * across keys, a dangling reference does not hide a connector's check, and
+ * each problem is at its key's own line, not the file's first or its
+ * group's. */
+Test(config, one_pass_reports_every_problem_each_at_its_keys_line)
+{
+    char *ack = write_file("ack", "synthetic-ack-key\n");
+    char *audit = write_file("audit", "synthetic-audit-key\n");
+    chmod(ack, 0640);
+    chmod(audit, 0644);
+    char text[8192], tail[1024];
+    snprintf(tail, sizeof tail,
+             "http = {\n"                              /* 16 */
+             "  ack_key_file = \"%s\";\n"              /* 17 */
+             "};\n"                                    /* 18 */
+             "audit = { checkpoint_every = 1000;\n"    /* 19 */
+             "  checkpoint_key_file = \"%s\"; };\n",   /* 20 */
+             ack, audit);
+    snprintf(text, sizeof text, "%s%s", base_conf, tail);
+    /* An unknown key (line 5), a dangling reference (line 8) and an
+     * http:// webhook URL (line 12). */
+    static const char *const edits[][2] = {
+        {"kafka = { embedded = true; };", "kafka = { embedded = true; colour = 1; };"},
+        {"mash = \"la:831:mash\"; } );", "mash = \"la:831:nosuch\"; } );"},
+        {"connector = \"file\"; directory = \"/tmp/x\"; },",
+         "connector = \"webhook\"; url = \"http://dsl.example.org/hook\"; },"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        char *at = strstr(text, edits[i][0]);
+        cr_assert_not_null(at, "%s", edits[i][0]);
+        char rest[8192];
+        snprintf(rest, sizeof rest, "%s", at + strlen(edits[i][0]));
+        snprintf(at, sizeof text - (size_t)(at - text), "%s%s", edits[i][1], rest);
+    }
+    char *path = write_file("three.conf", text);
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    cr_assert_eq(sdat_config_load_checked(path, sdat_connector_key_tables(), sdat_connector_check,
+                                          &cfg, &errors),
+                 -EINVAL);
+    cr_assert_null(cfg);
+    static const char *const want[] = {
+        ":5: kafka.colour: unknown key",
+        ":8: areas.[0].mash: recipient \"la:831:nosuch\" does not exist",
+        ":12: recipients.[0].url: must be an https:// URL",
+        ":17: http.ack_key_file: ",
+        ":20: audit.checkpoint_key_file: ",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char line[512];
+        snprintf(line, sizeof line, "%s%s", path, want[i]);
+        cr_assert(strstr(errors, line) != NULL, "wanted \"%s\" in:\n%s", line, errors);
+    }
+    cr_assert_eq(count_lines(errors), 5, "exactly the five problems:\n%s", errors);
+    cr_assert_null(strstr(errors, "synthetic"), "a secret never appears: %s", errors);
+    free(errors);
+    free(path);
+    free(ack);
+    free(audit);
+}
+
+/* Keys the parser could not read do not set off checks of their own: a
+ * recipient without a kind is not taken for a school, an element that is
+ * not a group has no time zone to complain about. */
+Test(config, a_key_that_could_not_be_read_gives_one_diagnostic_not_a_cascade)
+{
+    int r;
+    char *errors = load_variant("{ id = \"la:831:mash\"; kind = \"mash\";", "{ id = \"la:831:mash\";",
+                                &r);
+    cr_assert_eq(r, -EINVAL);
+    cr_assert(strstr(errors, ":13: recipients.[1].kind: is required") != NULL, "%s", errors);
+    cr_assert_eq(count_lines(errors), 1, "%s", errors);
+    free(errors);
+    errors = load_variant("calendars = ( {", "calendars = ( 5, {", &r);
+    cr_assert_eq(r, -EINVAL);
+    cr_assert(strstr(errors, ":6: calendars.[0]: must be a group") != NULL, "%s", errors);
+    cr_assert_eq(count_lines(errors), 1, "%s", errors);
+    free(errors);
 }
