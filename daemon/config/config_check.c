@@ -99,7 +99,8 @@ static bool kind_known(const struct config_origins *o, const struct sdat_recipie
     return config_key_ok(o, key);
 }
 
-static void check_role(const struct sdat_config *cfg, struct diag *d, const struct config_origins *o,
+static void check_role(const struct sdat_config *cfg, struct diag *d,
+                       const struct config_origins *o,
                        size_t i, const char *role, const char *id,
                        enum sdat_recipient_kind kind)
 {
