@@ -166,8 +166,69 @@ void sdat_config_free(struct sdat_config *cfg)
     free(cfg);
 }
 
+void config_origin_record(struct config_origins *o, const char *path, const char *file, int line,
+                          bool ok)
+{
+    if (o->n_keys == o->cap_keys) {
+        size_t cap = o->cap_keys ? 2 * o->cap_keys : 64;
+        struct key_origin *grown = realloc(o->keys, cap * sizeof *grown);
+        if (!grown) {
+            abort(); /* configuration is loaded at start and reload only */
+        }
+        o->keys = grown;
+        o->cap_keys = cap;
+    }
+    o->keys[o->n_keys++] =
+        (struct key_origin){.path = config_strdup(path), .at = {file, line}, .ok = ok};
+}
+
+static int key_origin_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct key_origin *)a)->path, ((const struct key_origin *)b)->path);
+}
+
+void config_origins_index(struct config_origins *o)
+{
+    if (o->n_keys > 1) {
+        qsort(o->keys, o->n_keys, sizeof *o->keys, key_origin_cmp);
+    }
+}
+
+static const struct key_origin *key_origin_find(const struct config_origins *o, const char *path)
+{
+    struct key_origin want = {.path = (char *)path};
+    return o->n_keys ? bsearch(&want, o->keys, o->n_keys, sizeof *o->keys, key_origin_cmp) : NULL;
+}
+
+struct origin config_origin_of(const struct config_origins *o, const char *path)
+{
+    char p[320];
+    snprintf(p, sizeof p, "%s", path);
+    for (;;) {
+        const struct key_origin *k = key_origin_find(o, p);
+        if (k) {
+            return k->at;
+        }
+        char *dot = strrchr(p, '.');
+        if (!dot) {
+            return o->root;
+        }
+        *dot = '\0';
+    }
+}
+
+bool config_key_ok(const struct config_origins *o, const char *path)
+{
+    const struct key_origin *k = key_origin_find(o, path);
+    return k && k->ok;
+}
+
 static void free_origins(struct config_origins *o)
 {
+    for (size_t i = 0; i < o->n_keys; i++) {
+        free(o->keys[i].path);
+    }
+    free(o->keys);
     free(o->calendars);
     free(o->areas);
     free(o->forces);
@@ -177,6 +238,14 @@ static void free_origins(struct config_origins *o)
 
 int sdat_config_load(const char *path, const struct sdat_key_table *const *connectors,
                      struct sdat_config **ret_cfg, char **ret_errors)
+{
+    return sdat_config_load_checked(path, connectors, NULL, ret_cfg, ret_errors);
+}
+
+int sdat_config_load_checked(const char *path, const struct sdat_key_table *const *connectors,
+                             int (*check)(const struct sdat_recipient *r, char *err,
+                                          size_t errlen),
+                             struct sdat_config **ret_cfg, char **ret_errors)
 {
     config_t lc;
     struct diag d = {0};
@@ -216,17 +285,6 @@ int sdat_config_load(const char *path, const struct sdat_key_table *const *conne
     const config_setting_t *root = config_root_setting(&lc);
     origins.root.file = path;
     origins.root.line = 1;
-    const config_setting_t *matching = config_setting_get_member(root, "matching");
-    origins.matching.file = matching ? config_file_of(&p, matching) : path;
-    origins.matching.line = matching ? config_line_of(matching) : 1;
-    const config_setting_t *kafka = config_setting_get_member(root, "kafka");
-    origins.kafka.file = kafka ? config_file_of(&p, kafka) : path;
-    origins.kafka.line = kafka ? config_line_of(kafka) : 1;
-    const config_setting_t *http = config_setting_get_member(root, "http");
-    const config_setting_t *listen = http ? config_setting_get_member(http, "listen") : NULL;
-    const config_setting_t *listen_at = listen ? listen : http;
-    origins.http_listen.file = listen_at ? config_file_of(&p, listen_at) : path;
-    origins.http_listen.line = listen_at ? config_line_of(listen_at) : 1;
     config_parse_group(&p, config_root_keys, root, (char *)cfg, "");
     for (size_t i = 0; i < cfg->n_recipients; i++) {
         cfg->recipients[i].file = config_strdup(origins.recipients[i].file);
@@ -239,9 +297,11 @@ int sdat_config_load(const char *path, const struct sdat_key_table *const *conne
         free(cfg->instance_id);
         cfg->instance_id = config_strdup(host);
     }
-    if (d.count == 0) {
-        config_check(cfg, &origins, &d);
-    }
+    /* The checks across keys run whatever the parser found, so that one
+     * pass of -t reports every problem; they allow for the keys it could
+     * not read (NULL, or not recorded as ok). */
+    config_origins_index(&origins);
+    config_check(cfg, &origins, check, &d);
     r = d.count == 0 ? 0 : -EINVAL;
 out:
     free(dir);
@@ -263,7 +323,7 @@ out:
 const struct sdat_recipient *sdat_config_recipient(const struct sdat_config *cfg, const char *id)
 {
     for (size_t i = 0; id && i < cfg->n_recipients; i++) {
-        if (strcmp(cfg->recipients[i].id, id) == 0) {
+        if (cfg->recipients[i].id && strcmp(cfg->recipients[i].id, id) == 0) {
             return &cfg->recipients[i];
         }
     }
@@ -285,7 +345,7 @@ const struct sdat_recipient *sdat_config_school_by_urn(const struct sdat_config 
 const struct sdat_area *sdat_config_area(const struct sdat_config *cfg, const char *la_code)
 {
     for (size_t i = 0; la_code && i < cfg->n_areas; i++) {
-        if (strcmp(cfg->areas[i].la_code, la_code) == 0) {
+        if (cfg->areas[i].la_code && strcmp(cfg->areas[i].la_code, la_code) == 0) {
             return &cfg->areas[i];
         }
     }
@@ -295,7 +355,7 @@ const struct sdat_area *sdat_config_area(const struct sdat_config *cfg, const ch
 const struct sdat_force *sdat_config_force(const struct sdat_config *cfg, const char *id)
 {
     for (size_t i = 0; id && i < cfg->n_forces; i++) {
-        if (strcmp(cfg->forces[i].id, id) == 0) {
+        if (cfg->forces[i].id && strcmp(cfg->forces[i].id, id) == 0) {
             return &cfg->forces[i];
         }
     }
@@ -305,7 +365,7 @@ const struct sdat_force *sdat_config_force(const struct sdat_config *cfg, const 
 const struct sdat_calendar *sdat_config_calendar(const struct sdat_config *cfg, const char *id)
 {
     for (size_t i = 0; id && i < cfg->n_calendars; i++) {
-        if (strcmp(cfg->calendars[i].id, id) == 0) {
+        if (cfg->calendars[i].id && strcmp(cfg->calendars[i].id, id) == 0) {
             return &cfg->calendars[i];
         }
     }

@@ -149,6 +149,14 @@ struct sdat_config {
  * quoted; a secret's contents never appear. */
 int sdat_config_load(const char *path, const struct sdat_key_table *const *connectors,
                      struct sdat_config **ret_cfg, char **ret_errors);
+/* As sdat_config_load, and check(r, err, errlen) for each recipient whose
+ * connector is known (outbox's sdat_connector_check): on failure err is
+ * "KEY: MESSAGE", reported at that connector key's line. Every check runs
+ * whatever the others found, so one pass reports every problem. */
+int sdat_config_load_checked(const char *path, const struct sdat_key_table *const *connectors,
+                             int (*check)(const struct sdat_recipient *r, char *err,
+                                          size_t errlen),
+                             struct sdat_config **ret_cfg, char **ret_errors);
 void sdat_config_free(struct sdat_config *cfg); /* accepts NULL */
 const struct sdat_recipient *sdat_config_recipient(const struct sdat_config *cfg, const char *id);
 const struct sdat_recipient *sdat_config_school_by_urn(const struct sdat_config *cfg,
@@ -166,6 +174,13 @@ const char *sdat_config_lawful_basis(const struct sdat_config *cfg, const char *
  * differs; malloc'd, or NULL when none. */
 char *sdat_config_restart_only_changes(const struct sdat_config *old_cfg,
                                        const struct sdat_config *new_cfg);
+/* The keys that are not restart-only and whose values differ, by name,
+ * never by value: "delivery.retry_max, recipients.[3], http.tokens" (a list
+ * is named by its path when its count differs, else each element that
+ * differs by its index; at most 32 names, then " and N more"); malloc'd,
+ * or NULL when none differs. */
+char *sdat_config_changed_keys(const struct sdat_config *old_cfg,
+                               const struct sdat_config *new_cfg);
 /* Gives new_cfg the running values of every restart-only key (swapping them
  * with old_cfg's, which is about to be freed), so that a reload changes only
  * reloadable keys. */

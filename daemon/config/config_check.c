@@ -13,6 +13,14 @@
 #include "util/util.h"
 
 
+/* A problem with the key at path, reported at that key's own line (else its
+ * nearest enclosing group's or list element's). */
+#define check_add(d, o, path, ...)                                                                \
+    do {                                                                                          \
+        struct origin at_ = config_origin_of((o), (path));                                       \
+        diag_add((d), at_.file, at_.line, (path), __VA_ARGS__);                                   \
+    } while (0)
+
 int32_t config_date(const char *s, bool *ok)
 {
     int32_t days = 0;
@@ -21,8 +29,8 @@ int32_t config_date(const char *s, bool *ok)
 }
 
 /* An existing file; a secret one must not be readable by group or others. */
-static void check_file(struct diag *d, const struct origin *o, const char *key, const char *path,
-                       bool secret)
+static void check_file(struct diag *d, const struct config_origins *o, const char *key,
+                       const char *path, bool secret)
 {
     struct stat sb;
     if (!path || !path[0]) {
@@ -30,10 +38,9 @@ static void check_file(struct diag *d, const struct origin *o, const char *key, 
     }
     char *real = sdat_secret_path(path);
     if (!real || stat(real, &sb) < 0) {
-        diag_add(d, o->file, o->line, key, "\"%s\" does not exist or cannot be read", path);
+        check_add(d, o, key, "\"%s\" does not exist or cannot be read", path);
     } else if (secret && !sdat_secret_mode_ok(path, sb.st_mode)) {
-        diag_add(d, o->file, o->line, key, "\"%s\" is readable by group or others (chmod 600)",
-                 path);
+        check_add(d, o, key, "\"%s\" is readable by group or others (chmod 600)", path);
     }
     free(real);
 }
@@ -83,7 +90,17 @@ static bool normalise_district(char *e)
     return true;
 }
 
-static void check_role(const struct sdat_config *cfg, struct diag *d, const struct origin *o,
+/* Whether r's kind was read (a kind that was not is reported already, and
+ * its value, 0, would pass for a school). */
+static bool kind_known(const struct config_origins *o, const struct sdat_recipient *r)
+{
+    char key[64];
+    snprintf(key, sizeof key, "recipients.[%zu].kind", r->index);
+    return config_key_ok(o, key);
+}
+
+static void check_role(const struct sdat_config *cfg, struct diag *d,
+                       const struct config_origins *o,
                        size_t i, const char *role, const char *id,
                        enum sdat_recipient_kind kind)
 {
@@ -94,9 +111,10 @@ static void check_role(const struct sdat_config *cfg, struct diag *d, const stru
     snprintf(key, sizeof key, "areas.[%zu].%s", i, role);
     const struct sdat_recipient *r = sdat_config_recipient(cfg, id);
     if (!r) {
-        diag_add(d, o->file, o->line, key, "recipient \"%s\" does not exist", id);
-    } else if (r->kind != kind && !(kind == SDAT_KIND_ESCALATION && r->kind == SDAT_KIND_MASH)) {
-        diag_add(d, o->file, o->line, key, "recipient \"%s\" is of kind %s, not %s", id,
+        check_add(d, o, key, "recipient \"%s\" does not exist", id);
+    } else if (kind_known(o, r) && r->kind != kind &&
+               !(kind == SDAT_KIND_ESCALATION && r->kind == SDAT_KIND_MASH)) {
+        check_add(d, o, key, "recipient \"%s\" is of kind %s, not %s", id,
                  sdat_recipient_kind_name(r->kind), sdat_recipient_kind_name(kind));
     }
 }
@@ -104,7 +122,7 @@ static void check_role(const struct sdat_config *cfg, struct diag *d, const stru
 static void check_kafka(struct sdat_config *cfg, const struct config_origins *o, struct diag *d)
 {
     if (!cfg->kafka.embedded && (!cfg->kafka.bootstrap_servers || !cfg->kafka.bootstrap_servers[0])) {
-        diag_add(d, o->kafka.file, o->kafka.line, "kafka.bootstrap_servers",
+        check_add(d, o, "kafka.bootstrap_servers",
                  "is required unless kafka.embedded is true");
     }
     for (size_t i = 0; i < cfg->kafka.n_properties; i++) {
@@ -114,14 +132,14 @@ static void check_kafka(struct sdat_config *cfg, const struct config_origins *o,
         bool security = strcmp(p->name, "security.protocol") == 0 ||
                         strncmp(p->name, "ssl.", 4) == 0 || strncmp(p->name, "sasl.", 5) == 0;
         if (cfg->kafka.embedded && security) {
-            diag_add(d, o->kafka.file, o->kafka.line, key,
+            check_add(d, o, key,
                      "\"%s\" is a security property; the embedded broker has none", p->name);
         }
         bool secret_name = strstr(p->name, "password") || strstr(p->name, "secret") ||
                            strstr(p->name, "key");
         bool from_file = strncmp(p->value, "@file:", 6) == 0;
         if (secret_name && !from_file) {
-            diag_add(d, o->kafka.file, o->kafka.line, key,
+            check_add(d, o, key,
                      "\"%s\" must be given as \"@file:PATH\" (a secret file)", p->name);
             continue;
         }
@@ -129,7 +147,7 @@ static void check_kafka(struct sdat_config *cfg, const struct config_origins *o,
             char err[512], *data = NULL;
             size_t len = 0;
             if (sdat_secret_read(p->value + 6, &data, &len, err, sizeof err) < 0) {
-                diag_add(d, o->kafka.file, o->kafka.line, key, "%s", err);
+                check_add(d, o, key, "%s", err);
                 continue;
             }
             explicit_bzero(p->value, strlen(p->value));
@@ -145,32 +163,32 @@ static void check_calendars(const struct sdat_config *cfg, const struct config_o
 {
     for (size_t i = 0; i < cfg->n_calendars; i++) {
         const struct sdat_calendar *c = &cfg->calendars[i];
-        const struct origin *at = &o->calendars[i];
         char key[64];
         snprintf(key, sizeof key, "calendars.[%zu].id", i);
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(cfg->calendars[j].id, c->id) == 0) {
-                diag_add(d, at->file, at->line, key, "\"%s\" is defined twice", c->id);
+        for (size_t j = 0; c->id && j < i; j++) {
+            if (cfg->calendars[j].id && strcmp(cfg->calendars[j].id, c->id) == 0) {
+                check_add(d, o, key, "\"%s\" is defined twice", c->id);
             }
         }
         snprintf(key, sizeof key, "calendars.[%zu].timezone", i);
-        if (!zone_exists(c->timezone)) {
-            diag_add(d, at->file, at->line, key, "\"%s\" is not a time zone in the system's "
+        /* NULL only in an element that was not a group (reported). */
+        if (c->timezone && !zone_exists(c->timezone)) {
+            check_add(d, o, key, "\"%s\" is not a time zone in the system's "
                      "database", c->timezone);
         }
         snprintf(key, sizeof key, "calendars.[%zu].terms", i);
         for (size_t t = 0; t < c->n_terms; t++) {
             if (c->terms[t].first > c->terms[t].last) {
-                diag_add(d, at->file, at->line, key, "term %zu ends before it starts", t);
+                check_add(d, o, key, "term %zu ends before it starts", t);
             } else if (t > 0 && c->terms[t].first <= c->terms[t - 1].last) {
-                diag_add(d, at->file, at->line, key,
+                check_add(d, o, key,
                          "term %zu overlaps or precedes term %zu (terms must be in order)", t,
                          t - 1);
             }
         }
         if (c->release_time > c->close_time) {
             snprintf(key, sizeof key, "calendars.[%zu].release_time", i);
-            diag_add(d, at->file, at->line, key, "is after close_time");
+            check_add(d, o, key, "is after close_time");
         }
     }
 }
@@ -180,30 +198,29 @@ static void check_areas(struct sdat_config *cfg, const struct config_origins *o,
     char key[96];
     for (size_t i = 0; i < cfg->n_areas; i++) {
         struct sdat_area *a = &cfg->areas[i];
-        const struct origin *at = &o->areas[i];
         snprintf(key, sizeof key, "areas.[%zu].la_code", i);
-        if (!sdat_format_la_code(a->la_code)) {
-            diag_add(d, at->file, at->line, key, "\"%s\" is not a 3-digit LA code", a->la_code);
+        if (a->la_code && !sdat_format_la_code(a->la_code)) {
+            check_add(d, o, key, "\"%s\" is not a 3-digit LA code", a->la_code);
         }
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(cfg->areas[j].la_code, a->la_code) == 0) {
-                diag_add(d, at->file, at->line, key, "\"%s\" is defined twice", a->la_code);
+        for (size_t j = 0; a->la_code && j < i; j++) {
+            if (cfg->areas[j].la_code && strcmp(cfg->areas[j].la_code, a->la_code) == 0) {
+                check_add(d, o, key, "\"%s\" is defined twice", a->la_code);
             }
         }
-        check_role(cfg, d, at, i, "mash", a->mash, SDAT_KIND_MASH);
-        check_role(cfg, d, at, i, "ehe", a->ehe, SDAT_KIND_EHE);
-        check_role(cfg, d, at, i, "cpis", a->cpis, SDAT_KIND_CPIS);
-        check_role(cfg, d, at, i, "education_safeguarding", a->education_safeguarding,
+        check_role(cfg, d, o, i, "mash", a->mash, SDAT_KIND_MASH);
+        check_role(cfg, d, o, i, "ehe", a->ehe, SDAT_KIND_EHE);
+        check_role(cfg, d, o, i, "cpis", a->cpis, SDAT_KIND_CPIS);
+        check_role(cfg, d, o, i, "education_safeguarding", a->education_safeguarding,
                    SDAT_KIND_EDUCATION_SAFEGUARDING);
-        check_role(cfg, d, at, i, "early_years", a->early_years, SDAT_KIND_EARLY_YEARS);
-        check_role(cfg, d, at, i, "escalation", a->escalation, SDAT_KIND_ESCALATION);
+        check_role(cfg, d, o, i, "early_years", a->early_years, SDAT_KIND_EARLY_YEARS);
+        check_role(cfg, d, o, i, "escalation", a->escalation, SDAT_KIND_ESCALATION);
         snprintf(key, sizeof key, "areas.[%zu].postcode_districts", i);
         for (size_t k = 0; k < a->postcode_districts.n; k++) {
             char *e = a->postcode_districts.v[k];
             char original[16];
             snprintf(original, sizeof original, "%s", e);
             if (strlen(e) > 8 || !normalise_district(e)) {
-                diag_add(d, at->file, at->line, key,
+                check_add(d, o, key,
                          "\"%s\" is not a postcode district (DE22) or sector (DE22 3)", original);
             }
         }
@@ -216,7 +233,7 @@ static void check_areas(struct sdat_config *cfg, const struct config_origins *o,
                 for (size_t m = 0; m < cfg->areas[j].postcode_districts.n; m++) {
                     if (strcmp(e, cfg->areas[j].postcode_districts.v[m]) == 0) {
                         snprintf(key, sizeof key, "areas.[%zu].postcode_districts", i);
-                        diag_add(d, o->areas[i].file, o->areas[i].line, key,
+                        check_add(d, o, key,
                                  "\"%s\" is also listed in areas.[%zu]", e, j);
                     }
                 }
@@ -227,71 +244,88 @@ static void check_areas(struct sdat_config *cfg, const struct config_origins *o,
         const char *area = cfg->forces[i].default_area;
         snprintf(key, sizeof key, "forces.[%zu].default_area", i);
         if (area && !sdat_config_area(cfg, area)) {
-            diag_add(d, o->forces[i].file, o->forces[i].line, key, "area \"%s\" does not exist",
+            check_add(d, o, key, "area \"%s\" does not exist",
                      area);
         }
     }
 }
 
 static void check_recipients(const struct sdat_config *cfg, const struct config_origins *o,
+                             int (*recipient_check)(const struct sdat_recipient *, char *,
+                                                    size_t),
                              struct diag *d)
 {
     char key[96];
     for (size_t i = 0; i < cfg->n_recipients; i++) {
         const struct sdat_recipient *r = &cfg->recipients[i];
-        const struct origin *at = &o->recipients[i];
         snprintf(key, sizeof key, "recipients.[%zu].id", i);
-        if (!valid_recipient_id(r->id)) {
-            diag_add(d, at->file, at->line, key, "\"%s\" does not match [a-z0-9:._-]{1,64}", r->id);
+        if (!r->id) {
+            /* missing: reported by the parser */
+        } else if (!valid_recipient_id(r->id)) {
+            check_add(d, o, key, "\"%s\" does not match [a-z0-9:._-]{1,64}", r->id);
         } else if (r->id[0] == '.') {
             /* The file connector names a folder after it: never ".", ".."
              * or a hidden one (its temporaries are hidden files). */
-            diag_add(d, at->file, at->line, key, "\"%s\" must not start with \".\"", r->id);
+            check_add(d, o, key, "\"%s\" must not start with \".\"", r->id);
         }
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(cfg->recipients[j].id, r->id) == 0) {
-                diag_add(d, at->file, at->line, key, "\"%s\" is defined twice", r->id);
+        for (size_t j = 0; r->id && j < i; j++) {
+            if (cfg->recipients[j].id && strcmp(cfg->recipients[j].id, r->id) == 0) {
+                check_add(d, o, key, "\"%s\" is defined twice", r->id);
             }
         }
         snprintf(key, sizeof key, "recipients.[%zu].la_code", i);
-        if (!sdat_config_area(cfg, r->la_code)) {
-            diag_add(d, at->file, at->line, key, "area \"%s\" does not exist", r->la_code);
+        if (r->la_code && !sdat_config_area(cfg, r->la_code)) {
+            check_add(d, o, key, "area \"%s\" does not exist", r->la_code);
         }
-        if (r->kind == SDAT_KIND_SCHOOL) {
+        if (r->kind == SDAT_KIND_SCHOOL && kind_known(o, r)) {
             snprintf(key, sizeof key, "recipients.[%zu].urn", i);
             if (!r->urn) {
-                diag_add(d, at->file, at->line, key, "is required for a school");
+                check_add(d, o, key, "is required for a school");
             } else if (!sdat_format_urn(r->urn)) {
-                diag_add(d, at->file, at->line, key, "\"%s\" is not a 6-digit URN", r->urn);
+                check_add(d, o, key, "\"%s\" is not a 6-digit URN", r->urn);
             } else {
                 for (size_t j = 0; j < i; j++) {
                     const struct sdat_recipient *q = &cfg->recipients[j];
                     if (q->kind == SDAT_KIND_SCHOOL && q->urn && strcmp(q->urn, r->urn) == 0) {
-                        diag_add(d, at->file, at->line, key, "URN \"%s\" is also recipient \"%s\"",
+                        check_add(d, o, key, "URN \"%s\" is also recipient \"%s\"",
                                  r->urn, q->id);
                     }
                 }
             }
             snprintf(key, sizeof key, "recipients.[%zu].calendar", i);
             if (!r->calendar) {
-                diag_add(d, at->file, at->line, key, "is required for a school");
+                check_add(d, o, key, "is required for a school");
             } else if (!sdat_config_calendar(cfg, r->calendar)) {
-                diag_add(d, at->file, at->line, key, "calendar \"%s\" does not exist", r->calendar);
+                check_add(d, o, key, "calendar \"%s\" does not exist", r->calendar);
             }
         }
         snprintf(key, sizeof key, "recipients.[%zu].connector", i);
         if (!r->connector_keys) {
-            diag_add(d, at->file, at->line, key, "\"%s\" is not a known connector",
-                     r->connector ? r->connector : "");
+            if (r->connector) {
+                check_add(d, o, key, "\"%s\" is not a known connector", r->connector);
+            }
             continue;
         }
         /* The connector's files: as its table marks them. */
         for (const struct sdat_key *k = r->connector_keys->keys; k->name; k++) {
             if (k->type == SDAT_KEY_STRING && (k->flags & SDAT_KEY_FILE)) {
                 snprintf(key, sizeof key, "recipients.[%zu].%s", i, k->name);
-                check_file(d, at, key,
+                check_file(d, o, key,
                            *(char *const *)((const char *)r->connector_conf + k->offset),
                            (k->flags & SDAT_KEY_SECRET) != 0);
+            }
+        }
+        /* The connector's own checks (its table is the core's only view). */
+        char err[512] = "";
+        if (recipient_check && recipient_check(r, err, sizeof err) < 0) {
+            /* err is "KEY: MESSAGE", KEY one of the connector's keys. */
+            const char *colon = strstr(err, ": ");
+            if (colon && (size_t)(colon - err) < 64 && !memchr(err, ' ', (size_t)(colon - err))) {
+                snprintf(key, sizeof key, "recipients.[%zu].%.*s", i, (int)(colon - err), err);
+                check_add(d, o, key, "%s", colon + 2);
+            } else {
+                snprintf(key, sizeof key, "recipients.[%zu]", i);
+                check_add(d, o, key, "%s", err);
             }
         }
     }
@@ -300,7 +334,7 @@ static void check_recipients(const struct sdat_config *cfg, const struct config_
         snprintf(key, sizeof key, "http.tokens.[%zu].recipients", i);
         for (size_t k = 0; k < t->recipients.n; k++) {
             if (!sdat_config_recipient(cfg, t->recipients.v[k])) {
-                diag_add(d, o->tokens[i].file, o->tokens[i].line, key,
+                check_add(d, o, key,
                          "recipient \"%s\" does not exist", t->recipients.v[k]);
             }
         }
@@ -314,11 +348,12 @@ static void check_listen(const struct sdat_config *cfg, const struct config_orig
     char err[320];
     const char *listen = cfg->http.listen ? cfg->http.listen : "127.0.0.1:8080";
     if (sdat_listen_check(listen, err, sizeof err) < 0) {
-        diag_add(d, o->http_listen.file, o->http_listen.line, "http.listen", "%s", err);
+        check_add(d, o, "http.listen", "%s", err);
     }
 }
 
 void config_check(const struct sdat_config *const_cfg, const struct config_origins *o,
+                  int (*recipient_check)(const struct sdat_recipient *, char *, size_t),
                   struct diag *d)
 {
     /* Normalising postcode entries and resolving @file: values write into
@@ -326,23 +361,23 @@ void config_check(const struct sdat_config *const_cfg, const struct config_origi
     struct sdat_config *cfg = (struct sdat_config *)const_cfg;
 
     if (!zone_exists(cfg->timezone)) {
-        diag_add(d, o->root.file, o->root.line, "timezone",
+        check_add(d, o, "timezone",
                  "\"%s\" is not a time zone in the system's database", cfg->timezone);
     }
     if (cfg->matching.review_threshold > cfg->matching.match_threshold) {
-        diag_add(d, o->matching.file, o->matching.line, "matching.review_threshold",
+        check_add(d, o, "matching.review_threshold",
                  "%g is above match_threshold (%g)", cfg->matching.review_threshold,
                  cfg->matching.match_threshold);
     }
     check_kafka(cfg, o, d);
     check_calendars(cfg, o, d);
     check_areas(cfg, o, d);
-    check_recipients(cfg, o, d);
+    check_recipients(cfg, o, recipient_check, d);
     check_listen(cfg, o, d);
-    check_file(d, &o->root, "http.tls_cert", cfg->http.tls_cert, false);
-    check_file(d, &o->root, "http.tls_key", cfg->http.tls_key, true);
-    check_file(d, &o->root, "http.client_ca", cfg->http.client_ca, false);
-    check_file(d, &o->root, "http.ack_key_file", cfg->http.ack_key_file, true);
-    check_file(d, &o->root, "audit.checkpoint_key_file", cfg->audit.checkpoint_key_file, true);
-    check_file(d, &o->matching, "matching.nicknames_file", cfg->matching.nicknames_file, false);
+    check_file(d, o, "http.tls_cert", cfg->http.tls_cert, false);
+    check_file(d, o, "http.tls_key", cfg->http.tls_key, true);
+    check_file(d, o, "http.client_ca", cfg->http.client_ca, false);
+    check_file(d, o, "http.ack_key_file", cfg->http.ack_key_file, true);
+    check_file(d, o, "audit.checkpoint_key_file", cfg->audit.checkpoint_key_file, true);
+    check_file(d, o, "matching.nicknames_file", cfg->matching.nicknames_file, false);
 }

@@ -27,18 +27,41 @@ struct diag {
 void diag_add(struct diag *d, const char *file, int line, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Where each list element and group was defined, for the cross-key checks. */
+/* Where each list element and key was defined, for the cross-key checks. */
 struct origin {
     const char *file;
     int line;
 };
 
+/* Where one key given in the file was, by its path ("http.ack_key_file",
+ * "recipients.[3]", "recipients.[3].url"), and whether its value was read
+ * without a problem. */
+struct key_origin {
+    char *path;
+    struct origin at;
+    bool ok;
+};
+
 struct config_origins {
     struct origin root;
     struct origin *calendars, *areas, *forces, *recipients, *tokens;
-    struct origin matching, kafka;
-    struct origin http_listen; /* the key's own line, else the http group's */
+    struct key_origin *keys;   /* every key and list element given, sorted by path */
+    size_t n_keys, cap_keys;
 };
+
+/* Records where the key at path was given (config_parse_group does). */
+void config_origin_record(struct config_origins *o, const char *path, const char *file, int line,
+                          bool ok);
+/* Sorts the recorded keys for the lookups below; once, after parsing. */
+void config_origins_index(struct config_origins *o);
+/* Where the key at path was given: its own line, else its nearest enclosing
+ * group or list element that was given ("recipients.[3]" for a missing
+ * "recipients.[3].urn"), else the root (line 1). */
+struct origin config_origin_of(const struct config_origins *o, const char *path);
+/* Whether the key at path was given and read without a problem. */
+bool config_key_ok(const struct config_origins *o, const char *path);
+
+
 
 /* One loading of a file (config.c), as the parser (config_parse.c) needs it. */
 struct parse {
@@ -64,7 +87,10 @@ void config_parse_group(struct parse *p, const struct sdat_key *keys,
                         const config_setting_t *group, char *base, const char *path);
 
 int32_t config_date(const char *s, bool *ok);
+/* Every check across keys, on a configuration as parsed, problems or not:
+ * each reported at the line of the key it concerns. */
 void config_check(const struct sdat_config *cfg, const struct config_origins *o,
+                  int (*recipient_check)(const struct sdat_recipient *, char *, size_t),
                   struct diag *d);
 
 #endif

@@ -386,6 +386,8 @@ static bool value_list(const struct value *in)
         strncat(epath, "]", sizeof epath - strlen(epath) - 1);
         origins[i].file = config_file_of(in->p, e);
         origins[i].line = config_line_of(e);
+        config_origin_record(in->p->origins, epath, origins[i].file, origins[i].line,
+                             config_setting_type(e) == CONFIG_TYPE_GROUP);
         if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
             diag_add(in->p->d, config_file_of(in->p, e), config_line_of(e), epath,
                      "must be a group { … }");
@@ -434,9 +436,15 @@ static void parse_value(struct parse *p, const struct sdat_key *k, const config_
                              .file = config_file_of(p, s),
                              .line = config_line_of(s),
                              .type = config_setting_type(s)};
+    int problems = p->d->count;
+    /* Recorded first: the checks across keys find a list element's or a
+     * group's line under the key's. */
+    size_t at = p->origins->n_keys;
+    config_origin_record(p->origins, path, in.file, in.line, true);
     if (!parsers[k->type](&in)) {
         diag_add(p->d, in.file, in.line, path, "must be %s", config_type_name(k->type));
     }
+    p->origins->keys[at].ok = p->d->count == problems;
 }
 
 const struct sdat_key *config_key_find(const struct sdat_key *keys, const char *name)

@@ -63,9 +63,13 @@ static const struct sdat_key token_keys[] = {
 #define H(field) offsetof(struct sdat_config, http.field)
 static const struct sdat_key http_keys[] = {
     S("listen", H(listen), SDAT_KEY_RESTART, "127.0.0.1:8080", "address and port of the HTTP API"),
-    S("tls_cert", H(tls_cert), 0, NULL, "server certificate (TLS when set with tls_key)"),
-    S("tls_key", H(tls_key), 0, NULL, "server private key (a secret file)"),
-    S("client_ca", H(client_ca), 0, NULL, "require client certificates from this CA"),
+    /* The listener's TLS is set up once, at start (OPERATING.md "Reloading"). */
+    S("tls_cert", H(tls_cert), SDAT_KEY_RESTART, NULL,
+      "server certificate (TLS when set with tls_key); read at start"),
+    S("tls_key", H(tls_key), SDAT_KEY_RESTART, NULL,
+      "server private key (a secret file); read at start"),
+    S("client_ca", H(client_ca), SDAT_KEY_RESTART, NULL,
+      "require client certificates from this CA; read at start"),
     S("public_url", H(public_url), 0, NULL, "base URL for ack_url and review URLs"),
     B("metrics_public", H(metrics_public), 0, "true", "serve /metrics without a token"),
     B("console", H(console), 0, "true",

@@ -66,10 +66,8 @@ static int load_config(const char *path, struct sdat_config **ret_cfg, bool runn
 {
     char *errors = NULL;
     struct sdat_config *cfg = NULL;
-    int r = sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors);
-    if (r == 0 && sdat_connector_check_all(cfg, &errors) > 0) {
-        r = -EINVAL;
-    }
+    int r = sdat_config_load_checked(path, sdat_connector_key_tables(), sdat_connector_check, &cfg,
+                                     &errors);
     if (errors && running) {
         /* A reload's problems go through the log, in its format. */
         for (char *line = strtok(errors, "\n"); line; line = strtok(NULL, "\n")) {
@@ -336,13 +334,26 @@ static void reload(struct daemon *d)
         sdat_config_free(cfg);
         return;
     }
-    /* The new checkpoint interval and key; the next record declares them. */
-    if (sdat_audit_configure_from(d->audit, cfg, err, sizeof err) < 0) {
-        log_error("config", "reload failed: %s; keeping the running configuration", err);
+    /* The nickname list is read again on every reload, so that a list
+     * edited in place takes effect as a changed path does. */
+    sdat_nicknames_t *nicknames = NULL;
+    if (sdat_match_nicknames_load(cfg->matching.nicknames_file, &nicknames, err, sizeof err) < 0) {
+        log_error("config", "reload failed: matching.nicknames_file: %s; keeping the running "
+                  "configuration", err);
         sdat_outbox_free(outbox);
         sdat_config_free(cfg);
         return;
     }
+    /* The new checkpoint interval and key; the next record declares them. */
+    if (sdat_audit_configure_from(d->audit, cfg, err, sizeof err) < 0) {
+        log_error("config", "reload failed: %s; keeping the running configuration", err);
+        sdat_nicknames_free(nicknames);
+        sdat_outbox_free(outbox);
+        sdat_config_free(cfg);
+        return;
+    }
+    /* Named before the restart-only values are swapped back. */
+    char *changed = sdat_config_changed_keys(d->cfg, cfg);
     /* Restart-only values stay as they run. */
     sdat_config_keep_restart_only(cfg, d->cfg);
     /* Deliveries in flight with the old connectors are due again. */
@@ -355,7 +366,12 @@ static void reload(struct daemon *d)
     d->engine.cfg = cfg;
     sdat_http_set_config(d->http, cfg);
     sdat_config_free(old);
-    log_info("config", "reloaded");
+    sdat_nicknames_free(d->nicknames);
+    d->nicknames = nicknames;
+    d->engine.nicknames = nicknames;
+    /* Names only: a value may be a secret or personal data. */
+    log_info("config", "reloaded; changed: %s", changed ? changed : "nothing");
+    free(changed);
 }
 
 /* The order of shutdown, in one place: stop taking requests, stop

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,26 +34,6 @@ const struct sdat_connector_ops *sdat_connector_find(const char *name)
     return NULL;
 }
 
-static void append(char **errors, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void append(char **errors, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    size_t old = *errors ? strlen(*errors) : 0;
-    char *grown = realloc(*errors, old + strlen(line) + 2);
-    if (!grown) {
-        return;
-    }
-    memcpy(grown + old, line, strlen(line));
-    grown[old + strlen(line)] = '\n';
-    grown[old + strlen(line) + 1] = '\0';
-    *errors = grown;
-}
-
 #define N_CONNECTORS (sizeof registry / sizeof registry[0])
 
 static const struct sdat_key_table *tables[N_CONNECTORS + 1];
@@ -78,23 +57,14 @@ struct sdat_connector_recipient sdat_connector_recipient_of(const struct sdat_re
     return (struct sdat_connector_recipient){.id = r->id, .conf = r->connector_conf};
 }
 
-int sdat_connector_check_all(const struct sdat_config *cfg, char **errors)
+int sdat_connector_check(const struct sdat_recipient *r, char *err, size_t errlen)
 {
-    int problems = 0;
-    for (size_t i = 0; i < cfg->n_recipients; i++) {
-        const struct sdat_recipient *r = &cfg->recipients[i];
-        const struct sdat_connector_ops *ops = sdat_connector_find(r->connector);
-        struct sdat_connector_recipient cr = sdat_connector_recipient_of(r);
-        char err[512] = "";
-        if (!ops || !r->connector_conf) {
-            continue;
-        }
-        if (ops->check && ops->check(&cr, err, sizeof err) < 0) {
-            append(errors, "%s:%d: recipients.[%zu].%s", r->file, r->line, r->index, err);
-            problems++;
-        }
+    const struct sdat_connector_ops *ops = sdat_connector_find(r->connector);
+    if (!ops || !r->connector_conf || !ops->check) {
+        return 0;
     }
-    return problems;
+    struct sdat_connector_recipient cr = sdat_connector_recipient_of(r);
+    return ops->check(&cr, err, errlen) < 0 ? -EINVAL : 0;
 }
 
 /* The environment and, behind it, the property pairs it points at. */

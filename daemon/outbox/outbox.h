@@ -57,11 +57,10 @@ const struct sdat_connector_ops *sdat_connector_find(const char *name);
 const struct sdat_key_table *const *sdat_connector_key_tables(void);
 /* A configured recipient as its connector sees it (borrows r). */
 struct sdat_connector_recipient sdat_connector_recipient_of(const struct sdat_recipient *r);
-/* Runs each recipient's connector check; one "FILE:LINE: recipients.[N].KEY:
- * MESSAGE\n" line per problem appended to *errors (malloc'd, may be NULL on
- * entry). A recipient whose connector is unknown is left to the
- * configuration's own check. Returns the number of problems. */
-int sdat_connector_check_all(const struct sdat_config *cfg, char **errors);
+/* Runs r's connector check (sdat_config_load_checked's check): 0, or -EINVAL
+ * and "KEY: MESSAGE" in err. A recipient whose connector is unknown passes
+ * here: the configuration's own check names it. */
+int sdat_connector_check(const struct sdat_recipient *r, char *err, size_t errlen);
 /* The connectors' environment from cfg: bootstrap_servers (copied; may be
  * NULL), kafka.properties, delivery.give_up_after. Free with
  * sdat_connector_env_free; it must outlive the contexts made with it. */

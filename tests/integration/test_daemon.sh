@@ -45,8 +45,29 @@ check "the embedded broker's address is written to STATE_DIR/bootstrap.servers" 
     grep -q "^127.0.0.1:[0-9]" "$T/state/bootstrap.servers"
 
 sed -i 's/log_level = "info";/log_level = "debug";/' "$T/sdatd.conf"
+sed -i 's|name = "Test MASH";|name = "Renamed MASH";|' "$T/sdatd.conf"
 kill -HUP "$SDATD_PID"
 check "SIGHUP reloads the configuration" wait_for 10 grep -q "config: reloaded" "$T/sdatd.log"
+check "the reload names the keys that changed, in table order" \
+    grep -q "config: reloaded; changed: log_level, recipients.\[0\]$" "$T/sdatd.log"
+check "the reload never logs a changed value" sh -c "! grep -q 'Renamed' '$T/sdatd.log'"
+# TLS files are read when the listener starts: a SIGHUP warns and keeps
+# the running (plain HTTP) listener. Synthetic files: -t checks that they
+# exist and that the key is private; they are never loaded.
+echo "synthetic certificate" >"$T/tls.pem"
+echo "synthetic key" >"$T/tls.key"
+chmod 600 "$T/tls.key"
+sed -i "s|listen = \"127.0.0.1:0\";|listen = \"127.0.0.1:0\"; tls_cert = \"$T/tls.pem\"; tls_key = \"$T/tls.key\";|" \
+    "$T/sdatd.conf"
+kill -HUP "$SDATD_PID"
+check "a changed http.tls_cert is warned about as restart-only" \
+    wait_for 10 grep -q "http.tls_cert: changed; restart-only, ignoring" "$T/sdatd.log"
+check "a changed http.tls_key is warned about as restart-only" \
+    grep -q "http.tls_key: changed; restart-only, ignoring" "$T/sdatd.log"
+check "a reload that changes only restart-only keys says nothing changed" \
+    wait_for 10 grep -q "config: reloaded; changed: nothing" "$T/sdatd.log"
+check "the listener still answers plain HTTP after the TLS keys changed" \
+    curl -sf "http://127.0.0.1:$(sed -n 's/.*http: listening on .* port=\([0-9]*\).*/\1/p' "$T/sdatd.log" | head -n 1)/healthz" -o /dev/null
 sed -i 's/instance_id = "it2";/instance_id = "it3";/' "$T/sdatd.conf"
 kill -HUP "$SDATD_PID"
 check "a changed restart-only key is logged and ignored" \

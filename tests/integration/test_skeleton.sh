@@ -232,4 +232,18 @@ sed 's/^instance_id = "it1";/instance_id = 7;/' "$T/sdatd.conf" >"$T/type.conf"
 bad "a wrong type exits 78 naming file, line and key" "$T/type.conf" "^$T/type.conf:2: instance_id:"
 sed 's/mash = "la:831:mash"; ehe/mash = "la:831:nosuch"; ehe/' "$T/sdatd.conf" >"$T/dangling.conf"
 bad "a recipient id that does not exist exits 78 naming the key" "$T/dangling.conf" "^$T/dangling.conf:[0-9]*: areas.\[0\].mash:"
+# One pass reports every problem, each at its key's line: an http:// webhook
+# URL is not hidden by a dangling reference, nor a secret's mode (line 5,
+# not line 1) by either.
+echo "synthetic" >"$T/ack.key"
+chmod 644 "$T/ack.key"
+sed -e "s|calendar = \"test\"; connector = \"file\"; directory = \"$T/spool\"; },|calendar = \"test\"; connector = \"webhook\"; url = \"http://school.example/hook\"; },|" \
+    -e "s|listen = \"127.0.0.1:0\"; };|listen = \"127.0.0.1:0\"; ack_key_file = \"$T/ack.key\"; };|" \
+    "$T/dangling.conf" >"$T/several.conf"
+"$SDATD" -t -c "$T/several.conf" 2>"$T/several.err"
+check "sdatd -t reports a dangling reference, an http:// URL and a key's mode in one pass" \
+    sh -c "grep -q '^$T/several.conf:12: areas.\[0\].mash: recipient' '$T/several.err' &&
+           grep -q '^$T/several.conf:16: recipients.\[0\].url: must be an https:// URL' '$T/several.err' &&
+           grep -q '^$T/several.conf:5: http.ack_key_file: .* readable by group or others' '$T/several.err' &&
+           [ \$(wc -l <'$T/several.err') -eq 3 ]"
 echo "# done"

@@ -169,22 +169,24 @@ Test(config, missing_required_key_is_reported_at_its_group)
     expect_error(" withdrawn = \"g\";", "", "2: lawful_basis.withdrawn: is required");
 }
 
+/* A check across keys reports at the line of the key it concerns (the
+ * area starts on line 7, its mash key is on line 8). */
 Test(config, dangling_recipient_reference_is_reported)
 {
     expect_error("mash = \"la:831:mash\";", "mash = \"la:831:nosuch\";",
-                 "7: areas.[0].mash: recipient \"la:831:nosuch\" does not exist");
+                 "8: areas.[0].mash: recipient \"la:831:nosuch\" does not exist");
 }
 
 Test(config, dangling_calendar_is_reported)
 {
     expect_error("calendar = \"c1\";", "calendar = \"c9\";",
-                 "11: recipients.[0].calendar: calendar \"c9\" does not exist");
+                 "12: recipients.[0].calendar: calendar \"c9\" does not exist");
 }
 
 Test(config, area_role_pointing_at_the_wrong_kind_is_reported)
 {
     expect_error("mash = \"la:831:mash\";", "mash = \"school:1\";",
-                 "7: areas.[0].mash: recipient \"school:1\" is of kind school, not mash");
+                 "8: areas.[0].mash: recipient \"school:1\" is of kind school, not mash");
 }
 
 Test(config, review_threshold_above_match_threshold_is_reported)
@@ -238,7 +240,7 @@ Test(config, group_readable_secret_file_is_refused_without_showing_its_contents)
     int r;
     char *errors = load_variant("connector = \"file\"; directory = \"/tmp/x\"; },", to, &r);
     cr_assert_eq(r, -EINVAL);
-    cr_assert(strstr(errors, "11: recipients.[0].secret_file:") != NULL, "%s", errors);
+    cr_assert(strstr(errors, "12: recipients.[0].secret_file:") != NULL, "%s", errors);
     cr_assert(strstr(errors, "readable by group or others") != NULL, "%s", errors);
     cr_assert_null(strstr(errors, "hunter2"));
     free(errors);
@@ -572,7 +574,7 @@ Test(config, an_unknown_connector_is_named_and_its_keys_are_not_called_unknown)
     char *errors = load_variant("connector = \"file\"; directory = \"/tmp/x\"; },",
                                 "connector = \"pigeon\"; directory = \"/tmp/x\"; },", &r);
     cr_assert_eq(r, -EINVAL);
-    cr_assert(strstr(errors, ":11: recipients.[0].connector: \"pigeon\" is not a known connector") !=
+    cr_assert(strstr(errors, ":12: recipients.[0].connector: \"pigeon\" is not a known connector") !=
                   NULL,
               "%s", errors);
     cr_assert_null(strstr(errors, "directory"), "%s", errors);
@@ -646,4 +648,204 @@ Test(config, console_keys_default_on_with_a_15_minute_idle_and_auditor_is_a_role
     expect_error("kafka = { embedded = true; };",
                  "kafka = { embedded = true; }; http = { console_idle = 10; };",
                  "5: http.console_idle");
+}
+
+/* base_conf with a token and a kafka property added, then `from` replaced
+ * by `to`, loaded; NULL from: unchanged. */
+static struct sdat_config *load_reloaded(const char *name, const char *from, const char *to)
+{
+    static const char *extra =
+        "http = { public_url = \"https://sdat.example\"; console = true; tls_cert = \"/dev/null\";\n"
+        "  tokens = ( { name = \"t1\"; roles = [ \"ack\" ]; sha256 = "
+        "\"00000000000000000000000000000000000000000000000000000000000000aa\"; },\n"
+        "             { name = \"t2\"; roles = [ \"lookup\" ]; sha256 = "
+        "\"00000000000000000000000000000000000000000000000000000000000000bb\"; } ); };\n"
+        "delivery = { concurrency = 8; retry_max = 600; };\n";
+    char text[8192], out[8192];
+    snprintf(text, sizeof text, "%s%s", base_conf, extra);
+    if (from) {
+        const char *at = strstr(text, from);
+        cr_assert_not_null(at, "fixture lacks %s", from);
+        snprintf(out, sizeof out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    } else {
+        snprintf(out, sizeof out, "%s", text);
+    }
+    char *path = write_file(name, out);
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    cr_assert_eq(sdat_config_load(path, sdat_connector_key_tables(), &cfg, &errors), 0, "%s: %s",
+                 name, errors ? errors : "");
+    free(path);
+    return cfg;
+}
+
+Test(config, a_reload_names_exactly_the_key_that_changed_for_every_type)
+{
+    static const struct {
+        const char *from, *to, *named;
+    } cases[] = {
+        {"concurrency = 8;", "concurrency = 9;", "delivery.concurrency"},            /* INT */
+        {"retry_max = 600;", "retry_max = 601.5;", "delivery.retry_max"},            /* NUMBER */
+        {"console = true;", "console = false;", "http.console"},                     /* BOOL */
+        {"https://sdat.example", "https://other.example", "http.public_url"},        /* STRING */
+        {"state_dir", "log_level = \"debug\"; state_dir", "log_level"},              /* ENUM */
+        {"postcode_districts = [ \"de22\",", "postcode_districts = [ \"de21\",",
+         "areas.[0]"},                                                                 /* STRV */
+        {"id = \"c1\";", "id = \"c1\"; release_time = \"07:00\";", "calendars.[0]"}, /* TIME */
+        {"id = \"c1\";", "id = \"c1\"; weekdays = [ \"mon\" ];", "calendars.[0]"},   /* WEEKDAYS */
+        {"\"2026-12-18\"", "\"2026-12-19\"", "calendars.[0]"},                        /* TERMS */
+        {"id = \"c1\";", "id = \"c1\"; closures = [ \"2026-10-01\" ];",
+         "calendars.[0]"},                                                             /* DATES */
+        {"0aa\"", "0ab\"", "http.tokens.[0]"},                                         /* SHA256 */
+        {"[ \"lookup\" ]", "[ \"lookup\", \"metrics\" ]", "http.tokens.[1]"},         /* ROLES */
+        {"da_incident = \"a\";", "da_incident = \"z\";", "lawful_basis.da_incident"}, /* GROUP */
+        {"{ name = \"t1\";", "{ name = \"t0\"; roles = [ \"ack\" ]; sha256 = "
+         "\"00000000000000000000000000000000000000000000000000000000000000cc\"; }, "
+         "{ name = \"t1\";", "http.tokens"},                                          /* LIST count */
+        {"name = \"M\";", "name = \"M2\";", "recipients.[1]"},                       /* LIST element */
+        {"directory = \"/tmp/x\"; }\n", "directory = \"/tmp/y\"; }\n",
+         "recipients.[1]"},                                              /* a connector's own key */
+    };
+    struct sdat_config *a = load_reloaded("a.conf", NULL, NULL);
+    struct sdat_config *same = load_reloaded("same.conf", NULL, NULL);
+    cr_assert_null(sdat_config_changed_keys(a, same), "an identical file changes nothing");
+    cr_assert_null(sdat_config_restart_only_changes(a, same));
+    sdat_config_free(same);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sdat_config *b = load_reloaded("b.conf", cases[i].from, cases[i].to);
+        char *changed = sdat_config_changed_keys(a, b);
+        cr_assert_not_null(changed, "case %zu: nothing named", i);
+        cr_assert_str_eq(changed, cases[i].named, "case %zu", i);
+        cr_assert_null(sdat_config_restart_only_changes(a, b), "case %zu", i);
+        free(changed);
+        sdat_config_free(b);
+    }
+    /* Two changes: both named, in table order. */
+    struct sdat_config *b = load_reloaded("b.conf", "concurrency = 8; retry_max = 600;",
+                                          "concurrency = 2; retry_max = 60;");
+    char *changed = sdat_config_changed_keys(a, b);
+    cr_assert_str_eq(changed, "delivery.concurrency, delivery.retry_max");
+    free(changed);
+    sdat_config_free(b);
+    sdat_config_free(a);
+}
+
+Test(config, restart_only_keys_of_every_type_are_named_apart_and_never_with_their_values)
+{
+    char *secret = write_file("kpass", "first-synthetic-secret\n");
+    chmod(secret, 0600);
+    char from[512];
+    snprintf(from, sizeof from, "kafka = { embedded = true; };");
+    char to[512];
+    snprintf(to, sizeof to,
+             "kafka = { bootstrap_servers = \"k:9093\"; properties = ( ( \"ssl.key.password\", "
+             "\"@file:%s\" ) ); };", secret);
+    struct sdat_config *a = load_reloaded("a.conf", from, to);
+    /* The secret rotated in place, and the certificate moved. */
+    fixture_write(dir, "kpass", "second-synthetic-secret\n");
+    chmod(secret, 0600);
+    struct sdat_config *b = load_reloaded("b.conf", from, to);
+    free(b->http.tls_cert); /* as if the file said another path */
+    b->http.tls_cert = strdup("/tmp/b.pem");
+    char *ignored = sdat_config_restart_only_changes(a, b);
+    cr_assert_not_null(ignored);
+    cr_assert_str_eq(ignored, "kafka.properties: changed; restart-only, ignoring\n"
+                              "http.tls_cert: changed; restart-only, ignoring\n");
+    cr_assert_null(strstr(ignored, "synthetic"), "a secret never appears: %s", ignored);
+    cr_assert_null(sdat_config_changed_keys(a, b), "restart-only keys are not \"changed\"");
+    sdat_config_keep_restart_only(b, a);
+    cr_assert_str_eq(b->http.tls_cert, "/dev/null"); /* the running value */
+    cr_assert_str_eq(b->kafka.properties[0].value, "first-synthetic-secret");
+    sdat_config_free(a);
+    sdat_config_free(b);
+    free(secret);
+}
+
+static int count_lines(const char *text)
+{
+    int n = 0;
+    for (const char *p = text; p && *p; p++) {
+        n += *p == '\n';
+    }
+    return n;
+}
+
+/* sdatd -t's view (issue 25): a parse problem does not hide the checks
+ * across keys, a dangling reference does not hide a connector's check, and
+ * each problem is at its key's own line, not the file's first or its
+ * group's. */
+Test(config, one_pass_reports_every_problem_each_at_its_keys_line)
+{
+    char *ack = write_file("ack", "synthetic-ack-key\n");
+    char *audit = write_file("audit", "synthetic-audit-key\n");
+    chmod(ack, 0640);
+    chmod(audit, 0644);
+    char text[8192], tail[1024];
+    snprintf(tail, sizeof tail,
+             "http = {\n"                              /* 16 */
+             "  ack_key_file = \"%s\";\n"              /* 17 */
+             "};\n"                                    /* 18 */
+             "audit = { checkpoint_every = 1000;\n"    /* 19 */
+             "  checkpoint_key_file = \"%s\"; };\n",   /* 20 */
+             ack, audit);
+    snprintf(text, sizeof text, "%s%s", base_conf, tail);
+    /* An unknown key (line 5), a dangling reference (line 8) and an
+     * http:// webhook URL (line 12). */
+    static const char *const edits[][2] = {
+        {"kafka = { embedded = true; };", "kafka = { embedded = true; colour = 1; };"},
+        {"mash = \"la:831:mash\"; } );", "mash = \"la:831:nosuch\"; } );"},
+        {"connector = \"file\"; directory = \"/tmp/x\"; },",
+         "connector = \"webhook\"; url = \"http://dsl.example.org/hook\"; },"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        char *at = strstr(text, edits[i][0]);
+        cr_assert_not_null(at, "%s", edits[i][0]);
+        char rest[8192];
+        snprintf(rest, sizeof rest, "%s", at + strlen(edits[i][0]));
+        snprintf(at, sizeof text - (size_t)(at - text), "%s%s", edits[i][1], rest);
+    }
+    char *path = write_file("three.conf", text);
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    cr_assert_eq(sdat_config_load_checked(path, sdat_connector_key_tables(), sdat_connector_check,
+                                          &cfg, &errors),
+                 -EINVAL);
+    cr_assert_null(cfg);
+    static const char *const want[] = {
+        ":5: kafka.colour: unknown key",
+        ":8: areas.[0].mash: recipient \"la:831:nosuch\" does not exist",
+        ":12: recipients.[0].url: must be an https:// URL",
+        ":17: http.ack_key_file: ",
+        ":20: audit.checkpoint_key_file: ",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char line[512];
+        snprintf(line, sizeof line, "%s%s", path, want[i]);
+        cr_assert(strstr(errors, line) != NULL, "wanted \"%s\" in:\n%s", line, errors);
+    }
+    cr_assert_eq(count_lines(errors), 5, "exactly the five problems:\n%s", errors);
+    cr_assert_null(strstr(errors, "synthetic"), "a secret never appears: %s", errors);
+    free(errors);
+    free(path);
+    free(ack);
+    free(audit);
+}
+
+/* Keys the parser could not read do not set off checks of their own: a
+ * recipient without a kind is not taken for a school, an element that is
+ * not a group has no time zone to complain about. */
+Test(config, a_key_that_could_not_be_read_gives_one_diagnostic_not_a_cascade)
+{
+    int r;
+    char *errors = load_variant("{ id = \"la:831:mash\"; kind = \"mash\";", "{ id = \"la:831:mash\";",
+                                &r);
+    cr_assert_eq(r, -EINVAL);
+    cr_assert(strstr(errors, ":13: recipients.[1].kind: is required") != NULL, "%s", errors);
+    cr_assert_eq(count_lines(errors), 1, "%s", errors);
+    free(errors);
+    errors = load_variant("calendars = ( {", "calendars = ( 5, {", &r);
+    cr_assert_eq(r, -EINVAL);
+    cr_assert(strstr(errors, ":6: calendars.[0]: must be a group") != NULL, "%s", errors);
+    cr_assert_eq(count_lines(errors), 1, "%s", errors);
+    free(errors);
 }
