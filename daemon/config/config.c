@@ -236,16 +236,33 @@ static void free_origins(struct config_origins *o)
     free(o->tokens);
 }
 
+static int load(const char *path, const struct sdat_key_table *const *connectors,
+                int (*check)(const struct sdat_recipient *r, char *err, size_t errlen), bool files,
+                struct sdat_config **ret_cfg, char **ret_errors);
+
 int sdat_config_load(const char *path, const struct sdat_key_table *const *connectors,
                      struct sdat_config **ret_cfg, char **ret_errors)
 {
-    return sdat_config_load_checked(path, connectors, NULL, ret_cfg, ret_errors);
+    return load(path, connectors, NULL, true, ret_cfg, ret_errors);
+}
+
+int sdat_config_load_reader(const char *path, const struct sdat_key_table *const *connectors,
+                            struct sdat_config **ret_cfg, char **ret_errors)
+{
+    return load(path, connectors, NULL, false, ret_cfg, ret_errors);
 }
 
 int sdat_config_load_checked(const char *path, const struct sdat_key_table *const *connectors,
                              int (*check)(const struct sdat_recipient *r, char *err,
                                           size_t errlen),
                              struct sdat_config **ret_cfg, char **ret_errors)
+{
+    return load(path, connectors, check, true, ret_cfg, ret_errors);
+}
+
+static int load(const char *path, const struct sdat_key_table *const *connectors,
+                int (*check)(const struct sdat_recipient *r, char *err, size_t errlen), bool files,
+                struct sdat_config **ret_cfg, char **ret_errors)
 {
     config_t lc;
     struct diag d = {0};
@@ -301,7 +318,7 @@ int sdat_config_load_checked(const char *path, const struct sdat_key_table *cons
      * pass of -t reports every problem; they allow for the keys it could
      * not read (NULL, or not recorded as ok). */
     config_origins_index(&origins);
-    config_check(cfg, &origins, check, &d);
+    config_check(cfg, &origins, check, files, &d);
     r = d.count == 0 ? 0 : -EINVAL;
 out:
     free(dir);

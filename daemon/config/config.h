@@ -157,6 +157,16 @@ int sdat_config_load_checked(const char *path, const struct sdat_key_table *cons
                              int (*check)(const struct sdat_recipient *r, char *err,
                                           size_t errlen),
                              struct sdat_config **ret_cfg, char **ret_errors);
+/* As sdat_config_load for a reader of the store (sdatctl's notifications,
+ * show, reviews, dlq, status, audit, match, schedule, backup): the files the
+ * configuration names (secrets, certificates, the nickname list, Kafka's
+ * "@file:" properties) are neither checked nor read, so that it loads
+ * outside the unit (where "$CREDENTIALS_DIRECTORY/" means nothing) and from
+ * an account that may not read them; a command that reads one of them
+ * reports it when it does. Kafka's "@file:" values stay unresolved: such a
+ * configuration must not reach a Kafka client. */
+int sdat_config_load_reader(const char *path, const struct sdat_key_table *const *connectors,
+                            struct sdat_config **ret_cfg, char **ret_errors);
 void sdat_config_free(struct sdat_config *cfg); /* accepts NULL */
 const struct sdat_recipient *sdat_config_recipient(const struct sdat_config *cfg, const char *id);
 const struct sdat_recipient *sdat_config_school_by_urn(const struct sdat_config *cfg,

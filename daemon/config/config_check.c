@@ -33,7 +33,7 @@ static void check_file(struct diag *d, const struct config_origins *o, const cha
                        const char *path, bool secret)
 {
     struct stat sb;
-    if (!path || !path[0]) {
+    if (!path || !path[0] || !d->files) {
         return;
     }
     char *real = sdat_secret_path(path);
@@ -143,7 +143,7 @@ static void check_kafka(struct sdat_config *cfg, const struct config_origins *o,
                      "\"%s\" must be given as \"@file:PATH\" (a secret file)", p->name);
             continue;
         }
-        if (from_file) {
+        if (from_file && d->files) {
             char err[512], *data = NULL;
             size_t len = 0;
             if (sdat_secret_read(p->value + 6, &data, &len, err, sizeof err) < 0) {
@@ -354,8 +354,9 @@ static void check_listen(const struct sdat_config *cfg, const struct config_orig
 
 void config_check(const struct sdat_config *const_cfg, const struct config_origins *o,
                   int (*recipient_check)(const struct sdat_recipient *, char *, size_t),
-                  struct diag *d)
+                  bool files, struct diag *d)
 {
+    d->files = files;
     /* Normalising postcode entries and resolving @file: values write into
      * the configuration being built; it is not yet shared. */
     struct sdat_config *cfg = (struct sdat_config *)const_cfg;
@@ -373,7 +374,9 @@ void config_check(const struct sdat_config *const_cfg, const struct config_origi
     check_calendars(cfg, o, d);
     check_areas(cfg, o, d);
     check_recipients(cfg, o, recipient_check, d);
-    check_listen(cfg, o, d);
+    if (files) {
+        check_listen(cfg, o, d);
+    }
     check_file(d, o, "http.tls_cert", cfg->http.tls_cert, false);
     check_file(d, o, "http.tls_key", cfg->http.tls_key, true);
     check_file(d, o, "http.client_ca", cfg->http.client_ca, false);

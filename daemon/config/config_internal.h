@@ -22,6 +22,7 @@ struct diag {
     char *text;
     size_t len;
     int count;
+    bool files; /* config_check: check and read the files named (false for a reader) */
 };
 
 void diag_add(struct diag *d, const char *file, int line, const char *key, const char *fmt, ...)
@@ -91,6 +92,6 @@ int32_t config_date(const char *s, bool *ok);
  * each reported at the line of the key it concerns. */
 void config_check(const struct sdat_config *cfg, const struct config_origins *o,
                   int (*recipient_check)(const struct sdat_recipient *, char *, size_t),
-                  struct diag *d);
+                  bool files, struct diag *d);
 
 #endif

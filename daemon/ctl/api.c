@@ -151,7 +151,7 @@ struct sdat_config *ctl_api_config(const struct ctl_options *opts, bool *ret_fai
     if (opts->url) {
         return NULL;
     }
-    struct sdat_config *cfg = ctl_load_config(opts);
+    struct sdat_config *cfg = ctl_load_config_reader(opts);
     *ret_failed = !cfg;
     return cfg;
 }

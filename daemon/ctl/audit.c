@@ -96,7 +96,7 @@ static int verify(const struct ctl_options *opts, int argc, char **argv)
     /* An export can be checked without a configuration (its chain and
      * checkpoint placement); with -c also the macs and the interval. */
     if (!file || opts->config_given) {
-        cfg = ctl_load_config(opts);
+        cfg = ctl_load_config_reader(opts);
         if (!cfg) {
             return CTL_CONFIG;
         }
@@ -222,7 +222,7 @@ static int export(const struct ctl_options *opts, int argc, char **argv)
         fprintf(stderr, EXPORT_USAGE);
         return CTL_USAGE;
     }
-    struct sdat_config *cfg = ctl_load_config(opts);
+    struct sdat_config *cfg = ctl_load_config_reader(opts);
     if (!cfg) {
         return CTL_CONFIG;
     }

@@ -43,7 +43,7 @@ int ctl_backup(const struct ctl_options *opts, int argc, char **argv)
                 path);
         return CTL_NEGATIVE;
     }
-    struct sdat_config *cfg = ctl_load_config(opts);
+    struct sdat_config *cfg = ctl_load_config_reader(opts);
     if (!cfg) {
         return CTL_CONFIG;
     }

@@ -25,6 +25,11 @@ struct ctl_options {
 /* Loads the configuration named by the options; prints problems and returns
  * NULL on failure (the caller exits CTL_CONFIG). */
 struct sdat_config *ctl_load_config(const struct ctl_options *opts);
+/* The same for a command that reads only the store (or talks to the API):
+ * the files the configuration names are neither checked nor read
+ * (sdat_config_load_reader), so it runs outside the unit and from an
+ * account that cannot read the secrets. */
+struct sdat_config *ctl_load_config_reader(const struct ctl_options *opts);
 /* The store, read-only (it may run beside the daemon); NULL after a
  * message. */
 sdat_store_t *ctl_open_store(const struct sdat_config *cfg);

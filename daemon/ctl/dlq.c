@@ -94,7 +94,7 @@ int ctl_dlq(const struct ctl_options *opts, int argc, char **argv)
         fprintf(stderr, "usage: sdatctl dlq [--json] [--since DATETIME]\n");
         return CTL_USAGE;
     }
-    struct sdat_config *cfg = ctl_load_config(opts);
+    struct sdat_config *cfg = ctl_load_config_reader(opts);
     if (!cfg) {
         return CTL_CONFIG;
     }

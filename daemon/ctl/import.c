@@ -84,7 +84,7 @@ int ctl_import(const struct ctl_options *opts, int argc, char **argv)
     }
     im.flags = strcmp(argv[1], "flags") == 0;
     const char *schema = im.flags ? "council.cpis-flag/1" : "council.child/1";
-    cfg = ctl_load_config(opts);
+    cfg = ctl_load_config_reader(opts);
     if (!cfg) {
         return CTL_CONFIG;
     }

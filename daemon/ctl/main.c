@@ -16,7 +16,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: sdatctl [-c FILE] [--url URL] [--token-file F] [--ca-file F] COMMAND [ARGS]\n"
+            "usage: sdatctl [-c FILE] [--url URL] [--token-file F] [--ca-file F] [--keys DIR] "
+            "COMMAND [ARGS]\n"
             "commands:\n"
             "  validate [--schema NAME] [FILE|-]     check JSON Lines against the schemas\n"
             "  import children|flags [FILE|-]        bulk load the register into the store\n"
@@ -57,11 +58,15 @@ static void usage(FILE *out)
             "exit codes: 0 success, 1 negative answer, 2 usage error, 78 bad configuration\n");
 }
 
-struct sdat_config *ctl_load_config(const struct ctl_options *opts)
+static struct sdat_config *load_config(const struct ctl_options *opts, bool reader)
 {
     struct sdat_config *cfg = NULL;
     char *errors = NULL;
-    if (sdat_config_load(opts->config_path, sdat_connector_key_tables(), &cfg, &errors) < 0) {
+    int r = reader ? sdat_config_load_reader(opts->config_path, sdat_connector_key_tables(), &cfg,
+                                             &errors)
+                   : sdat_config_load(opts->config_path, sdat_connector_key_tables(), &cfg,
+                                      &errors);
+    if (r < 0) {
         if (errors) {
             fputs(errors, stderr);
         } else {
@@ -72,6 +77,16 @@ struct sdat_config *ctl_load_config(const struct ctl_options *opts)
     }
     free(errors);
     return cfg;
+}
+
+struct sdat_config *ctl_load_config(const struct ctl_options *opts)
+{
+    return load_config(opts, false);
+}
+
+struct sdat_config *ctl_load_config_reader(const struct ctl_options *opts)
+{
+    return load_config(opts, true);
 }
 
 sdat_store_t *ctl_open_store(const struct sdat_config *cfg)
@@ -136,6 +151,7 @@ int main(int argc, char **argv)
         {"url", required_argument, NULL, 'u'},
         {"token-file", required_argument, NULL, 'T'},
         {"ca-file", required_argument, NULL, 'A'},
+        {"keys", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -156,6 +172,10 @@ int main(int argc, char **argv)
             break;
         case 'A':
             opts.ca_file = optarg;
+            break;
+        case 'K':
+            /* "$CREDENTIALS_DIRECTORY/keys_NAME" read as DIR/NAME. */
+            sdat_secret_keys_from(optarg);
             break;
         case 'h':
             usage(stdout);

@@ -121,7 +121,7 @@ int ctl_notifications(const struct ctl_options *opts, int argc, char **argv)
                 STATE_LIST);
         return CTL_USAGE;
     }
-    struct sdat_config *cfg = ctl_load_config(opts);
+    struct sdat_config *cfg = ctl_load_config_reader(opts);
     if (!cfg) {
         return CTL_CONFIG;
     }
@@ -186,7 +186,7 @@ int ctl_show(const struct ctl_options *opts, int argc, char **argv)
         return usage;
     }
     const char *id = argv[optind];
-    struct sdat_config *cfg = ctl_load_config(opts);
+    struct sdat_config *cfg = ctl_load_config_reader(opts);
     if (!cfg) {
         return CTL_CONFIG;
     }
@@ -363,7 +363,7 @@ int ctl_reviews(const struct ctl_options *opts, int argc, char **argv)
     if (opts->url) {
         return reviews_from_api(opts, &l);
     }
-    struct sdat_config *cfg = ctl_load_config(opts);
+    struct sdat_config *cfg = ctl_load_config_reader(opts);
     if (!cfg) {
         return CTL_CONFIG;
     }
@@ -579,7 +579,7 @@ int ctl_status(const struct ctl_options *opts, int argc, char **argv)
     if (usage != CTL_OK) {
         return usage;
     }
-    struct sdat_config *cfg = ctl_load_config(opts);
+    struct sdat_config *cfg = ctl_load_config_reader(opts);
     if (!cfg) {
         return CTL_CONFIG;
     }

@@ -45,7 +45,7 @@ int ctl_schedule(const struct ctl_options *opts, int argc, char **argv)
                 at);
         return CTL_USAGE;
     }
-    struct sdat_config *cfg = ctl_load_config(opts);
+    struct sdat_config *cfg = ctl_load_config_reader(opts);
     if (!cfg) {
         return CTL_CONFIG;
     }

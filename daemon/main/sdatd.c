@@ -50,9 +50,12 @@ static void setup_logging(const struct daemon *d, const struct sdat_config *cfg)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: sdatd [-c FILE] [-t] [-V] [-h] [--log-level LEVEL] [--log-format FORMAT]\n"
+    fprintf(out, "usage: sdatd [-c FILE] [-t [--keys DIR]] [-V] [-h] [--log-level LEVEL] "
+                 "[--log-format FORMAT]\n"
                  "  -c FILE  configuration (default %s)\n"
                  "  -t       check the configuration and exit (0 valid, 78 invalid)\n"
+                 "  --keys DIR  with -t outside the unit: read \"$CREDENTIALS_DIRECTORY/keys_NAME\"\n"
+                 "           as DIR/NAME (the unit's LoadCredential=keys:DIR)\n"
                  "  -V       print the version and exit\n"
                  "  -h       this help\n"
                  "  --log-level error|warn|info|debug, --log-format text|json\n"
@@ -640,9 +643,11 @@ int main(int argc, char **argv)
     umask(077);
     struct daemon d = {.config_path = DEFAULT_CONFIG, .log_level = -1, .log_format = -1};
     bool check_only = false;
+    const char *keys = NULL;
     int opt;
     static const struct option long_options[] = {{"log-level", required_argument, NULL, 'L'},
                                                  {"log-format", required_argument, NULL, 'F'},
+                                                 {"keys", required_argument, NULL, 'K'},
                                                  {"help", no_argument, NULL, 'h'},
                                                  {NULL, 0, NULL, 0}};
     static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
@@ -671,6 +676,9 @@ int main(int argc, char **argv)
         case 't':
             check_only = true;
             break;
+        case 'K':
+            keys = optarg;
+            break;
         case 'V':
             printf("sdatd %s (librdkafka %s)\n", SDAT_VERSION, rd_kafka_version_str());
             return 0;
@@ -682,10 +690,15 @@ int main(int argc, char **argv)
             return EXIT_CONFIG;
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (keys && !check_only)) {
+        if (keys && !check_only) {
+            fprintf(stderr, "sdatd: --keys is for -t (the daemon reads its credentials)\n");
+        }
         usage(stderr);
         return EXIT_CONFIG;
     }
+    /* -t outside the unit: "$CREDENTIALS_DIRECTORY/keys_NAME" from DIR/NAME. */
+    sdat_secret_keys_from(keys);
     /* With --log-format given, even a configuration that cannot be loaded
      * is reported in that format; sdatd -t always prints plain
      * FILE:LINE: KEY: MESSAGE lines. */

@@ -9,10 +9,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* sdat_secret_keys_from's folder, or NULL. */
+static const char *keys_dir;
+
+void sdat_secret_keys_from(const char *dir)
+{
+    keys_dir = dir;
+}
+
 char *sdat_secret_path(const char *path)
 {
     static const char prefix[] = "$CREDENTIALS_DIRECTORY/";
+    static const char keys[] = "$CREDENTIALS_DIRECTORY/keys_";
     const char *dir = getenv("CREDENTIALS_DIRECTORY");
+    if (!dir && keys_dir && strncmp(path, keys, sizeof keys - 1) == 0) {
+        /* The unit's LoadCredential=keys:DIR, read from DIR itself. */
+        size_t len = strlen(keys_dir) + strlen(path);
+        char *out = malloc(len + 2);
+        if (out) {
+            snprintf(out, len + 2, "%s/%s", keys_dir, path + sizeof keys - 1);
+        }
+        return out;
+    }
     if (strncmp(path, prefix, sizeof prefix - 1) != 0 || !dir) {
         return strdup(path);
     }

@@ -14,6 +14,11 @@ int sdat_secret_read(const char *path, char **ret_data, size_t *ret_len, char *e
 /* PATH with a leading "$CREDENTIALS_DIRECTORY/" expanded when that
  * variable is set (systemd credentials); malloc'd, NULL when out of memory. */
 char *sdat_secret_path(const char *path);
+/* Outside the unit (no CREDENTIALS_DIRECTORY): "$CREDENTIALS_DIRECTORY/keys_NAME"
+ * is read as DIR/NAME, the file the unit's LoadCredential=keys:DIR loads
+ * (sdatd -t --keys DIR, sdatctl --keys DIR); held, not copied. Such a file
+ * must be its owner's only (no credential's group exemption). NULL: off. */
+void sdat_secret_keys_from(const char *dir);
 /* Whether a secret file's mode is private enough: readable by its owner
  * only, or for a systemd credential by its owner and group (see secret.c). */
 bool sdat_secret_mode_ok(const char *path, mode_t mode);
