@@ -187,7 +187,9 @@ static int collect(struct collect *c)
     if (r < 0) {
         return r;
     }
-    qsort(s->records, s->n_records, sizeof *s->records, by_seq);
+    if (s->n_records > 1) { /* qsort takes no NULL, even for nothing */
+        qsort(s->records, s->n_records, sizeof *s->records, by_seq);
+    }
     size_t kept = 0;
     for (size_t i = 0; i < s->n_records; i++) {
         if (kept > 0 && s->records[kept - 1].seq == s->records[i].seq) {
