@@ -38,7 +38,15 @@ bool sdat_calendar_school_day(const struct sdat_calendar *cal, int32_t days)
 
 /* Exhaustion is decided only when the next school day is needed: a basis
  * on a school day before close_time is answered that day, however few
- * school days follow it. */
+ * school days follow it.
+ *
+ * "Before release_time" and "before close_time" compare instants: the basis
+ * against the instants those times denote on the basis's local date (tz.h's
+ * rules: the end of a gap, the first of two occurrences). Comparing the
+ * wall-clock readings instead would reopen the school day in an autumn
+ * repeated hour after close_time's first occurrence had passed, which
+ * flows.md §3 rules out ("taken at its first occurrence"); the schedule
+ * oracle (tests/integration/test_schedule_oracle.sh) found that. */
 int sdat_schedule_school(const struct sdat_calendar *cal, int64_t basis_ms, int64_t *ret_at_ms,
                          bool *ret_exhausted)
 {
@@ -52,18 +60,14 @@ int sdat_schedule_school(const struct sdat_calendar *cal, int64_t basis_ms, int6
         return -ENOENT;
     }
     sdat_tz_to_local(tz, basis_s, &days, &sec);
-    if (sdat_calendar_school_day(cal, days) && sec < close) {
-        int64_t at_ms = basis_ms;
-        if (sec < release) {
-            /* Never before the basis: a release time that occurs twice
-             * may have passed at its first occurrence before a basis in
-             * the repeated hour. */
-            int64_t release_ms = sdat_tz_from_local(tz, days, release) * 1000;
-            at_ms = release_ms > basis_ms ? release_ms : basis_ms;
+    if (sdat_calendar_school_day(cal, days)) {
+        int64_t release_ms = sdat_tz_from_local(tz, days, release) * 1000;
+        int64_t close_ms = sdat_tz_from_local(tz, days, close) * 1000;
+        if (basis_ms < release_ms || basis_ms < close_ms) {
+            *ret_at_ms = basis_ms < release_ms ? release_ms : basis_ms;
+            *ret_exhausted = false;
+            return 0;
         }
-        *ret_at_ms = at_ms;
-        *ret_exhausted = false;
-        return 0;
     }
     for (int32_t d = days + 1; d <= days + SDAT_SCHEDULE_HORIZON_DAYS; d++) {
         if (sdat_calendar_school_day(cal, d)) {

@@ -61,6 +61,17 @@ static struct sdat_calendar night = {
     .terms = sunday_terms,
     .n_terms = 1,
 };
+/* Open 01:30 to 01:59 every day: both times repeat in the autumn. */
+static struct sdat_calendar night_close = {
+    .id = "night-close",
+    .timezone = "Europe/London",
+    .release_time = HHMM(1, 30),
+    .start_time = HHMM(8, 45),
+    .close_time = HHMM(1, 59),
+    .weekdays = EVERY_DAY,
+    .terms = sunday_terms,
+    .n_terms = 1,
+};
 static struct sdat_calendar tue_thu = {
     .id = "tue-thu",
     .timezone = "Europe/London",
@@ -157,6 +168,17 @@ static const struct row rows[] = {
     {"Saturday 28 March 2026: Monday 07:30 BST", &demo, "2026-03-28T19:00:00Z",
      "2026-03-30T06:30:00Z"},
     {"a closure is skipped", &demo, "2026-11-26T17:00:00Z", "2026-11-30T07:30:00Z"},
+    /* The report time on the closure day itself (Friday 27 November 2026),
+     * at each boundary: never that day (issue 26's surviving mutant). */
+    {"on a closure day at 02:00: the next school day", &demo, "2026-11-27T02:00:00Z",
+     "2026-11-30T07:30:00Z"},
+    {"on a closure day just before release", &demo, "2026-11-27T07:29:59.999Z",
+     "2026-11-30T07:30:00Z"},
+    {"on a closure day at release", &demo, "2026-11-27T07:30:00Z", "2026-11-30T07:30:00Z"},
+    {"on a closure day within school hours", &demo, "2026-11-27T07:30:01Z",
+     "2026-11-30T07:30:00Z"},
+    {"on a closure day just before close", &demo, "2026-11-27T15:59:59Z", "2026-11-30T07:30:00Z"},
+    {"on a closure day at close", &demo, "2026-11-27T16:00:00Z", "2026-11-30T07:30:00Z"},
     {"before the release in summer time", &demo, "2026-09-02T05:00:00Z", "2026-09-02T06:30:00Z"},
     {"15:59:59 BST: at once", &demo, "2026-10-23T14:59:59Z", "2026-10-23T14:59:59Z"},
     {"16:30 BST is after close although 15:30 UTC", &demo, "2026-10-23T15:30:00Z",
@@ -181,6 +203,18 @@ static const struct row rows[] = {
      "2026-10-25T00:30:00Z"},
     {"a basis in the repeated hour after the first release: at once", &night,
      "2026-10-25T01:10:00Z", "2026-10-25T01:10:00Z"},
+    /* close_time in the repeated hour: its first occurrence (00:59 UTC on
+     * 25 October 2026) ends the school day; the second 01:00-01:59 (GMT)
+     * is after close although the wall clock reads earlier (found by the
+     * schedule oracle). */
+    {"a close time that occurs twice: before its first occurrence, at once", &night_close,
+     "2026-10-25T00:58:00Z", "2026-10-25T00:58:00Z"},
+    {"a close time that occurs twice: at its first occurrence, the next day", &night_close,
+     "2026-10-25T00:59:00Z", "2026-10-26T01:30:00Z"},
+    {"the repeated hour, wall clock before release and close: after close", &night_close,
+     "2026-10-25T01:29:00Z", "2026-10-26T01:30:00Z"},
+    {"the repeated hour, wall clock between release and close: after close", &night_close,
+     "2026-10-25T01:58:00Z", "2026-10-26T01:30:00Z"},
     {"weekday mask: Tuesday evening to Thursday", &tue_thu, "2026-11-24T17:00:00Z",
      "2026-11-26T07:30:00Z"},
     {"weekday mask: Thursday evening to the next Tuesday", &tue_thu, "2026-11-26T17:00:00Z",
