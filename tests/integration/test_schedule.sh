@@ -78,9 +78,14 @@ state_of() { rows "SELECT state FROM notifications WHERE source_key = 'derbyshir
 state_is() { [ "$(state_of "$1" "$2")" = "$3" ]; }
 duplicate_seen() { grep -q "event.duplicate incident=derbyshire/$1" "$T/sdatd.log"; }
 
-held_at=$("$SDATCTL" -c "$T/sdatd.conf" schedule --recipient school:100001 --at "$NOW")
-check "sdatctl schedule answers the next school day's release for today (a closure)" \
-    sh -c "echo '$held_at' | grep -Eqx '[0-9]{4}-[0-9]{2}-[0-9]{2}T0[67]:30:00Z'"
+# The expected release comes from the independent oracle (tests/oracle/
+# schedule_ref.py, flows.md §3's words), never from the code under test.
+held_at=$(python3 tests/oracle/schedule_ref.py --at "$NOW" --calendar \
+    "{\"terms\": [[\"$FIRST\", \"$LAST\"]], \"closures\": [\"$TODAY\"]}")
+check "the oracle holds today's report (a closure) for a later day's 07:30 London" \
+    sh -c "echo '$held_at' | grep -Eqx '[0-9]{4}-[0-9]{2}-[0-9]{2}T0[67]:30:00Z' && test '${held_at%%T*}' \> '$TODAY'"
+check "sdatctl schedule answers the oracle's release for today (a closure)" \
+    test "$("$SDATCTL" -c "$T/sdatd.conf" schedule --recipient school:100001 --at "$NOW")" = "$held_at"
 
 incident H-1 1 "$NOW" "First account." | produce derbyshire/H-1
 check "an incident reported on a closure day creates the school's notification" \

@@ -153,8 +153,9 @@ def answer(case):
 
 
 def main(argv):
-    if len(argv) == 5 and argv[1] == "--calendar" and argv[3] == "--at":
-        print(fmt(*schedule(Calendar(json.loads(argv[2])), parse_at(argv[4]))))
+    if len(argv) == 5 and {argv[1], argv[3]} == {"--calendar", "--at"}:
+        opts = {argv[1]: argv[2], argv[3]: argv[4]}
+        print(fmt(*schedule(Calendar(json.loads(opts["--calendar"])), parse_at(opts["--at"]))))
         return 0
     if len(argv) == 2:
         cache = {}
