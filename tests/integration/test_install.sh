@@ -35,8 +35,9 @@ check "make install runs no systemctl, systemd-sysusers or systemd-tmpfiles" sh 
     echo usr/local/lib/tmpfiles.d/sdat.conf
     echo usr/local/share/sdat/nicknames.txt
     for f in schemas/*.json; do echo "usr/local/share/sdat/schemas/${f#schemas/}"; done
-    # sdatd(8), sdatd.conf(5), sdatctl(1): those whose source is written
-    for f in sdatd.8 sdatd.conf.5 sdatctl.1; do
+    # sdatd(8), sdatd.conf(5), sdatctl(1), sdat-receivers(7): those whose
+    # source is written
+    for f in sdatd.8 sdatd.conf.5 sdatctl.1 sdat-receivers.7; do
         if [ -f "man/$f" ] || [ -f "man/$f.in" ]; then
             echo "usr/local/share/man/man${f##*.}/$f"
         fi

@@ -88,12 +88,13 @@ check "every dead letter is audited as event.rejected" test "$rejected" -eq "$ex
 # sdatctl dlq reads the store beside the running daemon.
 "$SDAT_BUILD/sdatctl" -c "$T/sdatd.conf" dlq --json >"$T/dlq.jsonl" 2>"$T/dlq.err"
 check "sdatctl dlq --json exits 0 beside the running daemon" test $? -eq 0
-python3 - "$T/dlq.jsonl" "$expected" <<'PY' && ok "sdatctl dlq --json lists every dead letter with id, stage, error, topic, partition, offset, at" || notok "sdatctl dlq --json lists every dead letter with id, stage, error, topic, partition, offset, at"
+python3 - "$T/dlq.jsonl" "$expected" <<'PY' && ok "sdatctl dlq --json lists every dead letter with id, stage, error, topic, partition, offset, at and replayed (none yet)" || notok "sdatctl dlq --json lists every dead letter with id, stage, error, topic, partition, offset, at and replayed (none yet)"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 assert len(rows) == int(sys.argv[2]), len(rows)
 for r in rows:
-    assert set(r) == {"id", "stage", "error", "topic", "partition", "offset", "at"}, r
+    assert set(r) == {"id", "stage", "error", "topic", "partition", "offset", "at", "replayed"}, r
+    assert r["replayed"] is None, r
     assert r["topic"] in ("police.da-incidents", "council.children", "council.cpis-flags",
                           "health.attendances"), r
     assert r["error"] and r["at"].endswith("Z"), r
