@@ -241,7 +241,7 @@ else
         notok "strace and systemd-analyze are installed (make deps)"
     else
         # Not a pass: said so, and counted as neither.
-        echo "# the system-call check needs root and a build without sanitizers; not run here"
+        echo "skip: the system-call check needs root and a build without sanitizers"
     fi
 fi
 
