@@ -419,7 +419,10 @@ static void da_incident(struct out *o, const json_t *p, bool school, const char 
                  str(p, "amends"));
         para(o, s);
     }
-    if (!school || !json_object_get(incident, "present")) {
+    /* The payload's shape, not the recipient's kind, says where the
+     * child's circumstances are: a school's payload carries them in the
+     * incident (and a redirect may readdress it). */
+    if (!json_object_get(incident, "present")) {
         field(o, "Sent to you because", route_reason_text(str(p, "route_reason")));
         police_child_fields(o, child, str(p, "register_child_id"));
         incident_fields(o, incident, officer);
