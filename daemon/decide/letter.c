@@ -22,7 +22,7 @@ struct part {
 struct out {
     struct part text, body;
     bool failed;
-    bool in_table;  /* the HTML part has an open <table> of fields */
+    bool in_list;  /* the HTML part has an open <dl> of fields */
     bool open;      /* the text part's last block was fields: a block after them needs a gap */
     bool heading;   /* the last text block was a heading: what follows needs no gap */
     const sdat_tz_t *tz;
@@ -90,11 +90,11 @@ static void text_indented(struct out *o, const char *s, size_t indent)
     }
 }
 
-static void close_table(struct out *o)
+static void close_list(struct out *o)
 {
-    if (o->in_table) {
-        html(o, "</tbody></table>\n");
-        o->in_table = false;
+    if (o->in_list) {
+        html(o, "</dl>\n");
+        o->in_list = false;
     }
 }
 
@@ -121,7 +121,7 @@ static void title(struct out *o, const char *s)
 
 static void para(struct out *o, const char *s)
 {
-    close_table(o);
+    close_list(o);
     text_gap(o);
     text_indented(o, s, 0);
     text(o, "\n");
@@ -132,7 +132,7 @@ static void para(struct out *o, const char *s)
 
 static void section(struct out *o, const char *s)
 {
-    close_table(o);
+    close_list(o);
     text_gap(o);
     text(o, s);
     text(o, "\n");
@@ -160,23 +160,21 @@ static void field(struct out *o, const char *label, const char *value)
     text(o, " ");
     text_indented(o, value, LABEL_WIDTH + 1);
     text(o, "\n");
-    if (!o->in_table) {
-        html(o, "<table role=\"presentation\" style=\"border-collapse:collapse;margin:0 0 12px 0\">"
-                "<tbody>\n");
-        o->in_table = true;
+    if (!o->in_list) {
+        html(o, "<dl style=\"margin:0 0 12px 0\">\n");
+        o->in_list = true;
     }
-    html(o, "<tr><th scope=\"row\" style=\"text-align:left;vertical-align:top;font-weight:bold;"
-            "padding:2px 16px 2px 0\">");
+    html(o, "<dt style=\"font-weight:bold;margin:6px 0 0 0\">");
     html_text(o, label, false);
-    html(o, "</th><td style=\"vertical-align:top;padding:2px 0\">");
+    html(o, "</dt><dd style=\"margin:0 0 0 0\">");
     html_text(o, value, true);
-    html(o, "</td></tr>\n");
+    html(o, "</dd>\n");
 }
 
 /* A link: the text part shows "label: URL", the HTML part the words. */
 static void add_link(struct out *o, const char *label, const char *words, const char *url)
 {
-    close_table(o);
+    close_list(o);
     text_gap(o);
     text(o, label);
     text(o, ": ");
@@ -192,7 +190,7 @@ static void add_link(struct out *o, const char *label, const char *words, const 
 static void small_print(struct out *o, const char *lawful_basis, const char *id, const char *sent)
 {
     char line[160];
-    close_table(o);
+    close_list(o);
     text_gap(o);
     text(o, "--\n");
     html(o, "<footer><p style=\"font-size:12px;color:#555555;margin:16px 0 0 0\">");
@@ -649,22 +647,42 @@ static void out_free(struct out *o)
 static int finish(struct out *o, const char *doc_title, struct sdat_letter *ret)
 {
     struct out doc = {0};
-    close_table(o);
+    close_list(o);
     html(&doc, "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n"
                "<meta name=\"viewport\" content=\"width=device-width\">\n<title>");
     html_text(&doc, doc_title, false);
     html(&doc, "</title>\n</head>\n<body style=\"margin:0;padding:16px;background:#ffffff;"
                "color:#1a1a1a;font-family:Arial,Helvetica,sans-serif;font-size:15px;"
                "line-height:1.45\">\n");
-    html(&doc, "<article style=\"max-width:640px\">\n");
+    html(&doc, "<article style=\"max-width:640px;overflow-wrap:anywhere\">\n");
     if (o->body.data) {
         html(&doc, o->body.data);
     }
     html(&doc, "</article>\n</body>\n</html>\n");
+    /* The console's copy: without the inline styles (its policy allows
+     * none), and its headings two levels down to sit under the page's h2.
+     * Every value's '<' and '"' are escaped, so what is replaced is ours. */
+    static const char *const swaps[][2] = {{"<h1", "<h3"}, {"</h1>", "</h3>"},
+                                           {"<h2", "<h4"}, {"</h2>", "</h4>"}};
     struct out article = {0};
-    html(&article, "<article style=\"max-width:640px\">\n");
-    if (o->body.data) {
-        html(&article, o->body.data);
+    html(&article, "<article>\n");
+    for (const char *p = o->body.data ? o->body.data : ""; *p;) {
+        if (strncmp(p, " style=\"", 8) == 0) {
+            const char *end = strchr(p + 8, '"');
+            p = end ? end + 1 : p + strlen(p);
+            continue;
+        }
+        size_t k = 0;
+        for (; k < sizeof swaps / sizeof swaps[0]; k++) {
+            if (strncmp(p, swaps[k][0], strlen(swaps[k][0])) == 0) {
+                html(&article, swaps[k][1]);
+                p += strlen(swaps[k][0]);
+                break;
+            }
+        }
+        if (k == sizeof swaps / sizeof swaps[0]) {
+            add(&article, &article.body, p++, 1);
+        }
     }
     html(&article, "</article>\n");
     if (o->failed || doc.failed || article.failed || !o->text.data) {

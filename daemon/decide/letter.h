@@ -24,7 +24,10 @@ struct sdat_letter_in {
 struct sdat_letter {
     char *text; /* LF line ends, UTF-8; owned */
     char *html; /* a whole document; owned */
-    char *body; /* the HTML part's <body> content alone, for embedding; owned */
+    /* The HTML part's content as an <article> for the console: without its
+     * inline styles (the console's Content-Security-Policy allows none) and
+     * with its headings as h3 and h4, under the page's own; owned */
+    char *body;
 };
 
 /* The letter for in->payload's kind. 0, -EINVAL (payload not an object or

@@ -118,9 +118,28 @@ Test(letter, golden_text_and_html_for_every_kind)
         render(cases[i], p, &letter);
         golden(cases[i], "txt", letter.text);
         golden(cases[i], "html", letter.html);
-        /* The console embeds the body: the same content as the email's. */
-        cr_expect_not_null(strstr(letter.html, letter.body), "%s: body inside the document",
-                           cases[i]);
+        /* The console embeds the body: the email's content less its styles. */
+        cr_expect_null(strstr(letter.body, "style="), "%s", cases[i]);
+        char *unstyled = strdup(letter.html), *w = unstyled;
+        for (const char *r = letter.html; *r;) {
+            if (strncmp(r, " style=\"", 8) == 0) {
+                r = strchr(r + 8, '"') + 1;
+            } else if (strncmp(r, "<h1", 3) == 0 || strncmp(r, "<h2", 3) == 0 ||
+                       strncmp(r, "</h1", 4) == 0 || strncmp(r, "</h2", 4) == 0) {
+                /* h1 → h3, h2 → h4, as the console's copy has them */
+                size_t skip = r[1] == '/' ? 3 : 2;
+                memcpy(w, r, skip);
+                w += skip;
+                r += skip;
+                *w++ = (char)(*r++ + 2);
+            } else {
+                *w++ = *r++;
+            }
+        }
+        *w = '\0';
+        cr_expect_not_null(strstr(unstyled, letter.body), "%s: body inside the document:\n%s",
+                           cases[i], letter.body);
+        free(unstyled);
         sdat_letter_free(&letter);
         json_decref(p);
     }
