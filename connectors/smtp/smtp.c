@@ -8,8 +8,13 @@
  *
  * The message is raw RFC 5322 text built here (exact control of every
  * header): a Subject without personal data, Message-ID <notification_id@sdat>,
- * and multipart/mixed with a readable text/plain part (quoted-printable)
- * and the JSON itself as an application/json attachment (base64).
+ * and the letter a person reads (delivery.md "What a person reads", rendered
+ * by the core: sdat_delivery's letter_* and link_*) as multipart/alternative,
+ * a text/plain and a text/html part (quoted-printable). With content =
+ * "full" (the default) that is inside multipart/mixed with the JSON itself
+ * as an application/json attachment (base64); with content = "link" it is
+ * the whole message and says only that a notification waits in the
+ * console: no personal data at all.
  *
  * Every smtp context shares one CURLM, so a poll on any context drives and
  * completes every context's deliveries (connector.h allows it). The core
@@ -123,6 +128,7 @@ struct smtp_conf {
     char *password_file;
     char *ca_file;
     double timeout;
+    char *content; /* "full" (NULL: the default) or "link" */
 };
 
 static const struct sdat_key smtp_keys[] = {
@@ -133,6 +139,9 @@ static const struct sdat_key smtp_keys[] = {
     SDAT_KEY_S("password_file", struct smtp_conf, password_file, SDAT_KEY_FILE | SDAT_KEY_SECRET,
                "password (a secret file)"),
     SDAT_KEY_S("ca_file", struct smtp_conf, ca_file, SDAT_KEY_FILE, "an extra trust anchor"),
+    SDAT_KEY_S("content", struct smtp_conf, content, 0,
+               "full (default: the letter and the JSON attached) or link (no personal data: a "
+               "link to the console)"),
     SDAT_KEY_N("timeout", struct smtp_conf, timeout, 0, "15", 1, 600,
                "time allowed for one delivery attempt (s)"),
     SDAT_KEY_END,
@@ -192,6 +201,11 @@ static int check(const struct sdat_connector_recipient *recipient, char *err, si
                      conf->to.v[i]);
             return -EINVAL;
         }
+    }
+    if (has(conf->content) && strcmp(conf->content, "full") != 0 &&
+        strcmp(conf->content, "link") != 0) {
+        snprintf(err, errlen, "content: \"%s\" is not full or link", conf->content);
+        return -EINVAL;
     }
     if (has(conf->username) && !has(conf->password_file)) {
         snprintf(err, errlen, "password_file: is required with username");
@@ -301,7 +315,8 @@ static void base64_encode(struct buf *out, const unsigned char *s, size_t n)
     }
 }
 
-/* The text a person reads: what this is, the ids, and the document's fields
+/* The text part when the core could not render the letter (a payload that
+ * is not a notification): what this is, the ids, and the document's fields
  * (pretty-printed; the raw payload if it does not parse). */
 static void build_text(struct buf *text, const struct sdat_delivery *d)
 {
@@ -336,18 +351,62 @@ static void build_text(struct buf *text, const struct sdat_delivery *d)
     json_decref(doc);
 }
 
+static bool link_mode(const struct smtp_conf *conf)
+{
+    return has(conf->content) && strcmp(conf->content, "link") == 0;
+}
+
+/* A quoted-printable text part of type TYPE (text/plain or text/html). */
+static void add_text_part(struct buf *msg, const char *boundary, const char *type,
+                          const char *body, size_t len)
+{
+    buf_printf(msg, "\r\n--%s\r\n", boundary);
+    buf_printf(msg, "Content-Type: %s; charset=utf-8\r\n"
+                    "Content-Transfer-Encoding: quoted-printable\r\n\r\n", type);
+    qp_encode(msg, body, len);
+}
+
+/* The multipart/alternative entity (its headers and body): the letter's
+ * text and HTML parts, or the fallback text alone. */
+static void add_alternative(struct buf *msg, const char *boundary, const char *text,
+                            const char *html, const struct sdat_delivery *d)
+{
+    struct buf fallback = {0};
+    buf_printf(msg, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n", boundary);
+    if (!text) {
+        build_text(&fallback, d);
+        if (fallback.failed) {
+            msg->failed = true;
+        }
+    }
+    add_text_part(msg, boundary, "text/plain", text ? text : fallback.data ? fallback.data : "",
+                  text ? strlen(text) : fallback.len);
+    if (html) {
+        add_text_part(msg, boundary, "text/html", html, strlen(html));
+    }
+    buf_printf(msg, "\r\n--%s--\r\n", boundary);
+    free(fallback.data);
+}
+
 /* The whole message, CRLF throughout. Returns malloc'd text (caller owns)
- * and its length, or NULL when out of memory. */
+ * and its length, or NULL when out of memory (or, in link mode, when the
+ * core could not render the link letter: never the payload instead). */
 static char *build_message(const struct smtp_ctx *ctx, const struct sdat_delivery *d, time_t now,
                            size_t *ret_len)
 {
     const struct smtp_conf *conf = ctx->recipient->conf;
-    struct buf msg = {0}, text = {0};
-    char date[64], boundary[160];
+    bool link = link_mode(conf);
+    struct buf msg = {0};
+    char date[64], mixed[160], alternative[160];
 
+    if (link && (!d->link_text || !d->link_html)) {
+        return NULL;
+    }
     format_date(now, date, sizeof date);
-    /* "=_" never occurs in base64 or quoted-printable output. */
-    snprintf(boundary, sizeof boundary, "=_sdat_%s", d->notification_id);
+    /* "=_" never occurs in base64 or quoted-printable output, and neither
+     * boundary is a prefix of the other. */
+    snprintf(mixed, sizeof mixed, "=_sdat_%s", d->notification_id);
+    snprintf(alternative, sizeof alternative, "=_sdat_alt_%s", d->notification_id);
 
     buf_printf(&msg, "Date: %s\r\n", date);
     buf_printf(&msg, "From: %s\r\n", conf->from);
@@ -364,29 +423,24 @@ static char *build_message(const struct smtp_ctx *ctx, const struct sdat_deliver
         buf_printf(&msg, "X-Mailer: %s\r\n", ctx->user_agent);
     }
     buf_puts(&msg, "MIME-Version: 1.0\r\n");
-    buf_printf(&msg, "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n", boundary);
-    buf_puts(&msg, "\r\nThis is a multi-part message in MIME format.\r\n");
-
-    buf_printf(&msg, "\r\n--%s\r\n", boundary);
-    buf_puts(&msg, "Content-Type: text/plain; charset=utf-8\r\n"
-                   "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-    build_text(&text, d);
-    if (text.failed) {
-        msg.failed = true;
+    if (link) {
+        add_alternative(&msg, alternative, d->link_text, d->link_html, d);
     } else {
-        qp_encode(&msg, text.data, text.len);
+        buf_printf(&msg, "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n", mixed);
+        buf_puts(&msg, "\r\nThis is a multi-part message in MIME format.\r\n");
+        buf_printf(&msg, "\r\n--%s\r\n", mixed);
+        add_alternative(&msg, alternative, d->letter_text, d->letter_html, d);
+
+        buf_printf(&msg, "\r\n--%s\r\n", mixed);
+        buf_printf(&msg, "Content-Type: application/json;\r\n name=\"%s.json\"\r\n",
+                   d->notification_id);
+        buf_printf(&msg, "Content-Disposition: attachment;\r\n filename=\"%s.json\"\r\n",
+                   d->notification_id);
+        buf_puts(&msg, "Content-Transfer-Encoding: base64\r\n\r\n");
+        base64_encode(&msg, (const unsigned char *)d->payload, d->payload_len);
+        buf_printf(&msg, "\r\n--%s--\r\n", mixed);
     }
 
-    buf_printf(&msg, "\r\n--%s\r\n", boundary);
-    buf_printf(&msg, "Content-Type: application/json;\r\n name=\"%s.json\"\r\n",
-               d->notification_id);
-    buf_printf(&msg, "Content-Disposition: attachment;\r\n filename=\"%s.json\"\r\n",
-               d->notification_id);
-    buf_puts(&msg, "Content-Transfer-Encoding: base64\r\n\r\n");
-    base64_encode(&msg, (const unsigned char *)d->payload, d->payload_len);
-    buf_printf(&msg, "\r\n--%s--\r\n", boundary);
-
-    free(text.data);
     if (msg.failed) {
         free(msg.data);
         return NULL;

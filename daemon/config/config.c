@@ -410,3 +410,25 @@ const char *sdat_config_lawful_basis(const struct sdat_config *cfg, const char *
     }
     return NULL;
 }
+
+const char *sdat_config_guidance(const struct sdat_config *cfg, const char *kind)
+{
+    static const struct {
+        const char *kind;
+        size_t offset;
+    } kinds[] = {
+        {"da-incident", offsetof(struct sdat_config, guidance.da_incident)},
+        {"da-incident-urgent", offsetof(struct sdat_config, guidance.da_incident_urgent)},
+        {"unmatched-child", offsetof(struct sdat_config, guidance.unmatched_child)},
+        {"review-needed", offsetof(struct sdat_config, guidance.review_needed)},
+        {"cpis-access", offsetof(struct sdat_config, guidance.cpis_access)},
+        {"delivery-failed", offsetof(struct sdat_config, guidance.delivery_failed)},
+        {"withdrawn", offsetof(struct sdat_config, guidance.withdrawn)},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcmp(kinds[i].kind, kind) == 0) {
+            return *(char *const *)((const char *)cfg + kinds[i].offset);
+        }
+    }
+    return NULL;
+}

@@ -130,6 +130,10 @@ struct sdat_config {
         char *da_incident, *da_incident_urgent, *unmatched_child, *review_needed, *cpis_access,
             *delivery_failed, *withdrawn;
     } lawful_basis;
+    struct { /* optional, NULL when unset: what the reader should do now (delivery.md) */
+        char *da_incident, *da_incident_urgent, *unmatched_child, *review_needed, *cpis_access,
+            *delivery_failed, *withdrawn;
+    } guidance;
     struct sdat_calendar *calendars;
     size_t n_calendars;
     struct sdat_area *areas;
@@ -180,6 +184,9 @@ const char *sdat_recipient_kind_name(enum sdat_recipient_kind kind);
  * delivery-failed, withdrawn), or NULL for any other kind: a notification
  * of an unknown kind gets no lawful basis, and so fails its schema. */
 const char *sdat_config_lawful_basis(const struct sdat_config *cfg, const char *kind);
+/* guidance.KIND for a notification kind (as sdat_config_lawful_basis), or
+ * NULL when it is not set or the kind is unknown. */
+const char *sdat_config_guidance(const struct sdat_config *cfg, const char *kind);
 /* "KEY: changed; restart-only, ignoring\n" per restart-only key whose value
  * differs; malloc'd, or NULL when none. */
 char *sdat_config_restart_only_changes(const struct sdat_config *old_cfg,

@@ -133,6 +133,17 @@ static const struct sdat_key lawful_keys[] = {
     S("withdrawn", LB(withdrawn), SDAT_KEY_REQUIRED, NULL, "… for withdrawn"),
     END,
 };
+#define GU(field) offsetof(struct sdat_config, guidance.field)
+static const struct sdat_key guidance_keys[] = {
+    S("da_incident", GU(da_incident), 0, NULL, "what the reader of a da-incident should do now"),
+    S("da_incident_urgent", GU(da_incident_urgent), 0, NULL, "… of a da-incident-urgent"),
+    S("unmatched_child", GU(unmatched_child), 0, NULL, "… of an unmatched-child"),
+    S("review_needed", GU(review_needed), 0, NULL, "… of a review-needed"),
+    S("cpis_access", GU(cpis_access), 0, NULL, "… of a cpis-access"),
+    S("delivery_failed", GU(delivery_failed), 0, NULL, "… of a delivery-failed"),
+    S("withdrawn", GU(withdrawn), 0, NULL, "… of a withdrawn (unused: it says only what to delete)"),
+    END,
+};
 #define CA(field) offsetof(struct sdat_calendar, field)
 static const struct sdat_key calendar_keys[] = {
     S("id", CA(id), SDAT_KEY_REQUIRED, NULL, "referred to by school recipients"),
@@ -193,6 +204,7 @@ const struct sdat_key config_root_keys[] = {
     G("retention", retention_keys, "what is removed when"),
     {"lawful_basis", SDAT_KEY_GROUP, 0, SDAT_KEY_REQUIRED, NULL, 0, 0, NULL, lawful_keys, 0, 0, 0,
      "one lawful basis text per notification kind"},
+    G("guidance", guidance_keys, "optional: what the reader of each kind should do now, shown in its letter"),
     L("calendars", C(calendars), calendar_keys, struct sdat_calendar, C(n_calendars),
       offsetof(struct config_origins, calendars), "school calendars"),
     L("areas", C(areas), area_keys, struct sdat_area, C(n_areas),

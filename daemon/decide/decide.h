@@ -11,6 +11,7 @@
 #include "audit_chain.h"
 #include "blocking.h"
 #include "ids.h"
+#include "letter.h"
 #include "match.h"
 #include "names.h"
 #include "payload.h"

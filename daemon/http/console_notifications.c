@@ -375,6 +375,7 @@ struct view_job {
     int attempts;
     int64_t created_ms, scheduled_ms, next_attempt_ms, delivered_ms, acknowledged_ms;
     char *payload;
+    char *letter; /* the letter as the recipient reads it (decide/letter.h), or NULL */
     char *last_error;
     char lawful_basis[200];
     json_t *timeline; /* [{at, outcome, detail}] */
@@ -447,6 +448,25 @@ static int run_view(struct sdat_engine *e, void *arg, int64_t now_ms)
         basis = sdat_config_lawful_basis(e->cfg, j->kind);
     }
     snprintf(j->lawful_basis, sizeof j->lawful_basis, "%s", basis ? basis : "");
+    /* The same letter as the email's (delivery.md "What a person reads"). */
+    const struct sdat_recipient *addressee = sdat_config_recipient(e->cfg, j->recipient);
+    const sdat_tz_t *tz = NULL;
+    if (sdat_tz_get(e->cfg->timezone ? e->cfg->timezone : "Europe/London", &tz) < 0) {
+        tz = NULL;
+    }
+    const char *addressee_kind = addressee ? sdat_recipient_kind_name(addressee->kind) : NULL;
+    struct sdat_letter_in in = {.payload = payload,
+                                .recipient_name = addressee ? addressee->name : NULL,
+                                .recipient_kind = addressee_kind,
+                                .tz = tz,
+                                .guidance = sdat_config_guidance(e->cfg, j->kind),
+                                .public_url = e->cfg->http.public_url};
+    struct sdat_letter letter;
+    if (payload && sdat_letter_render(&in, &letter) == 0) {
+        j->letter = letter.body;
+        letter.body = NULL;
+        sdat_letter_free(&letter);
+    }
     json_decref(payload);
     for (size_t i = 0; i < e->cfg->n_recipients; i++) {
         const struct sdat_recipient *to = &e->cfg->recipients[i];
@@ -461,6 +481,7 @@ static int run_view(struct sdat_engine *e, void *arg, int64_t now_ms)
 static void view_job_clear(struct view_job *j)
 {
     free(j->payload);
+    free(j->letter);
     free(j->last_error);
     json_decref(j->timeline);
     json_decref(j->audit);
@@ -651,6 +672,12 @@ static void item_page(sdat_http_t *http, struct http_request *req, struct http_a
     }
     cb_raw(&b, "</dd>\n</dl>\n");
     timeline(&b, &j);
+    if (j.letter) {
+        /* Built by decide/letter.c, every value escaped there. */
+        cb_raw(&b, "<h2>What the recipient reads</h2>\n<section id=\"letter\" class=\"letter\">\n");
+        cb_raw(&b, j.letter);
+        cb_raw(&b, "</section>\n");
+    }
     cb_raw(&b, "<h2>Payload as the recipient received it</h2>\n");
     json_t *payload = j.payload ? json_loads(j.payload, 0, NULL) : NULL;
     if (payload) {

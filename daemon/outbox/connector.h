@@ -68,6 +68,13 @@ struct sdat_delivery {
     const char *payload; /* byte-identical on every attempt */
     size_t payload_len;
     int attempt; /* 1 for the first */
+    /* What a person reads (decide/letter.h, delivery.md "What a person
+     * reads"), rendered by the core for connectors that send to people:
+     * the letter's text and HTML parts, and the link-mode letter that holds
+     * no personal data. Each NULL when it could not be rendered. Added
+     * within ABI 3: a connector that ignores them is unaffected. */
+    const char *letter_text, *letter_html;
+    const char *link_text, *link_html;
     /* out, set before done is called */
     int64_t retry_after_ms; /* with RETRY: the delay the receiver asked for, or 0 */
     char detail[256];       /* short reason for the attempt record; no personal data */

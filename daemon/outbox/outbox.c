@@ -37,6 +37,7 @@ struct flight {
     int attempt;
     int64_t scheduled_ms;
     char *payload;
+    struct sdat_letter letter, link; /* what a person reads (connector.h) */
 };
 
 struct sdat_outbox {
@@ -57,6 +58,8 @@ static void flight_release(struct flight *f)
     }
     f->outbox->in_flight--;
     free(f->payload);
+    sdat_letter_free(&f->letter);
+    sdat_letter_free(&f->link);
     memset(&f->d, 0, sizeof f->d);
     f->payload = NULL;
     f->used = f->reported = f->probe = false;
@@ -379,6 +382,31 @@ static struct flight *free_flight(sdat_outbox_t *outbox)
     return NULL;
 }
 
+void sdat_outbox_render_letters(const struct sdat_config *cfg, const struct sdat_recipient *r,
+                                const char *kind, const char *id, const char *payload,
+                                struct sdat_letter *letter, struct sdat_letter *link)
+{
+    const sdat_tz_t *tz = NULL;
+    json_t *doc = payload ? json_loads(payload, 0, NULL) : NULL;
+    *letter = *link = (struct sdat_letter){0};
+    if (sdat_tz_get(cfg->timezone ? cfg->timezone : "Europe/London", &tz) < 0) {
+        tz = NULL; /* -t checked the zone: UTC rather than no letter */
+    }
+    struct sdat_letter_in in = {.payload = doc,
+                                .recipient_name = r ? r->name : NULL,
+                                .recipient_kind = r ? sdat_recipient_kind_name(r->kind) : NULL,
+                                .tz = tz,
+                                .guidance = sdat_config_guidance(cfg, kind),
+                                .public_url = cfg->http.public_url};
+    if (doc && sdat_letter_render(&in, letter) < 0) {
+        *letter = (struct sdat_letter){0};
+    }
+    json_decref(doc);
+    if (sdat_letter_link(kind, id, r ? r->name : NULL, cfg->http.public_url, link) < 0) {
+        *link = (struct sdat_letter){0};
+    }
+}
+
 static int start_one(const struct sdat_notification *n, void *opaque)
 {
     struct start_ctx *sc = opaque;
@@ -423,6 +451,12 @@ static int start_one(const struct sdat_notification *n, void *opaque)
                                   .payload = f->payload,
                                   .payload_len = f->payload ? strlen(f->payload) : 0,
                                   .attempt = f->attempt};
+    sdat_outbox_render_letters(outbox->cfg, b ? b->recipient : NULL, f->kind, f->id, f->payload,
+                               &f->letter, &f->link);
+    f->d.letter_text = f->letter.text;
+    f->d.letter_html = f->letter.html;
+    f->d.link_text = f->link.text;
+    f->d.link_html = f->link.html;
     outbox->in_flight++;
     if (b) {
         b->in_flight++;

@@ -14,6 +14,17 @@
 
 typedef struct sdat_outbox sdat_outbox_t;
 
+struct sdat_letter;
+/* What a person reads for a delivery of payload (notification kind and id)
+ * to r (may be NULL): the letter (decide/letter.h) in cfg's timezone with
+ * guidance.KIND and http.public_url, and the link-mode letter. Either is
+ * left zeroed (NULL parts) when it cannot be rendered; the caller frees
+ * both with sdat_letter_free. The outbox hands them to connectors in
+ * struct sdat_delivery; connector-drive does the same. */
+void sdat_outbox_render_letters(const struct sdat_config *cfg, const struct sdat_recipient *r,
+                                const char *kind, const char *id, const char *payload,
+                                struct sdat_letter *letter, struct sdat_letter *link);
+
 /* Creates a connector context per recipient of cfg (borrowed; must outlive
  * the outbox). bootstrap_servers: the Kafka cluster in use (copied; may be
  * NULL). */

@@ -17,11 +17,13 @@
 
 #include "outbox/outbox.h"
 #include "config/config.h"
+#include "decide/decide.h"
 #include "outbox/connector.h"
 #include "util/util.h"
 
 struct slot {
     struct sdat_delivery d;
+    struct sdat_letter letter, link; /* as the outbox renders them */
     char id[64];
     int reported;
     enum sdat_delivery_result result;
@@ -141,6 +143,11 @@ int main(int argc, char **argv)
                                       .payload = payload,
                                       .payload_len = len,
                                       .attempt = attempt};
+        sdat_outbox_render_letters(cfg, r, s->d.kind, s->id, payload, &s->letter, &s->link);
+        s->d.letter_text = s->letter.text;
+        s->d.letter_html = s->letter.html;
+        s->d.link_text = s->link.text;
+        s->d.link_html = s->link.html;
         int rc = ops->start(ctx, &s->d, on_done, s);
         if (rc < 0) {
             s->reported = 1;
@@ -173,6 +180,10 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "connector-drive: %d deliveries in %lld ms\n", count, (long long)took);
     ops->destroy(ctx);
+    for (int i = 0; i < count; i++) {
+        sdat_letter_free(&slots[i].letter);
+        sdat_letter_free(&slots[i].link);
+    }
     free(slots);
     free(payload);
     sdat_connector_env_free(env);

@@ -1,8 +1,11 @@
 #!/bin/sh
 # The smtp connector against a real SMTP server (aiosmtpd) on loopback, with
 # certificates made for the run: a STARTTLS delivery is done and the message
-# carries the specified Subject, Message-ID, readable text and the JSON as an
-# attachment byte for byte; smtps works; a server without STARTTLS, an
+# carries the specified Subject, Message-ID, the letter a person reads as
+# multipart/alternative (text and HTML that a real parser reads, with no
+# image, script or remote resource) and the JSON as an attachment byte for
+# byte; content = "link" sends no personal data, only the console link;
+# smtps works; a server without STARTTLS, an
 # untrusted certificate or the wrong host name is a retry with nothing sent;
 # AUTH from a password_file works and never shows the password; a refused
 # recipient fails and sends nothing; a 451 is a retry; two addresses both
@@ -82,6 +85,8 @@ write_config() { # FILE (the recipients on standard input)
 state_dir = "$T/state";
 instance_id = "it-smtp";
 kafka = { embedded = true; };
+http = { public_url = "https://sdat.test"; };
+guidance = { da_incident = "Tell the class teacher <today> & note it."; };
 lawful_basis = { da_incident = "A"; da_incident_urgent = "B"; unmatched_child = "C";
                  review_needed = "D"; cpis_access = "E"; delivery_failed = "F"; withdrawn = "G"; };
 areas = ( { la_code = "831"; name = "Test City"; mash = "la:831:mash"; } );
@@ -94,6 +99,7 @@ CONF
 }
 {
     recipient smtp:starttls "smtp://127.0.0.1:$PORT_starttls"
+    recipient smtp:link "smtp://127.0.0.1:$PORT_starttls" 'to = [ "dsl@school.test" ]; content = "link";'
     recipient smtp:two "smtp://127.0.0.1:$PORT_starttls" 'to = [ "first@la.test", "second@la.test" ];'
     recipient smtp:refused "smtp://127.0.0.1:$PORT_starttls" 'to = [ "mash@la.test", "refused@la.test" ];'
     recipient smtp:smtps "smtps://127.0.0.1:$PORT_smtps"
@@ -154,12 +160,82 @@ elif what == "crlf":
 elif what == "text":
     text = [p for p in parts if p.get_content_type() == "text/plain"]
     body = text[0].get_content() if len(text) == 1 else ""
-    ok = (text[0].get_content_charset() == "utf-8"
+    ok = (len(text) == 1 and text[0].get_content_charset() == "utf-8"
           and text[0]["Content-Transfer-Encoding"] in ("quoted-printable", "base64")
-          and "safeguarding notification from sdat" in body and "da-incident" in body
-          and nid in body and "smtp:starttls" in body
-          and '"given_name": "Zoë"' in body and '"family_name": "Ångström-Testwood"' in body
-          and "The officer recorded a long account. " * 12 in body)
+          and "Domestic abuse incident notification for Test smtp:starttls" in body
+          and "Child:" in body and "Zoë Ångström-Testwood" in body
+          and "22 November 2026 at 21:00" in body and "Present:" in body
+          and "Tell the class teacher <today> & note it." in body
+          and nid in body and "The officer recorded a long account. " * 12 in body)
+elif what == "letter":
+    # A letter, not JSON: no braces, no JSON literals, no field names.
+    import re
+    body = [p for p in parts if p.get_content_type() == "text/plain"][0].get_content()
+    ok = (not re.search(r"[{}]|\b(true|false|null)\b", body)
+          and not any(k in body for k in ("given_name", "family_name", "occurred_at",
+                                          "notification_id", "lawful_basis")))
+elif what in ("alternative", "link-alternative"):
+    alt = [p for p in parts if p.get_content_type() == "multipart/alternative"]
+    subtypes = [p.get_content_type() for p in alt[0].iter_parts()] if len(alt) == 1 else []
+    top = msg.get_content_type()
+    ok = (subtypes == ["text/plain", "text/html"]
+          and top == ("multipart/mixed" if what == "alternative" else "multipart/alternative"))
+elif what == "html":
+    from html.parser import HTMLParser
+    class Strict(HTMLParser):
+        bad = []
+        tags = []
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            if tag in ("img", "script", "link", "style", "iframe", "object", "embed", "video",
+                       "audio", "source", "form", "base", "meta") and not (
+                           tag == "meta" and all(k in ("charset", "name", "content")
+                                                 for k, _ in attrs)):
+                self.bad.append(tag)
+            for k, v in attrs:
+                if k in ("src", "srcset", "background", "poster", "data", "action") or (
+                        k.startswith("on")) or ("url(" in (v or "")):
+                    self.bad.append(k)
+                if k == "href" and tag != "a":
+                    self.bad.append("href on " + tag)
+    html = [p for p in parts if p.get_content_type() == "text/html"][0].get_content()
+    parser = Strict()
+    parser.feed(html)
+    parser.close()
+    ok = (not parser.bad and "html" in parser.tags and "body" in parser.tags
+          and "h1" in parser.tags and "Zoë Ångström-Testwood" in html
+          and "Tell the class teacher &lt;today&gt; &amp; note it." in html
+          and "<today>" not in html)
+    if not ok:
+        print("html: forbidden %s" % parser.bad, file=sys.stderr)
+elif what == "link":
+    # Nothing of the payload beyond what link mode says (kind, id): every
+    # string value, the dates as the letter would write them, in any part
+    # or header, decoded or raw.
+    import json
+    doc = json.loads(payload)
+    values = []
+    def walk(v, key=""):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k not in ("schema", "notification_id", "kind", "recipient", "lawful_basis"):
+                    walk(x, k)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x, key)
+        elif isinstance(v, str):
+            values.append(v)
+    walk(doc)
+    values += ["12 April 2016", "22 November 2026", "Derbyshire", "Zo", "ngstr", "Testwood"]
+    decoded = "\n".join(p.get_content() for p in parts if p.get_content_maintype() == "text")
+    everything = (decoded + raw.decode("utf-8", "replace")).lower()
+    leaked = [v for v in values if v.lower() in everything]
+    url = "https://sdat.test/console/notifications/" + nid
+    ok = (len(values) >= 10 and not leaked and url in decoded
+          and "da-incident" in decoded
+          and not [p for p in parts if p.get_content_type() == "application/json"])
+    if leaked:
+        print("link mode leaked %d payload values" % len(leaked), file=sys.stderr)
 elif what == "attachment":
     att = [p for p in parts if p.get_content_type() == "application/json"]
     ok = (len(att) == 1 and att[0].get_content_disposition() == "attachment"
@@ -192,8 +268,13 @@ check "the message's Message-ID is <ID@sdat>" message message-id "$EML"
 check "the subject is exactly \"Safeguarding notification da-incident ID\"" message subject "$EML"
 check "From, To, Date, MIME-Version and multipart/mixed are set" message headers "$EML"
 check "every line ends in CRLF and none is longer than 78" message crlf "$EML"
-check "a text/plain utf-8 part a person can read names the kind, ids and the fields" \
+check "a text/plain utf-8 part a person can read: the title, labelled fields, local dates, guidance" \
     message text "$EML"
+check "the text part is a letter: no braces, true/false/null or field names" message letter "$EML"
+check "multipart/alternative holds a text/plain and a text/html part, inside multipart/mixed" \
+    message alternative "$EML"
+check "the HTML part parses and holds no image, script, style or remote resource, values escaped" \
+    message html "$EML"
 check "the JSON is an application/json attachment ID.json whose bytes equal the payload" \
     message attachment "$EML"
 check "the session used TLS (STARTTLS, TLS 1.2 or later)" \
@@ -204,12 +285,22 @@ check "no MAIL command was ever sent in plain text" \
     $PY -c "import json,sys; sys.exit(any(not json.loads(l)['tls'] for l in open(sys.argv[1])))" \
     "$T/starttls/commands.jsonl"
 
+drive link smtp:link
+check "content = link: the delivery is done" result_is link done "SMTP 250$"
+LINK_EML=$(ls "$T"/starttls/*.eml | tail -n 1)
+check "content = link: the message is multipart/alternative, text and HTML, nothing attached" \
+    message link-alternative "$LINK_EML"
+check "content = link: no personal data of the payload anywhere, and the console link" \
+    message link "$LINK_EML"
+check "content = link: every line ends in CRLF and none is longer than 78" message crlf "$LINK_EML"
+check "content = link: the subject is still the kind and id" message subject "$LINK_EML"
+
 drive two smtp:two
 check "two to addresses: done" result_is two done "SMTP 250$"
 check "both addresses are in the envelope" \
     logged starttls 'm["rcpt_tos"] == ["first@la.test", "second@la.test"]'
 check "and in the To header" \
-    grep -q "^To: first@la.test, second@la.test" "$T/starttls/0002.eml"
+    grep -q "^To: first@la.test, second@la.test" "$T/starttls/0003.eml"
 
 drive smtps smtp:smtps
 check "smtps:// (implicit TLS) is done" result_is smtps done "SMTP 250$"
@@ -243,7 +334,7 @@ check "the password never appears in connector-drive's output" \
 drive refused smtp:refused
 check "a recipient refused with 550 is failed" result_is refused failed "SMTP 550"
 check "the detail does not name the address" sh -c "! grep -q 'la.test' '$T/refused.out'"
-check "nothing is delivered when one recipient is refused" test "$(received starttls)" -eq 2
+check "nothing is delivered when one recipient is refused" test "$(received starttls)" -eq 3
 
 drive tempfail smtp:tempfail
 check "a 451 reply is a retry" result_is tempfail retry "SMTP 451$"
@@ -296,4 +387,7 @@ check "sdatd -t refuses a username without a password_file" \
 check "sdatd -t refuses a to address that is not one" \
     refused_by_t badto "smtp://127.0.0.1:25" 'to = [ "Mash <mash@la.test>" ];' \
     "recipients.[0].to: \"Mash <mash@la.test>\" is not an address"
+check "sdatd -t refuses a content that is neither full nor link" \
+    refused_by_t content "smtp://127.0.0.1:25" 'to = [ "mash@la.test" ]; content = "summary";' \
+    'recipients.[0].content: "summary" is not full or link'
 echo "# done"
