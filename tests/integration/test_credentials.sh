@@ -48,7 +48,8 @@ check "  and still refuses a key readable by its group (78), naming it without i
     sh -c "[ $rc -eq 78 ] && grep -q 'secret_file: .*keys_112233.* readable by group' '$T/t-mode.out' &&
         ! grep -qF '$(cat "$KEYS/112233")' '$T/t-mode.out'"
 chmod 600 "$KEYS/112233"
-"$SDATD" --keys "$KEYS" -c "$T/sdatd.conf" >"$T/run-keys.out" 2>&1
+# The binary itself: refused before any logging, its usage is no log line.
+"$SDAT_BUILD/sdatd" --keys "$KEYS" -c "$T/sdatd.conf" >"$T/run-keys.out" 2>&1
 check "sdatd --keys without -t is refused (78): the daemon reads its own credentials" test $? -eq 78
 
 "$SDATCTL" -c "$T/sdatd.conf" import children config/demo-children.jsonl >"$T/import0.out" 2>&1
