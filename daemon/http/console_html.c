@@ -410,3 +410,35 @@ bool console_form_field(const char *body, const char *name, char *out, size_t ou
     }
     return false;
 }
+
+/* 1–max characters of text without control characters other than line
+ * breaks and tabs: a reason or a name typed into a form. */
+bool console_text_valid(const char *s, size_t max)
+{
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7f) {
+            return false;
+        }
+        chars += (*p & 0xc0) != 0x80;
+    }
+    return chars >= 1 && chars <= max;
+}
+
+/* s percent-encoded for a query string (unreserved characters kept), then
+ * HTML-escaped for an attribute. */
+void cb_query_value(struct cbuf *b, const char *s)
+{
+    char out[160 * 3 + 1]; /* a search field's longest (FILTER_MAX) */
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 4 < sizeof out; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p)) {
+            out[o++] = (char)*p;
+        } else {
+            o += (size_t)snprintf(out + o, sizeof out - o, "%%%02X", *p);
+        }
+    }
+    out[o] = '\0';
+    cb_esc(b, out);
+}

@@ -43,6 +43,12 @@ void cb_free(struct cbuf *b);
 /* Ends a table whose <tbody> is open: the rows made in *rows (freed), the
  * closing tags, and when there were none (n == 0) the paragraph
  * <p id="EMPTY_ID">EMPTY_TEXT</p> (both trusted literals). */
+/* 1–max characters (UTF-8) without control characters other than line
+ * breaks and tabs: a reason or a name typed into a form. */
+bool console_text_valid(const char *s, size_t max);
+/* s (up to 160 characters) percent-encoded for a query string, then
+ * HTML-escaped for an attribute. */
+void cb_query_value(struct cbuf *b, const char *s);
 void cb_table_end(struct cbuf *b, struct cbuf *rows, size_t n, const char *empty_id,
                   const char *empty_text);
 

@@ -422,20 +422,6 @@ static int run_decide(struct sdat_engine *e, void *arg, int64_t now_ms)
                                          now_ms, &j->created, j->err, sizeof j->err);
 }
 
-/* 1–max characters of text without control characters other than line
- * breaks and tabs. */
-static bool text_valid(const char *s, size_t max)
-{
-    size_t chars = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7f) {
-            return false;
-        }
-        chars += (*p & 0xc0) != 0x80;
-    }
-    return chars >= 1 && chars <= max;
-}
-
 void console_post_review(sdat_http_t *http, struct http_request *req, struct http_answer *ret)
 {
     struct console_ctx ctx;
@@ -450,7 +436,7 @@ void console_post_review(sdat_http_t *http, struct http_request *req, struct htt
         return;
     }
     if (!console_form_field(req->body, "reason", reason, sizeof reason) ||
-        !text_valid(reason, CONSOLE_REASON_MAX_CHARS)) {
+        !console_text_valid(reason, CONSOLE_REASON_MAX_CHARS)) {
         item_page(http, req, ret, &ctx, 400, "reason",
                   "Enter the reason for the decision, up to 200 characters");
         return;
