@@ -161,7 +161,8 @@ typedef int (*sdat_recipient_check_fn)(const struct sdat_recipient *r, sdat_key_
                                        void *opaque);
 /* As sdat_config_load, and check for each recipient whose connector is
  * known: each problem it reports is placed at that connector key's line
- * (recipients.[3].url), else the recipient's. Every check runs whatever the
+ * (recipients.[3].url), else the recipient's; a refusal that reported
+ * nothing is reported at recipients.[3].connector. Every check runs whatever the
  * others found, so one pass reports every problem. */
 int sdat_config_load_checked(const char *path, const struct sdat_key_table *const *connectors,
                              sdat_recipient_check_fn check, struct sdat_config **ret_cfg,

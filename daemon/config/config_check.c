@@ -256,6 +256,7 @@ struct connector_report {
     struct diag *d;
     const struct config_origins *o;
     size_t index;
+    int count;
 };
 
 /* A connector's report (sdat_key_report_fn): KEY one of its keys, placed
@@ -266,6 +267,7 @@ __attribute__((format(printf, 3, 4))) static void connector_report(void *opaque,
 {
     struct connector_report *rep = opaque;
     char message[512], path[96];
+    rep->count++;
     va_list ap;
     va_start(ap, format);
     vsnprintf(message, sizeof message, format, ap);
@@ -351,7 +353,13 @@ static void check_recipients(const struct sdat_config *cfg, const struct config_
          * every problem it reports, each at its key's line. */
         if (recipient_check) {
             struct connector_report rep = {.d = d, .o = o, .index = i};
-            recipient_check(r, connector_report, &rep);
+            int problem = recipient_check(r, connector_report, &rep);
+            if (problem < 0 && rep.count == 0) {
+                /* A refusal must never pass for a valid configuration. */
+                snprintf(key, sizeof key, "recipients.[%zu].connector", i);
+                check_add(d, o, key, "connector \"%s\" refused the recipient without saying why",
+                          r->connector);
+            }
         }
     }
     for (size_t i = 0; i < cfg->http.n_tokens; i++) {

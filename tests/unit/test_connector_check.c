@@ -168,6 +168,39 @@ Test(connector_check, connector_problems_and_a_dangling_reference_come_in_one_pa
     free(errors);
 }
 
+/* A check that refuses without reporting still fails the configuration. */
+static int silent_refusal(const struct sdat_recipient *r, sdat_key_report_fn report, void *opaque)
+{
+    (void)r;
+    (void)report;
+    (void)opaque;
+    return -EINVAL;
+}
+
+Test(connector_check, a_refusal_without_a_report_still_fails_the_configuration)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/sdatd.conf", dir);
+    fixture_write(dir, "sdatd.conf",
+                  "%s"
+                  "  { id = \"la:831:mash\"; kind = \"mash\"; la_code = \"831\"; name = \"M\";\n"
+                  "    connector = \"file\"; directory = \"%s\"; }\n"
+                  ");\n",
+                  head, dir);
+    struct sdat_config *cfg = NULL;
+    char *errors = NULL;
+    cr_assert_eq(sdat_config_load_checked(path, sdat_connector_key_tables(), silent_refusal, &cfg,
+                                          &errors),
+                 -EINVAL);
+    char want[256];
+    snprintf(want, sizeof want,
+             "%s:11: recipients.[0].connector: connector \"file\" refused the recipient without "
+             "saying why\n",
+             path);
+    cr_assert_str_eq(errors, want);
+    free(errors);
+}
+
 /* What a report receives, for the tests of the contract itself. */
 struct reports {
     char text[1024];
