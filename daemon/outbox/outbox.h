@@ -68,10 +68,17 @@ const struct sdat_connector_ops *sdat_connector_find(const char *name);
 const struct sdat_key_table *const *sdat_connector_key_tables(void);
 /* A configured recipient as its connector sees it (borrows r). */
 struct sdat_connector_recipient sdat_connector_recipient_of(const struct sdat_recipient *r);
-/* Runs r's connector check (sdat_config_load_checked's check): 0, or -EINVAL
- * and "KEY: MESSAGE" in err. A recipient whose connector is unknown passes
- * here: the configuration's own check names it. */
-int sdat_connector_check(const struct sdat_recipient *r, char *err, size_t errlen);
+/* Runs r's connector check (sdat_config_load_checked's check): every
+ * problem with its connector keys goes to report(opaque, KEY, ...), KEY
+ * relative to the recipient ("url") or NULL; 0 when there was none, else
+ * -EINVAL. A recipient whose connector is unknown passes here: the
+ * configuration's own check names it. */
+int sdat_connector_check(const struct sdat_recipient *r, sdat_key_report_fn report, void *opaque);
+/* As sdat_connector_check with the connector ops given (NULL passes): its
+ * check_keys from ABI 4, else its check's one "KEY: MESSAGE" reported at
+ * KEY, so that a connector written for ABI 3 keeps working. */
+int sdat_connector_check_ops(const struct sdat_connector_ops *ops, const struct sdat_recipient *r,
+                             sdat_key_report_fn report, void *opaque);
 /* The connectors' environment from cfg: bootstrap_servers (copied; may be
  * NULL), kafka.properties, delivery.give_up_after. Free with
  * sdat_connector_env_free; it must outlive the contexts made with it. */
