@@ -232,7 +232,8 @@ elif what == "link":
     leaked = [v for v in values if v.lower() in everything]
     url = "https://sdat.test/console/notifications/" + nid
     ok = (len(values) >= 10 and not leaked and url in decoded
-          and "da-incident" in decoded
+          and "Domestic abuse incident notification for Test smtp:link" in decoded
+          and "da-incident" not in decoded
           and not [p for p in parts if p.get_content_type() == "application/json"])
     if leaked:
         print("link mode leaked %d payload values" % len(leaked), file=sys.stderr)
