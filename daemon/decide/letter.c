@@ -674,11 +674,12 @@ static int finish(struct out *o, const char *doc_title, struct sdat_letter *ret)
     html(&doc, "</title>\n</head>\n<body style=\"margin:0;padding:16px;background:#ffffff;"
                "color:#1a1a1a;font-family:Arial,Helvetica,sans-serif;font-size:15px;"
                "line-height:1.45\">\n");
-    html(&doc, "<article style=\"max-width:640px;overflow-wrap:anywhere\">\n");
+    /* main: a screen reader's landmark (axe-core: landmark-one-main, region) */
+    html(&doc, "<main>\n<article style=\"max-width:640px;overflow-wrap:anywhere\">\n");
     if (o->body.data) {
         html(&doc, o->body.data);
     }
-    html(&doc, "</article>\n</body>\n</html>\n");
+    html(&doc, "</article>\n</main>\n</body>\n</html>\n");
     /* The console's copy: without the inline styles (its policy allows
      * none), and its headings two levels down to sit under the page's h2.
      * Every value's '<' and '"' are escaped, so what is replaced is ours. */
