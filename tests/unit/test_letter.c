@@ -355,7 +355,8 @@ Test(letter, withdrawn_date_is_in_the_deployment_zone_and_left_out_when_unknown)
     struct sdat_letter letter;
     char want[200];
     cr_assert_eq(sdat_letter_render(&in, &letter), 0);
-    snprintf(want, sizeof want, "Notification %s of 20 June 2026 at 23:14, which sdat sent", withdraws);
+    snprintf(want, sizeof want, "Notification %s of 20 June 2026 at 23:14, which sdat sent",
+             withdraws);
     cr_expect_not_null(strstr(letter.text, want), "%s", letter.text);
     cr_expect_not_null(strstr(letter.html, want), "%s", letter.html);
     sdat_letter_free(&letter);
@@ -421,7 +422,8 @@ Test(letter, every_letter_names_the_kind_by_its_title_never_its_token)
     json_t *p = load("delivery-failed-full");
     struct sdat_letter letter;
     render("delivery-failed-full", p, &letter);
-    cr_expect_not_null(strstr(letter.text, "Kind:                  Operation Encompass notification\n"),
+    cr_expect_not_null(strstr(letter.text, "Kind:                  Operation Encompass "
+                                           "notification\n"),
                        "%s", letter.text);
     sdat_letter_free(&letter);
     json_decref(p);
