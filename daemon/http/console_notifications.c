@@ -427,6 +427,11 @@ static int run_view(struct sdat_engine *e, void *arg, int64_t now_ms)
                                 .tz = tz,
                                 .guidance = sdat_config_guidance(e->cfg, j->kind),
                                 .public_url = e->cfg->http.public_url};
+    const char *withdraws = json_string_value(json_object_get(payload, "withdraws"));
+    if (withdraws &&
+        sdat_store_notification_sent_ms(e->st, withdraws, &in.withdraws_sent_ms) < 0) {
+        in.withdraws_sent_ms = 0; /* gone (retention) or unreadable: the id alone */
+    }
     struct sdat_letter letter;
     if (payload && sdat_letter_render(&in, &letter) == 0) {
         j->letter = letter.body;

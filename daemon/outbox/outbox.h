@@ -17,13 +17,16 @@ typedef struct sdat_outbox sdat_outbox_t;
 struct sdat_letter;
 /* What a person reads for a delivery of payload (notification kind and id)
  * to r (may be NULL): the letter (decide/letter.h) in cfg's timezone with
- * guidance.KIND and http.public_url, and the link-mode letter. Either is
- * left zeroed (NULL parts) when it cannot be rendered; the caller frees
- * both with sdat_letter_free. The outbox hands them to connectors in
+ * guidance.KIND and http.public_url, and the link-mode letter. For a
+ * withdrawal the withdrawn notification's date is looked up in st (may be
+ * NULL: the letter then names it by id alone). Either letter is left
+ * zeroed (NULL parts) when it cannot be rendered; the caller frees both
+ * with sdat_letter_free. The outbox hands them to connectors in
  * struct sdat_delivery; connector-drive does the same. */
-void sdat_outbox_render_letters(const struct sdat_config *cfg, const struct sdat_recipient *r,
-                                const char *kind, const char *id, const char *payload,
-                                struct sdat_letter *letter, struct sdat_letter *link);
+void sdat_outbox_render_letters(const struct sdat_config *cfg, sdat_store_t *st,
+                                const struct sdat_recipient *r, const char *kind, const char *id,
+                                const char *payload, struct sdat_letter *letter,
+                                struct sdat_letter *link);
 
 /* Creates a connector context per recipient of cfg (borrowed; must outlive
  * the outbox). bootstrap_servers: the Kafka cluster in use (copied; may be
