@@ -195,6 +195,24 @@ check "  today's page (/console/) is not the school's: it answers 303 to its inb
 code=$(curl -s -b "$T/school-cookies" -o "$T/inbox.html" -w '%{http_code}' "${CONSOLE}inbox")
 check "  /console/inbox answers 200 and lists the emailed notification" \
     sh -c "[ '$code' = 200 ] && grep -q '<table id=\"inbox\">' '$T/inbox.html' && grep -q '$NID' '$T/inbox.html'"
+check "  each inbox row opens its notification" \
+    grep -q "<a href=\"/console/notifications/$NID\">$NID</a>" "$T/inbox.html"
+code=$(curl -s -b "$T/school-cookies" -o "$T/school-n.html" -w '%{http_code}' "$URL/console/notifications/$NID")
+check "  the email's link opens for it: the letter the school reads, with an Acknowledge button ($code)" \
+    sh -c "[ '$code' = 200 ] && grep -q '<section id=\"letter\"' '$T/school-n.html' &&
+           grep -q 'Demo Academy' '$T/school-n.html' &&
+           grep -q 'action=\"/console/inbox/$NID\"' '$T/school-n.html' &&
+           ! grep -q 'id=\"cancel\"\\|id=\"payload\"' '$T/school-n.html'"
+check "  and the audit log says the school's reader viewed it (record.viewed by Demo DSL, the school's token)" \
+    sh -c "'$SDATCTL' -c '$CONF' audit export | grep '\"record.viewed\"' | grep '$NID' |
+           grep '\"actor\":\"Demo DSL\"' | grep -q '\"token\":\"demo-academy-dsl\"'"
+OTHER=$(sqlite3 "file:$D/demo-state/sdat.db?mode=ro" \
+    "SELECT id FROM notifications WHERE recipient = 'school:100001' LIMIT 1")
+code=$(curl -s -b "$T/school-cookies" -o /dev/null -w '%{http_code}' "$URL/console/notifications/$OTHER")
+check "  another school's notification answers 403 ($code)" \
+    sh -c "[ -n '$OTHER' ] && [ '$code' = 403 ]"
+code=$(curl -s -b "$T/school-cookies" -o /dev/null -w '%{http_code}' "$URL/console/notifications/n_00000000000000000000000000000000")
+check "  and so does an id that is no notification (no probing for ids: $code)" test "$code" = 403
 for page in reviews notifications dead-letters children audit; do
     code=$(curl -s -b "$T/school-cookies" -o /dev/null -w '%{http_code}' "$CONSOLE$page")
     check "  the operator's /console/$page answers 403 ($code)" test "$code" = 403
