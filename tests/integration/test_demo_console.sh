@@ -139,7 +139,7 @@ c = [json.loads(l) for l in open(sys.argv[2])]
 sys.exit(not (len(m) == 1 and m[0]['tls'] and m[0]['tls_version'] in ('TLSv1.2', 'TLSv1.3')
               and m[0]['rcpt_tos'] == ['dsl@academy.demo.invalid'] and c and all(x['tls'] for x in c)))
 " "$MAIL/messages.jsonl" "$MAIL/commands.jsonl"
-EML=$(ls "$MAIL"/*.eml 2>/dev/null | head -n 1)
+EML=$(find "$MAIL" -name '*.eml' 2>/dev/null | sort | head -n 1)
 # The message as the school received it, decoded here (not the demo's own
 # copy): the header and every part, for the personal-data scan; and the
 # notification id its link names.
