@@ -143,7 +143,7 @@ check "  the letter the recipient reads (decide/letter.h) above the payload, wit
     has "$T/one.html" 're.search(r"<section id=\"letter\" class=\"letter\">\s*<article>\s*<h3>Operation Encompass notification for [^<]+</h3>", h) and "<dt>Child</dt><dd>Adaline Lovelock</dd>" in h and h.index("id=\"letter\"") < h.index("<pre id=\"payload\"") and " style=" not in h[h.index("id=\"letter\""):h.index("<pre id=\"payload\"")]'
 check "  the forms cancel, resend, redirect (a select of recipients), withdraw, each with a labelled reason and the csrf field" \
     has "$T/one.html" 'all(re.search(r"<form method=\"post\" id=\"%s\" action=\"/console/notifications/[^\"]+/%s\">\s*<input type=\"hidden\" name=\"csrf\" value=\"[0-9a-f]{32}\">" % (a, a), h) and "<label for=\"%s-reason\">" % a in h and "id=\"%s-reason\" name=\"reason\"" % a in h for a in ("cancel","resend","redirect","withdraw")) and re.search(r"<select id=\"redirect-recipient\" name=\"recipient\" required>\s*<option value=\"school:100002\">", h) and "<option value=\"school:100001\">" not in h'
-check "  opening it wrote record.viewed (actor = the name, subject = the notification, what = notification, via console)" \
+check "  opening it wrote record.viewed (actor = the name, subject = the notification, what = notification, via console, the token's name)" \
     $PY - "$T/state/sdat.db" "$N3" "$NAME" "$VIEWS0" <<'PY'
 import json, sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
@@ -151,7 +151,7 @@ recs = [json.loads(r[0]) for r in db.execute("SELECT record FROM audit WHERE typ
 assert len(recs) == int(sys.argv[4]) + 1, recs
 r = recs[-1]
 assert r["actor"] == sys.argv[3] and r["subject"]["notification_id"] == sys.argv[2], r
-assert r["detail"] == {"what": "notification", "via": "console"}, r
+assert r["detail"] == {"what": "notification", "via": "console", "token": "mash-desk"}, r
 PY
 check "  an unknown notification answers 404" \
     test "$(curl -s -b "sdat_console=$C" -o /dev/null -w '%{http_code}' "$B/console/notifications/n_0000")" = 404
