@@ -180,7 +180,7 @@ int sdat_route_child(const struct sdat_config *cfg, enum sdat_decision decision,
 }
 
 int sdat_route_recheck(const struct sdat_config *cfg, const struct sdat_recipient *school,
-                       const json_t *register_child, const struct sdat_area *area,
+                       const json_t *register_child, const struct sdat_area *incident_area,
                        int32_t on_days, int32_t incident_days,
                        struct sdat_route ret_routes[SDAT_ROUTE_MAX], size_t *ret_n, char *err,
                        size_t errlen)
@@ -190,15 +190,17 @@ int sdat_route_recheck(const struct sdat_config *cfg, const struct sdat_recipien
 
     if (!register_child) {
         const struct sdat_recipient *mash =
-            area && area->mash ? sdat_config_recipient(cfg, area->mash) : NULL;
+            incident_area && incident_area->mash
+                ? sdat_config_recipient(cfg, incident_area->mash)
+                : NULL;
         if (!mash) {
-            snprintf(err, errlen, "the school's area has no MASH recipient");
+            snprintf(err, errlen, "the incident area has no MASH recipient");
             return -ENOENT;
         }
         routes[n++] = (struct sdat_route){
             .recipient = mash, .kind = "da-incident", .route_reason = "no-current-education"};
     } else {
-        int r = sdat_route_child(cfg, SDAT_DECISION_MATCH, register_child, area, on_days,
+        int r = sdat_route_child(cfg, SDAT_DECISION_MATCH, register_child, incident_area, on_days,
                                  incident_days, routes, &n, err, errlen);
         if (r < 0) {
             return r;

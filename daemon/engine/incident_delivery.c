@@ -114,9 +114,13 @@ int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n
     if (incident_times(&ic) < 0) {
         goto out;
     }
-    ic.area = sdat_config_area(cfg, school->la_code);
+    /* flows.md §1: a matched child's area is its la_code's, else the
+     * incident area; a child gone from the register has only the latter.
+     * The school's area stands in only if the directory no longer places
+     * the incident. */
+    ic.area = sdat_route_incident_area(cfg, doc);
     if (!ic.area) {
-        ic.area = sdat_route_incident_area(cfg, doc);
+        ic.area = sdat_config_area(cfg, school->la_code);
     }
     /* The decision is sdat_route_recheck's (decide/route.c); here only
      * what follows from it. */

@@ -229,8 +229,9 @@ struct recheck {
     struct sdat_route routes[SDAT_ROUTE_MAX];
 };
 
-/* The re-check for school:1 (area 831) on 20 November 2026, incident on
- * the same date; child is borrowed (NULL: no longer in the register). */
+/* The re-check for school:1 (area 831) on 20 November 2026, of an
+ * incident in area 831 on the same date; child is borrowed (NULL: no
+ * longer in the register). */
 static struct recheck recheck_for_school_1(const struct sdat_config *cfg, json_t *child)
 {
     struct recheck r = {.n = 0};
@@ -332,7 +333,7 @@ Test(route_recheck, an_under_five_no_longer_at_the_school_goes_to_early_years_no
     json_decref(child);
 }
 
-Test(route_recheck, a_child_gone_from_the_register_goes_to_the_schools_area_mash)
+Test(route_recheck, a_child_gone_from_the_register_goes_to_the_incident_areas_mash)
 {
     struct sdat_config cfg = directory();
     struct recheck r = recheck_for_school_1(&cfg, NULL);
@@ -352,4 +353,21 @@ Test(route_recheck, without_a_mash_to_send_to_the_child_is_not_routable_now)
                                     on, on, routes, &n, err, sizeof err),
                  -ENOENT);
     cr_assert_neq(err[0], '\0');
+}
+
+/* A child of an authority the directory does not configure takes the
+ * incident's area (flows.md §1), here 832, not school:1's. */
+Test(route_recheck, a_child_of_an_unconfigured_area_who_left_school_goes_to_the_incident_areas_mash)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}]}", "child_id", "R1", "la_code",
+                              "999", "dob", "2016-04-12", "education", "urn", "100001", "start",
+                              "2025-09-01", "end", "2026-11-19");
+    struct recheck r = {.n = 0};
+    char err[128] = "";
+    int32_t on = sdat_days_from_civil(2026, 11, 20);
+    r.rc = sdat_route_recheck(&cfg, sdat_config_recipient(&cfg, "school:1"), child, &areas[1], on,
+                              on, r.routes, &r.n, err, sizeof err);
+    assert_replaced_by(&r, "la:832:mash", "no-current-education", false);
+    json_decref(child);
 }
