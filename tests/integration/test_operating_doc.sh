@@ -253,9 +253,11 @@ before_line() {
         export SDAT_DOC_DLQ
         ;;
     esac
+    # shellcheck disable=SC2016 # the mapped command holds the name itself
     case "$1" in
     *'$SDAT_DOC_REVIEW'*)
         # r_… is the next open review item.
+        # shellcheck disable=SC2086 # the ids, one word each
         set -- $REVIEWS
         SDAT_DOC_REVIEW=$1
         shift
@@ -302,6 +304,7 @@ run_line() {
 }
 
 # --- The plan, from the document ------------------------------------------
+# shellcheck disable=SC2016 # $SDAT_DOC_…: expanded when the line runs
 python3 tests/integration/operating_doc.py docs/OPERATING.md \
     --map "/etc/sdat=$ROOT/etc/sdat" --map "/var/lib/sdat=$ROOT/var/lib/sdat" \
     --map "/var/spool/sdat=$ROOT/var/spool/sdat" --map "/var/backups/sdat=$ROOT/var/backups/sdat" \
@@ -314,6 +317,7 @@ check "every code block of OPERATING.md is marked run or skip (with a reason)" t
 [ "$plan_rc" -eq 0 ] || { echo "# done"; exit 0; }
 # The marks are checked: a new unmarked block, or a line skip that excuses
 # nothing, fails.
+# shellcheck disable=SC2016 # Markdown's backquotes
 { cat docs/OPERATING.md; printf '\nNew text.\n\n```sh\nsdatctl status\n```\n'; } >"$T/unmarked.md"
 python3 tests/integration/operating_doc.py "$T/unmarked.md" >"$T/unmarked.plan"
 check "  and a new code block without a mark fails the test" \
