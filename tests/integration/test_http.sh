@@ -269,28 +269,39 @@ expect "GET /healthz is 200" 200 GET /healthz -
 check "  with the text ok" sh -c "[ \"\$(cat '$T/body')\" = ok ]"
 expect "GET /readyz before any report is 503" 503 GET /readyz -
 check "  {ready:false, reasons:[starting]}" body_has 'd == {"ready": False, "reasons": ["starting"]}'
+# readyz_says COND: /readyz's body satisfies the Python condition on d (the
+# signals below are handled asynchronously: wait for their effect).
+readyz_says() {
+    curl -s "$BASE/readyz" >"$T/readyz.poll" 2>/dev/null &&
+        python3 -c "import json,sys; d=json.load(open('$T/readyz.poll')); sys.exit(0 if ($1) else 1)" 2>/dev/null
+}
+reloads() { grep -c "http: configuration reloaded" "$T/main.log"; }
+reloads_at_least() { [ "$(reloads)" -ge "$1" ]; }
 kill -USR2 "$MAIN_PID"
-sleep 0.3
+wait_for 10 readyz_says 'd.get("reasons") == ["register not current", "broker unreachable"]'
 expect "GET /readyz with the register behind and the broker down is 503" 503 GET /readyz -
 check "  naming both reasons" \
     body_has 'd["ready"] is False and d["reasons"] == ["register not current", "broker unreachable"]'
 kill -USR1 "$MAIN_PID"
-sleep 0.3
+wait_for 10 readyz_says 'd.get("ready") is True'
 expect "GET /readyz when all is well is 200" 200 GET /readyz -
 check "  {ready:true}" body_has 'd == {"ready": True}'
 expect "GET /metrics with the metrics role is 200" 200 GET /metrics "Bearer $TOK_metrics"
 check "  as Prometheus text 0.0.4" grep -qi '^content-type: text/plain; version=0.0.4' "$T/headers"
 conf "$T/sdatd.conf" "$T/state" true
+reloaded=$(reloads)
 kill -HUP "$MAIN_PID"
-sleep 0.5
+# The reload is logged after the new configuration is in place.
+wait_for 10 reloads_at_least $((reloaded + 1))
 expect "after a reload with metrics_public = true, /metrics needs no token" 200 GET /metrics -
 expect "  and ignores an unknown one" 200 GET /metrics "Bearer nobody"
 check "the reload was logged" grep -q "http: configuration reloaded tokens=6" "$T/main.log"
 OLD_OPERATOR=$TOK_operator
 TOK_operator="tok-operator-$(openssl rand -hex 12)"
 conf "$T/sdatd.conf" "$T/state" true
+reloaded=$(reloads)
 kill -HUP "$MAIN_PID"
-sleep 0.5
+wait_for 10 reloads_at_least $((reloaded + 1))
 expect "after a reload with a new operator token, the old one is 401" 401 GET /v1/reviews \
     "Bearer $OLD_OPERATOR"
 expect "  and the new one passes" 200 GET /v1/reviews "Bearer $TOK_operator"
