@@ -124,7 +124,15 @@ check "an invalid NHS number on the topic is dead-lettered (stage schema)" wait_
 "$SDATCTL" -c "$T/sdatd.conf" dlq --json >"$T/dlq.json" 2>&1
 check "  from health.attendances, naming the field and not the value" \
     python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]; sys.exit(not any(r["topic"] == "health.attendances" and r["stage"] == "schema" and "/patient/nhs_number" in r["error"] and "9990000017" not in r["error"] for r in rows))' "$T/dlq.json"
-check "  and is not answered" not_answered RTG/IT-BAD
+# The dead letter commits with every other effect of the event: an answer
+# would have been audited (lookup.served) in that same transaction.
+served_for() {
+    sqlite3 "file:$T/state/sdat.db?mode=ro" \
+        "SELECT count(*) FROM audit WHERE type = 'lookup.served' AND json_extract(record, '\$.subject.attendance') = '$1'"
+}
+check "  and is not answered: no lookup.served for it (the same query finds IT-1's two)" \
+    test "$(served_for RTG/IT-BAD)" -eq 0 -a "$(served_for RTG/IT-1)" -eq 2
+check "  nor on the topic" not_answered RTG/IT-BAD
 
 # 4. Over HTTP.
 post() { # TOKEN BODY: prints the status; the body in $T/body
