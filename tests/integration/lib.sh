@@ -33,7 +33,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_for SECONDS COMMAND...: polls until the command succeeds.
+# wait_for SECONDS COMMAND...: polls until the command succeeds. A check that
+# something did NOT happen first waits this way for a later positive event
+# (a marker processed after the event that must cause nothing, or the store
+# state committed with it), never for a fixed sleep; a comment says why the
+# marker comes after.
 wait_for() {
     limit=$1
     shift

@@ -108,6 +108,9 @@ def load_world(d):
         return json.load(f)["children"]
 
 
+OCCURRED_AT = "2026-11-02T20:00:00Z"
+
+
 def incident(rnd, children, key_id, now):
     kids, strangers = [], set()
     n = rnd.choice([1, 1, 2, 2, 3])
@@ -127,8 +130,12 @@ def incident(rnd, children, key_id, now):
             dob = datetime.date(2009, 1, 1) + datetime.timedelta(days=rnd.randrange(700))
             kids.append({"ref": "c%d" % ref, "given_name": name[0], "family_name": name[1],
                          "dob": dob.isoformat(), "present": True, "resident": False})
+    # Reported now, so that a school on the always-open calendar is told at
+    # once; occurred on a fixed date, on which ages are decided: the
+    # strangers (born 2009-2010) and the register's children (born from
+    # 2011) stay under 18 whenever the test runs.
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    occurred = (now - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    occurred = OCCURRED_AT
     return {"schema": "police.da-incident/1", "force": "derbyshire", "incident_id": key_id,
             "version": 1, "occurred_at": occurred, "reported_at": stamp,
             "location": {"address": "9 Example Road", "postcode": INCIDENT_POSTCODE},

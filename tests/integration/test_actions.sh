@@ -77,10 +77,14 @@ CTL() { "$SDATCTL" -c "$T/sdatd.conf" --token-file "$T/ops.token" "$@"; }
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ]; }
 check "the daemon becomes ready" wait_for 60 ready
 
+# The incident date is fixed (ages and school places are decided on it, so
+# no answer changes as the years pass); reported now, so that each school's
+# notification is due at once on the always-open calendar.
+OCCURRED=2026-11-02T20:00:00Z
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 incident() { # ID NHS GIVEN FAMILY DOB
     printf '{"schema":"police.da-incident/1","force":"derbyshire","incident_id":"%s","version":1,"occurred_at":"%s","reported_at":"%s","location":{"address":"1 Example Street","postcode":"DE22 3XY"},"risk":"medium","children":[{"ref":"c1","given_name":"%s","family_name":"%s","dob":"%s","nhs_number":"%s","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test","phone":"01000 000000"}}\n' \
-        "$1" "$NOW" "$NOW" "$3" "$4" "$5" "$2" |
+        "$1" "$OCCURRED" "$NOW" "$3" "$4" "$5" "$2" |
         kcat -P -b "$BS" -t police.da-incidents -k "derbyshire/$1" 2>>"$T/kcat.err"
 }
 # nid INCIDENT RECIPIENT [STATE]: the id of that incident's notification.

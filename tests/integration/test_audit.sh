@@ -64,14 +64,17 @@ ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/re
 check "the daemon becomes ready" wait_for 60 ready
 
 # The demo incidents, reported now (so that schools hear at once), and a
-# third one: its children match, go unmatched, or are under five.
+# third one: its children match, go unmatched, or are under five. They
+# occurred on a fixed date: ages are decided on it, and Delphine (born
+# 2022-06-17) must stay under five whenever the test runs.
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-python3 - "$NOW" config/demo-incidents.jsonl >"$T/incidents.jsonl" <<'PY'
+OCCURRED=2026-11-02T20:00:00Z
+python3 - "$NOW" config/demo-incidents.jsonl "$OCCURRED" >"$T/incidents.jsonl" <<'PY'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
 lines.append(dict(lines[0], incident_id="DEMO-0003"))
 for d in lines:
-    d["occurred_at"] = d["reported_at"] = sys.argv[1]
+    d["occurred_at"], d["reported_at"] = sys.argv[3], sys.argv[1]
     print(json.dumps(d))
 PY
 while read -r line; do

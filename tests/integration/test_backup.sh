@@ -59,10 +59,14 @@ child() {
     printf '{"schema":"council.child/1","child_id":"%s","la_code":"831","nhs_number":"%s","given_name":"%s","family_name":"%s","dob":"%s","education":[{"urn":"100001","start":"2025-09-01"}]}\n' \
         "$@" | kcat -P -b "$BS" -t council.children -k "$1" 2>>"$T/kcat.err"
 }
+# The incident date is fixed (ages and school places are decided on it, so
+# no answer changes as the years pass); reported now, so that each school's
+# notification is due at once on the always-open calendar.
+OCCURRED=2026-11-02T20:00:00Z
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 incident() { # ID NHS GIVEN FAMILY DOB
     printf '{"schema":"police.da-incident/1","force":"derbyshire","incident_id":"%s","version":1,"occurred_at":"%s","reported_at":"%s","location":{"address":"1 Example Street","postcode":"DE22 3XY"},"risk":"medium","children":[{"ref":"c1","given_name":"%s","family_name":"%s","dob":"%s","nhs_number":"%s","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test","phone":"01000 000000"}}\n' \
-        "$1" "$NOW" "$NOW" "$3" "$4" "$5" "$2" |
+        "$1" "$OCCURRED" "$NOW" "$3" "$4" "$5" "$2" |
         kcat -P -b "$BS" -t police.da-incidents -k "derbyshire/$1" 2>>"$T/kcat.err"
 }
 # delivered ID...: each incident has a school notification and every

@@ -60,10 +60,14 @@ B="http://127.0.0.1:$PORT"
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$B/readyz")" = 200 ]; }
 check "the daemon becomes ready" wait_for 60 ready
 
+# The incident date is fixed (ages and school places are decided on it, so
+# no answer changes as the years pass); reported now, so that each school's
+# notification is due at once on the always-open calendar.
+OCCURRED=2026-11-02T20:00:00Z
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 incident() { # ID
     printf '{"schema":"police.da-incident/1","force":"derbyshire","incident_id":"%s","version":1,"occurred_at":"%s","reported_at":"%s","location":{"address":"6 Example Street","postcode":"DE23 6AA"},"risk":"medium","children":[{"ref":"c1","given_name":"Fen","family_name":"Twinsworth","dob":"2017-01-01","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}\n' \
-        "$1" "$NOW" "$NOW" | kcat -P -b "$BS" -t police.da-incidents -k "derbyshire/$1" 2>>"$T/kcat.err"
+        "$1" "$OCCURRED" "$NOW" | kcat -P -b "$BS" -t police.da-incidents -k "derbyshire/$1" 2>>"$T/kcat.err"
 }
 incident R-1
 incident R-2

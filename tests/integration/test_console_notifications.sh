@@ -54,11 +54,15 @@ ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$B/readyz")" = 200 ]; }
 check "the daemon becomes ready" wait_for 60 ready
 
 # 56 incidents about the same child: at least 56 school notifications.
+# The incident date is fixed (ages and school places are decided on it, so
+# no answer changes as the years pass); reported now, so that each school's
+# notification is due at once on the always-open calendar.
+OCCURRED=2026-11-02T20:00:00Z
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 i=1
 while [ $i -le 56 ]; do
     printf 'derbyshire/N-%d|{"schema":"police.da-incident/1","force":"derbyshire","incident_id":"N-%d","version":1,"occurred_at":"%s","reported_at":"%s","location":{"address":"7 Example Road","postcode":"DE22 1AA"},"risk":"medium","children":[{"ref":"c1","given_name":"Adaline","family_name":"Lovelock","dob":"2016-03-04","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}\n' \
-        $i $i "$NOW" "$NOW"
+        $i $i "$OCCURRED" "$NOW"
     i=$((i + 1))
 done >"$T/incidents.txt"
 kcat -P -b "$BS" -t police.da-incidents -K '|' <"$T/incidents.txt" 2>>"$T/kcat.err"

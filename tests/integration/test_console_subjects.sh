@@ -60,10 +60,14 @@ B="http://127.0.0.1:$PORT"
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$B/readyz")" = 200 ]; }
 check "the daemon becomes ready" wait_for 60 ready
 
+# The incident date is fixed (ages and school places are decided on it, so
+# no answer changes as the years pass); reported now, so that each school's
+# notification is due at once on the always-open calendar.
+OCCURRED=2026-11-02T20:00:00Z
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 incident() { # ID GIVEN FAMILY DOB POSTCODE
     printf '{"schema":"police.da-incident/1","force":"derbyshire","incident_id":"%s","version":1,"occurred_at":"%s","reported_at":"%s","location":{"address":"Example Road","postcode":"%s"},"risk":"medium","children":[{"ref":"c1","given_name":"%s","family_name":"%s","dob":"%s","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}\n' \
-        "$1" "$NOW" "$NOW" "$5" "$2" "$3" "$4" | kcat -P -b "$BS" -t police.da-incidents -k "derbyshire/$1" 2>>"$T/kcat.err"
+        "$1" "$OCCURRED" "$NOW" "$5" "$2" "$3" "$4" | kcat -P -b "$BS" -t police.da-incidents -k "derbyshire/$1" 2>>"$T/kcat.err"
 }
 incident S-1 Ada Quillfeather 2016-05-05 "DE22 1AA"
 incident S-2 Ada Quillfeather 2016-05-05 "DE22 1AA"

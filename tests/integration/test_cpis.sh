@@ -38,9 +38,13 @@ recipients = (
     directory = "$T/spool"; }
 );
 CONF
-printf '%s\n' '{"schema":"council.cpis-flag/1","flag_id":"F-1","la_code":"831","nhs_number":"9990000018","type":"CPP","start_date":"2025-01-01","la_name":"Test City","contact":{"office_phone":"01000 000010","out_of_hours_phone":"01000 000011"}}' >"$T/flags.jsonl"
+# F-M flags a second child (9990000026) for the same LA: its attendances are
+# the markers that show the LA's queue has passed an earlier notification.
+printf '%s\n' '{"schema":"council.cpis-flag/1","flag_id":"F-1","la_code":"831","nhs_number":"9990000018","type":"CPP","start_date":"2025-01-01","la_name":"Test City","contact":{"office_phone":"01000 000010","out_of_hours_phone":"01000 000011"}}' \
+    '{"schema":"council.cpis-flag/1","flag_id":"F-M","la_code":"831","nhs_number":"9990000026","type":"CPP","start_date":"2025-01-01","la_name":"Test City","contact":{"office_phone":"01000 000010","out_of_hours_phone":"01000 000011"}}' \
+    >"$T/flags.jsonl"
 "$SDATCTL" -c "$T/sdatd.conf" import flags "$T/flags.jsonl" >"$T/import-flags.out" 2>&1
-check "a CP-IS flag is imported" grep -q "imported 1 flags" "$T/import-flags.out"
+check "two CP-IS flags are imported" grep -q "imported 2 flags" "$T/import-flags.out"
 start_sdatd "$T/sdatd.conf" "$T/sdatd.log"
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 200 ]; }
 check "the daemon becomes ready" wait_for 60 ready
@@ -68,6 +72,25 @@ responses_for() { # KEY COUNT: at least COUNT responses keyed KEY
 }
 not_answered() { ! responses | awk -F '\t' '{ print $1 }' | grep -qx "$1"; }
 spool_count() { find "$T/spool/la_831_cpis" -name 'n_*.json' 2>/dev/null | wc -l; }
+# The cpis-access files and the notifications in the store for one attendance.
+files_for() { grep -l "\"key\":\"$1\"" "$T"/spool/la_831_cpis/n_*.json 2>/dev/null | wc -l; }
+rows_for() {
+    sqlite3 "file:$T/state/sdat.db?mode=ro" \
+        "SELECT count(*) FROM notifications WHERE source_key = '$1' AND kind = 'cpis-access'"
+}
+# marker ID [http]: an attendance of the marker child (flag F-M), on the
+# topic or over HTTP, and its cpis-access file delivered to the same LA.
+# The LA's file connector is synchronous and the outbox starts due
+# notifications in next_attempt_ms order, so once the marker's file exists
+# every notification for the LA created before the marker is a file too.
+marker() {
+    if [ "${2:-}" = http ]; then
+        post "$TOKEN" "$(attendance "$1" 9990000026)" >/dev/null
+    else
+        produce "$1" 9990000026
+    fi
+    wait_for 30 test -f "$T/spool/la_831_cpis/$(access_id "RTG/$1" la:831:cpis F-M).json"
+}
 
 # 1. From the topic: answered on the topic, the LA told once.
 produce IT-1 9990000018
@@ -86,8 +109,13 @@ check "  a cpis-access naming the attendance, the flag and the patient's NHS num
 # 2. The same attendance again.
 produce IT-1 9990000018
 check "the same attendance again is answered again" wait_for 15 responses_for RTG/IT-1 2
-sleep 2
-check "  and the LA is not told twice (one file)" test "$(spool_count)" -eq 1
+# The answer is produced only after the transaction holding the decision
+# has committed: what the store holds for RTG/IT-1 now is final.
+check "  and the store holds one notification for it, not two" test "$(rows_for RTG/IT-1)" -eq 1
+# The marker is produced after the second answer was seen, so it is created
+# after any second notification for RTG/IT-1 and delivered after it.
+check "  a later attendance of another flagged child reaches the LA (the marker)" marker IT-M1
+check "  and the LA is not told twice (one file)" test "$(files_for RTG/IT-1)" -eq 1
 
 # 3. An invalid NHS number on the topic.
 produce IT-BAD 9990000017
@@ -96,7 +124,15 @@ check "an invalid NHS number on the topic is dead-lettered (stage schema)" wait_
 "$SDATCTL" -c "$T/sdatd.conf" dlq --json >"$T/dlq.json" 2>&1
 check "  from health.attendances, naming the field and not the value" \
     python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]; sys.exit(not any(r["topic"] == "health.attendances" and r["stage"] == "schema" and "/patient/nhs_number" in r["error"] and "9990000017" not in r["error"] for r in rows))' "$T/dlq.json"
-check "  and is not answered" not_answered RTG/IT-BAD
+# The dead letter commits with every other effect of the event: an answer
+# would have been audited (lookup.served) in that same transaction.
+served_for() {
+    sqlite3 "file:$T/state/sdat.db?mode=ro" \
+        "SELECT count(*) FROM audit WHERE type = 'lookup.served' AND json_extract(record, '\$.subject.attendance') = '$1'"
+}
+check "  and is not answered: no lookup.served for it (the same query finds IT-1's two)" \
+    test "$(served_for RTG/IT-BAD)" -eq 0 -a "$(served_for RTG/IT-1)" -eq 2
+check "  nor on the topic" not_answered RTG/IT-BAD
 
 # 4. Over HTTP.
 post() { # TOKEN BODY: prints the status; the body in $T/body
@@ -112,8 +148,12 @@ check "  and the LA is told of it too" wait_for 30 hdelivered
 check "the same attendance over HTTP again is 200" test "$(post "$TOKEN" "$(attendance IT-H 9990000018)")" = 200
 check "  with the same accesses" \
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["attendance"] == "RTG/IT-H" and len(d["accesses"]) == 1))' "$T/body"
-sleep 2
-check "  and nobody is told twice (two files in all)" test "$(spool_count)" -eq 2
+# A 200 is sent only after the attendance's transaction has committed.
+check "  and the store holds one notification for it, not two" test "$(rows_for RTG/IT-H)" -eq 1
+# Posted after the second 200: created, and delivered, after any second one.
+check "  a later attendance of another flagged child reaches the LA (the marker)" marker IT-M2 http
+check "  and nobody is told twice (one file for it, four in all with the markers)" \
+    test "$(files_for RTG/IT-H)" -eq 1 -a "$(spool_count)" -eq 4
 check "an HTTP attendance is answered in the body, not on the topic" not_answered RTG/IT-H
 check "a token narrowed to RTG may post RTG's attendance (200)" \
     test "$(post "$TOKEN_RTG" "$(attendance IT-R 9990000034)")" = 200
@@ -131,7 +171,7 @@ check "the lookup role is required (no token: 401)" \
 stop_sdatd
 check "SIGTERM exits 0" test "$STOP_RC" -eq 0
 check "the daemon's log holds no NHS number, name or date of birth" \
-    sh -c "! grep -Eq '9990000018|9990000034|9990000017|Ashlyn|Testwood|2016-04-12' '$T/sdatd.log'"
+    sh -c "! grep -Eq '9990000018|9990000026|9990000034|9990000017|Ashlyn|Testwood|2016-04-12' '$T/sdatd.log'"
 python3 - "$T/state/sdat.db" <<'PY' && ok "each answer is audited as lookup.served with the asker and the attendance, never the number" || notok "each answer is audited as lookup.served with the asker and the attendance, never the number"
 import json, sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)

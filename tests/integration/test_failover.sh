@@ -57,7 +57,7 @@ check "both daemons process incidents" wait_for 60 both_notify
 # The receiver goes down: notifications pile up pending in both stores,
 # and A commits the offsets of the incidents behind them.
 touch "$T/receiver.down"
-sleep 5
+sleep 5 # not an absence check: notifications pile up while the receiver is down
 SDATD_PID=$A_PID
 kill9_sdatd
 check "A is killed with SIGKILL (exit $STOP_RC)" test "$STOP_RC" -eq 137
@@ -67,7 +67,7 @@ mv "$T/fed.tsv" "$T/fed-before.tsv"
 all_to_b() { [ "$(partitions "$PB")" -eq 4 ]; }
 check "A's partitions move to B" wait_for 60 all_to_b
 rel_produce_start R6B 0.2
-sleep 6
+sleep 6 # not an absence check: B alone takes incidents for a while
 rel_produce_stop
 rm -f "$T/receiver.down"
 # B alone: every incident produced after the kill is notified by B.

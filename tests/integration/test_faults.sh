@@ -28,7 +28,7 @@ check "the daemon becomes ready" wait_for 120 ready "$HPORT"
 #    are down).
 REL_PRODUCER=sdatctl
 rel_produce_start R2A 0.2
-sleep 3
+sleep 3 # not an absence check: incidents flow before the outage
 echo "down 1" >&3
 unready_broker() {
     readyz "$HPORT" >"$T/readyz.json"
@@ -50,7 +50,7 @@ check "/readyz was still 503 after $DOWN s down" \
 check "/readyz turns 200 when the broker returns" wait_for 120 ready "$HPORT"
 check "the daemon logs that the broker is reachable again" \
     wait_for 30 grep -q "broker reachable" "$T/sdatd.log"
-sleep 2
+sleep 2 # not an absence check: incidents flow after the broker returns
 rel_produce_stop
 check "everything queued during the outage is consumed and delivered, with no operator action" \
     rel_drained 180 "$T/state/sdat.db"
@@ -67,18 +67,18 @@ outage_fed=$(fed_count)
 #    an incident before the daemon ever sees it.
 REL_PRODUCER=kcat
 rel_produce_start R2B 0.2
-sleep 2
+sleep 2 # not an absence check: incidents flow before the errors
 for cmd in "error 1 6 20" "error 0 19 10" "error 8 15 10"; do
     echo "$cmd" >&3
 done
 accepted() { [ "$(grep -c -e 'ok: error 1 6 20' -e 'ok: error 0 19 10' -e 'ok: error 8 15 10' \
     "$T/broker.err")" -eq 3 ]; }
 check "the broker accepted the injected errors" wait_for 10 accepted
-sleep 8
+sleep 8 # not an absence check: incidents flow through the injected errors
 for cmd in "error 1 6 20" "error 0 19 10"; do
     echo "$cmd" >&3
 done
-sleep 4
+sleep 4 # not an absence check: and through the second round
 rel_produce_stop
 check "incidents produced through the errors are consumed and delivered" \
     rel_drained 180 "$T/state/sdat.db"

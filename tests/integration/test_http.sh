@@ -67,20 +67,26 @@ cat >"$T/children.jsonl" <<'EOF'
 {"schema":"council.child/1","child_id":"T-6","la_code":"831","given_name":"Fenna","family_name":"Twinsworth","dob":"2017-01-01","address":{"line1":"6 Example Street","postcode":"DE23 6AA"},"education":[{"urn":"100001","start":"2025-09-01"}]}
 {"schema":"council.child/1","child_id":"T-7","la_code":"831","nhs_number":"9990000204","given_name":"Fenn","family_name":"Twinsworth","dob":"2017-01-01","address":{"line1":"6 Example Street","postcode":"DE23 6AA"},"education":[{"urn":"100002","start":"2025-09-01"}]}
 EOF
+# Occurred on a fixed date (ages are decided on it); reported now.
+OCCURRED=2026-11-02T20:00:00Z
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 cat >"$T/events.jsonl" <<EOF
-{"schema":"police.da-incident/1","force":"derbyshire","incident_id":"H-1","version":1,"occurred_at":"$NOW","reported_at":"$NOW","location":{"address":"6 Example Street","postcode":"DE23 6AA"},"risk":"medium","children":[{"ref":"c1","given_name":"Fen","family_name":"Twinsworth","dob":"2017-01-01","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}
+{"schema":"police.da-incident/1","force":"derbyshire","incident_id":"H-1","version":1,"occurred_at":"$OCCURRED","reported_at":"$NOW","location":{"address":"6 Example Street","postcode":"DE23 6AA"},"risk":"medium","children":[{"ref":"c1","given_name":"Fen","family_name":"Twinsworth","dob":"2017-01-01","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}
 this line is not JSON
-{"schema":"police.da-incident/1","force":"otherforce","incident_id":"H-2","version":1,"occurred_at":"$NOW","reported_at":"$NOW","location":{"address":"1 Nowhere","postcode":"ZE9 9ZZ"},"risk":"medium","children":[{"ref":"c1","given_name":"Ashlyn","family_name":"Testwood","dob":"2016-04-12","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}
+{"schema":"police.da-incident/1","force":"otherforce","incident_id":"H-2","version":1,"occurred_at":"$OCCURRED","reported_at":"$NOW","location":{"address":"1 Nowhere","postcode":"ZE9 9ZZ"},"risk":"medium","children":[{"ref":"c1","given_name":"Ashlyn","family_name":"Testwood","dob":"2016-04-12","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}
 EOF
 "$SDATCTL" -c "$T/sdatd.conf" import children "$T/children.jsonl" >"$T/import.out" 2>&1
 check "the register is imported" grep -q "imported 3 children" "$T/import.out"
 # CP-IS flags on T-1's NHS number: a plan active now, one ended, and a
-# looked-after-child flag from another local authority starting in 2030.
-cat >"$T/flags.jsonl" <<'EOF'
+# looked-after-child flag from another local authority starting a year from
+# today (LATER), so that a lookup for today (no "at") has the same answer
+# whenever the test runs; LATER_AT is a date on which it is active.
+LATER=$(date -u -d '+1 year' +%Y-%m-%d)
+LATER_AT=$(date -u -d '+2 years' +%Y-%m-%d)
+cat >"$T/flags.jsonl" <<EOF
 {"schema":"council.cpis-flag/1","flag_id":"F-CPP","la_code":"831","nhs_number":"9990000018","type":"CPP","start_date":"2025-01-01","la_name":"Test City","contact":{"office_phone":"01000 000010","out_of_hours_phone":"01000 000011"}}
 {"schema":"council.cpis-flag/1","flag_id":"F-OLD","la_code":"831","nhs_number":"9990000018","type":"CPP","start_date":"2020-01-01","end_date":"2021-01-01","la_name":"Test City","contact":{"office_phone":"01000 000010","out_of_hours_phone":"01000 000011"}}
-{"schema":"council.cpis-flag/1","flag_id":"F-LAC","la_code":"832","nhs_number":"9990000018","type":"LAC","start_date":"2030-01-01","la_name":"Other Shire","contact":{"office_phone":"01000 000020","out_of_hours_phone":"01000 000021"}}
+{"schema":"council.cpis-flag/1","flag_id":"F-LAC","la_code":"832","nhs_number":"9990000018","type":"LAC","start_date":"$LATER","la_name":"Other Shire","contact":{"office_phone":"01000 000020","out_of_hours_phone":"01000 000021"}}
 EOF
 "$SDATCTL" -c "$T/sdatd.conf" import flags "$T/flags.jsonl" >"$T/import-flags.out" 2>&1
 check "the CP-IS flags are imported" grep -q "imported 3" "$T/import-flags.out"
@@ -269,28 +275,39 @@ expect "GET /healthz is 200" 200 GET /healthz -
 check "  with the text ok" sh -c "[ \"\$(cat '$T/body')\" = ok ]"
 expect "GET /readyz before any report is 503" 503 GET /readyz -
 check "  {ready:false, reasons:[starting]}" body_has 'd == {"ready": False, "reasons": ["starting"]}'
+# readyz_says COND: /readyz's body satisfies the Python condition on d (the
+# signals below are handled asynchronously: wait for their effect).
+readyz_says() {
+    curl -s "$BASE/readyz" >"$T/readyz.poll" 2>/dev/null &&
+        python3 -c "import json,sys; d=json.load(open('$T/readyz.poll')); sys.exit(0 if ($1) else 1)" 2>/dev/null
+}
+reloads() { grep -c "http: configuration reloaded" "$T/main.log"; }
+reloads_at_least() { [ "$(reloads)" -ge "$1" ]; }
 kill -USR2 "$MAIN_PID"
-sleep 0.3
+wait_for 10 readyz_says 'd.get("reasons") == ["register not current", "broker unreachable"]'
 expect "GET /readyz with the register behind and the broker down is 503" 503 GET /readyz -
 check "  naming both reasons" \
     body_has 'd["ready"] is False and d["reasons"] == ["register not current", "broker unreachable"]'
 kill -USR1 "$MAIN_PID"
-sleep 0.3
+wait_for 10 readyz_says 'd.get("ready") is True'
 expect "GET /readyz when all is well is 200" 200 GET /readyz -
 check "  {ready:true}" body_has 'd == {"ready": True}'
 expect "GET /metrics with the metrics role is 200" 200 GET /metrics "Bearer $TOK_metrics"
 check "  as Prometheus text 0.0.4" grep -qi '^content-type: text/plain; version=0.0.4' "$T/headers"
 conf "$T/sdatd.conf" "$T/state" true
+reloaded=$(reloads)
 kill -HUP "$MAIN_PID"
-sleep 0.5
+# The reload is logged after the new configuration is in place.
+wait_for 10 reloads_at_least $((reloaded + 1))
 expect "after a reload with metrics_public = true, /metrics needs no token" 200 GET /metrics -
 expect "  and ignores an unknown one" 200 GET /metrics "Bearer nobody"
 check "the reload was logged" grep -q "http: configuration reloaded tokens=6" "$T/main.log"
 OLD_OPERATOR=$TOK_operator
 TOK_operator="tok-operator-$(openssl rand -hex 12)"
 conf "$T/sdatd.conf" "$T/state" true
+reloaded=$(reloads)
 kill -HUP "$MAIN_PID"
-sleep 0.5
+wait_for 10 reloads_at_least $((reloaded + 1))
 expect "after a reload with a new operator token, the old one is 401" 401 GET /v1/reviews \
     "Bearer $OLD_OPERATOR"
 expect "  and the new one passes" 200 GET /v1/reviews "Bearer $TOK_operator"
@@ -394,8 +411,8 @@ expect "POST /v1/cpis/lookups answers 200" 200 POST /v1/cpis/lookups "Bearer $TO
     -H "Content-Type: application/json" --data '{"nhs_number":"9990000018"}'
 check "  an sdat.cpis-response/1 with only the flag active today" \
     body_has 'd["schema"] == "sdat.cpis-response/1" and [f["flag_id"] for f in d["flags"]] == ["F-CPP"] and d["accesses"] == [] and d["flags"][0]["contact"]["office_phone"] == "01000 000010"'
-expect "GET /v1/cpis/flags/NHS?at=2031-06-01 answers for that date" 200 \
-    GET "/v1/cpis/flags/9990000018?at=2031-06-01" "Bearer $TOK_lookup"
+expect "GET /v1/cpis/flags/NHS?at=$LATER_AT answers for that date" 200 \
+    GET "/v1/cpis/flags/9990000018?at=$LATER_AT" "Bearer $TOK_lookup"
 check "  the ended plan is not active, the later looked-after flag of another LA is" \
     body_has '[f["flag_id"] for f in d["flags"]] == ["F-CPP", "F-LAC"] and {f["la_code"] for f in d["flags"]} == {"831", "832"}'
 expect "a date before any flag: no flags" 200 GET "/v1/cpis/flags/9990000018?at=2019-06-01" "Bearer $TOK_lookup"
@@ -527,10 +544,8 @@ ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz")" = 200 ]; 
 check "sdatd serves /healthz on http.listen" wait_for 20 healthy
 check "sdatd's /readyz turns 200 once consuming" wait_for 60 ready
 check "the daemon logs the port it serves" grep -q "http: listening on 127.0.0.1:$HPORT" "$T/sdatd.log"
-PAST=$(python3 -c "
-import datetime
-d = datetime.date.today() - datetime.timedelta(days=1)
-print(d.isoformat() + 'T10:00:00Z')")
+# A fixed past date: on the always-open calendar the school is told at once.
+PAST=2026-11-02T10:00:00Z
 printf '{"schema":"police.da-incident/1","force":"derbyshire","incident_id":"HD-1","version":1,"occurred_at":"%s","reported_at":"%s","location":{"address":"1 Example Street","postcode":"DE22 3XY"},"risk":"medium","children":[{"ref":"c1","given_name":"Ashlyn","family_name":"Testwood","dob":"2016-04-12","nhs_number":"9990000018","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}\n' \
     "$PAST" "$PAST" | kcat -P -b "$BS" -t police.da-incidents -k derbyshire/HD-1 2>>"$T/kcat.err"
 school_id() {

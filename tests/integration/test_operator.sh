@@ -60,10 +60,14 @@ CTL() { "$SDATCTL" -c "$T/sdatd.conf" --token-file "$T/token" "$@"; }
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 200 ]; }
 check "the daemon becomes ready" wait_for 60 ready
 
+# The incident date is fixed (ages and school places are decided on it, so
+# no answer changes as the years pass); reported now, so that each school's
+# notification is due at once on the always-open calendar.
+OCCURRED=2026-11-02T20:00:00Z
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 incident() { # FORCE ID POSTCODE
     printf '{"schema":"police.da-incident/1","force":"%s","incident_id":"%s","version":1,"occurred_at":"%s","reported_at":"%s","location":{"address":"6 Example Street","postcode":"%s"},"risk":"medium","children":[{"ref":"c1","given_name":"Fen","family_name":"Twinsworth","dob":"2017-01-01","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}\n' \
-        "$1" "$2" "$NOW" "$NOW" "$3" | kcat -P -b "$BS" -t police.da-incidents -k "$1/$2" 2>>"$T/kcat.err"
+        "$1" "$2" "$OCCURRED" "$NOW" "$3" | kcat -P -b "$BS" -t police.da-incidents -k "$1/$2" 2>>"$T/kcat.err"
 }
 
 # 1. Review: the misspelt twin cannot be told apart; a person decides.
