@@ -293,6 +293,21 @@ Test(match, identifier_with_a_conflicting_dob_goes_to_review)
     cr_assert_str_eq(o.reason, "identifier agrees, date of birth does not");
 }
 
+/* Not a near slip but another date altogether: the identifier is still
+ * not enough. */
+Test(match, identifier_with_a_wholly_different_dob_goes_to_review)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row r = row("R1", "ashlyn", "testwood", "2016-04-12", "DE22 3XY");
+    r.nhs_number = "9990000018";
+    struct sdat_match_query q = query("Ashlyn", "Testwood", "2011-09-30", "DE22 3XY");
+    strcpy(q.nhs_number, "9990000018");
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, &r, 1, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_REVIEW, "%s", o.reason);
+    cr_assert_str_eq(o.reason, "identifier agrees, date of birth does not");
+}
+
 Test(match, twin_identifier_written_against_the_other_twin_goes_to_review)
 {
     struct sdat_match_params p = params();
