@@ -362,7 +362,9 @@ soak: deps
 	@$(MAKE) --no-print-directory all
 	@SDAT_BUILD=$(BUILD) SDAT_KILLS=$(SOAK_KILLS) SDAT_DOWN_SECONDS=30 sh tests/run-soak.sh
 
-# make install: the programs, schemas, nickname list, example configuration,
+# make install: the programs, schemas, nickname list, Prometheus alert rules
+# ($(DATADIR)/sdat/sdat.rules.yml: data another program reads, like the
+# schemas; not under doc/, which minimal systems drop), example configuration,
 # man pages (the finished ones, $(MAN_PAGES); else whichever man/*.[1578]
 # exist), the unit and its sysusers.d and
 # tmpfiles.d files, filled with the directories given here. It never runs
@@ -384,6 +386,7 @@ install: all
 	install -m 0755 $(BUILD)/sdatctl $(DESTDIR)$(BINDIR)/sdatctl
 	install -m 0644 $(SCHEMAS) $(DESTDIR)$(DATADIR)/sdat/schemas/
 	install -m 0644 config/nicknames.txt $(DESTDIR)$(DATADIR)/sdat/nicknames.txt
+	install -m 0644 config/sdat.rules.yml $(DESTDIR)$(DATADIR)/sdat/sdat.rules.yml
 	install -m 0644 config/sdatd.conf.example $(DESTDIR)$(SYSCONFDIR)/sdat/sdatd.conf.example
 	$(foreach m,$(INSTALL_MAN),install -m 0644 $(m) \
 	  $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
@@ -396,7 +399,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sdatd $(DESTDIR)$(BINDIR)/sdatctl \
 	  $(addprefix $(DESTDIR)$(DATADIR)/sdat/schemas/,$(notdir $(SCHEMAS))) \
-	  $(DESTDIR)$(DATADIR)/sdat/nicknames.txt \
+	  $(DESTDIR)$(DATADIR)/sdat/nicknames.txt $(DESTDIR)$(DATADIR)/sdat/sdat.rules.yml \
 	  $(DESTDIR)$(SYSCONFDIR)/sdat/sdatd.conf.example \
 	  $(foreach m,$(INSTALL_MAN),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
 	  $(DESTDIR)$(UNITDIR)/sdatd.service $(DESTDIR)$(SYSUSERSDIR)/sdat.conf \

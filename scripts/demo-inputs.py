@@ -14,6 +14,9 @@ that the demo shows the same thing on any day it is run.
 - With PORT: the MASH recipient (between the demo-mash markers) delivers by
   webhook to https://127.0.0.1:PORT/sdat, trusting OUTDIR/ca.pem and signing
   with OUTDIR/webhook.secret; the schools keep the file outbox.
+- With SMTP_PORT as well: Demo Academy (between the demo-academy markers)
+  is sent email in link mode (no personal data, the console's link) to
+  smtp://127.0.0.1:SMTP_PORT with STARTTLS, trusting OUTDIR/ca.pem.
 """
 import datetime
 import json
@@ -22,6 +25,7 @@ import sys
 
 out = sys.argv[1]
 port = sys.argv[2] if len(sys.argv) > 2 else None
+smtp_port = sys.argv[3] if len(sys.argv) > 3 else None
 now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 today = now.date()
 last_weekday = today - datetime.timedelta(days=1)
@@ -55,6 +59,16 @@ if port:
     conf, n = re.subn(r"(?s)  # demo-mash-begin\n.*?  # demo-mash-end\n", mash, conf)
     if n != 1:
         sys.exit("config/demo.conf: the demo-mash markers are missing")
+if smtp_port:
+    academy = (
+        '  { id = "school:100003"; kind = "school"; la_code = "831"; name = "Demo Academy";\n'
+        '    urn = "100003"; calendar = "demo"; connector = "smtp"; content = "link";\n'
+        '    url = "smtp://127.0.0.1:%s"; from = "sdat@demo.invalid";\n'
+        '    to = [ "dsl@academy.demo.invalid" ]; ca_file = "%s/ca.pem"; },\n' % (smtp_port, out)
+    )
+    conf, n = re.subn(r"(?s)  # demo-academy-begin[^\n]*\n.*?  # demo-academy-end\n", academy, conf)
+    if n != 1:
+        sys.exit("config/demo.conf: the demo-academy markers are missing")
 with open(out + "/demo.conf", "w", encoding="utf-8") as f:
     f.write(conf)
 

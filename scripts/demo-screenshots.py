@@ -8,11 +8,16 @@ URL and TOKEN are the ones `make demo KEEP=1` printed. Starts Debian's
 chromium headless (tests/integration/ack_browser.py), logs in as "Demo
 Operator", and saves today's page and the top of the first review item (down
 to the matcher's explanation), 1024 px wide, as OUTDIR/console-today.png and
-OUTDIR/console-review.png (OUTDIR: docs). It needs Debian's python3 (for
-python3-websocket, which make deps installs), as its first line says.
-Opening the review item writes a record.viewed audit record, as it would
-for a person. The browser runs in a temporary profile and is stopped at
-the end.
+OUTDIR/console-review.png (OUTDIR: docs). Then it logs in again as "Demo
+DSL" with Demo Academy's token (narrowed to the school; the demo keeps it in
+SDAT_DEMO_DIR/demo/school-100003.token, SDAT_DEMO_DIR being build unless
+set) and saves the school's inbox as OUTDIR/console-inbox.png, and renders
+the HTML part of the email the school received in link mode
+(SDAT_DEMO_DIR/demo/mail/email-link.html) as OUTDIR/email-link.png. It
+needs Debian's python3 (for python3-websocket, which make deps installs),
+as its first line says. Opening the review item writes a record.viewed
+audit record, as it would for a person. The browser runs in a temporary
+profile and is stopped at the end.
 """
 import base64
 import json
@@ -41,6 +46,17 @@ def shot(tab, path, until="body"):
         f.write(base64.b64decode(png["data"]))
 
 
+def login(tab, base, name, token):
+    tab.call("Network.clearBrowserCookies")
+    tab.load(base + "/console/login")
+    for selector, text in (("#name", name), ("#token", token)):
+        tab.js("document.querySelector(%s).focus()" % json.dumps(selector))
+        tab.call("Input.insertText", text=text)
+    tab.backlog = []
+    tab.js("document.querySelector('#login').submit()")
+    tab.event("Page.loadEventFired")
+
+
 def main():
     if len(sys.argv) not in (3, 4):
         sys.exit("usage: demo-screenshots.py URL TOKEN [OUTDIR]")
@@ -49,7 +65,14 @@ def main():
         base = base[: -len("/console")]
     token = sys.argv[2]
     out = sys.argv[3] if len(sys.argv) == 4 else "docs"
-    with tempfile.TemporaryDirectory() as profile:
+    inputs = os.path.join(os.environ.get("SDAT_DEMO_DIR") or "build", "demo")
+    with open(os.path.join(inputs, "school-100003.token"), encoding="ascii") as f:
+        school_token = f.read().strip()
+    email_html = os.path.abspath(os.path.join(inputs, "mail", "email-link.html"))
+    if not os.path.exists(email_html):
+        sys.exit("%s is missing (make demo writes it)" % email_html)
+    # Chromium's helpers may still be writing to the profile as it stops.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         browser, port = start_browser(profile)
         try:
             targets = json.load(NO_PROXY.open("http://127.0.0.1:%d/json/list" % port, timeout=10))
@@ -58,13 +81,7 @@ def main():
                 tab.call(domain + ".enable")
             tab.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=800,
                      deviceScaleFactor=1, mobile=False)
-            tab.load(base + "/console/login")
-            for selector, text in (("#name", "Demo Operator"), ("#token", token)):
-                tab.js("document.querySelector(%s).focus()" % json.dumps(selector))
-                tab.call("Input.insertText", text=text)
-            tab.backlog = []
-            tab.js("document.querySelector('#login').submit()")
-            tab.event("Page.loadEventFired")
+            login(tab, base, "Demo Operator", token)
             if not tab.js("document.querySelector('#counts') !== null"):
                 sys.exit("the login did not reach today's page (wrong URL or token?)")
             shot(tab, os.path.join(out, "console-today.png"))
@@ -76,6 +93,16 @@ def main():
             # Down to the matcher's explanation: the whole page (each
             # candidate's weights, then the decision form) is over 200 KB.
             shot(tab, os.path.join(out, "console-review.png"), until="#explanation")
+            # The school's DSL: the token narrowed to Demo Academy lands on
+            # the school's inbox.
+            login(tab, base, "Demo DSL", school_token)
+            if not tab.js("document.querySelector('#inbox tbody tr') !== null"):
+                sys.exit("the school's login did not reach its inbox with a notification")
+            shot(tab, os.path.join(out, "console-inbox.png"))
+            # The email the school received, as a mail client shows its
+            # HTML part (no remote resources: nothing else is loaded).
+            tab.load("file://" + email_html)
+            shot(tab, os.path.join(out, "email-link.png"))
         finally:
             browser.terminate()
             try:
@@ -83,7 +110,8 @@ def main():
             except subprocess.TimeoutExpired:
                 browser.kill()
                 browser.wait()
-    print("wrote %s/console-today.png and %s/console-review.png" % (out, out))
+    print("wrote %s" % ", ".join(os.path.join(out, name) for name in (
+        "console-today.png", "console-review.png", "console-inbox.png", "email-link.png")))
 
 
 if __name__ == "__main__":

@@ -4,15 +4,20 @@
 # file connector, publishes sample police incidents with sdatctl publish,
 # waits until the notifications are delivered, shows one, shows one held
 # for the next school day, answers an emergency department's attendance
-# from a CP-IS flag and tells the local authority, stops, and prints a
-# subject access report for one child and the audit chain's verification.
+# from a CP-IS flag and tells the local authority, prints the email one
+# school (Demo Academy) receives in link mode from a local SMTP server and
+# checks that it holds no personal data and links to the console, stops,
+# and prints a subject access report for one child and the audit chain's
+# verification.
 #
 # SDAT_DEMO_KEEP=1 (make demo KEEP=1; empty, 0 or no: not kept): instead of stopping, the daemon and
 # the receiver keep running for the console: the twins' incident is
 # published (a review item), an operator token is made for this run (its
 # digest goes into the generated build/demo/demo.conf, the token itself only
-# to the terminal) and the console's URL is printed. `scripts/demo.sh stop`
-# (make demo-stop) stops them; a new run stops a kept one first.
+# to the terminal) and the console's URL is printed, with Demo Academy's
+# login (its token, narrowed to the school, is in a file every run makes).
+# `scripts/demo.sh stop` (make demo-stop) stops them; a new run stops a
+# kept one first.
 # SDAT_DEMO_DIR (default build) holds the demo's state, spool and inputs;
 # SDAT_DEMO_PORT (default 8080) is the HTTP listener's port on 127.0.0.1.
 set -eu
@@ -34,7 +39,8 @@ stop_kept() {
     [ -f "$KEPT" ] || return 0
     while read -r what kp; do
         case "$what:$(tr '\0' ' ' <"/proc/$kp/cmdline" 2>/dev/null || true)" in
-        sdatd:*sdatd\ -c\ *demo.conf* | receiver:*https_receiver.py*)
+        sdatd:*sdatd\ -c\ *demo.conf* | receiver:*https_receiver.py* | \
+            smtp-receiver:*smtp_receiver.py*)
             kill -TERM "$kp" 2>/dev/null || true
             i=0
             while kill -0 "$kp" 2>/dev/null && [ "$i" -lt 300 ]; do
@@ -59,7 +65,9 @@ mkdir -p "$STATE" "$INPUTS"
 echo "== checking the demo configuration"
 "$SDATD" -t -c config/demo.conf
 # The MASH's notifications go by webhook to a local HTTPS receiver (the
-# tests' receiver, with a certificate authority made for this run); the
+# tests' receiver, with a certificate authority made for this run); Demo
+# Academy's by email, in link mode, to a local SMTP server with STARTTLS
+# (the tests' aiosmtpd server, the same certificate authority); the other
 # schools' to the file outbox.
 echo "== starting a local HTTPS receiver for the MASH's webhook (log: $INPUTS/receiver.log)"
 sh scripts/test-ca.sh "$INPUTS"
@@ -70,22 +78,46 @@ python3 tests/integration/https_receiver.py --port-file "$INPUTS/receiver.port" 
     --script 201 </dev/null >"$INPUTS/receiver.out" 2>"$INPUTS/receiver.err" &
 receiver_pid=$!
 trap 'kill $receiver_pid 2>/dev/null || true' EXIT
+# aiosmtpd is Debian's python3-aiosmtpd: the system python has it even when
+# another python3 comes first on the PATH.
+PY=python3
+$PY -c 'import aiosmtpd' 2>/dev/null || PY=/usr/bin/python3
+echo "== starting a local SMTP server with STARTTLS for Demo Academy's email (messages in $INPUTS/mail)"
+$PY tests/integration/smtp_receiver.py --port-file "$INPUTS/smtp.port" --out "$INPUTS/mail" \
+    --starttls "$INPUTS/server.pem" "$INPUTS/server.key" </dev/null >"$INPUTS/smtp.out" 2>"$INPUTS/smtp.err" &
+smtp_pid=$!
+trap 'kill $receiver_pid $smtp_pid 2>/dev/null || true' EXIT
 i=0
-until [ -s "$INPUTS/receiver.port" ]; do
+until [ -s "$INPUTS/receiver.port" ] && [ -s "$INPUTS/smtp.port" ]; do
     i=$((i + 1))
-    [ "$i" -lt 100 ] || { echo "the receiver did not start" >&2; exit 1; }
+    if [ "$i" -ge 100 ] || ! kill -0 "$smtp_pid" 2>/dev/null; then
+        echo "the receivers did not start:" >&2
+        cat "$INPUTS/receiver.err" "$INPUTS/smtp.err" >&2
+        exit 1
+    fi
     sleep 0.1
 done
 # The school calendar and the incidents' times are set around today, so
 # that the demo shows the same on any day (scripts/demo-inputs.py).
-now=$(python3 scripts/demo-inputs.py "$INPUTS" "$(cat "$INPUTS/receiver.port")")
+now=$(python3 scripts/demo-inputs.py "$INPUTS" "$(cat "$INPUTS/receiver.port")" "$(cat "$INPUTS/smtp.port")")
 CONF=$INPUTS/demo.conf
 # This run's directories and port (the defaults leave it as it is); the
 # listener stays on loopback: the console refuses plain HTTP elsewhere.
+# The links (acknowledgement, the email's) point at it.
+PUBLIC_URL=http://127.0.0.1:$SDAT_DEMO_PORT
 sed -i -e "s|\"build/demo-state\"|\"$STATE\"|" -e "s|\"build/demo-spool\"|\"$SPOOL\"|g" \
-    -e "s|listen = \"127.0.0.1:8080\"|listen = \"127.0.0.1:$SDAT_DEMO_PORT\"|" "$CONF"
-grep -q "listen = \"127.0.0.1:$SDAT_DEMO_PORT\"" "$CONF" ||
-    { echo "$CONF: the HTTP listener is not on 127.0.0.1:$SDAT_DEMO_PORT" >&2; exit 1; }
+    -e "s|listen = \"127.0.0.1:8080\"|listen = \"127.0.0.1:$SDAT_DEMO_PORT\"|" \
+    -e "s|public_url = \"http://127.0.0.1:8080\"|public_url = \"$PUBLIC_URL\"|" "$CONF"
+grep -q "listen = \"127.0.0.1:$SDAT_DEMO_PORT\"; public_url = \"$PUBLIC_URL\"" "$CONF" ||
+    { echo "$CONF: the HTTP listener and public_url are not 127.0.0.1:$SDAT_DEMO_PORT" >&2; exit 1; }
+# Demo Academy's DSL reads the email's link in the console with a token of
+# role ack narrowed to the school: the token into a file of mode 0600 (as
+# sdatctl says a holder should keep it), its digest into the configuration.
+SCHOOL_TOKEN=$INPUTS/school-100003.token
+made=$(umask 077 && "$SDATCTL" token new demo-academy-dsl --role ack --recipient school:100003 2>/dev/null)
+(umask 077 && printf '%s\n' "$made" | sed -n 1p >"$SCHOOL_TOKEN")
+line=$(printf '%s\n' "$made" | sed -n 2p)
+sed -i "s|^http = { listen = |http = { tokens = ( $line ); listen = |" "$CONF"
 "$SDATD" -t -c "$CONF"
 echo "== importing the synthetic register (config/demo-children.jsonl)"
 "$SDATCTL" -c "$CONF" import children config/demo-children.jsonl
@@ -94,10 +126,10 @@ echo "== importing twins, Fennimore and Fenwicka Larkspur (config/demo-twins.jso
 echo "== importing a CP-IS flag (config/demo-flags.jsonl: a child protection plan)"
 "$SDATCTL" -c "$CONF" import flags config/demo-flags.jsonl
 
-echo "== starting sdatd (embedded broker; schools by the file connector, the MASH by webhook); log in $STATE/sdatd.log"
+echo "== starting sdatd (embedded broker; schools by the file connector and one by email, the MASH by webhook); log in $STATE/sdatd.log"
 "$SDATD" -c "$CONF" </dev/null >/dev/null 2>"$STATE/sdatd.log" &
 pid=$!
-trap 'kill $pid $receiver_pid 2>/dev/null || true' EXIT
+trap 'kill $pid $receiver_pid $smtp_pid 2>/dev/null || true' EXIT
 i=0
 until [ -s "$STATE/bootstrap.servers" ]; do
     i=$((i + 1))
@@ -150,7 +182,7 @@ for line in sys.stdin:
           " -> " + d["child_id"] if d["child_id"] else "",
           "; candidates " + ", ".join(c["child_id"] + (" (sibling)" if c.get("sibling") else "")
                                      for c in d["candidates"]) if d.get("sibling_guard") else ""))'
-echo "== publishing it (config/demo-incident-3.jsonl) and waiting for the 6th delivery"
+echo "== publishing it (config/demo-incident-3.jsonl) and waiting for the 6th delivery (to her school, Demo Academy, by email)"
 "$SDATCTL" -c "$CONF" publish --topic police.da-incidents "$INPUTS/incident-3.jsonl"
 wait_log 'delivered id=' 6
 
@@ -207,6 +239,19 @@ PY
 first=$(find "$SPOOL/school_100001" -name 'n_*.json' | head -n 1)
 echo "== one of them, as the school's DSL receives it ($first):"
 python3 -m json.tool "$first"
+# Demo Academy's: an email in link mode, which holds no personal data (the
+# tests' scan for the synthetic data's names, dates of birth, NHS numbers,
+# UPNs and postcodes finds none) and links to the notification in the
+# console, where the school's DSL reads it with the school's token.
+echo "== Demo Academy's, by email in link mode, exactly as the school receives it ($INPUTS/mail):"
+python3 scripts/demo-email.py "$INPUTS/mail" "$PUBLIC_URL" school:100003 "$STATE/sdatd.log"
+echo "== checking the email for personal data (tests/integration/pii-scan.py over its header and decoded parts):"
+if ! python3 tests/integration/pii-scan.py "$INPUTS/mail/scan" >"$INPUTS/mail/scan.out"; then
+    sed 's/^/   /' "$INPUTS/mail/scan.out" >&2
+    echo "Demo Academy's email holds personal data" >&2
+    exit 1
+fi
+sed 's/^/   /' "$INPUTS/mail/scan.out"
 echo "== the daemon's log (ids only, no personal data):"
 cat "$STATE/sdatd.log"
 if [ -n "$SDAT_DEMO_KEEP" ]; then
@@ -220,7 +265,7 @@ if [ -n "$SDAT_DEMO_KEEP" ]; then
 else
     kill -TERM "$pid"
     wait "$pid"
-    kill "$receiver_pid" 2>/dev/null || true
+    kill "$receiver_pid" "$smtp_pid" 2>/dev/null || true
     trap - EXIT
     echo "== sdatd stopped cleanly; the store is $STATE/sdat.db"
 fi
@@ -258,10 +303,10 @@ fi
 made=$("$SDATCTL" token new demo-console --role operator 2>/dev/null)
 token=$(printf '%s\n' "$made" | sed -n 1p)
 line=$(printf '%s\n' "$made" | sed -n 2p)
-sed -i "s|^http = { listen = |http = { tokens = ( $line ); listen = |" "$CONF"
+sed -i "s|^http = { tokens = ( |http = { tokens = ( $line, |" "$CONF"
 "$SDATD" -t -c "$CONF"
 kill -HUP "$pid"
-wait_log 'configuration reloaded tokens=1' 1
+wait_log 'configuration reloaded tokens=2' 1
 # The login page answers 200 (not the 503 of a listener that is neither
 # loopback nor TLS).
 code=$(python3 - "${URL}login" <<'PY'
@@ -279,16 +324,17 @@ if [ "$code" != 200 ]; then
 fi
 echo "sdatd $pid" >"$KEPT"
 echo "receiver $receiver_pid" >>"$KEPT"
+echo "smtp-receiver $smtp_pid" >>"$KEPT"
 trap - EXIT
-# sdatctl reaches the API by --url: http.public_url is the demo's made-up
-# address for acknowledgement links.
+# sdatctl reaches the API by --url (here the same as http.public_url).
 STATUS="$SDATCTL -c $CONF --url http://127.0.0.1:$SDAT_DEMO_PORT status"
 STOP="make demo-stop (or: sh scripts/demo.sh stop)"
 [ "$SDAT_DEMO_DIR" = build ] || STOP="SDAT_DEMO_DIR=$SDAT_DEMO_DIR sh scripts/demo.sh stop"
 echo "== $STATUS (compare \"today\" with the console's counts):"
 $STATUS || echo "(sdatctl status exits 1 while the daemon is not ready: try it again in a moment)"
 cat <<EOF
-== the demo keeps running (sdatd process $pid, the MASH's receiver $receiver_pid), on loopback only
+== the demo keeps running (sdatd process $pid, the MASH's receiver $receiver_pid,
+   Demo Academy's SMTP server $smtp_pid), on loopback only
    console: $URL
    name:    any name, as the audit log should show it (e.g. Demo Operator)
    token:   $token
@@ -296,4 +342,11 @@ cat <<EOF
    demo secret, shown only here; only its digest is in $CONF)
    compare: $STATUS
    stop:    $STOP
+== Demo Academy's DSL: the school's inbox and the notification its email links to
+   login:      $URL (as the school, it opens ${URL}inbox)
+   name:       any name (e.g. Demo DSL)
+   token file: $SCHOOL_TOKEN
+   (role ack, narrowed to school:100003: the inbox and the school's
+   notifications only; every other console page answers 403)
+   email:      $INPUTS/mail (its HTML part: $INPUTS/mail/email-link.html)
 EOF

@@ -3,8 +3,9 @@
 # when any is missing. Needs root or sudo only when something is missing.
 set -eu
 # prometheus: promtool, for make check-rules (config/sdat.rules.yml).
-# chromium and python3-websocket: the headless-browser test of the
-# acknowledgement page (tests/integration/test_actions.sh).
+# chromium and python3-websocket: the headless-browser tests of the
+# acknowledgement page (tests/integration/test_actions.sh), the console and
+# the HTML letters (test_letter_browser.sh, scripts/letter-screenshot.py).
 pkgs="build-essential pkg-config librdkafka-dev libcurl4-openssl-dev libjansson-dev
 libconfig-dev libcriterion-dev libsqlite3-dev libmicrohttpd-dev libssl-dev tzdata
 kcat sqlite3 python3 python3-aiosmtpd python3-prometheus-client openssl ca-certificates

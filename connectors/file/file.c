@@ -46,11 +46,12 @@ static const struct sdat_key file_keys[] = {
 
 static const struct sdat_key_table file_table = SDAT_KEY_TABLE("file", struct file_conf, file_keys);
 
-static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
+static int check_keys(const struct sdat_connector_recipient *recipient, sdat_key_report_fn report,
+                      void *opaque)
 {
     const struct file_conf *conf = recipient->conf;
     if (!conf->directory || !conf->directory[0]) {
-        snprintf(err, errlen, "directory: is required for the file connector");
+        report(opaque, "directory", "is required for the file connector");
         return -EINVAL;
     }
     return 0;
@@ -70,9 +71,9 @@ static int init(const struct sdat_connector_env *env,
 {
     const struct file_conf *conf = recipient->conf;
     (void)env;
-    int r = check(recipient, err, errlen);
-    if (r < 0) {
-        return r;
+    struct sdat_key_first first = {.err = err, .errlen = errlen};
+    if (check_keys(recipient, sdat_key_report_first, &first) < 0) {
+        return -EINVAL;
     }
     struct file_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
@@ -324,10 +325,10 @@ static void destroy(void *ctx)
 const struct sdat_connector_ops sdat_connector_file = {
     .abi = SDAT_CONNECTOR_ABI,
     .name = "file",
-    .check = check,
     .init = init,
     .start = start,
     .poll = NULL,
     .destroy = destroy,
     .keys = &file_table,
+    .check_keys = check_keys,
 };

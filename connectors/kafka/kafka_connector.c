@@ -73,18 +73,19 @@ static const struct sdat_key kafka_keys[] = {
 static const struct sdat_key_table kafka_table =
     SDAT_KEY_TABLE("kafka", struct kafka_conf, kafka_keys);
 
-static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
+static int check_keys(const struct sdat_connector_recipient *recipient, sdat_key_report_fn report,
+                      void *opaque)
 {
     const struct kafka_conf *conf = recipient->conf;
     if (!conf->topic || !conf->topic[0]) {
-        snprintf(err, errlen, "topic: is required for the kafka connector");
+        report(opaque, "topic", "is required for the kafka connector");
         return -EINVAL;
     }
     if (!valid_topic(conf->topic)) {
-        snprintf(err, errlen,
-                 "topic: \"%s\" is not a valid Kafka topic name ([A-Za-z0-9._-], 1 to 249 "
-                 "characters, not \".\" or \"..\")",
-                 conf->topic);
+        report(opaque, "topic",
+               "\"%s\" is not a valid Kafka topic name ([A-Za-z0-9._-], 1 to 249 "
+               "characters, not \".\" or \"..\")",
+               conf->topic);
         return -EINVAL;
     }
     return 0;
@@ -275,9 +276,9 @@ static int init(const struct sdat_connector_env *env,
                 const struct sdat_connector_recipient *recipient, void **ret_ctx, char *err,
                 size_t errlen)
 {
-    int r = check(recipient, err, errlen);
-    if (r < 0) {
-        return r;
+    struct sdat_key_first first = {.err = err, .errlen = errlen};
+    if (check_keys(recipient, sdat_key_report_first, &first) < 0) {
+        return -EINVAL;
     }
     if (!env->bootstrap_servers || !env->bootstrap_servers[0]) {
         snprintf(err, errlen,
@@ -304,7 +305,7 @@ static int init(const struct sdat_connector_env *env,
             free(ctx);
             return -ENOMEM;
         }
-        r = producer_new(env, &rk, err, errlen);
+        int r = producer_new(env, &rk, err, errlen);
         if (r < 0) {
             free(bootstrap);
             free(ctx);
@@ -433,10 +434,10 @@ static void destroy(void *opaque_ctx)
 const struct sdat_connector_ops sdat_connector_kafka = {
     .abi = SDAT_CONNECTOR_ABI,
     .name = "kafka",
-    .check = check,
     .init = init,
     .start = start,
     .poll = poll_reports,
     .destroy = destroy,
     .keys = &kafka_table,
+    .check_keys = check_keys,
 };

@@ -149,73 +149,82 @@ static const struct sdat_key smtp_keys[] = {
 
 static const struct sdat_key_table smtp_table = SDAT_KEY_TABLE("smtp", struct smtp_conf, smtp_keys);
 
-static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
+/* The url's problems, each reported (the url itself is quoted only where
+ * it cannot hold a password). */
+static int check_url(const char *url, sdat_key_report_fn report, void *opaque)
 {
-    const struct smtp_conf *conf = recipient->conf;
-    const char *url = conf->url, *host = NULL;
-
+    const char *host = NULL;
+    int problems = 0;
     if (!has(url)) {
-        snprintf(err, errlen, "url: is required for the smtp connector");
-        return -EINVAL;
+        report(opaque, "url", "is required for the smtp connector");
+        return 1;
     }
     if (strncasecmp(url, "smtp://", 7) == 0) {
         host = url + 7;
     } else if (strncasecmp(url, "smtps://", 8) == 0) {
         host = url + 8;
     } else {
-        snprintf(err, errlen, "url: must be smtp:// (STARTTLS) or smtps://");
-        return -EINVAL;
+        report(opaque, "url", "must be smtp:// (STARTTLS) or smtps://");
+        return 1;
     }
     size_t authority = strcspn(host, "/?#");
     /* Not quoted: the url may hold a password here. */
     if (memchr(host, '@', authority)) {
-        snprintf(err, errlen, "url: must not carry credentials (use username and password_file)");
-        return -EINVAL;
-    }
-    if (authority == 0) {
-        snprintf(err, errlen, "url: \"%s\" has no host", url);
-        return -EINVAL;
+        report(opaque, "url", "must not carry credentials (use username and password_file)");
+        problems++;
+    } else if (authority == 0) {
+        report(opaque, "url", "\"%s\" has no host", url);
+        problems++;
     }
     for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
         if (*p <= 0x20 || *p == 0x7f) {
-            snprintf(err, errlen, "url: must not contain spaces or control characters");
-            return -EINVAL;
+            report(opaque, "url", "must not contain spaces or control characters");
+            problems++;
+            break;
         }
     }
+    return problems;
+}
+
+/* Every problem with the recipient's keys (the files are the core's). */
+static int check_keys(const struct sdat_connector_recipient *recipient, sdat_key_report_fn report,
+                      void *opaque)
+{
+    const struct smtp_conf *conf = recipient->conf;
+    int problems = check_url(conf->url, report, opaque);
+
     if (!has(conf->from)) {
-        snprintf(err, errlen, "from: is required for the smtp connector");
-        return -EINVAL;
-    }
-    if (!valid_address(conf->from)) {
-        snprintf(err, errlen, "from: \"%s\" is not an address (local@domain, ASCII)",
-                 conf->from);
-        return -EINVAL;
+        report(opaque, "from", "is required for the smtp connector");
+        problems++;
+    } else if (!valid_address(conf->from)) {
+        report(opaque, "from", "\"%s\" is not an address (local@domain, ASCII)", conf->from);
+        problems++;
     }
     if (conf->to.n == 0) {
-        snprintf(err, errlen, "to: at least one address is required for the smtp connector");
-        return -EINVAL;
+        report(opaque, "to", "at least one address is required for the smtp connector");
+        problems++;
     }
     for (size_t i = 0; i < conf->to.n; i++) {
         if (!valid_address(conf->to.v[i])) {
-            snprintf(err, errlen, "to: \"%s\" is not an address (local@domain, ASCII)",
-                     conf->to.v[i]);
-            return -EINVAL;
+            report(opaque, "to", "\"%s\" is not an address (local@domain, ASCII)",
+                   conf->to.v[i]);
+            problems++;
         }
     }
     if (has(conf->content) && strcmp(conf->content, "full") != 0 &&
         strcmp(conf->content, "link") != 0) {
-        snprintf(err, errlen, "content: \"%s\" is not full or link", conf->content);
-        return -EINVAL;
+        report(opaque, "content", "\"%s\" is not full or link", conf->content);
+        problems++;
     }
     if (has(conf->username) && !has(conf->password_file)) {
-        snprintf(err, errlen, "password_file: is required with username");
-        return -EINVAL;
+        report(opaque, "password_file", "is required with username");
+        problems++;
     }
     if (has(conf->password_file) && !has(conf->username)) {
-        snprintf(err, errlen, "username: is required with password_file");
-        return -EINVAL;
+        report(opaque, "username", "is required with password_file");
+        problems++;
     }
-    return 0;
+    return problems ? -EINVAL : 0;
 }
 
 /* ---- the message (pure functions of their inputs) ---- */
@@ -671,9 +680,10 @@ static int init(const struct sdat_connector_env *env,
     const struct smtp_conf *conf = recipient->conf;
     struct smtp_ctx *ctx = NULL;
     char why[512] = "";
-    int r = check(recipient, err, errlen);
-    if (r < 0) {
-        return r;
+    int r;
+    struct sdat_key_first first = {.err = err, .errlen = errlen};
+    if (check_keys(recipient, sdat_key_report_first, &first) < 0) {
+        return -EINVAL;
     }
     ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
@@ -726,10 +736,10 @@ fail:
 const struct sdat_connector_ops sdat_connector_smtp = {
     .abi = SDAT_CONNECTOR_ABI,
     .name = "smtp",
-    .check = check,
     .init = init,
     .start = start,
     .poll = poll_deliveries,
     .destroy = destroy,
     .keys = &smtp_table,
+    .check_keys = check_keys,
 };

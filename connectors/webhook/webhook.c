@@ -111,34 +111,36 @@ static const struct sdat_key webhook_keys[] = {
 static const struct sdat_key_table webhook_table =
     SDAT_KEY_TABLE("webhook", struct webhook_conf, webhook_keys);
 
-static int check(const struct sdat_connector_recipient *recipient, char *err, size_t errlen)
+/* Every problem with the recipient's keys (the files are the core's). */
+static int check_keys(const struct sdat_connector_recipient *recipient, sdat_key_report_fn report,
+                      void *opaque)
 {
     const struct webhook_conf *conf = recipient->conf;
+    int problems = 0;
     if (!conf->url || !conf->url[0]) {
-        snprintf(err, errlen, "url: is required for the webhook connector");
-        return -EINVAL;
-    }
-    if (!is_https_url(conf->url)) {
-        snprintf(err, errlen, "url: must be an https:// URL");
-        return -EINVAL;
+        report(opaque, "url", "is required for the webhook connector");
+        problems++;
+    } else if (!is_https_url(conf->url)) {
+        report(opaque, "url", "must be an https:// URL");
+        problems++;
     }
     if (!conf->secret_file || !conf->secret_file[0]) {
-        snprintf(err, errlen, "secret_file: is required for the webhook connector");
-        return -EINVAL;
+        report(opaque, "secret_file", "is required for the webhook connector");
+        problems++;
     }
     if (conf->client_cert && !conf->client_key) {
-        snprintf(err, errlen, "client_key: is required with client_cert");
-        return -EINVAL;
+        report(opaque, "client_key", "is required with client_cert");
+        problems++;
     }
     if (conf->client_key && !conf->client_cert) {
-        snprintf(err, errlen, "client_cert: is required with client_key");
-        return -EINVAL;
+        report(opaque, "client_cert", "is required with client_key");
+        problems++;
     }
     if (!(conf->timeout > 0)) {
-        snprintf(err, errlen, "timeout: must be more than 0");
-        return -EINVAL;
+        report(opaque, "timeout", "must be more than 0");
+        problems++;
     }
-    return 0;
+    return problems ? -EINVAL : 0;
 }
 
 /* A path handed to libcurl as it is, so the "$CREDENTIALS_DIRECTORY/"
@@ -231,9 +233,10 @@ static int init(const struct sdat_connector_env *env,
 {
     const struct webhook_conf *conf = recipient->conf;
     struct webhook_ctx *ctx = NULL;
-    int r = check(recipient, err, errlen);
-    if (r < 0) {
-        return r;
+    int r;
+    struct sdat_key_first first = {.err = err, .errlen = errlen};
+    if (check_keys(recipient, sdat_key_report_first, &first) < 0) {
+        return -EINVAL;
     }
     ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
@@ -670,10 +673,10 @@ static int poll_(void *ctx, int timeout_ms)
 const struct sdat_connector_ops sdat_connector_webhook = {
     .abi = SDAT_CONNECTOR_ABI,
     .name = "webhook",
-    .check = check,
     .init = init,
     .start = start,
     .poll = poll_,
     .destroy = destroy,
     .keys = &webhook_table,
+    .check_keys = check_keys,
 };

@@ -237,7 +237,7 @@ static void free_origins(struct config_origins *o)
 }
 
 static int load(const char *path, const struct sdat_key_table *const *connectors,
-                int (*check)(const struct sdat_recipient *r, char *err, size_t errlen), bool files,
+                sdat_recipient_check_fn check, bool files,
                 struct sdat_config **ret_cfg, char **ret_errors);
 
 int sdat_config_load(const char *path, const struct sdat_key_table *const *connectors,
@@ -253,15 +253,14 @@ int sdat_config_load_reader(const char *path, const struct sdat_key_table *const
 }
 
 int sdat_config_load_checked(const char *path, const struct sdat_key_table *const *connectors,
-                             int (*check)(const struct sdat_recipient *r, char *err,
-                                          size_t errlen),
-                             struct sdat_config **ret_cfg, char **ret_errors)
+                             sdat_recipient_check_fn check, struct sdat_config **ret_cfg,
+                             char **ret_errors)
 {
     return load(path, connectors, check, true, ret_cfg, ret_errors);
 }
 
 static int load(const char *path, const struct sdat_key_table *const *connectors,
-                int (*check)(const struct sdat_recipient *r, char *err, size_t errlen), bool files,
+                sdat_recipient_check_fn check, bool files,
                 struct sdat_config **ret_cfg, char **ret_errors)
 {
     config_t lc;

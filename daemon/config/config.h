@@ -153,14 +153,20 @@ struct sdat_config {
  * quoted; a secret's contents never appear. */
 int sdat_config_load(const char *path, const struct sdat_key_table *const *connectors,
                      struct sdat_config **ret_cfg, char **ret_errors);
-/* As sdat_config_load, and check(r, err, errlen) for each recipient whose
- * connector is known (outbox's sdat_connector_check): on failure err is
- * "KEY: MESSAGE", reported at that connector key's line. Every check runs
- * whatever the others found, so one pass reports every problem. */
+/* A recipient's connector check (outbox's sdat_connector_check): every
+ * problem with its connector keys goes to report(opaque, KEY, ...), KEY
+ * relative to the recipient ("url") or NULL for the recipient as a whole;
+ * 0 when there was none, else a negative errno. */
+typedef int (*sdat_recipient_check_fn)(const struct sdat_recipient *r, sdat_key_report_fn report,
+                                       void *opaque);
+/* As sdat_config_load, and check for each recipient whose connector is
+ * known: each problem it reports is placed at that connector key's line
+ * (recipients.[3].url), else the recipient's; a refusal that reported
+ * nothing is reported at recipients.[3].connector. Every check runs whatever the
+ * others found, so one pass reports every problem. */
 int sdat_config_load_checked(const char *path, const struct sdat_key_table *const *connectors,
-                             int (*check)(const struct sdat_recipient *r, char *err,
-                                          size_t errlen),
-                             struct sdat_config **ret_cfg, char **ret_errors);
+                             sdat_recipient_check_fn check, struct sdat_config **ret_cfg,
+                             char **ret_errors);
 /* As sdat_config_load for a reader of the store (sdatctl's notifications,
  * show, reviews, dlq, status, audit, match, schedule, backup): the files the
  * configuration names (secrets, certificates, the nickname list, Kafka's

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,10 +251,43 @@ static void check_areas(struct sdat_config *cfg, const struct config_origins *o,
     }
 }
 
+/* Where a connector's reports about recipients.[index] go. */
+struct connector_report {
+    struct diag *d;
+    const struct config_origins *o;
+    size_t index;
+    int count;
+};
+
+/* A connector's report (sdat_key_report_fn): KEY one of its keys, placed
+ * at recipients.[index].KEY's line; NULL, or anything that is not a key's
+ * name, at the recipient's with the key's name kept in the message. */
+__attribute__((format(printf, 3, 4))) static void connector_report(void *opaque, const char *key,
+                                                                   const char *format, ...)
+{
+    struct connector_report *rep = opaque;
+    char message[512], path[96];
+    rep->count++;
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(message, sizeof message, format, ap);
+    va_end(ap);
+    size_t n = key ? strlen(key) : 0;
+    if (n > 0 && n < 64 && strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_") == n) {
+        snprintf(path, sizeof path, "recipients.[%zu].%s", rep->index, key);
+        check_add(rep->d, rep->o, path, "%s", message);
+    } else {
+        snprintf(path, sizeof path, "recipients.[%zu]", rep->index);
+        if (key) {
+            check_add(rep->d, rep->o, path, "%s: %s", key, message);
+        } else {
+            check_add(rep->d, rep->o, path, "%s", message);
+        }
+    }
+}
+
 static void check_recipients(const struct sdat_config *cfg, const struct config_origins *o,
-                             int (*recipient_check)(const struct sdat_recipient *, char *,
-                                                    size_t),
-                             struct diag *d)
+                             sdat_recipient_check_fn recipient_check, struct diag *d)
 {
     char key[96];
     for (size_t i = 0; i < cfg->n_recipients; i++) {
@@ -315,17 +349,16 @@ static void check_recipients(const struct sdat_config *cfg, const struct config_
                            (k->flags & SDAT_KEY_SECRET) != 0);
             }
         }
-        /* The connector's own checks (its table is the core's only view). */
-        char err[512] = "";
-        if (recipient_check && recipient_check(r, err, sizeof err) < 0) {
-            /* err is "KEY: MESSAGE", KEY one of the connector's keys. */
-            const char *colon = strstr(err, ": ");
-            if (colon && (size_t)(colon - err) < 64 && !memchr(err, ' ', (size_t)(colon - err))) {
-                snprintf(key, sizeof key, "recipients.[%zu].%.*s", i, (int)(colon - err), err);
-                check_add(d, o, key, "%s", colon + 2);
-            } else {
-                snprintf(key, sizeof key, "recipients.[%zu]", i);
-                check_add(d, o, key, "%s", err);
+        /* The connector's own checks (its table is the core's only view):
+         * every problem it reports, each at its key's line. */
+        if (recipient_check) {
+            struct connector_report rep = {.d = d, .o = o, .index = i};
+            int problem = recipient_check(r, connector_report, &rep);
+            if (problem < 0 && rep.count == 0) {
+                /* A refusal must never pass for a valid configuration. */
+                snprintf(key, sizeof key, "recipients.[%zu].connector", i);
+                check_add(d, o, key, "connector \"%s\" refused the recipient without saying why",
+                          r->connector);
             }
         }
     }
@@ -353,8 +386,7 @@ static void check_listen(const struct sdat_config *cfg, const struct config_orig
 }
 
 void config_check(const struct sdat_config *const_cfg, const struct config_origins *o,
-                  int (*recipient_check)(const struct sdat_recipient *, char *, size_t),
-                  bool files, struct diag *d)
+                  sdat_recipient_check_fn recipient_check, bool files, struct diag *d)
 {
     d->files = files;
     /* Normalising postcode entries and resolving @file: values write into

@@ -91,7 +91,6 @@ int32_t config_date(const char *s, bool *ok);
 /* Every check across keys, on a configuration as parsed, problems or not:
  * each reported at the line of the key it concerns. */
 void config_check(const struct sdat_config *cfg, const struct config_origins *o,
-                  int (*recipient_check)(const struct sdat_recipient *, char *, size_t),
-                  bool files, struct diag *d);
+                  sdat_recipient_check_fn recipient_check, bool files, struct diag *d);
 
 #endif

@@ -227,14 +227,9 @@ static const char *const months[] = {"January", "February", "March",     "April"
                                      "May",     "June",     "July",      "August",
                                      "September", "October", "November", "December"};
 
-/* "20 November 2026 at 22:14" in the zone; the text itself when it does
- * not parse. */
-static const char *when(const struct out *o, const char *s, char *buf, size_t len)
+/* The instant ms as "20 November 2026 at 22:14" in the zone. */
+static const char *when_ms(const struct out *o, int64_t ms, char *buf, size_t len)
 {
-    int64_t ms;
-    if (!s || sdat_datetime_parse(s, &ms) < 0) {
-        return s;
-    }
     int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
     int32_t days, sec;
     if (o->tz) {
@@ -248,6 +243,17 @@ static const char *when(const struct out *o, const char *s, char *buf, size_t le
     snprintf(buf, len, "%d %s %d at %02d:%02d", d, months[(m - 1) % 12], y, sec / 3600,
              sec / 60 % 60);
     return buf;
+}
+
+/* A date-time of the payload as when_ms has it; the text itself when it
+ * does not parse. */
+static const char *when(const struct out *o, const char *s, char *buf, size_t len)
+{
+    int64_t ms;
+    if (!s || sdat_datetime_parse(s, &ms) < 0) {
+        return s;
+    }
+    return when_ms(o, ms, buf, len);
 }
 
 /* "12 April 2016"; the text itself when it does not parse. */
@@ -400,6 +406,30 @@ static const char *route_reason_text(const char *reason)
         }
     }
     return reason;
+}
+
+/* The kind as a person calls it (delivery.md: a letter never shows the
+ * kind's token); NULL for a kind sdat does not know. */
+static const char *kind_title(const char *kind, bool school)
+{
+    static const char *const titles[][2] = {
+        {"da-incident", "Domestic abuse incident notification"},
+        {"da-incident-urgent", "Urgent domestic abuse incident notification"},
+        {"unmatched-child", "Unmatched child notification"},
+        {"review-needed", "Match to review"},
+        {"cpis-access", "CP-IS notification"},
+        {"delivery-failed", "Delivery failure notification"},
+        {"withdrawn", "Notification withdrawn"},
+    };
+    if (school && strcmp(kind, "da-incident") == 0) {
+        return "Operation Encompass notification";
+    }
+    for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++) {
+        if (strcmp(titles[i][0], kind) == 0) {
+            return titles[i][1];
+        }
+    }
+    return NULL;
 }
 
 /* ---- the kinds ---- */
@@ -570,13 +600,20 @@ static void delivery_failed(struct out *o, const json_t *p, const char *public_u
     const json_t *fr = json_object_get(p, "failed_recipient");
     const char *reason = str(p, "reason"), *who = str(fr, "name") ? str(fr, "name") : str(fr, "id");
     const char *failed_id = str(p, "failed_notification_id");
+    const char *failed_kind = str(p, "failed_kind");
     char s[500], url[1200], buf[32];
     const char *what = reason && strcmp(reason, "unacknowledged") == 0
                            ? "was delivered but has not been acknowledged in time"
                        : reason && strcmp(reason, "failed") == 0
                            ? "could not be delivered, and sdat has stopped trying"
                            : "has not been delivered in time; sdat is still trying";
-    snprintf(s, sizeof s, "A %s notification for %s %s.", str(p, "failed_kind") ? str(p, "failed_kind") : "",
+    /* The failed one's title as its own letter has it: a da-incident in
+     * the school's shape (see da_incident) is an Operation Encompass
+     * notification. */
+    const json_t *failed = json_object_get(p, "notification");
+    bool school_shape = json_object_get(json_object_get(failed, "incident"), "present") != NULL;
+    const char *failed_title = failed_kind ? kind_title(failed_kind, school_shape) : NULL;
+    snprintf(s, sizeof s, "%s for %s %s.", failed_title ? failed_title : "A notification",
              who ? who : "a recipient", what);
     para(o, s);
     snprintf(s, sizeof s,
@@ -585,7 +622,7 @@ static void delivery_failed(struct out *o, const json_t *p, const char *public_u
              who ? who : "the recipient");
     para(o, s);
     field(o, "Notification", failed_id);
-    field(o, "Kind", str(p, "failed_kind"));
+    field(o, "Kind", failed_title ? failed_title : failed_kind);
     if (who) {
         char line[300];
         snprintf(line, sizeof line, "%s (%s)", who, str(fr, "id") ? str(fr, "id") : "");
@@ -603,36 +640,19 @@ static void delivery_failed(struct out *o, const json_t *p, const char *public_u
     }
 }
 
-static void withdrawn(struct out *o, const json_t *p)
+/* The earlier notification by id and, when the caller knows it, date
+ * (delivery.md): the payload carries only the id. */
+static void withdrawn(struct out *o, const json_t *p, int64_t sent_ms)
 {
-    char s[300];
+    char s[300], at[64] = "", buf[48];
+    if (sent_ms > 0) {
+        snprintf(at, sizeof at, " of %s", when_ms(o, sent_ms, buf, sizeof buf));
+    }
     snprintf(s, sizeof s,
-             "Notification %s, which sdat sent to you earlier, was sent in error. Please delete "
+             "Notification %s%s, which sdat sent to you earlier, was sent in error. Please delete "
              "it, and any copies or notes made from it.",
-             str(p, "withdraws") ? str(p, "withdraws") : "");
+             str(p, "withdraws") ? str(p, "withdraws") : "", at);
     para(o, s);
-}
-
-static const char *kind_title(const char *kind, bool school)
-{
-    static const char *const titles[][2] = {
-        {"da-incident", "Domestic abuse incident notification"},
-        {"da-incident-urgent", "Urgent domestic abuse incident notification"},
-        {"unmatched-child", "Unmatched child notification"},
-        {"review-needed", "Match to review"},
-        {"cpis-access", "CP-IS notification"},
-        {"delivery-failed", "Delivery failure notification"},
-        {"withdrawn", "Notification withdrawn"},
-    };
-    if (school && strcmp(kind, "da-incident") == 0) {
-        return "Operation Encompass notification";
-    }
-    for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++) {
-        if (strcmp(titles[i][0], kind) == 0) {
-            return titles[i][1];
-        }
-    }
-    return NULL;
 }
 
 /* ---- the document ---- */
@@ -654,11 +674,12 @@ static int finish(struct out *o, const char *doc_title, struct sdat_letter *ret)
     html(&doc, "</title>\n</head>\n<body style=\"margin:0;padding:16px;background:#ffffff;"
                "color:#1a1a1a;font-family:Arial,Helvetica,sans-serif;font-size:15px;"
                "line-height:1.45\">\n");
-    html(&doc, "<article style=\"max-width:640px;overflow-wrap:anywhere\">\n");
+    /* main: a screen reader's landmark (axe-core: landmark-one-main, region) */
+    html(&doc, "<main>\n<article style=\"max-width:640px;overflow-wrap:anywhere\">\n");
     if (o->body.data) {
         html(&doc, o->body.data);
     }
-    html(&doc, "</article>\n</body>\n</html>\n");
+    html(&doc, "</article>\n</main>\n</body>\n</html>\n");
     /* The console's copy: without the inline styles (its policy allows
      * none), and its headings two levels down to sit under the page's h2.
      * Every value's '<' and '"' are escaped, so what is replaced is ours. */
@@ -728,7 +749,7 @@ int sdat_letter_render(const struct sdat_letter_in *in, struct sdat_letter *ret)
     } else if (strcmp(kind, "delivery-failed") == 0) {
         delivery_failed(&o, p, in->public_url);
     } else {
-        withdrawn(&o, p);
+        withdrawn(&o, p, in->withdraws_sent_ms);
     }
     if (strcmp(kind, "withdrawn") != 0) {
         if (in->guidance && in->guidance[0]) {
@@ -750,16 +771,21 @@ int sdat_letter_render(const struct sdat_letter_in *in, struct sdat_letter *ret)
 }
 
 int sdat_letter_link(const char *kind, const char *notification_id, const char *recipient_name,
-                     const char *public_url, struct sdat_letter *ret)
+                     const char *recipient_kind, const char *public_url,
+                     struct sdat_letter *ret)
 {
     struct out o = {0};
     char s[400], url[1200];
-    snprintf(s, sizeof s, "A %s notification for %s is waiting", kind ? kind : "",
+    bool school = recipient_kind && strcmp(recipient_kind, "school") == 0;
+    const char *what = kind ? kind_title(kind, school) : NULL;
+    /* The full letter's heading, which the reader then finds in the
+     * console; it names the kind and the recipient, nothing of the child. */
+    snprintf(s, sizeof s, "%s for %s", what ? what : "Safeguarding notification",
              recipient_name ? recipient_name : "you");
     title(&o, s);
-    para(&o, "sdat has a safeguarding notification for you. For the child's safety this email "
-             "holds none of its details: please read it in the sdat console, logging in with "
-             "your own token.");
+    para(&o, "It is waiting for you in the sdat console. For the child's safety this email "
+             "holds none of its details: please read it there, logging in with your own "
+             "token.");
     console_url(public_url, "notifications", notification_id, url, sizeof url);
     if (url[0]) {
         add_link(&o, "Read it at", "Read the notification in the console", url);

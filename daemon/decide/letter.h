@@ -7,6 +7,7 @@
 #define SDAT_LETTER_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "util/util.h"
 
@@ -19,6 +20,12 @@ struct sdat_letter_in {
     const sdat_tz_t *tz;      /* the deployment's timezone; NULL: UTC */
     const char *guidance;     /* guidance.KIND from the configuration, or NULL */
     const char *public_url;   /* http.public_url for console links, or NULL/"" */
+    /* withdrawn only: the date of the notification it withdraws (payload
+     * withdraws), which the payload does not carry: when it was delivered,
+     * or created if it never was (sdat_store_notification_sent_ms), in ms
+     * since the epoch; 0 when not known, and the letter names it by id
+     * alone. */
+    int64_t withdraws_sent_ms;
 };
 
 struct sdat_letter {
@@ -35,11 +42,15 @@ struct sdat_letter {
 int sdat_letter_render(const struct sdat_letter_in *in, struct sdat_letter *ret);
 
 /* The letter of link mode (content = "link"): no personal data, only that
- * a notification of KIND for RECIPIENT_NAME waits at
+ * a notification of kind (by its title, as the full letter's heading has
+ * it: recipient_kind "school" makes da-incident an "Operation Encompass
+ * notification") for recipient_name waits at
  * PUBLIC_URL/console/notifications/ID (or, without public_url, in the
- * console). kind and id are as validated by the schema. 0 or -ENOMEM. */
+ * console). kind and id are as validated by the schema; recipient_name and
+ * recipient_kind may be NULL. 0 or -ENOMEM. */
 int sdat_letter_link(const char *kind, const char *notification_id, const char *recipient_name,
-                     const char *public_url, struct sdat_letter *ret);
+                     const char *recipient_kind, const char *public_url,
+                     struct sdat_letter *ret);
 
 void sdat_letter_free(struct sdat_letter *letter); /* accepts NULL; zeroes it */
 

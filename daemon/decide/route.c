@@ -178,3 +178,48 @@ int sdat_route_child(const struct sdat_config *cfg, enum sdat_decision decision,
     *ret_n = 1;
     return 0;
 }
+
+int sdat_route_recheck(const struct sdat_config *cfg, const struct sdat_recipient *school,
+                       const json_t *register_child, const struct sdat_area *incident_area,
+                       int32_t on_days, int32_t incident_days,
+                       struct sdat_route ret_routes[SDAT_ROUTE_MAX], size_t *ret_n, char *err,
+                       size_t errlen)
+{
+    struct sdat_route routes[SDAT_ROUTE_MAX];
+    size_t n = 0;
+
+    if (!register_child) {
+        const struct sdat_recipient *mash =
+            incident_area && incident_area->mash
+                ? sdat_config_recipient(cfg, incident_area->mash)
+                : NULL;
+        if (!mash) {
+            snprintf(err, errlen, "the incident area has no MASH recipient");
+            return -ENOENT;
+        }
+        routes[n++] = (struct sdat_route){
+            .recipient = mash, .kind = "da-incident", .route_reason = "no-current-education"};
+    } else {
+        int r = sdat_route_child(cfg, SDAT_DECISION_MATCH, register_child, incident_area, on_days,
+                                 incident_days, routes, &n, err, errlen);
+        if (r < 0) {
+            return r;
+        }
+    }
+    /* Still at this school: whatever else the child's routes name today
+     * (a second school of a dual registration), the pending notification
+     * stands. Any other route, a school or not, replaces it. */
+    for (size_t k = 0; k < n; k++) {
+        if (routes[k].recipient == school) {
+            return 0;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (routes[k].school) {
+            routes[k].route_reason = "moved-school";
+        }
+        ret_routes[k] = routes[k];
+    }
+    *ret_n = n;
+    return 1;
+}

@@ -34,4 +34,23 @@ int sdat_route_child(const struct sdat_config *cfg, enum sdat_decision decision,
                      int32_t on_days, int32_t incident_days, struct sdat_route ret_routes[SDAT_ROUTE_MAX],
                      size_t *ret_n, char *err, size_t errlen);
 
+/* The re-check just before a school da-incident is delivered (flows.md §1
+ * "Re-check at delivery"): where register_child (NULL when it is no longer
+ * in the register) is to be told on date on_days, against school, the
+ * recipient the pending notification names. incident_area is the incident
+ * area (a matched child's area is its la_code's, else the incident area).
+ * 0 when the child is still at school (one of its routes is school):
+ * deliver as decided. 1 with *ret_n routes when it is not: the pending
+ * notification is superseded and the routes are told instead, a school
+ * among them with route_reason "moved-school", a child no longer in the
+ * register the incident area's MASH ("no-current-education"), otherwise
+ * the routing table's non-school rows (EHE, under-five, no current
+ * education, a school not in the directory). -ENOENT with a reason in err
+ * when the directory cannot route the child now (deliver as decided). */
+int sdat_route_recheck(const struct sdat_config *cfg, const struct sdat_recipient *school,
+                       const json_t *register_child, const struct sdat_area *incident_area,
+                       int32_t on_days, int32_t incident_days,
+                       struct sdat_route ret_routes[SDAT_ROUTE_MAX], size_t *ret_n, char *err,
+                       size_t errlen);
+
 #endif

@@ -10,33 +10,6 @@
 #include "incident_internal.h"
 #include "util/util.h"
 
-/* Where the child of n should be told today: the routes of a match for
- * register_child, or with gone (no longer in the register) the area's MASH.
- * 0 and routes, or 1 when they cannot be worked out now (deliver as
- * decided). */
-static int routes_today(struct incident_ctx *ic, const json_t *register_child, bool gone,
-                        int32_t today, struct sdat_route routes[SDAT_ROUTE_MAX],
-                        size_t *ret_n)
-{
-    const struct sdat_config *cfg = ic->e->cfg;
-    if (gone) {
-        const struct sdat_recipient *mash =
-            ic->area && ic->area->mash ? sdat_config_recipient(cfg, ic->area->mash) : NULL;
-        if (!mash) {
-            return 1;
-        }
-        routes[0] = (struct sdat_route){
-            .recipient = mash, .kind = "da-incident", .route_reason = "no-current-education"};
-        *ret_n = 1;
-        return 0;
-    }
-    if (sdat_route_child(cfg, SDAT_DECISION_MATCH, register_child, ic->area, today,
-                         ic->incident_days, routes, ret_n, ic->err, ic->errlen) < 0) {
-        return 1; /* the directory cannot route it now */
-    }
-    return 0;
-}
-
 /* n is superseded by the re-check, audited with why. */
 static int supersede(struct sdat_engine *e, const struct sdat_notification *n, bool gone,
                      int64_t now_ms)
@@ -64,11 +37,6 @@ static int notify_where_now(struct incident_ctx *ic, const struct sdat_notificat
                             const json_t *police_child, size_t index,
                             const json_t *register_child, bool gone)
 {
-    for (size_t k = 0; k < n_routes; k++) {
-        if (routes[k].school) {
-            routes[k].route_reason = "moved-school";
-        }
-    }
     ic->decisions = json_array();
     ic->created = json_array();
     int r = sdat_store_notifications_for_source(ic->e->st, n->source_key,
@@ -146,17 +114,19 @@ int sdat_engine_recheck(struct sdat_engine *e, const struct sdat_notification *n
     if (incident_times(&ic) < 0) {
         goto out;
     }
-    ic.area = sdat_config_area(cfg, school->la_code);
+    /* flows.md §1: a matched child's area is its la_code's, else the
+     * incident area; a child gone from the register has only the latter.
+     * The school's area stands in only if the directory no longer places
+     * the incident. */
+    ic.area = sdat_route_incident_area(cfg, doc);
     if (!ic.area) {
-        ic.area = sdat_route_incident_area(cfg, doc);
+        ic.area = sdat_config_area(cfg, school->la_code);
     }
-    if (routes_today(&ic, register_child, gone, today, routes, &n_routes) != 0) {
-        goto out; /* deliver as decided */
-    }
-    for (size_t k = 0; k < n_routes; k++) {
-        if (routes[k].recipient == school) {
-            goto out; /* still at this school */
-        }
+    /* The decision is sdat_route_recheck's (decide/route.c); here only
+     * what follows from it. */
+    if (sdat_route_recheck(cfg, school, gone ? NULL : register_child, ic.area, today,
+                           ic.incident_days, routes, &n_routes, err, sizeof err) != 1) {
+        goto out; /* still at this school, or not routable now: deliver as decided */
     }
     /* Moved (or no longer registered): supersede, and tell where the child
      * is now, on the new school's schedule from reported_at. */

@@ -18,10 +18,8 @@
 
 #define INBOX_MAX 100 /* per recipient, newest first */
 
-/* The session's token's recipients now, or NULL (none: not narrowed, or
- * the token is gone). */
-static const struct sdat_strv *recipients_of(const struct http_request *req,
-                                             const struct console_ctx *ctx)
+const struct sdat_strv *console_recipients_of(const struct http_request *req,
+                                              const struct console_ctx *ctx)
 {
     for (size_t i = 0; i < req->conf->n_tokens; i++) {
         const struct http_token *t = &req->conf->tokens[i];
@@ -43,9 +41,12 @@ static int inbox_row(const struct sdat_notification *n, void *opaque)
 {
     struct inbox *in = opaque;
     struct cbuf *b = in->b;
-    cb_raw(b, "<tr><td>");
+    /* Each row opens the notification (its letter), as the email's link. */
+    cb_raw(b, "<tr><td><a href=\"/console/notifications/");
     cb_esc(b, n->id);
-    cb_raw(b, "</td><td>");
+    cb_raw(b, "\">");
+    cb_esc(b, n->id);
+    cb_raw(b, "</a></td><td>");
     cb_esc(b, n->kind);
     cb_raw(b, "</td><td>");
     cb_esc(b, n->recipient);
@@ -57,19 +58,24 @@ static int inbox_row(const struct sdat_notification *n, void *opaque)
     if (n->acknowledged_ms) {
         cb_time(b, n->acknowledged_ms);
     } else if (strcmp(n->state, "delivered") == 0) {
-        cb_raw(b, "<form method=\"post\" class=\"ack\" action=\"/console/inbox/");
-        cb_esc(b, n->id);
-        cb_raw(b, "\">\n");
-        cb_csrf(b, in->ctx);
-        cb_raw(b, "<button type=\"submit\" aria-label=\"Acknowledge ");
-        cb_esc(b, n->id);
-        cb_raw(b, "\">Acknowledge</button>\n</form>");
+        console_ack_form(b, in->ctx, n->id);
     } else {
         cb_raw(b, "– (not delivered)");
     }
     cb_raw(b, "</td></tr>\n");
     in->n++;
     return 0;
+}
+
+void console_ack_form(struct cbuf *b, const struct console_ctx *ctx, const char *id)
+{
+    cb_raw(b, "<form method=\"post\" class=\"ack\" action=\"/console/inbox/");
+    cb_esc(b, id);
+    cb_raw(b, "\">\n");
+    cb_csrf(b, ctx);
+    cb_raw(b, "<button type=\"submit\" aria-label=\"Acknowledge ");
+    cb_esc(b, id);
+    cb_raw(b, "\">Acknowledge</button>\n</form>");
 }
 
 static int inbox_id(const char *id, void *opaque)
@@ -86,7 +92,7 @@ void console_get_inbox(sdat_http_t *http, struct http_request *req, struct http_
         return;
     }
     ctx.title = "Inbox";
-    const struct sdat_strv *rs = recipients_of(req, &ctx);
+    const struct sdat_strv *rs = console_recipients_of(req, &ctx);
     struct cbuf b = {0};
     char flash[512];
     console_session_take_flash(http_console_state(http), ctx.cookie, flash, sizeof flash);
@@ -153,7 +159,7 @@ void console_post_inbox(sdat_http_t *http, struct http_request *req, struct http
     ctx.title = "Inbox";
     /* As the API's ack for a narrowed token: a notification not of these
      * recipients, or none at all, is the same 403. */
-    const struct sdat_strv *rs = recipients_of(req, &ctx);
+    const struct sdat_strv *rs = console_recipients_of(req, &ctx);
     bool covered = false;
     if (http_notification_covered(http, req->id, rs, &covered) < 0) {
         console_message(ret, 503, &ctx, "Try again later", "The notification cannot be read now.");

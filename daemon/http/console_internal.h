@@ -115,5 +115,11 @@ void console_message(struct http_answer *ret, unsigned status, const struct cons
 const char *console_stylesheet_path(void);
 /* The CSRF field for a form of this session. */
 void cb_csrf(struct cbuf *b, const struct console_ctx *ctx);
+/* The recipients the session's token is narrowed to now (console_inbox.c),
+ * or NULL: not narrowed, or the token is gone. */
+const struct sdat_strv *console_recipients_of(const struct http_request *req,
+                                              const struct console_ctx *ctx);
+/* The Acknowledge form of one notification (POST /console/inbox/ID). */
+void console_ack_form(struct cbuf *b, const struct console_ctx *ctx, const char *id);
 
 #endif

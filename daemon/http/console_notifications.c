@@ -1,8 +1,12 @@
 /* The console's notification pages (console.md "Pages"): a search (GET
  * fields of ids, states and dates only: never personal data in a URL), one
  * notification with its timeline, audit records and payload and the forms
- * of the four operator actions (console_actions.c). Opening one is an
- * access: a record.viewed audit record (detail.what = notification). */
+ * of the four operator actions (console_actions.c). A token narrowed to
+ * recipients (delivery.md "What a person reads", link mode) opens its
+ * recipients' notifications only: the letter and an Acknowledge button.
+ * Opening one is an access: a record.viewed audit record (actor the
+ * person's name, detail.what = notification, detail.token the token's
+ * name: delivery.md, link mode). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -334,7 +338,7 @@ void console_get_notifications(sdat_http_t *http, struct http_request *req,
 /* ---- one notification ---- */
 
 struct view_job {
-    const char *id, *actor;
+    const char *id, *actor, *token; /* the person's name, the session's token's */
     /* out */
     char kind[40], recipient[128], state[16], source_key[200], route_reason[40], child_ref[40];
     char sha[72];
@@ -427,6 +431,11 @@ static int run_view(struct sdat_engine *e, void *arg, int64_t now_ms)
                                 .tz = tz,
                                 .guidance = sdat_config_guidance(e->cfg, j->kind),
                                 .public_url = e->cfg->http.public_url};
+    const char *withdraws = json_string_value(json_object_get(payload, "withdraws"));
+    if (withdraws &&
+        sdat_store_notification_sent_ms(e->st, withdraws, &in.withdraws_sent_ms) < 0) {
+        in.withdraws_sent_ms = 0; /* gone (retention) or unreadable: the id alone */
+    }
     struct sdat_letter letter;
     if (payload && sdat_letter_render(&in, &letter) == 0) {
         j->letter = letter.body;
@@ -441,7 +450,8 @@ static int run_view(struct sdat_engine *e, void *arg, int64_t now_ms)
     return sdat_audit_append(e->audit, e->st, now_ms, "record.viewed", j->actor,
                              json_pack("{s:s, s:s, s:s}", "notification_id", j->id, "recipient",
                                        j->recipient, "incident", j->source_key),
-                             json_pack("{s:s, s:s}", "what", "notification", "via", "console"));
+                             json_pack("{s:s, s:s, s:s}", "what", "notification", "via", "console",
+                                       "token", j->token));
 }
 
 static void view_job_clear(struct view_job *j)
@@ -594,7 +604,7 @@ static void action_form(struct cbuf *b, const struct console_ctx *ctx, const str
 static void item_page(sdat_http_t *http, struct http_request *req, struct http_answer *ret,
                       struct console_ctx *ctx)
 {
-    struct view_job j = {.id = req->id, .actor = ctx->sess.name};
+    struct view_job j = {.id = req->id, .actor = ctx->sess.name, .token = ctx->sess.token_name};
     int r = http_job(http, run_view, &j);
     if (r < 0) {
         view_job_clear(&j);
@@ -679,12 +689,74 @@ static void item_page(sdat_http_t *http, struct http_request *req, struct http_a
     cb_free(&b);
 }
 
+/* What the recipient's reader sees (the link of a link-mode email): the
+ * letter, when it was delivered and the Acknowledge button; nothing of
+ * the operator's (route, attempts, audit records, actions). */
+static void recipient_page(sdat_http_t *http, struct http_request *req, struct http_answer *ret,
+                           struct console_ctx *ctx)
+{
+    struct view_job j = {.id = req->id, .actor = ctx->sess.name, .token = ctx->sess.token_name};
+    int r = http_job(http, run_view, &j);
+    if (r < 0) {
+        view_job_clear(&j);
+        console_message(ret, 503, ctx, "Try again later", "The notification cannot be read now.");
+        return;
+    }
+    struct cbuf b = {0};
+    cb_raw(&b, "<h1>Notification ");
+    cb_esc(&b, j.id);
+    cb_raw(&b, "</h1>\n<dl class=\"facts\" id=\"notification\">\n");
+    fact(&b, "recipient", "Recipient", j.recipient);
+    fact(&b, "kind", "Kind", j.kind);
+    fact_time(&b, "Delivered", j.delivered_ms);
+    cb_raw(&b, "<dt>Acknowledgement</dt><dd id=\"acknowledged\">");
+    if (j.acknowledged_ms > 0) {
+        cb_raw(&b, "Acknowledged ");
+        cb_time(&b, j.acknowledged_ms);
+    } else if (strcmp(j.state, "delivered") == 0) {
+        console_ack_form(&b, ctx, j.id);
+    } else {
+        cb_raw(&b, "Not acknowledged");
+    }
+    cb_raw(&b, "</dd>\n</dl>\n");
+    if (j.letter) {
+        /* Built by decide/letter.c, every value escaped there. */
+        cb_raw(&b, "<section id=\"letter\" class=\"letter\">\n");
+        cb_raw(&b, j.letter);
+        cb_raw(&b, "</section>\n");
+    } else {
+        cb_raw(&b, "<p id=\"payload-removed\">The notification's contents were removed under "
+                   "retention.</p>\n");
+    }
+    view_job_clear(&j);
+    console_page(ret, 200, ctx, "Notification", &b);
+    cb_free(&b);
+}
+
 void console_get_notification(sdat_http_t *http, struct http_request *req,
                               struct http_answer *ret)
 {
     struct console_ctx ctx;
-    if (console_begin(http, req, ret, SDAT_ROLE_OPERATOR, &ctx)) {
+    if (!console_begin(http, req, ret, SDAT_ROLE_OPERATOR | SDAT_ROLE_ACK, &ctx)) {
+        return;
+    }
+    if (ctx.sess.roles & SDAT_ROLE_OPERATOR) {
         ctx.title = "Notifications";
         item_page(http, req, ret, &ctx);
+        return;
     }
+    /* As the inbox's Acknowledge: a notification not of the token's
+     * recipients, or none at all, is the same 403 (no probing for ids). */
+    ctx.title = "Inbox";
+    bool covered = false;
+    if (http_notification_covered(http, req->id, console_recipients_of(req, &ctx), &covered) < 0) {
+        console_message(ret, 503, &ctx, "Try again later", "The notification cannot be read now.");
+        return;
+    }
+    if (!covered) {
+        console_message(ret, 403, &ctx, "You cannot open this notification",
+                        "It is not a notification of your recipients.");
+        return;
+    }
+    recipient_page(http, req, ret, &ctx);
 }

@@ -57,14 +57,37 @@ struct sdat_connector_recipient sdat_connector_recipient_of(const struct sdat_re
     return (struct sdat_connector_recipient){.id = r->id, .conf = r->connector_conf};
 }
 
-int sdat_connector_check(const struct sdat_recipient *r, char *err, size_t errlen)
+int sdat_connector_check_ops(const struct sdat_connector_ops *ops, const struct sdat_recipient *r,
+                             sdat_key_report_fn report, void *opaque)
 {
-    const struct sdat_connector_ops *ops = sdat_connector_find(r->connector);
-    if (!ops || !r->connector_conf || !ops->check) {
+    if (!ops || !r->connector_conf) {
         return 0;
     }
     struct sdat_connector_recipient cr = sdat_connector_recipient_of(r);
-    return ops->check(&cr, err, errlen) < 0 ? -EINVAL : 0;
+    if (ops->abi >= 4) {
+        return ops->check_keys && ops->check_keys(&cr, report, opaque) < 0 ? -EINVAL : 0;
+    }
+    /* A connector written for ABI 3 or earlier: its first problem only, as
+     * "KEY: MESSAGE". */
+    char err[512] = "";
+    if (!ops->check || ops->check(&cr, err, sizeof err) >= 0) {
+        return 0;
+    }
+    const char *colon = strstr(err, ": ");
+    size_t n = colon ? (size_t)(colon - err) : 0;
+    if (n > 0 && n < 64 && !memchr(err, ' ', n)) {
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)n, err);
+        report(opaque, key, "%s", colon + 2);
+    } else {
+        report(opaque, NULL, "%s", err[0] ? err : "is not valid");
+    }
+    return -EINVAL;
+}
+
+int sdat_connector_check(const struct sdat_recipient *r, sdat_key_report_fn report, void *opaque)
+{
+    return sdat_connector_check_ops(sdat_connector_find(r->connector), r, report, opaque);
 }
 
 /* The environment and, behind it, the property pairs it points at. */

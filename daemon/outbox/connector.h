@@ -22,8 +22,10 @@
  * environment. ABI 3: a connector declares its recipient keys (keys) and
  * receives them filled in (sdat_connector_recipient), so that the core's
  * configuration holds no connector's fields and a connector sees nothing
- * of the core but this header and util. */
-#define SDAT_CONNECTOR_ABI 3
+ * of the core but this header and util. ABI 4: check_keys reports every
+ * problem with a recipient's keys, each at its key, where check stopped at
+ * the first (sdatd -t then showed one problem per recipient per run). */
+#define SDAT_CONNECTOR_ABI 4
 
 enum sdat_delivery_result {
     SDAT_DELIVERY_DONE = 0,
@@ -83,9 +85,12 @@ struct sdat_delivery {
 struct sdat_connector_ops {
     unsigned abi; /* SDAT_CONNECTOR_ABI at the time the connector was written */
     const char *name;
-    /* Checks the recipient's connector keys without side effects (sdatd -t).
-     * NULL: nothing to check. Fills err with "KEY: MESSAGE" (KEY relative to
-     * the recipient, e.g. "url: must start with https://"). */
+    /* Up to ABI 3: checks the recipient's connector keys without side
+     * effects (sdatd -t) and stops at the first problem: 0, or a negative
+     * errno and err filled with "KEY: MESSAGE" (KEY relative to the
+     * recipient, e.g. "url: must start with https://"). NULL: nothing to
+     * check. Superseded by check_keys, which the core calls instead when a
+     * connector of ABI 4 or later fills it; NULL in such a connector. */
     int (*check)(const struct sdat_connector_recipient *recipient, char *err, size_t errlen);
     /* Creates the per-recipient context. The recipient and env are borrowed
      * and outlive the context. Secrets are read here (sdat_secret_read). */
@@ -109,6 +114,15 @@ struct sdat_connector_ops {
      * struct of keys->size bytes (sdat_connector_recipient.conf), -t checks
      * the files they mark, and sdatd.conf(5) lists them. */
     const struct sdat_key_table *keys;
+    /* ABI 4: checks the recipient's connector keys without side effects
+     * (sdatd -t) and reports every problem it finds, each once, through
+     * report(opaque, KEY, FORMAT, ...) with KEY one of its keys ("url"; NULL
+     * for the recipient as a whole). It does not stop at the first: one run
+     * of -t shows them all, each at its key's line. The files its key table
+     * marks are checked by the core; it need not open them. 0 when it
+     * reported nothing, else -EINVAL. NULL: nothing to check. */
+    int (*check_keys)(const struct sdat_connector_recipient *recipient, sdat_key_report_fn report,
+                      void *opaque);
 };
 
 #endif

@@ -382,9 +382,10 @@ static struct flight *free_flight(sdat_outbox_t *outbox)
     return NULL;
 }
 
-void sdat_outbox_render_letters(const struct sdat_config *cfg, const struct sdat_recipient *r,
-                                const char *kind, const char *id, const char *payload,
-                                struct sdat_letter *letter, struct sdat_letter *link)
+void sdat_outbox_render_letters(const struct sdat_config *cfg, sdat_store_t *st,
+                                const struct sdat_recipient *r, const char *kind, const char *id,
+                                const char *payload, struct sdat_letter *letter,
+                                struct sdat_letter *link)
 {
     const sdat_tz_t *tz = NULL;
     json_t *doc = payload ? json_loads(payload, 0, NULL) : NULL;
@@ -398,11 +399,17 @@ void sdat_outbox_render_letters(const struct sdat_config *cfg, const struct sdat
                                 .tz = tz,
                                 .guidance = sdat_config_guidance(cfg, kind),
                                 .public_url = cfg->http.public_url};
+    const char *withdraws = json_string_value(json_object_get(doc, "withdraws"));
+    if (st && withdraws &&
+        sdat_store_notification_sent_ms(st, withdraws, &in.withdraws_sent_ms) < 0) {
+        in.withdraws_sent_ms = 0; /* gone (retention) or unreadable: the id alone */
+    }
     if (doc && sdat_letter_render(&in, letter) < 0) {
         *letter = (struct sdat_letter){0};
     }
     json_decref(doc);
-    if (sdat_letter_link(kind, id, r ? r->name : NULL, cfg->http.public_url, link) < 0) {
+    if (sdat_letter_link(kind, id, r ? r->name : NULL, in.recipient_kind, cfg->http.public_url,
+                         link) < 0) {
         *link = (struct sdat_letter){0};
     }
 }
@@ -451,8 +458,8 @@ static int start_one(const struct sdat_notification *n, void *opaque)
                                   .payload = f->payload,
                                   .payload_len = f->payload ? strlen(f->payload) : 0,
                                   .attempt = f->attempt};
-    sdat_outbox_render_letters(outbox->cfg, b ? b->recipient : NULL, f->kind, f->id, f->payload,
-                               &f->letter, &f->link);
+    sdat_outbox_render_letters(outbox->cfg, sc->e->st, b ? b->recipient : NULL, f->kind, f->id,
+                               f->payload, &f->letter, &f->link);
     f->d.letter_text = f->letter.text;
     f->d.letter_html = f->letter.html;
     f->d.link_text = f->link.text;

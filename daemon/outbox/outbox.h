@@ -17,13 +17,16 @@ typedef struct sdat_outbox sdat_outbox_t;
 struct sdat_letter;
 /* What a person reads for a delivery of payload (notification kind and id)
  * to r (may be NULL): the letter (decide/letter.h) in cfg's timezone with
- * guidance.KIND and http.public_url, and the link-mode letter. Either is
- * left zeroed (NULL parts) when it cannot be rendered; the caller frees
- * both with sdat_letter_free. The outbox hands them to connectors in
+ * guidance.KIND and http.public_url, and the link-mode letter. For a
+ * withdrawal the withdrawn notification's date is looked up in st (may be
+ * NULL: the letter then names it by id alone). Either letter is left
+ * zeroed (NULL parts) when it cannot be rendered; the caller frees both
+ * with sdat_letter_free. The outbox hands them to connectors in
  * struct sdat_delivery; connector-drive does the same. */
-void sdat_outbox_render_letters(const struct sdat_config *cfg, const struct sdat_recipient *r,
-                                const char *kind, const char *id, const char *payload,
-                                struct sdat_letter *letter, struct sdat_letter *link);
+void sdat_outbox_render_letters(const struct sdat_config *cfg, sdat_store_t *st,
+                                const struct sdat_recipient *r, const char *kind, const char *id,
+                                const char *payload, struct sdat_letter *letter,
+                                struct sdat_letter *link);
 
 /* Creates a connector context per recipient of cfg (borrowed; must outlive
  * the outbox). bootstrap_servers: the Kafka cluster in use (copied; may be
@@ -68,10 +71,17 @@ const struct sdat_connector_ops *sdat_connector_find(const char *name);
 const struct sdat_key_table *const *sdat_connector_key_tables(void);
 /* A configured recipient as its connector sees it (borrows r). */
 struct sdat_connector_recipient sdat_connector_recipient_of(const struct sdat_recipient *r);
-/* Runs r's connector check (sdat_config_load_checked's check): 0, or -EINVAL
- * and "KEY: MESSAGE" in err. A recipient whose connector is unknown passes
- * here: the configuration's own check names it. */
-int sdat_connector_check(const struct sdat_recipient *r, char *err, size_t errlen);
+/* Runs r's connector check (sdat_config_load_checked's check): every
+ * problem with its connector keys goes to report(opaque, KEY, ...), KEY
+ * relative to the recipient ("url") or NULL; 0 when there was none, else
+ * -EINVAL. A recipient whose connector is unknown passes here: the
+ * configuration's own check names it. */
+int sdat_connector_check(const struct sdat_recipient *r, sdat_key_report_fn report, void *opaque);
+/* As sdat_connector_check with the connector ops given (NULL passes): its
+ * check_keys from ABI 4, else its check's one "KEY: MESSAGE" reported at
+ * KEY, so that a connector written for ABI 3 keeps working. */
+int sdat_connector_check_ops(const struct sdat_connector_ops *ops, const struct sdat_recipient *r,
+                             sdat_key_report_fn report, void *opaque);
 /* The connectors' environment from cfg: bootstrap_servers (copied; may be
  * NULL), kafka.properties, delivery.give_up_after. Free with
  * sdat_connector_env_free; it must outlive the contexts made with it. */

@@ -157,6 +157,11 @@ int sdat_store_notifications_list(sdat_store_t *st, const char *state, int limit
 int sdat_store_notification_get(sdat_store_t *st, const char *id,
                                 int (*fn)(const struct sdat_notification *n, void *opaque),
                                 void *opaque);
+/* When notification id reached its recipient (its delivered_ms), or when
+ * it was created if it never was delivered: what a later notification that
+ * refers to it (a withdrawal) calls its date. 0, -ENOENT or -EIO;
+ * *ret_ms untouched on failure. */
+int sdat_store_notification_sent_ms(sdat_store_t *st, const char *id, int64_t *ret_ms);
 /* 0, or -ENOENT when there is no such notification. */
 int sdat_store_notification_set_state(sdat_store_t *st, const char *id, const char *state);
 /* Notifications that may need escalating at now_ms (scheduled or being

@@ -258,6 +258,22 @@ int sdat_store_notification_get(sdat_store_t *st, const char *id,
     return r < 0 ? r : found ? r : -ENOENT;
 }
 
+static int copy_sent_ms(const struct sdat_notification *n, void *opaque)
+{
+    *(int64_t *)opaque = n->delivered_ms > 0 ? n->delivered_ms : n->created_ms;
+    return 0;
+}
+
+int sdat_store_notification_sent_ms(sdat_store_t *st, const char *id, int64_t *ret_ms)
+{
+    int64_t ms = 0;
+    int r = sdat_store_notification_get(st, id, copy_sent_ms, &ms);
+    if (r == 0) {
+        *ret_ms = ms;
+    }
+    return r;
+}
+
 /* An UPDATE taking an instant (?1) and a notification id (?2). */
 static int update_ms_id(sdat_store_t *st, const char *sql, int64_t ms, const char *id)
 {

@@ -67,6 +67,26 @@ struct sdat_key_table {
     size_t size;
 };
 
+/* Reports one problem with the key KEY of a table's group (a connector
+ * recipient's "url"; NULL for the group as a whole): FORMAT and its
+ * arguments say what is wrong ("must be an https:// URL"), a configuration
+ * value quoted, a secret's contents never. The receiver places the problem
+ * at that key's line (sdatd -t), so a checker reports every problem it
+ * finds rather than stopping at the first. */
+typedef void (*sdat_key_report_fn)(void *opaque, const char *key, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A report (sdat_key_report_fn) that keeps the first problem reported as
+ * "KEY: MESSAGE" (or "MESSAGE" for a NULL key) in err, and counts them all:
+ * for a caller that wants one message, such as a connector's init. */
+struct sdat_key_first {
+    char *err;
+    size_t errlen;
+    int count;
+};
+void sdat_key_report_first(void *opaque, const char *key, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Entries of a connector's table (scalar keys only), for struct TYPE. */
 #define SDAT_KEY_S(NAME, TYPE, FIELD, FLAGS, DESC)                                              \
     {.name = (NAME), .type = SDAT_KEY_STRING, .offset = offsetof(TYPE, FIELD), .flags = (FLAGS), \

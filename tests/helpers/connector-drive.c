@@ -143,7 +143,7 @@ int main(int argc, char **argv)
                                       .payload = payload,
                                       .payload_len = len,
                                       .attempt = attempt};
-        sdat_outbox_render_letters(cfg, r, s->d.kind, s->id, payload, &s->letter, &s->link);
+        sdat_outbox_render_letters(cfg, NULL, r, s->d.kind, s->id, payload, &s->letter, &s->link);
         s->d.letter_text = s->letter.text;
         s->d.letter_html = s->letter.html;
         s->d.link_text = s->link.text;

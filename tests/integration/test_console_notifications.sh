@@ -143,7 +143,7 @@ check "  the letter the recipient reads (decide/letter.h) above the payload, wit
     has "$T/one.html" 're.search(r"<section id=\"letter\" class=\"letter\">\s*<article>\s*<h3>Operation Encompass notification for [^<]+</h3>", h) and "<dt>Child</dt><dd>Adaline Lovelock</dd>" in h and h.index("id=\"letter\"") < h.index("<pre id=\"payload\"") and " style=" not in h[h.index("id=\"letter\""):h.index("<pre id=\"payload\"")]'
 check "  the forms cancel, resend, redirect (a select of recipients), withdraw, each with a labelled reason and the csrf field" \
     has "$T/one.html" 'all(re.search(r"<form method=\"post\" id=\"%s\" action=\"/console/notifications/[^\"]+/%s\">\s*<input type=\"hidden\" name=\"csrf\" value=\"[0-9a-f]{32}\">" % (a, a), h) and "<label for=\"%s-reason\">" % a in h and "id=\"%s-reason\" name=\"reason\"" % a in h for a in ("cancel","resend","redirect","withdraw")) and re.search(r"<select id=\"redirect-recipient\" name=\"recipient\" required>\s*<option value=\"school:100002\">", h) and "<option value=\"school:100001\">" not in h'
-check "  opening it wrote record.viewed (actor = the name, subject = the notification, what = notification, via console)" \
+check "  opening it wrote record.viewed (actor = the name, subject = the notification, what = notification, via console, the token's name)" \
     $PY - "$T/state/sdat.db" "$N3" "$NAME" "$VIEWS0" <<'PY'
 import json, sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
@@ -151,7 +151,7 @@ recs = [json.loads(r[0]) for r in db.execute("SELECT record FROM audit WHERE typ
 assert len(recs) == int(sys.argv[4]) + 1, recs
 r = recs[-1]
 assert r["actor"] == sys.argv[3] and r["subject"]["notification_id"] == sys.argv[2], r
-assert r["detail"] == {"what": "notification", "via": "console"}, r
+assert r["detail"] == {"what": "notification", "via": "console", "token": "mash-desk"}, r
 PY
 check "  an unknown notification answers 404" \
     test "$(curl -s -b "sdat_console=$C" -o /dev/null -w '%{http_code}' "$B/console/notifications/n_0000")" = 404
@@ -187,6 +187,19 @@ check "withdrawing another with a reason holding markup: a withdrawal is sent" \
 W=$(grep -o 'Withdrawal sent: <a href="/console/notifications/n_[0-9a-f]*' "$T/withdrawn.html" | sed 's|.*/||')
 check "  the withdrawal's page shows the reason from the store escaped (payload and audit detail), never as markup" \
     sh -c "curl -s -b 'sdat_console=$C' '$B/console/notifications/$W' >'$T/w.html'; grep -q 'Sent in error &lt;script&gt;alert(2)&lt;/script&gt;' '$T/w.html' && grep -q 'N. &lt;script&gt;alert(1)&lt;/script&gt; Desk' '$T/w.html' && ! grep -q '<script' '$T/w.html'"
+check "  its letter names the withdrawn one by id and by the date it was delivered (the store's, in the zone)" \
+    $PY - "$T/state/sdat.db" "$N4" "$T/w.html" <<'PY'
+import datetime, sqlite3, sys, zoneinfo
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+ms = db.execute("SELECT coalesce(delivered_ms, created_ms) FROM notifications WHERE id = ?",
+                (sys.argv[2],)).fetchone()[0]
+at = datetime.datetime.fromtimestamp(ms / 1000, zoneinfo.ZoneInfo("Europe/London"))
+want = "Notification %s of %d %s at %s, which sdat sent to you earlier, was sent in error." % (
+    sys.argv[2], at.day, at.strftime("%B %Y"), at.strftime("%H:%M"))
+page = open(sys.argv[3], encoding="utf-8").read()
+letter = page[page.index('id="letter"'):page.index('<pre id="payload"')]
+sys.exit(0 if want in letter else 1)
+PY
 N5=$(db "SELECT id FROM notifications WHERE source_key LIKE '%N-5' AND recipient = 'school:100001'")
 check "redirecting a third to the other school: the new notification is linked" \
     sh -c "curl -s -b 'sdat_console=$C' -o /dev/null --data 'csrf=$CSRF&recipient=school%3A100002&reason=Moved+school' '$B/console/notifications/$N5/redirect' && curl -s -b 'sdat_console=$C' '$B/console/notifications/$N5' | grep -q 'New notification: <a href=\"/console/notifications/n_'"

@@ -148,4 +148,57 @@ for key in ("match_threshold", "review_threshold", "match_margin", "unplaced_thr
     assert value >= default, (key, value, default)
     print("# %s = %s (default %s)" % (key, value, default))
 PY
+# -t reports every problem in one pass, each at its key's line (issue 25):
+# a dangling reference does not hide the connectors' problems, and a
+# connector reports all of its own, not only its first.
+B="$T/several"
+mkdir -p "$B"
+echo "synthetic-webhook-secret" >"$B/webhook.key"
+chmod 644 "$B/webhook.key"
+echo "synthetic certificate" >"$B/client.pem"
+cat >"$B/sdatd.conf" <<CONF
+state_dir = "$B/state";
+kafka = { embedded = true; }; http = { listen = "127.0.0.1:0"; };
+lawful_basis = { da_incident = "A"; da_incident_urgent = "B"; unmatched_child = "C"; review_needed = "D"; cpis_access = "E"; delivery_failed = "F"; withdrawn = "G"; };
+# line 4
+areas = ( { la_code = "831"; name = "Test City"; mash = "la:831:nosuch"; } );
+recipients = (
+  { id = "la:831:mash"; kind = "mash"; la_code = "831"; name = "Test MASH";
+    connector = "webhook";
+    url = "http://mash.example.org/hook";
+    secret_file = "$B/webhook.key";
+    client_cert = "$B/client.pem"; },
+  { id = "la:831:ehe"; kind = "ehe"; la_code = "831"; name = "Test EHE";
+    connector = "smtp";
+    url = "smtp://mail.example.org";
+    from = "nobody";
+    to = [ "ehe@example.org", "not an address" ];
+    content = "summary"; }
+);
+CONF
+"$SDATD" -t -c "$B/sdatd.conf" >"$B/t.out" 2>&1
+rc=$?
+check "sdatd -t exits 78 for a configuration with several problems" test "$rc" -eq 78
+python3 - "$B/sdatd.conf" "$B/t.out" <<'PY' && ok "one -t run lists every problem, each as FILE:LINE: KEY at its key's line" || { notok "one -t run lists every problem, each as FILE:LINE: KEY at its key's line"; sed 's/^/# /' "$B/t.out"; }
+import sys
+conf, out = sys.argv[1], open(sys.argv[2]).read()
+want = {
+    (5, "areas.[0].mash"),                  # a dangling reference (the core)
+    (9, "recipients.[0].url"),              # http:// (the webhook connector)
+    (10, "recipients.[0].secret_file"),     # readable by group (the core, from the key table)
+    (7, "recipients.[0].client_key"),       # absent, with client_cert: its recipient's line
+    (15, "recipients.[1].from"),            # the smtp connector, three of its keys
+    (16, "recipients.[1].to"),
+    (17, "recipients.[1].content"),
+}
+got = set()
+for line in out.splitlines():  # FILE:LINE: KEY: MESSAGE
+    assert line.startswith(conf + ":"), line
+    number, key, _ = line[len(conf) + 1:].split(": ", 2)
+    got.add((int(number), key))
+assert got == want, "missing %s, unexpected %s" % (sorted(want - got), sorted(got - want))
+assert "synthetic" not in out, "a secret's contents appeared"
+print("# %d problems in one run" % len(got))
+PY
+
 echo "# done"

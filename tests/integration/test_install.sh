@@ -34,6 +34,7 @@ check "make install runs no systemctl, systemd-sysusers or systemd-tmpfiles" sh 
     echo usr/local/lib/sysusers.d/sdat.conf
     echo usr/local/lib/tmpfiles.d/sdat.conf
     echo usr/local/share/sdat/nicknames.txt
+    echo usr/local/share/sdat/sdat.rules.yml
     for f in schemas/*.json; do echo "usr/local/share/sdat/schemas/${f#schemas/}"; done
     # sdatd(8), sdatd.conf(5), sdatctl(1), sdat-receivers(7): those whose
     # source is written
@@ -56,8 +57,18 @@ modes() { stat -c '%a' "$@" | tr '\n' ' '; }
 check "binaries 0755, data and units 0644, /etc/sdat and /etc/sdat/keys 0750" test \
     "$(modes "$ROOT/usr/local/sbin/sdatd" "$ROOT/usr/local/bin/sdatctl" "$UNIT" \
         "$ROOT/usr/local/lib/sysusers.d/sdat.conf" "$ROOT/usr/local/lib/tmpfiles.d/sdat.conf" \
-        "$ROOT/usr/local/share/sdat/nicknames.txt" "$ROOT/etc/sdat" "$ROOT/etc/sdat/keys")" = \
-    "755 755 644 644 644 644 750 750 "
+        "$ROOT/usr/local/share/sdat/nicknames.txt" "$ROOT/usr/local/share/sdat/sdat.rules.yml" \
+        "$ROOT/etc/sdat" "$ROOT/etc/sdat/keys")" = \
+    "755 755 644 644 644 644 644 750 750 "
+check "the alert rules are installed as written (DATADIR/sdat/sdat.rules.yml, OPERATING.md)" sh -c \
+    'cmp -s config/sdat.rules.yml "$1" && grep -qF "/usr/local/share/sdat/sdat.rules.yml" docs/OPERATING.md' \
+    sh "$ROOT/usr/local/share/sdat/sdat.rules.yml"
+if command -v promtool >/dev/null 2>&1; then
+    check "promtool check rules accepts the installed rules" sh -c \
+        'promtool check rules "$1" >"$2" 2>&1' sh "$ROOT/usr/local/share/sdat/sdat.rules.yml" "$T/promtool.out"
+else
+    notok "promtool is installed (make deps: Debian's prometheus)"
+fi
 check "the unit and tmpfiles.d file are filled: no @VARIABLE@ is left" \
     sh -c '! grep -n "@[A-Z]*@" "$1" "$2"' sh "$UNIT" "$ROOT/usr/local/lib/tmpfiles.d/sdat.conf"
 check "the unit runs the installed daemon with the installed configuration" \
@@ -78,6 +89,8 @@ make -s --no-print-directory install DESTDIR="$T/usr-root" BUILD="$SDAT_BUILD" P
 check "PREFIX=/usr installs the unit in /usr/lib/systemd/system running /usr/sbin/sdatd" \
     grep -qx 'ExecStart=/usr/sbin/sdatd -c /etc/sdat/sdatd.conf' \
     "$T/usr-root/usr/lib/systemd/system/sdatd.service"
+check "PREFIX=/usr installs the alert rules as /usr/share/sdat/sdat.rules.yml" \
+    test -f "$T/usr-root/usr/share/sdat/sdat.rules.yml"
 
 # --- systemd-analyze security (S6) -----------------------------------------
 if command -v systemd-analyze >/dev/null 2>&1; then

@@ -234,16 +234,18 @@ sed 's/mash = "la:831:mash"; ehe/mash = "la:831:nosuch"; ehe/' "$T/sdatd.conf" >
 bad "a recipient id that does not exist exits 78 naming the key" "$T/dangling.conf" "^$T/dangling.conf:[0-9]*: areas.\[0\].mash:"
 # One pass reports every problem, each at its key's line: an http:// webhook
 # URL is not hidden by a dangling reference, nor a secret's mode (line 5,
-# not line 1) by either.
+# not line 1) by either, and the webhook connector reports its missing
+# secret_file as well as its URL (at the recipient's line: it is absent).
 echo "synthetic" >"$T/ack.key"
 chmod 644 "$T/ack.key"
 sed -e "s|calendar = \"test\"; connector = \"file\"; directory = \"$T/spool\"; },|calendar = \"test\"; connector = \"webhook\"; url = \"http://school.example/hook\"; },|" \
     -e "s|listen = \"127.0.0.1:0\"; };|listen = \"127.0.0.1:0\"; ack_key_file = \"$T/ack.key\"; };|" \
     "$T/dangling.conf" >"$T/several.conf"
 "$SDATD" -t -c "$T/several.conf" 2>"$T/several.err"
-check "sdatd -t reports a dangling reference, an http:// URL and a key's mode in one pass" \
+check "sdatd -t reports a dangling reference, an http:// URL, no secret_file and a key's mode in one pass" \
     sh -c "grep -q '^$T/several.conf:12: areas.\[0\].mash: recipient' '$T/several.err' &&
            grep -q '^$T/several.conf:16: recipients.\[0\].url: must be an https:// URL' '$T/several.err' &&
+           grep -q '^$T/several.conf:15: recipients.\[0\].secret_file: is required' '$T/several.err' &&
            grep -q '^$T/several.conf:5: http.ack_key_file: .* readable by group or others' '$T/several.err' &&
-           [ \$(wc -l <'$T/several.err') -eq 3 ]"
+           [ \$(wc -l <'$T/several.err') -eq 4 ]"
 echo "# done"

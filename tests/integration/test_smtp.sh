@@ -9,7 +9,9 @@
 # untrusted certificate or the wrong host name is a retry with nothing sent;
 # AUTH from a password_file works and never shows the password; a refused
 # recipient fails and sends nothing; a 451 is a retry; two addresses both
-# receive; deliveries run at once; sdatd -t refuses bad smtp keys.
+# receive; deliveries run at once; sdatd -t refuses bad smtp keys; and, with
+# the daemon itself, a withdrawal's letter names the withdrawn notification
+# by id and by the delivery date the outbox found in the store.
 . tests/integration/lib.sh
 DRIVE="$SDAT_BUILD/tests/connector-drive"
 ID=n_5d41402abc4b2a76b9719d911017c592
@@ -232,7 +234,8 @@ elif what == "link":
     leaked = [v for v in values if v.lower() in everything]
     url = "https://sdat.test/console/notifications/" + nid
     ok = (len(values) >= 10 and not leaked and url in decoded
-          and "da-incident" in decoded
+          and "Domestic abuse incident notification for Test smtp:link" in decoded
+          and "da-incident" not in decoded
           and not [p for p in parts if p.get_content_type() == "application/json"])
     if leaked:
         print("link mode leaked %d payload values" % len(leaked), file=sys.stderr)
@@ -390,4 +393,73 @@ check "sdatd -t refuses a to address that is not one" \
 check "sdatd -t refuses a content that is neither full nor link" \
     refused_by_t content "smtp://127.0.0.1:25" 'to = [ "mash@la.test" ]; content = "summary";' \
     'recipients.[0].content: "summary" is not full or link'
+
+# The daemon itself, end to end: a school's da-incident goes out by smtp,
+# the operator withdraws it, and the withdrawal's letter names it by id and
+# by the date it was delivered, which the outbox looked up in the store
+# (delivery.md: "by id and date"; the payload carries only the id).
+unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+start_broker --partitions 1 --topic police.da-incidents || exit 1
+HTTP_PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+OPS_TOKEN="ops-$(openssl rand -hex 16)"
+(umask 077 && printf '%s\n' "$OPS_TOKEN" >"$T/ops-token")
+cat >"$T/daemon.conf" <<CONF
+state_dir = "$T/daemon-state";
+instance_id = "it-smtp-daemon";
+kafka = { bootstrap_servers = "$BS"; group_id = "sdatd-it-smtp"; };
+http = { listen = "127.0.0.1:$HTTP_PORT"; public_url = "https://sdat.test";
+         tokens = ( { name = "mash-desk"; sha256 = "$(printf '%s' "$OPS_TOKEN" | sha256sum | cut -d' ' -f1)"; roles = [ "operator" ]; } ); };
+lawful_basis = { da_incident = "A"; da_incident_urgent = "B"; unmatched_child = "C";
+                 review_needed = "D"; cpis_access = "E"; delivery_failed = "F"; withdrawn = "G"; };
+calendars = ( { id = "always"; weekdays = [ "mon", "tue", "wed", "thu", "fri", "sat", "sun" ];
+                release_time = "00:00"; close_time = "23:59";
+                terms = ( [ "2020-01-01", "2035-12-31" ] ); } );
+areas = ( { la_code = "831"; name = "Test City"; postcode_districts = [ "DE22" ]; mash = "la:831:mash"; } );
+forces = ( { id = "derbyshire"; default_area = "831"; } );
+recipients = (
+  { id = "school:100001"; kind = "school"; la_code = "831"; name = "Test Primary"; urn = "100001";
+    calendar = "always"; connector = "smtp"; url = "smtp://127.0.0.1:$PORT_starttls";
+    from = "sdat@sdat.test"; to = [ "dsl@school.test" ]; ca_file = "$PKI/ca.pem"; timeout = 10; },
+  { id = "la:831:mash"; kind = "mash"; la_code = "831"; name = "Test MASH"; connector = "file";
+    directory = "$T/daemon-spool"; }
+);
+CONF
+printf '%s\n' '{"schema":"council.child/1","child_id":"WD-1","la_code":"831","given_name":"Wren","family_name":"Withdrawood","dob":"2016-05-06","address":{"line1":"9 Example Road","postcode":"DE22 9AA"},"education":[{"urn":"100001","start":"2024-09-01"}]}' >"$T/wd-child.jsonl"
+"$SDATCTL" -c "$T/daemon.conf" import children "$T/wd-child.jsonl" >"$T/wd-import.out" 2>&1
+check "daemon: the register is imported" grep -q "imported 1 children" "$T/wd-import.out"
+start_sdatd "$T/daemon.conf" "$T/daemon.log"
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+printf 'derbyshire/WD-1|{"schema":"police.da-incident/1","force":"derbyshire","incident_id":"WD-1","version":1,"occurred_at":"%s","reported_at":"%s","location":{"address":"9 Example Road","postcode":"DE22 9AA"},"risk":"medium","children":[{"ref":"c1","given_name":"Wren","family_name":"Withdrawood","dob":"2016-05-06","present":true,"resident":true}],"circumstances":"Synthetic.","officer":{"id":"PC-1","name":"PC Test"}}\n' \
+    "$NOW" "$NOW" | kcat -P -b "$BS" -t police.da-incidents -K '|' 2>>"$T/kcat.err"
+ddb() { sqlite3 "file:$T/daemon-state/sdat.db?mode=ro" "$1" 2>/dev/null; }
+school_delivered() { [ "$(ddb "SELECT count(*) FROM notifications WHERE kind = 'da-incident' AND recipient = 'school:100001' AND state = 'delivered'")" = 1 ]; }
+check "daemon: the school's notification is delivered by smtp" wait_for 60 school_delivered
+WN=$(ddb "SELECT id FROM notifications WHERE kind = 'da-incident' AND recipient = 'school:100001'")
+"$SDATCTL" -c "$T/daemon.conf" --url "http://127.0.0.1:$HTTP_PORT" --token-file "$T/ops-token" \
+    notification withdraw "$WN" \
+    --reason "Sent in error" --by "Test Desk" >"$T/withdraw.out" 2>&1
+withdrawal_delivered() { [ "$(ddb "SELECT count(*) FROM notifications WHERE kind = 'withdrawn' AND recipient = 'school:100001' AND state = 'delivered'")" = 1 ]; }
+check "daemon: the operator's withdrawal is delivered by smtp" wait_for 60 withdrawal_delivered
+check "  its letter (text and HTML) names the withdrawn one by id and by its delivery date in the zone" \
+    $PY - "$T/daemon-state/sdat.db" "$WN" "$T/starttls" <<'PY'
+import datetime, email, email.policy, glob, sqlite3, sys, zoneinfo
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+nid = sys.argv[2]
+ms = db.execute("SELECT delivered_ms FROM notifications WHERE id = ?", (nid,)).fetchone()[0]
+at = datetime.datetime.fromtimestamp(ms / 1000, zoneinfo.ZoneInfo("Europe/London"))
+want = "Notification %s of %d %s at %s, which sdat sent to you earlier, was sent in error." % (
+    nid, at.day, at.strftime("%B %Y"), at.strftime("%H:%M"))
+found = False
+for path in sorted(glob.glob(sys.argv[3] + "/*.eml")):
+    msg = email.message_from_bytes(open(path, "rb").read(), policy=email.policy.default)
+    if not msg["Subject"].startswith("Safeguarding notification withdrawn "):
+        continue
+    parts = {p.get_content_type(): p.get_content() for p in msg.walk()
+             if p.get_content_maintype() == "text"}
+    found = (want in parts.get("text/plain", "") and want in parts.get("text/html", "")
+             and "Notification withdrawn for Test Primary" in parts.get("text/plain", ""))
+    if not found:
+        print("withdrawal letter: %r not in %s" % (want, path), file=sys.stderr)
+sys.exit(0 if found else 1)
+PY
 echo "# done"

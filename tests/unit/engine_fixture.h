@@ -41,7 +41,9 @@ static const char config_text[] =
     ");\n"
     "areas = ( { la_code = \"831\"; name = \"Test City\"; postcode_districts = [ \"DE22\", \"DE23\" ];\n"
     "  mash = \"la:831:mash\"; ehe = \"la:831:ehe\"; early_years = \"la:831:ey\";\n"
-    "  education_safeguarding = \"la:831:edsg\"; } );\n"
+    "  education_safeguarding = \"la:831:edsg\"; },\n"
+    "  { la_code = \"832\"; name = \"Next County\"; postcode_districts = [ \"S40\" ];\n"
+    "    mash = \"la:832:mash\"; } );\n"
     "forces = ( { id = \"derbyshire\"; default_area = \"831\"; } );\n"
     "recipients = (\n"
     "  { id = \"school:1\"; kind = \"school\"; la_code = \"831\"; name = \"S1\"; urn = \"100001\";\n"
@@ -57,7 +59,9 @@ static const char config_text[] =
     "  { id = \"la:831:ey\"; kind = \"early_years\"; la_code = \"831\"; name = \"EY\"; connector = \"file\";\n"
     "    directory = \"%s/spool\"; },\n"
     "  { id = \"la:831:edsg\"; kind = \"education_safeguarding\"; la_code = \"831\"; name = \"EdSG\";\n"
-    "    connector = \"file\"; directory = \"%s/spool\"; }\n"
+    "    connector = \"file\"; directory = \"%s/spool\"; },\n"
+    "  { id = \"la:832:mash\"; kind = \"mash\"; la_code = \"832\"; name = \"MASH 2\"; connector = \"file\";\n"
+    "    directory = \"%s/spool\"; }\n"
     ");\n";
 
 /* Synthetic register children: an NHS number is what matches them. */
@@ -90,7 +94,7 @@ static const char *const children[] = {
 static inline void engine_setup(void)
 {
     fixture_dir_make(dir, sizeof dir, "engine");
-    fixture_write(dir, "sdatd.conf", config_text, dir, dir, dir, dir, dir, dir, dir, dir);
+    fixture_write(dir, "sdatd.conf", config_text, dir, dir, dir, dir, dir, dir, dir, dir, dir);
     engine = fixture_engine_open(dir, &cfg, &st, &schemas, &audit);
     cr_assert_eq(sdat_store_begin(st), 0);
     for (size_t i = 0; i < sizeof children / sizeof children[0]; i++) {

@@ -789,8 +789,9 @@ Test(config, one_pass_reports_every_problem_each_at_its_keys_line)
              "  checkpoint_key_file = \"%s\"; };\n",   /* 20 */
              ack, audit);
     snprintf(text, sizeof text, "%s%s", base_conf, tail);
-    /* An unknown key (line 5), a dangling reference (line 8) and an
-     * http:// webhook URL (line 12). */
+    /* An unknown key (line 5), a dangling reference (line 8) and a webhook
+     * with an http:// URL (line 12) and no secret_file (its recipient's
+     * line, 11): the connector reports both. */
     static const char *const edits[][2] = {
         {"kafka = { embedded = true; };", "kafka = { embedded = true; colour = 1; };"},
         {"mash = \"la:831:mash\"; } );", "mash = \"la:831:nosuch\"; } );"},
@@ -815,6 +816,7 @@ Test(config, one_pass_reports_every_problem_each_at_its_keys_line)
         ":5: kafka.colour: unknown key",
         ":8: areas.[0].mash: recipient \"la:831:nosuch\" does not exist",
         ":12: recipients.[0].url: must be an https:// URL",
+        ":11: recipients.[0].secret_file: is required for the webhook connector",
         ":17: http.ack_key_file: ",
         ":20: audit.checkpoint_key_file: ",
     };
@@ -823,7 +825,7 @@ Test(config, one_pass_reports_every_problem_each_at_its_keys_line)
         snprintf(line, sizeof line, "%s%s", path, want[i]);
         cr_assert(strstr(errors, line) != NULL, "wanted \"%s\" in:\n%s", line, errors);
     }
-    cr_assert_eq(count_lines(errors), 5, "exactly the five problems:\n%s", errors);
+    cr_assert_eq(count_lines(errors), 6, "exactly the six problems:\n%s", errors);
     cr_assert_null(strstr(errors, "synthetic"), "a secret never appears: %s", errors);
     free(errors);
     free(path);

@@ -390,3 +390,37 @@ Test(engine, a_register_tombstone_with_a_key_that_is_no_id_is_dead_lettered_at_s
     cr_assert_neq(sdat_store_child_get(st, "T-1", &child), 0);
     json_decref(child);
 }
+
+/* flows.md §1: "A matched child's area is the area with the child's
+ * la_code, else the incident area", and at delivery a child with no
+ * current spell "goes to its area's mash". A child of an authority the
+ * directory does not configure (999), at school:1 (area 831), in an
+ * incident at S40 (area 832), who left school:1 before the release: the
+ * incident area's MASH, not the school's area's. */
+Test(engine, a_child_of_an_unconfigured_area_who_left_school_before_delivery_goes_to_the_incident_areas_mash)
+{
+    upsert("{\"schema\":\"council.child/1\",\"child_id\":\"T-1\",\"la_code\":\"999\","
+           "\"nhs_number\":\"9990000018\",\"given_name\":\"Ashlyn\",\"family_name\":\"Testwood\","
+           "\"dob\":\"2016-04-12\",\"education\":[{\"urn\":\"100001\",\"start\":\"2025-09-01\"}]}");
+    json_t *doc = one_child_incident("M-3", 1, "x");
+    json_object_set_new(json_object_get(doc, "location"), "postcode", json_string("S40 2QT"));
+    ingest(doc, ms("2026-11-19T21:05:00Z"));
+    struct rows rs;
+    rows_load("M-3", &rs);
+    char held[40];
+    snprintf(held, sizeof held, "%s", only(&rs, "school:1", "scheduled")->id);
+    rows_free(&rs);
+    upsert("{\"schema\":\"council.child/1\",\"child_id\":\"T-1\",\"la_code\":\"999\","
+           "\"nhs_number\":\"9990000018\",\"given_name\":\"Ashlyn\",\"family_name\":\"Testwood\","
+           "\"dob\":\"2016-04-12\",\"education\":[{\"urn\":\"100001\",\"start\":\"2025-09-01\","
+           "\"end\":\"2026-11-19\"}]}");
+    cr_assert_eq(recheck(held, ms("2026-11-20T07:30:00Z")), 1);
+    rows_load("M-3", &rs);
+    cr_assert_str_eq(only(&rs, "school:1", NULL)->state, "superseded");
+    const struct row *mash = only(&rs, "la:832:mash", "scheduled");
+    cr_assert_str_eq(mash->reason, "no-current-education");
+    for (size_t i = 0; i < rs.n; i++) {
+        cr_assert_str_neq(rs.v[i].recipient, "la:831:mash", "the school's area was told");
+    }
+    rows_free(&rs);
+}

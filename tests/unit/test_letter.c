@@ -60,7 +60,11 @@ static const char *kind_of(const json_t *payload)
     return last && strcmp(last, ":cpis") == 0 ? "cpis" : last && strcmp(last, ":ehe") == 0 ? "ehe" : "mash";
 }
 
-/* Full payloads get guidance and a public URL; minimal ones neither. */
+/* 2026-11-24T07:30:12Z: when the withdrawn notification was delivered. */
+#define WITHDRAWS_SENT_MS INT64_C(1795505412000)
+
+/* Full payloads get guidance, a public URL and (withdrawn) the earlier
+ * notification's date, as the outbox looks it up; minimal ones none. */
 static void render(const char *name, const json_t *payload, struct sdat_letter *letter)
 {
     bool full = strstr(name, "-full") != NULL;
@@ -68,9 +72,21 @@ static void render(const char *name, const json_t *payload, struct sdat_letter *
                                 .recipient_kind = kind_of(payload),
                                 .tz = london(),
                                 .guidance = full ? GUIDANCE : NULL,
-                                .public_url = full ? "https://sdat.demo.invalid/" : NULL};
+                                .public_url = full ? "https://sdat.demo.invalid/" : NULL,
+                                .withdraws_sent_ms = full ? WITHDRAWS_SENT_MS : 0};
     cr_assert_eq(sdat_letter_render(&in, letter), 0, "%s", name);
 }
+
+/* The link-mode letters kept as golden files: LINK-KIND-full with a public
+ * URL, LINK-KIND-minimal without one. */
+static const struct {
+    const char *name, *kind, *id, *recipient, *recipient_kind, *public_url;
+} link_cases[] = {
+    {"link-da-incident-full", "da-incident", "n_6074f3f86a2e87697070722b88091a19",
+     "Demo Primary School", "school", "https://sdat.demo.invalid"},
+    {"link-review-needed-minimal", "review-needed", "n_0000000000000000000000000000aa02",
+     "Demo City MASH", "mash", NULL},
+};
 
 static char *slurp(const char *path)
 {
@@ -142,6 +158,20 @@ Test(letter, golden_text_and_html_for_every_kind)
         free(unstyled);
         sdat_letter_free(&letter);
         json_decref(p);
+    }
+}
+
+Test(letter, golden_link_mode_letters)
+{
+    for (size_t i = 0; i < sizeof link_cases / sizeof link_cases[0]; i++) {
+        struct sdat_letter letter;
+        cr_assert_eq(sdat_letter_link(link_cases[i].kind, link_cases[i].id,
+                                      link_cases[i].recipient, link_cases[i].recipient_kind,
+                                      link_cases[i].public_url, &letter),
+                     0);
+        golden(link_cases[i].name, "txt", letter.text);
+        golden(link_cases[i].name, "html", letter.html);
+        sdat_letter_free(&letter);
     }
 }
 
@@ -302,12 +332,99 @@ Test(letter, withdrawn_says_only_what_to_delete)
     json_t *p = load("withdrawn-full");
     struct sdat_letter letter;
     render("withdrawn-full", p, &letter);
-    cr_expect_not_null(strstr(letter.text, "n_6074f3f86a2e87697070722b88091a19"), "%s", letter.text);
+    cr_expect_not_null(strstr(letter.text, "Notification n_6074f3f86a2e87697070722b88091a19 of 24 "
+                                           "November 2026 at 07:30, which sdat sent to you "
+                                           "earlier, was sent in error."),
+                       "%s", letter.text);
     cr_expect_not_null(strstr(letter.text, "delete"), "%s", letter.text);
     /* Not the operator's reason, nor guidance or an acknowledgement link. */
     cr_expect_null(strstr(letter.text, "wrong school"), "%s", letter.text);
     cr_expect_null(strstr(letter.text, "What to do now"), "%s", letter.text);
     cr_expect_null(strstr(letter.text, "Acknowledge"), "%s", letter.text);
+    sdat_letter_free(&letter);
+    json_decref(p);
+}
+
+Test(letter, withdrawn_date_is_in_the_deployment_zone_and_left_out_when_unknown)
+{
+    json_t *p = load("withdrawn-minimal");
+    const char *withdraws = json_string_value(json_object_get(p, "withdraws"));
+    struct sdat_letter_in in = {.payload = p, .recipient_kind = "school", .tz = london(),
+                                /* 2026-06-20T22:14:05Z, 23:14 in London (BST) */
+                                .withdraws_sent_ms = INT64_C(1781993645000)};
+    struct sdat_letter letter;
+    char want[200];
+    cr_assert_eq(sdat_letter_render(&in, &letter), 0);
+    snprintf(want, sizeof want, "Notification %s of 20 June 2026 at 23:14, which sdat sent",
+             withdraws);
+    cr_expect_not_null(strstr(letter.text, want), "%s", letter.text);
+    cr_expect_not_null(strstr(letter.html, want), "%s", letter.html);
+    sdat_letter_free(&letter);
+
+    in.withdraws_sent_ms = 0;
+    cr_assert_eq(sdat_letter_render(&in, &letter), 0);
+    snprintf(want, sizeof want, "Notification %s, which sdat sent to you earlier", withdraws);
+    cr_expect_not_null(strstr(letter.text, want), "%s", letter.text);
+    cr_expect_null(strstr(letter.text, " of "), "no date when it is not known:\n%s", letter.text);
+    sdat_letter_free(&letter);
+    json_decref(p);
+}
+
+static const char *const kind_tokens[] = {"da-incident", "da-incident-urgent", "unmatched-child",
+                                          "review-needed", "cpis-access", "delivery-failed"};
+
+/* "withdrawn" is an English word as well as a kind: only the hyphenated
+ * tokens, and "withdrawn" where the text has it as a label's value. */
+static void expect_no_kind_token(const char *what, const char *s)
+{
+    for (size_t k = 0; k < sizeof kind_tokens / sizeof kind_tokens[0]; k++) {
+        cr_expect_null(strstr(s, kind_tokens[k]), "%s shows the kind token %s:\n%s", what,
+                       kind_tokens[k], s);
+    }
+    cr_expect_null(strstr(s, ":                  withdrawn\n"), "%s:\n%s", what, s);
+}
+
+Test(letter, every_letter_names_the_kind_by_its_title_never_its_token)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *p = load(cases[i]);
+        struct sdat_letter letter;
+        render(cases[i], p, &letter);
+        expect_no_kind_token(cases[i], letter.text);
+        expect_no_kind_token(cases[i], letter.html);
+        sdat_letter_free(&letter);
+        json_decref(p);
+    }
+    static const char *const kinds[] = {"da-incident",   "da-incident-urgent", "unmatched-child",
+                                        "review-needed", "cpis-access",        "delivery-failed",
+                                        "withdrawn"};
+    static const char *const titles[] = {
+        "Domestic abuse incident notification for Demo City MASH\n",
+        "Urgent domestic abuse incident notification for Demo City MASH\n",
+        "Unmatched child notification for Demo City MASH\n",
+        "Match to review for Demo City MASH\n",
+        "CP-IS notification for Demo City MASH\n",
+        "Delivery failure notification for Demo City MASH\n",
+        "Notification withdrawn for Demo City MASH\n"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        struct sdat_letter letter;
+        cr_assert_eq(sdat_letter_link(kinds[i], "n_0000000000000000000000000000aa02",
+                                      "Demo City MASH", "mash", "https://sdat.demo.invalid",
+                                      &letter),
+                     0);
+        cr_expect(strncmp(letter.text, titles[i], strlen(titles[i])) == 0, "%s:\n%s", kinds[i],
+                  letter.text);
+        expect_no_kind_token(kinds[i], letter.text);
+        expect_no_kind_token(kinds[i], letter.html);
+        sdat_letter_free(&letter);
+    }
+    /* The failed notification of a delivery-failed letter, by its title. */
+    json_t *p = load("delivery-failed-full");
+    struct sdat_letter letter;
+    render("delivery-failed-full", p, &letter);
+    cr_expect_not_null(strstr(letter.text, "Kind:                  Operation Encompass "
+                                           "notification\n"),
+                       "%s", letter.text);
     sdat_letter_free(&letter);
     json_decref(p);
 }
@@ -336,10 +453,14 @@ Test(letter, link_mode_letter_holds_only_kind_recipient_and_url)
 {
     struct sdat_letter letter;
     cr_assert_eq(sdat_letter_link("da-incident", "n_6074f3f86a2e87697070722b88091a19",
-                                  "Demo Primary School", "https://sdat.demo.invalid", &letter),
+                                  "Demo Primary School", "school", "https://sdat.demo.invalid",
+                                  &letter),
                  0);
-    cr_expect_not_null(strstr(letter.text, "A da-incident notification for Demo Primary School"),
+    cr_expect_not_null(strstr(letter.text, "Operation Encompass notification for Demo Primary "
+                                           "School\n"),
                        "%s", letter.text);
+    cr_expect_not_null(strstr(letter.text, "waiting for you in the sdat console"), "%s",
+                       letter.text);
     cr_expect_not_null(strstr(letter.text, "https://sdat.demo.invalid/console/notifications/"
                                            "n_6074f3f86a2e87697070722b88091a19\n"),
                        "%s", letter.text);

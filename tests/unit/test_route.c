@@ -1,5 +1,6 @@
 /* Routing (flows.md §1) over a small hand-built directory. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
 
 #include "decide/decide.h"
@@ -228,5 +229,165 @@ Test(route, a_child_whose_area_is_not_configured_uses_the_incident_area)
     cr_assert_eq(sdat_route_child(&cfg, SDAT_DECISION_MATCH, child, &areas[1], on, on, routes, &n,
                                   err, sizeof err), 0);
     cr_assert_str_eq(routes[0].recipient->id, "la:832:mash");
+    json_decref(child);
+}
+
+/* ---- The re-check at delivery (flows.md §1 "Re-check at delivery"): a
+ * school da-incident is pending for school:1, decided when the child was
+ * there; on the delivery date the child's education is resolved again. The
+ * routing table applies again ("resolved for the local date of reported_at
+ * and again just before delivery"): the pending notification stands only
+ * when the child's routes still name school:1; any other route replaces it,
+ * a school or not (issue 26's surviving mutant kept the school when the new
+ * route was the EHE team or another non-school recipient). ---- */
+
+TestSuite(route_recheck);
+
+struct recheck {
+    int rc;
+    size_t n;
+    struct sdat_route routes[SDAT_ROUTE_MAX];
+};
+
+/* The re-check for school:1 (area 831) on 20 November 2026, of an
+ * incident in area 831 on the same date; child is borrowed (NULL: no
+ * longer in the register). */
+static struct recheck recheck_for_school_1(const struct sdat_config *cfg, json_t *child)
+{
+    struct recheck r = {.n = 0};
+    char err[128] = "";
+    int32_t on = sdat_days_from_civil(2026, 11, 20);
+    r.rc = sdat_route_recheck(cfg, sdat_config_recipient(cfg, "school:1"), child, &areas[0], on, on,
+                              r.routes, &r.n, err, sizeof err);
+    return r;
+}
+
+/* Asserts the re-check replaced the school by one route. */
+static void assert_replaced_by(const struct recheck *r, const char *recipient, const char *reason,
+                               bool school)
+{
+    cr_assert_eq(r->rc, 1, "the school was kept (%d), want %s", r->rc, recipient);
+    cr_assert_eq(r->n, 1);
+    cr_assert_str_eq(r->routes[0].recipient->id, recipient);
+    cr_assert_str_eq(r->routes[0].kind, "da-incident");
+    cr_assert_str_eq(r->routes[0].route_reason, reason);
+    cr_assert_eq(r->routes[0].school, school);
+}
+
+Test(route_recheck, a_child_still_at_the_school_keeps_the_pending_notification)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "child_id", "R1", "la_code",
+                              "831", "dob", "2016-04-12", "education", "urn", "100001", "start",
+                              "2025-09-01");
+    cr_assert_eq(recheck_for_school_1(&cfg, child).rc, 0);
+    json_decref(child);
+}
+
+Test(route_recheck, a_child_now_dual_registered_there_and_elsewhere_keeps_the_pending_notification)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "child_id", "R1",
+                              "la_code", "831", "dob", "2016-04-12", "education", "urn", "100002",
+                              "start", "2026-11-01", "urn", "100001", "start", "2025-09-01");
+    cr_assert_eq(recheck_for_school_1(&cfg, child).rc, 0);
+    json_decref(child);
+}
+
+Test(route_recheck, a_child_moved_to_another_directory_school_goes_there_as_moved_school)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s}]}", "child_id", "R1",
+                              "la_code", "831", "dob", "2016-04-12", "education", "urn", "100001",
+                              "start", "2025-09-01", "end", "2026-11-13", "urn", "100002", "start",
+                              "2026-11-16");
+    struct recheck r = recheck_for_school_1(&cfg, child);
+    assert_replaced_by(&r, "school:2", "moved-school", true);
+    json_decref(child);
+}
+
+Test(route_recheck, a_child_now_electively_home_educated_goes_to_the_ehe_team_not_the_school)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s, s:b, s:[{s:s, s:s, s:s}]}", "child_id", "R1",
+                              "la_code", "831", "dob", "2016-04-12", "ehe", 1, "education", "urn",
+                              "100001", "start", "2025-09-01", "end", "2026-11-13");
+    struct recheck r = recheck_for_school_1(&cfg, child);
+    assert_replaced_by(&r, "la:831:ehe", "ehe", false);
+    json_decref(child);
+}
+
+Test(route_recheck, a_child_now_at_a_school_outside_the_directory_goes_to_the_mash_not_the_school)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s}]}", "child_id", "R1",
+                              "la_code", "831", "dob", "2016-04-12", "education", "urn", "100001",
+                              "start", "2025-09-01", "end", "2026-11-13", "urn", "999999", "start",
+                              "2026-11-16");
+    struct recheck r = recheck_for_school_1(&cfg, child);
+    assert_replaced_by(&r, "la:831:mash", "school-not-in-directory", false);
+    json_decref(child);
+}
+
+Test(route_recheck, a_child_whose_spell_ended_goes_to_the_mash_not_the_school)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}]}", "child_id", "R1", "la_code",
+                              "831", "dob", "2016-04-12", "education", "urn", "100001", "start",
+                              "2025-09-01", "end", "2026-11-19");
+    struct recheck r = recheck_for_school_1(&cfg, child);
+    assert_replaced_by(&r, "la:831:mash", "no-current-education", false);
+    json_decref(child);
+}
+
+/* An under-five whose nursery place at the school ended: the child's area
+ * (832) early years team. */
+Test(route_recheck, an_under_five_no_longer_at_the_school_goes_to_early_years_not_the_school)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}]}", "child_id", "R1", "la_code",
+                              "832", "dob", "2022-03-01", "education", "urn", "100001", "start",
+                              "2025-09-01", "end", "2026-11-13");
+    struct recheck r = recheck_for_school_1(&cfg, child);
+    assert_replaced_by(&r, "la:832:ey", "under-five", false);
+    json_decref(child);
+}
+
+Test(route_recheck, a_child_gone_from_the_register_goes_to_the_incident_areas_mash)
+{
+    struct sdat_config cfg = directory();
+    struct recheck r = recheck_for_school_1(&cfg, NULL);
+    assert_replaced_by(&r, "la:831:mash", "no-current-education", false);
+}
+
+Test(route_recheck, without_a_mash_to_send_to_the_child_is_not_routable_now)
+{
+    struct sdat_config cfg = directory();
+    struct sdat_area no_mash = areas[0];
+    no_mash.mash = NULL;
+    struct sdat_route routes[SDAT_ROUTE_MAX];
+    size_t n = 0;
+    char err[128] = "";
+    int32_t on = sdat_days_from_civil(2026, 11, 20);
+    cr_assert_eq(sdat_route_recheck(&cfg, sdat_config_recipient(&cfg, "school:1"), NULL, &no_mash,
+                                    on, on, routes, &n, err, sizeof err),
+                 -ENOENT);
+    cr_assert_neq(err[0], '\0');
+}
+
+/* A child of an authority the directory does not configure takes the
+ * incident's area (flows.md §1), here 832, not school:1's. */
+Test(route_recheck, a_child_of_an_unconfigured_area_who_left_school_goes_to_the_incident_areas_mash)
+{
+    struct sdat_config cfg = directory();
+    json_t *child = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}]}", "child_id", "R1", "la_code",
+                              "999", "dob", "2016-04-12", "education", "urn", "100001", "start",
+                              "2025-09-01", "end", "2026-11-19");
+    struct recheck r = {.n = 0};
+    char err[128] = "";
+    int32_t on = sdat_days_from_civil(2026, 11, 20);
+    r.rc = sdat_route_recheck(&cfg, sdat_config_recipient(&cfg, "school:1"), child, &areas[1], on,
+                              on, r.routes, &r.n, err, sizeof err);
+    assert_replaced_by(&r, "la:832:mash", "no-current-education", false);
     json_decref(child);
 }

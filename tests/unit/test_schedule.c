@@ -35,6 +35,7 @@ static struct sdat_date_range demo_terms[5];
 static int32_t demo_closures[1];
 static struct sdat_date_range sunday_terms[1];
 static struct sdat_date_range day60_terms[1], day61_terms[1];
+static int32_t closed_days[3];
 
 /* Like config/demo.conf's calendar, with a term over March 2026 and
  * without the terms after Easter 2027. */
@@ -126,6 +127,21 @@ static struct sdat_calendar unbroken = {
     .n_terms = 1,
 };
 
+/* demo's terms with closures on a Wednesday in summer time (16 September
+ * 2026) and on a Monday and Tuesday in winter (23 and 24 November 2026). */
+static struct sdat_calendar closed = {
+    .id = "closed",
+    .timezone = "Europe/London",
+    .release_time = HHMM(7, 30),
+    .start_time = HHMM(8, 45),
+    .close_time = HHMM(16, 0),
+    .weekdays = MON | TUE | WED | THU | FRI,
+    .terms = demo_terms,
+    .n_terms = 5,
+    .closures = closed_days,
+    .n_closures = 3,
+};
+
 static void setup(void)
 {
     static const char *const terms[][2] = {
@@ -136,6 +152,9 @@ static void setup(void)
         demo_terms[i] = (struct sdat_date_range){day(terms[i][0]), day(terms[i][1])};
     }
     demo_closures[0] = day("2026-11-27");
+    closed_days[0] = day("2026-09-16");
+    closed_days[1] = day("2026-11-23");
+    closed_days[2] = day("2026-11-24");
     sunday_terms[0] = (struct sdat_date_range){day("2026-09-01"), day("2027-07-22")};
     day60_terms[0] = (struct sdat_date_range){day("2027-05-25"), day("2027-05-25")};
     day61_terms[0] = (struct sdat_date_range){day("2027-05-26"), day("2027-05-26")};
@@ -270,4 +289,47 @@ Test(schedule, an_unknown_zone_is_enoent_and_leaves_the_outputs)
                  -ENOENT);
     cr_assert_eq(at, 42);
     cr_assert(exhausted);
+}
+
+/* flows.md §3: a school day is "not a closure", and a basis that is not on
+ * a school day is released at release_time on the next school day. So a
+ * report made on a closure day itself, at any minute of it (before, at and
+ * after release_time and close_time), is never released that day: the
+ * answer is 07:30 local on the next school day (issue 26's surviving
+ * mutant: the same-day check ignoring closures). The local minutes are
+ * written with the day's UTC offset, so the expected answers come from the
+ * spec and the calendar alone. */
+Test(schedule, a_report_on_a_closure_day_is_released_on_the_next_school_day_at_every_boundary_minute)
+{
+    static const char *const minutes[] = {"00:00", "07:29", "07:30", "07:31", "08:45", "12:00",
+                                          "15:59", "16:00", "16:01", "23:59"};
+    static const struct {
+        const char *closure, *offset, *want;
+    } days[] = {
+        /* Wednesday in summer time: Thursday 07:30 BST. */
+        {"2026-09-16", "+01:00", "2026-09-17T06:30:00Z"},
+        /* Monday, the first of two closures: Wednesday 07:30 GMT. */
+        {"2026-11-23", "Z", "2026-11-25T07:30:00Z"},
+        /* Tuesday, the second: Wednesday. */
+        {"2026-11-24", "Z", "2026-11-25T07:30:00Z"},
+        /* demo's Friday closure: Monday. */
+        {"2026-11-27", "Z", "2026-11-30T07:30:00Z"},
+    };
+    for (size_t d = 0; d < sizeof days / sizeof days[0]; d++) {
+        const struct sdat_calendar *cal = d == 3 ? &demo : &closed;
+        for (size_t m = 0; m < sizeof minutes / sizeof minutes[0]; m++) {
+            char basis[40], text[32];
+            snprintf(basis, sizeof basis, "%sT%s:00%s", days[d].closure, minutes[m],
+                     days[d].offset);
+            int64_t got = -1;
+            bool exhausted = true;
+            cr_assert_eq(sdat_schedule_school(cal, ms(basis), &got, &exhausted), 0, "%s", basis);
+            sdat_time_format_ms(got, text, sizeof text);
+            cr_assert_not(exhausted, "%s: exhausted", basis);
+            cr_assert_eq(got, ms(days[d].want), "closure day %s at %s: %s, want %s",
+                         days[d].closure, minutes[m], text, days[d].want);
+        }
+        /* And the calendar agrees that the date is no school day. */
+        cr_assert_not(sdat_calendar_school_day(cal, day(days[d].closure)), "%s", days[d].closure);
+    }
 }
