@@ -243,8 +243,15 @@ def try_mutant(m, tests, build_targets):
     with open(log_path, "a", encoding="utf-8") as log:
         try:
             write_tree(m["file"], mutated)
+            start = log.tell()
             if not make(build_targets, log):
                 return "BROKEN", f"the mutant does not compile (see {os.path.relpath(log_path, ROOT)})"
+            # CI builds with -Werror: a mutant that warns would not compile there.
+            with open(log_path, encoding="utf-8", errors="replace") as f:
+                f.seek(start)
+                if any(m["file"] in line and "warning:" in line for line in f):
+                    return "BROKEN", ("the mutant compiles with a warning (-Werror in CI; see "
+                                      f"{os.path.relpath(log_path, ROOT)})")
             for kind, name in tests:
                 r = run_test(kind, name, log)
                 if r is not True:
