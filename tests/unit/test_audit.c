@@ -205,6 +205,10 @@ Test(audit, tampered_record_does_not_verify)
     cr_assert_lt(sdat_audit_verify_record(bad, 1, prev, got, reason, sizeof reason), 0);
     cr_assert(strstr(reason, "hash") != NULL);
     cr_assert_lt(sdat_audit_verify_record(full, 2, prev, got, reason, sizeof reason), 0);
+    /* Whole and rightly hashed, but not after the record it should follow
+     * (one put in from another chain, or re-hashed after an edit). */
+    cr_assert_lt(sdat_audit_verify_record(full, 1, hash, got, reason, sizeof reason), 0);
+    cr_assert(strstr(reason, "prev") != NULL, "%s", reason);
     free(bad);
     free(full);
     free(canonical);
@@ -674,7 +678,7 @@ Test(audit_chain, retention_removes_old_payloads_dead_letters_and_accesses_and_k
     struct sdat_config cfg = {.instance_id = "test1"};
     cfg.retention.payload_days = 400;
     cfg.retention.dead_letter_days = 30;
-    cfg.retention.access_days = 400;
+    cfg.retention.access_days = 300; /* each limit its own (not payload_days) */
     cr_assert_eq(sdat_audit_configure(audit, 5, KEY, KEY_LEN), 0);
 
     cr_assert_eq(sdat_store_begin(st), 0);
@@ -715,7 +719,7 @@ Test(audit_chain, retention_removes_old_payloads_dead_letters_and_accesses_and_k
              "INSERT INTO accesses(nhs_number, ods_code, setting, arrived_ms, attendance,"
              " recorded_ms) VALUES ('9990000018', 'RTG', 'ED', %lld, 'RTG/A1', %lld),"
              " ('9990000018', 'RTG', 'ED', %lld, 'RTG/A2', %lld)",
-             (long long)(now - 401 * day), (long long)(now - 401 * day),
+             (long long)(now - 301 * day), (long long)(now - 301 * day),
              (long long)(now - 10 * day), (long long)(now - 10 * day));
     cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &errmsg), SQLITE_OK, "%s", errmsg);
     sqlite3_close(db);
@@ -753,6 +757,8 @@ Test(audit_chain, retention_removes_old_payloads_dead_letters_and_accesses_and_k
     cr_assert_str_eq(json_string_value(json_object_get(detail, "payloads_before")), cutoff);
     sdat_time_format_ms(now - 30 * day, cutoff, sizeof cutoff);
     cr_assert_str_eq(json_string_value(json_object_get(detail, "dead_letters_before")), cutoff);
+    sdat_time_format_ms(now - 300 * day, cutoff, sizeof cutoff);
+    cr_assert_str_eq(json_string_value(json_object_get(detail, "accesses_before")), cutoff);
     json_decref(pruned);
     cr_assert_eq(verify_texts(&t, 5, KEY, KEY_LEN, NULL, true), 0);
     texts_free(&t);

@@ -120,6 +120,30 @@ Test(engine, every_routing_row_and_the_urgent_copy_once_per_incident)
     rows_free(&rs);
 }
 
+/* flows.md: high risk *or* the officer's request for same-day action
+ * (urgent: true) raises the urgent copy; medium risk without it does not. */
+Test(engine, an_officers_urgent_request_raises_the_urgent_copy_without_high_risk)
+{
+    static const char *const ids[] = {"U-1", "U-2"};
+    for (size_t k = 0; k < 2; k++) {
+        json_t *doc = incident(ids[k], 1, "2026-11-19T10:00:00Z",
+                               json_pack("[o]", police_child("school", "Ashlyn", "Testwood",
+                                                             "2016-04-12", "9990000018")));
+        if (k == 0) {
+            json_object_set_new(doc, "urgent", json_true());
+        }
+        ingest(doc, ms("2026-11-19T10:01:00Z"));
+        struct rows rs;
+        rows_load(ids[k], &rs);
+        size_t urgent = 0;
+        for (size_t i = 0; i < rs.n; i++) {
+            urgent += strcmp(rs.v[i].kind, "da-incident-urgent") == 0;
+        }
+        cr_assert_eq(urgent, k == 0 ? 1 : 0, "%s: %zu urgent copies", ids[k], urgent);
+        rows_free(&rs);
+    }
+}
+
 /* ---- lenient police fields and scope (events.md, flows.md §1) ---- */
 
 Test(engine, a_bad_check_digit_is_ignored_and_every_child_is_still_processed)

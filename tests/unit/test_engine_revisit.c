@@ -274,6 +274,34 @@ static int first_dead(const struct sdat_dead_letter *dl, void *opaque)
     return 0;
 }
 
+/* The outbox re-checks before it starts a delivery (flows.md: a school is
+ * told only if the child is still there): at release time the held school
+ * notification of a child gone from the register is superseded, never
+ * handed to the connector, and the area's MASH is told instead. */
+Test(engine, the_outbox_re_checks_a_school_notification_before_delivering_it)
+{
+    ingest(one_child_incident("M-4", 1, "x"), ms("2026-11-19T21:05:00Z"));
+    struct rows rs;
+    rows_load("M-4", &rs);
+    only(&rs, "school:1", "scheduled");
+    rows_free(&rs);
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(sdat_store_child_delete(st, "T-1"), 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+
+    sdat_outbox_t *outbox = NULL;
+    char err[256];
+    int64_t now = ms("2026-11-20T07:30:00Z");
+    cr_assert_eq(sdat_outbox_new(cfg, NULL, &outbox, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sdat_outbox_run(outbox, &engine, now), 0);
+    cr_assert_eq(sdat_outbox_abandon(outbox, &engine, now), 0);
+    sdat_outbox_free(outbox);
+    rows_load("M-4", &rs);
+    cr_assert_str_eq(only(&rs, "school:1", NULL)->state, "superseded");
+    only(&rs, "la:831:mash", NULL);
+    rows_free(&rs);
+}
+
 Test(engine, an_unroutable_incident_is_dead_lettered_and_replayed_after_the_directory_is_fixed)
 {
     /* A force the directory does not know, at a postcode in no area. */

@@ -293,6 +293,21 @@ Test(match, identifier_with_a_conflicting_dob_goes_to_review)
     cr_assert_str_eq(o.reason, "identifier agrees, date of birth does not");
 }
 
+/* Not a near slip but another date altogether: the identifier is still
+ * not enough. */
+Test(match, identifier_with_a_wholly_different_dob_goes_to_review)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row r = row("R1", "ashlyn", "testwood", "2016-04-12", "DE22 3XY");
+    r.nhs_number = "9990000018";
+    struct sdat_match_query q = query("Ashlyn", "Testwood", "2011-09-30", "DE22 3XY");
+    strcpy(q.nhs_number, "9990000018");
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, &r, 1, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_REVIEW, "%s", o.reason);
+    cr_assert_str_eq(o.reason, "identifier agrees, date of birth does not");
+}
+
 Test(match, twin_identifier_written_against_the_other_twin_goes_to_review)
 {
     struct sdat_match_params p = params();
@@ -516,6 +531,63 @@ Test(match, twins_with_look_alike_names_and_a_name_near_both_go_to_review)
     json_t *why = sdat_match_explain(&p, &o);
     cr_assert(json_is_true(json_object_get(why, "sibling_guard")));
     json_decref(why);
+}
+
+/* A twin is told apart only by a given name that disagrees with it: one
+ * that names the child exactly and is still a weak near spelling of the
+ * twin's (Aiden, Aidyn), ahead by the margin, is a person's decision
+ * (flows.md §4). */
+Test(match, a_name_exact_for_one_twin_and_near_the_others_goes_to_review)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row rows[] = {
+        row("T1", "aiden", "quillbrook", "2016-04-12", "DE22 3XY"),
+        row("T2", "aidyn", "quillbrook", "2016-04-12", "DE22 3XY"),
+    };
+    struct sdat_match_query q = query("Aiden", "Quillbrook", "2016-04-12", "DE22 3XY");
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_eq(o.decision, SDAT_DECISION_REVIEW, "%s", o.reason);
+    cr_assert_str_eq(o.reason, SDAT_MATCH_SIBLING_GUARD);
+    cr_assert(has_sibling_candidate(&o, "T2"));
+}
+
+/* Two namesakes with one date of birth in two households, the police
+ * address at neither: both above the match threshold, but alike, so the
+ * margin is not met. */
+Test(match, namesakes_scoring_alike_are_not_clear_of_each_other)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row rows[] = {
+        row("N1", "ashlyn", "testwood", "2016-04-12", "DE22 3XY"),
+        row("N2", "ashlyn", "testwood", "2016-04-12", "DE23 6AB"),
+    };
+    struct sdat_match_query q = query("Ashlyn", "Testwood", "2016-04-12", "DE1 1AA");
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, rows, 2, &o);
+    cr_assert_float_eq(o.candidates[0].score, o.candidates[1].score, 1e-9);
+    cr_assert_geq(o.candidates[0].score, p.match_threshold, "only the margin stops a match");
+    cr_assert_neq(o.decision, SDAT_DECISION_MATCH, "%s", o.reason);
+    cr_assert_str_eq(o.child_id, "");
+}
+
+/* evidence_suffices: a family name that disagrees (a child known by
+ * another family's name) is let through when the given name is exactly
+ * the register's and the date of birth and the address agree; with only a
+ * near given name it is another family's child. */
+Test(match, a_disagreeing_family_name_needs_the_exact_given_name)
+{
+    struct sdat_match_params p = params();
+    struct sdat_register_row r = row("F1", "ashlyn", "testwood", "2016-04-12", "DE22 3XY");
+    struct sdat_match_query q = query("Ashlyn", "Quillbrook", "2016-04-12", "DE22 3XY");
+    struct sdat_match_outcome o;
+    sdat_match_decide(&p, &q, &r, 1, &o);
+    cr_assert_str_eq(o.candidates[0].fields[SDAT_FIELD_FAMILY_NAME].level, "disagree");
+    cr_assert_eq(o.decision, SDAT_DECISION_MATCH, "%s", o.reason);
+    q = query("Ashlin", "Quillbrook", "2016-04-12", "DE22 3XY");
+    sdat_match_decide(&p, &q, &r, 1, &o);
+    cr_assert_str_neq(o.candidates[0].fields[SDAT_FIELD_GIVEN_NAME].level, "exact");
+    cr_assert_neq(o.decision, SDAT_DECISION_MATCH, "%s", o.reason);
 }
 
 Test(match, a_twin_whose_given_name_agrees_only_with_itself_is_matched)

@@ -628,6 +628,9 @@ Test(operator, ack_url_carries_the_hmac_of_the_id_keyed_with_the_key_file_less_i
     snprintf(tampered, sizeof tampered, "%s", want);
     tampered[10] = tampered[10] == '0' ? '1' : '0';
     cr_assert_not(sdat_ack_token_valid(&key, id, tampered));
+    snprintf(tampered, sizeof tampered, "%s", want);
+    tampered[SDAT_SHA256_HEX_LEN - 1] = tampered[SDAT_SHA256_HEX_LEN - 1] == '0' ? '1' : '0';
+    cr_assert_not(sdat_ack_token_valid(&key, id, tampered), "every character of the token counts");
     cr_assert_not(sdat_ack_token_valid(&key, id, NULL));
     cr_assert_not(sdat_ack_token_valid(&key, id, ""));
     cr_assert_not(sdat_ack_token_valid(&key, "n_00000000000000000000000000000000", want),

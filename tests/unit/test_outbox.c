@@ -388,12 +388,26 @@ Test(outbox, a_school_notification_released_at_0730_is_late_at_the_start_time)
     cr_assert_str_eq(e.reason[0], "late");
 }
 
+static int ack(const char *id, int64_t now)
+{
+    cr_assert_eq(sdat_store_begin(st), 0);
+    int r = sdat_engine_acknowledge(&engine, id, "A. Teacher", now);
+    if (r >= 0) {
+        cr_assert_eq(sdat_store_commit(st), 0);
+    } else {
+        sdat_store_rollback(st);
+    }
+    return r;
+}
+
 Test(outbox, deliveries_in_flight_are_due_again_when_abandoned)
 {
     int64_t t0 = ms("2026-11-19T10:00:00Z");
     add("n_00000000000000000000000000000008", "school:1", t0);
     cr_assert_eq(sdat_outbox_run(outbox, &engine, t0), 0);
     cr_assert_str_eq(seen_of("n_00000000000000000000000000000008").state, "delivering");
+    cr_assert_eq(ack("n_00000000000000000000000000000008", t0 + 5), -EBUSY,
+                 "being delivered: not acknowledged (409)");
     cr_assert_eq(sdat_outbox_abandon(outbox, &engine, t0 + 10), 0);
     struct seen s = seen_of("n_00000000000000000000000000000008");
     cr_assert_str_eq(s.state, "scheduled");
@@ -408,22 +422,12 @@ Test(outbox, undelivered_after_give_up_after_fails_and_escalates_failed)
     fake.status = 500;
     run_clock(t0, t0 + 259200 * 1000LL + 120000, 60000);
     cr_assert_str_eq(seen_of("n_00000000000000000000000000000009").state, "failed");
+    cr_assert_eq(ack("n_00000000000000000000000000000009", t0 + 259200 * 1000LL + 180000), -EBUSY,
+                 "failed: never delivered, so not acknowledged (409)");
     struct escalations e = escalations_of(NULL);
     cr_assert_eq(e.n, 2);
     cr_assert_str_eq(e.reason[0], "late");
     cr_assert_str_eq(e.reason[1], "failed");
-}
-
-static int ack(const char *id, int64_t now)
-{
-    cr_assert_eq(sdat_store_begin(st), 0);
-    int r = sdat_engine_acknowledge(&engine, id, "A. Teacher", now);
-    if (r >= 0) {
-        cr_assert_eq(sdat_store_commit(st), 0);
-    } else {
-        sdat_store_rollback(st);
-    }
-    return r;
 }
 
 Test(outbox, an_acknowledged_delivery_is_not_escalated_and_acks_follow_the_states)

@@ -54,6 +54,26 @@ Test(route, longest_postcode_entry_wins_then_force_default)
     json_decref(inc);
 }
 
+/* A district entry names a whole outward code: DE2 is not a prefix of
+ * DE22 (a postcode there belongs to the force's default area). */
+Test(route, a_district_entry_matches_the_whole_outward_code_not_a_prefix)
+{
+    static char *districts_de2[] = {"DE2"};
+    struct sdat_area local_areas[] = {
+        {.la_code = "901", .name = "C", .postcode_districts = {districts_de2, 1}},
+        {.la_code = "902", .name = "D"},
+    };
+    struct sdat_force local_forces[] = {{.id = "derbyshire", .default_area = "902"}};
+    struct sdat_config cfg = {.areas = local_areas, .n_areas = 2, .forces = local_forces,
+                              .n_forces = 1};
+    json_t *inc = json_pack("{s:s, s:{s:s}}", "force", "derbyshire", "location", "postcode",
+                            "DE2 1AA");
+    cr_assert_str_eq(sdat_route_incident_area(&cfg, inc)->la_code, "901");
+    json_object_set_new(json_object_get(inc, "location"), "postcode", json_string("DE22 1AA"));
+    cr_assert_str_eq(sdat_route_incident_area(&cfg, inc)->la_code, "902");
+    json_decref(inc);
+}
+
 Test(route, current_spell_at_a_directory_school_goes_to_that_school)
 {
     struct sdat_config cfg = directory();
