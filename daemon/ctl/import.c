@@ -25,6 +25,10 @@ struct import {
     long accepted, rejected;
     int in_batch;
     bool flags; /* importing council.cpis-flag/1 rather than children */
+    /* Children into an empty register: one transaction for the whole
+     * import (sdat_store_bulk_begin), committed after the keys and
+     * indexes are built, so a crash leaves the store empty. */
+    bool bulk;
 };
 
 static int flush_batch(struct import *im)
@@ -33,20 +37,39 @@ static int flush_batch(struct import *im)
         return 0;
     }
     im->in_batch = 0;
+    if (im->bulk) {
+        im->bulk = false;
+        int r = sdat_store_bulk_finish(im->st);
+        if (r < 0) {
+            sdat_store_rollback(im->st);
+            return r;
+        }
+    }
     return sdat_store_commit(im->st);
 }
 
 static int import_one(struct import *im, const json_t *doc, int64_t now_ms)
 {
-    if (im->in_batch == 0 && sdat_store_begin(im->st) < 0) {
-        return -EIO;
+    if (im->in_batch == 0) {
+        if (sdat_store_begin(im->st) < 0) {
+            return -EIO;
+        }
+        /* Only the first transaction can find the register empty. */
+        if (!im->flags && im->accepted == 0) {
+            int r = sdat_store_bulk_begin(im->st);
+            if (r < 0) {
+                sdat_store_rollback(im->st);
+                return r;
+            }
+            im->bulk = r == 1;
+        }
     }
     im->in_batch++;
     const char *key = json_string_value(json_object_get(doc, im->flags ? "flag_id" : "child_id"));
     int r = sdat_register_apply(im->st, im->audit,
                                 im->flags ? SDAT_REGISTER_FLAG : SDAT_REGISTER_CHILD, key, doc,
                                 "sdatctl", "import", now_ms);
-    if (r == 0 && im->in_batch >= IMPORT_BATCH) {
+    if (r == 0 && !im->bulk && im->in_batch >= IMPORT_BATCH) {
         r = flush_batch(im);
     }
     return r;

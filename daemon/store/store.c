@@ -519,6 +519,7 @@ void sdat_store_close(sdat_store_t *st)
     if (st->lock_fd >= 0) {
         close(st->lock_fd);
     }
+    free(st->bulk_indexes);
     free(st);
 }
 
@@ -568,6 +569,9 @@ void sdat_store_rollback(sdat_store_t *st)
         exec(st, "ROLLBACK");
     }
     st->in_txn = false;
+    st->bulk = false; /* its temporary tables and dropped indexes roll back too */
+    free(st->bulk_indexes);
+    st->bulk_indexes = NULL;
     st->audit_seq = st->saved_audit_seq;
     memcpy(st->audit_hash, st->saved_audit_hash, sizeof st->audit_hash);
 }

@@ -56,6 +56,17 @@ const char *sdat_store_errmsg(sdat_store_t *st);
  * keys from it. Upsert: 0 inserted, 1 replaced. Delete: 0, or -ENOENT. */
 int sdat_store_child_upsert(sdat_store_t *st, const json_t *child, int64_t now_ms);
 int sdat_store_child_delete(sdat_store_t *st, const char *child_id);
+/* A bulk load of children into an EMPTY register, inside the caller's
+ * transaction (sdat_store_begin). Begin answers 1 when the register has
+ * no children: then the secondary indexes of children and child_keys are
+ * dropped, and each upsert writes its blocking keys to a temporary table
+ * instead of child_keys' B-tree; 0 when the register is not empty (the
+ * upserts work as always). Finish writes the keys into child_keys in key
+ * order and creates the dropped indexes again, exactly as the migrations
+ * made them. All of it is in the one transaction: a crash or a rollback
+ * before the commit leaves the store as it was, indexes included. */
+int sdat_store_bulk_begin(sdat_store_t *st);
+int sdat_store_bulk_finish(sdat_store_t *st);
 int sdat_store_child_count(sdat_store_t *st, int64_t *ret_count);
 /* The register child's document (new reference), or -ENOENT. */
 int sdat_store_child_get(sdat_store_t *st, const char *child_id, json_t **ret_child);

@@ -27,6 +27,11 @@ struct sdat_store {
     char sp_audit_hash[STORE_MAX_SAVEPOINTS][65];
     int sp_depth;
     int64_t n_children; /* register size, -1 until counted */
+    /* A bulk load into an empty register is under way (store_register.c):
+     * keys go to temp.bulk_keys, each child write numbered bulk_gen. */
+    bool bulk;
+    int64_t bulk_gen;
+    char *bulk_indexes; /* the dropped indexes' CREATE statements, ";"-separated */
     /* Why the last transaction was rolled back (sqlite3_errmsg before the
      * ROLLBACK, which would replace it), for sdat_store_errmsg. */
     char failure[256];
@@ -58,6 +63,16 @@ int store_audit_records(sqlite3_stmt *stmt, int (*fn)(int64_t seq, const char *r
                         void *opaque);
 /* One integer from a cached statement (count(*) and the like). */
 int store_count(sdat_store_t *st, sqlite3_stmt *stmt, int64_t *ret_count);
+/* A bulk load (store_bulk.c): the blocking keys of the child written as
+ * st->bulk_gen, and a child written again (its earlier keys are dropped
+ * by sdat_store_bulk_finish). */
+struct sdat_blocking_keys;
+int store_bulk_keys(sdat_store_t *st, const char *child_id, const struct sdat_blocking_keys *keys);
+int store_bulk_redone(sdat_store_t *st, const char *child_id);
+/* A child not in the register written in a bulk load: if it was deleted
+ * earlier in the load, its keys of this write are the ones kept. 0 (the
+ * child is new to the register either way) or -EIO. */
+int store_bulk_rewritten(sdat_store_t *st, const char *child_id);
 /* Migration 2: derives the matching columns and keys of every child. */
 int store_register_backfill(sdat_store_t *st);
 

@@ -142,6 +142,12 @@ static int forget(sdat_store_t *st, const char *child_id)
     if (r < 0) {
         return r;
     }
+    if (st->bulk) {
+        /* A child written twice in one bulk load: only the keys of its
+         * last write (this one's bulk_gen) are kept (store_bulk.c). */
+        r = store_bulk_redone(st, child_id);
+        return r < 0 ? r : 1;
+    }
     stmt = store_stmt(st, "DELETE FROM child_keys WHERE child_id = ?");
     if (!stmt) {
         return -EIO;
@@ -157,6 +163,10 @@ static int remember(sdat_store_t *st, const json_t *child, const struct derived 
     struct sdat_blocking_keys keys;
     sdat_blocking_register(d->given, d->family, d->other_given, d->other_family, dob,
                            d->postcode, d->uprn, &keys);
+    if (st->bulk) {
+        int r = store_bulk_keys(st, child_id, &keys);
+        return r < 0 ? r : name_counts_add(st, d->given, d->family, +1);
+    }
     for (size_t i = 0; i < keys.n; i++) {
         sqlite3_stmt *stmt = store_stmt(
             st, "INSERT OR IGNORE INTO child_keys(key, child_id, given_norm, family_norm,"
@@ -189,7 +199,12 @@ static int child_write(sdat_store_t *st, const json_t *child, const char *doc, i
     const char *child_id = text_of(child, "child_id");
     struct derived d;
     derive(child, &d);
+    st->bulk_gen++;
     int existed = forget(st, child_id);
+    if (existed == 0 && st->bulk) {
+        /* Deleted earlier in the load: this write's keys are the ones. */
+        existed = store_bulk_rewritten(st, child_id);
+    }
     if (existed < 0) {
         return existed;
     }
@@ -242,6 +257,7 @@ int sdat_store_child_upsert(sdat_store_t *st, const json_t *child, int64_t now_m
 
 int sdat_store_child_delete(sdat_store_t *st, const char *child_id)
 {
+    st->bulk_gen++;
     int existed = forget(st, child_id);
     if (existed <= 0) {
         return existed < 0 ? existed : -ENOENT;
