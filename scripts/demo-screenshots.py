@@ -22,13 +22,12 @@ profile and is stopped at the end.
 import base64
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tests", "integration"))
-from ack_browser import NO_PROXY, Tab, start_browser  # noqa: E402
+from ack_browser import browser_tab  # noqa: E402
 
 WIDTH = 1024
 MAX_HEIGHT = 1200
@@ -73,12 +72,7 @@ def main():
         sys.exit("%s is missing (make demo writes it)" % email_html)
     # Chromium's helpers may still be writing to the profile as it stops.
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-        browser, port = start_browser(profile)
-        try:
-            targets = json.load(NO_PROXY.open("http://127.0.0.1:%d/json/list" % port, timeout=10))
-            tab = Tab([t for t in targets if t.get("type") == "page"][0]["webSocketDebuggerUrl"])
-            for domain in ("Page", "Network", "Runtime"):
-                tab.call(domain + ".enable")
+        with browser_tab(profile, ("Page", "Network", "Runtime")) as tab:
             tab.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=800,
                      deviceScaleFactor=1, mobile=False)
             login(tab, base, "Demo Operator", token)
@@ -103,13 +97,6 @@ def main():
             # HTML part (no remote resources: nothing else is loaded).
             tab.load("file://" + email_html)
             shot(tab, os.path.join(out, "email-link.png"))
-        finally:
-            browser.terminate()
-            try:
-                browser.wait(10)
-            except subprocess.TimeoutExpired:
-                browser.kill()
-                browser.wait()
     print("wrote %s" % ", ".join(os.path.join(out, name) for name in (
         "console-today.png", "console-review.png", "console-inbox.png", "email-link.png")))
 

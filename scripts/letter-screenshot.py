@@ -13,15 +13,13 @@ It uses tests/integration/letter_browser.py (as test_letter_browser.sh
 does) and needs python3-websocket (make deps). The browser runs in a
 temporary profile and is stopped at the end.
 """
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
-from ack_browser import NO_PROXY, Tab, start_browser  # noqa: E402
+from ack_browser import browser_tab  # noqa: E402
 from letter_browser import png_facts, screenshot  # noqa: E402
 
 
@@ -33,20 +31,8 @@ def main():
     out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "docs",
                                                              "letter-da-incident.png")
     with tempfile.TemporaryDirectory() as profile:
-        browser, port = start_browser(profile)
-        try:
-            targets = json.load(NO_PROXY.open("http://127.0.0.1:%d/json/list" % port, timeout=10))
-            tab = Tab([t for t in targets if t.get("type") == "page"][0]["webSocketDebuggerUrl"])
-            for domain in ("Page", "Network", "Runtime"):
-                tab.call(domain + ".enable")
+        with browser_tab(profile, ("Page", "Network", "Runtime")) as tab:
             screenshot(tab, letter, out)
-        finally:
-            browser.terminate()
-            try:
-                browser.wait(10)
-            except subprocess.TimeoutExpired:
-                browser.kill()
-                browser.wait()
     facts = png_facts(out)
     if not facts.get("decoded") or not 0.01 <= facts["other_share"] <= 0.6:
         sys.exit("%s does not look like a letter: %s" % (out, facts))

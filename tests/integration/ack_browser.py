@@ -17,6 +17,7 @@ what it saw:
 
 The browser is this script's own child and is stopped at the end.
 """
+import contextlib
 import json
 import os
 import subprocess
@@ -122,16 +123,30 @@ def start_browser(profile):
     raise TimeoutError("chromium did not start")
 
 
-def main():
-    profile, url, name, tampered = sys.argv[1:5]
+@contextlib.contextmanager
+def browser_tab(profile, domains):
+    """Headless Chromium on PROFILE (start_browser) and its first page's
+    tab with the DevTools DOMAINS enabled; the browser is stopped on the
+    way out, whatever happened inside."""
     browser, port = start_browser(profile)
     try:
         targets = json.load(NO_PROXY.open("http://127.0.0.1:%d/json/list" % port, timeout=10))
-        page = [t for t in targets if t.get("type") == "page"][0]
-        tab = Tab(page["webSocketDebuggerUrl"])
-        tab.call("Page.enable")
-        tab.call("Network.enable")
-        tab.call("Accessibility.enable")
+        tab = Tab([t for t in targets if t.get("type") == "page"][0]["webSocketDebuggerUrl"])
+        for domain in domains:
+            tab.call(domain + ".enable")
+        yield tab
+    finally:
+        browser.terminate()
+        try:
+            browser.wait(10)
+        except subprocess.TimeoutExpired:
+            browser.kill()
+            browser.wait()
+
+
+def main():
+    profile, url, name, tampered = sys.argv[1:5]
+    with browser_tab(profile, ("Page", "Network", "Accessibility")) as tab:
         seen = {"get_status": tab.load(url)}
         seen.update({"get_" + k: v for k, v in tab.page().items()})
         seen["accessible"] = tab.accessible_names()
@@ -157,13 +172,6 @@ def main():
         seen["tampered_status"] = tab.load(tampered)
         seen.update({"tampered_" + k: v for k, v in tab.page().items()})
         print(json.dumps(seen))
-    finally:
-        browser.terminate()
-        try:
-            browser.wait(10)
-        except subprocess.TimeoutExpired:
-            browser.kill()
-            browser.wait()
 
 
 if __name__ == "__main__":

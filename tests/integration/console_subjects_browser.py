@@ -18,11 +18,10 @@ cannot pass. Prints one JSON object; screenshots in SHOTS_DIR.
 """
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ack_browser import NO_PROXY, Tab, start_browser  # noqa: E402
+from ack_browser import browser_tab  # noqa: E402
 from console_browser import click, page_facts, type_into  # noqa: E402
 
 AXE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vendor", "axe-core",
@@ -47,14 +46,9 @@ def main():
     profile, shots, base, ops, aud, ack, family, dob = sys.argv[1:9]
     os.makedirs(shots, exist_ok=True)
     source = open(AXE, encoding="utf-8").read()
-    browser, port = start_browser(profile)
     urls = []
     seen = {"axe": {}}
-    try:
-        targets = json.load(NO_PROXY.open("http://127.0.0.1:%d/json/list" % port, timeout=10))
-        tab = Tab([t for t in targets if t.get("type") == "page"][0]["webSocketDebuggerUrl"])
-        for domain in ("Page", "Network", "Accessibility", "Runtime"):
-            tab.call(domain + ".enable")
+    with browser_tab(profile, ("Page", "Network", "Accessibility", "Runtime")) as tab:
         tab.call("Emulation.setDeviceMetricsOverride", width=1024, height=900,
                  deviceScaleFactor=1, mobile=False)
 
@@ -131,13 +125,6 @@ def main():
         requested()
         seen["urls"] = urls
         print(json.dumps(seen))
-    finally:
-        browser.terminate()
-        try:
-            browser.wait(10)
-        except subprocess.TimeoutExpired:
-            browser.kill()
-            browser.wait()
 
 
 if __name__ == "__main__":

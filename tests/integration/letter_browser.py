@@ -36,13 +36,12 @@ import json
 import os
 import re
 import struct
-import subprocess
 import sys
 import zlib
 from html.parser import HTMLParser
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ack_browser import NO_PROXY, Tab, start_browser  # noqa: E402
+from ack_browser import browser_tab  # noqa: E402
 
 WIDTH = 720
 AXE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vendor", "axe-core",
@@ -305,22 +304,10 @@ def main():
     os.makedirs(shots, exist_ok=True)
     seen = {os.path.basename(p)[:-len(".html")]: {"markup": check_markup(p)} for p in letters}
     source = open(AXE, encoding="utf-8").read()
-    browser, port = start_browser(profile)
-    try:
-        targets = json.load(NO_PROXY.open("http://127.0.0.1:%d/json/list" % port, timeout=10))
-        tab = Tab([t for t in targets if t.get("type") == "page"][0]["webSocketDebuggerUrl"])
-        for domain in ("Page", "Network", "Runtime"):
-            tab.call(domain + ".enable")
+    with browser_tab(profile, ("Page", "Network", "Runtime")) as tab:
         for path in letters:
             seen[os.path.basename(path)[:-len(".html")]].update(browse(tab, path, shots, source))
         print(json.dumps(seen))
-    finally:
-        browser.terminate()
-        try:
-            browser.wait(10)
-        except subprocess.TimeoutExpired:
-            browser.kill()
-            browser.wait()
 
 
 if __name__ == "__main__":
