@@ -94,3 +94,4 @@ check "sdatctl match runs on the bulk-loaded store" test $? -eq 0
 "$SDATCTL" -c "$T/b.conf" match "$T/gen/police.jsonl" >"$T/b.match" 2>"$T/b.match.err"
 check "sdatctl match gives the same decisions on both stores" cmp -s "$T/a.match" "$T/b.match"
 check "... and some of them are matches" grep -q '"decision":"match"' "$T/a.match"
+echo "# done"
