@@ -13,10 +13,10 @@ import argparse
 import collections
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import drive  # noqa: E402
 import match_cases  # noqa: E402
 import match_ref  # noqa: E402
 
@@ -30,18 +30,8 @@ def main():
     a = ap.parse_args()
 
     cases = match_cases.Gen(a.seed).run(a.cases)
-    text = "".join(json.dumps(c, separators=(",", ":")) + "\n" for c in cases)
-    p = subprocess.run([a.drive], input=text, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.stderr.write(p.stderr)
-        print("# match-drive exited %d" % p.returncode)
-        return 2
-    got = {}
-    for line in p.stdout.splitlines():
-        cid, answer = line.split(" ", 1)
-        got[int(cid)] = answer
-    if len(got) != len(cases):
-        print("# match-drive answered %d of %d cases" % (len(got), len(cases)))
+    got = drive.run(a.drive, cases, len(cases))
+    if got is None:
         return 2
 
     features = collections.Counter()

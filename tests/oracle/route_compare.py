@@ -15,10 +15,10 @@ import argparse
 import collections
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import drive  # noqa: E402
 import route_cases  # noqa: E402
 import route_ref  # noqa: E402
 
@@ -46,19 +46,9 @@ def main():
     a = ap.parse_args()
 
     lines = route_cases.Gen(a.seed).run(a.directories, a.per_directory)
-    text = "".join(json.dumps(x, separators=(",", ":")) + "\n" for x in lines)
-    p = subprocess.run([a.drive], input=text, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.stderr.write(p.stderr)
-        print("# route-drive exited %d" % p.returncode)
-        return 2
-    got = {}
-    for line in p.stdout.splitlines():
-        cid, answer = line.split(" ", 1)
-        got[int(cid)] = answer
     cases = [x for x in lines if "id" in x]
-    if len(got) != len(cases):
-        print("# route-drive answered %d of %d cases" % (len(got), len(cases)))
+    got = drive.run(a.drive, lines, len(cases))
+    if got is None:
         return 2
 
     directories = {x["directory_id"]: x["directory"] for x in lines if "directory" in x}

@@ -13,10 +13,10 @@ import argparse
 import collections
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import drive  # noqa: E402
 import schedule_cases  # noqa: E402
 import schedule_ref  # noqa: E402
 
@@ -65,18 +65,8 @@ def main():
     cases = schedule_cases.Gen(a.seed).run(a.calendars)
     if a.sdatctl_sample:
         write_sample(a.sdatctl_sample, cases)
-    text = "".join(json.dumps(c, separators=(",", ":")) + "\n" for c in cases)
-    p = subprocess.run([a.drive], input=text, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.stderr.write(p.stderr)
-        print("# schedule-drive exited %d" % p.returncode)
-        return 2
-    got = {}
-    for line in p.stdout.splitlines():
-        cid, answer = line.split(" ", 1)
-        got[int(cid)] = answer
-    if len(got) != len(cases):
-        print("# schedule-drive answered %d of %d cases" % (len(got), len(cases)))
+    got = drive.run(a.drive, cases, len(cases))
+    if got is None:
         return 2
 
     features = collections.Counter(c["feature"].split("/")[0] for c in cases)
