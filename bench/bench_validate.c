@@ -9,7 +9,13 @@
  *   ingest       json_loadb(JSON_REJECT_DUPLICATES) + schema validation +
  *                key derivation + json_decref: what ingest.c does before a
  *                flow sees the event
- *   validate     schema validation alone, on documents parsed beforehand */
+ *   validate     schema validation alone, on documents parsed beforehand
+ *   payloads     sdat.notification/1 validation alone (what every stored
+ *                notification pays, notification.c), cycling through the
+ *                golden payloads of every kind in tests/golden/letters/payloads
+ *                (SDAT_BENCH_PAYLOADS names another folder); skipped, with a
+ *                line saying so, when the folder is not there */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +27,8 @@
 
 #define EVENTS 20000
 #define ROUNDS 5
+#define PAYLOAD_FILES 64
+#define PAYLOAD_VALIDATIONS 40000
 
 static const char *given[] = {"Ashlyn", "Bramwell", "Corin", "Delphine", "Emrys", "Fenella",
                               "Gideon", "Honor", "Ivo", "Juniper", "Kit", "Lorcan"};
@@ -104,6 +112,51 @@ static char *make_event(unsigned i, size_t *ret_len)
     return strdup(buf);
 }
 
+/* The valid sdat.notification/1 documents in dir, in name order; how many. */
+static size_t load_payloads(const sdat_schemas_t *schemas, const char *dir, json_t **ret_docs)
+{
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, NULL, alphasort);
+    size_t count = 0;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]->d_name);
+        if (count < PAYLOAD_FILES && len > 5 && strcmp(names[i]->d_name + len - 5, ".json") == 0) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+            json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+            struct sdat_validation v;
+            if (doc && sdat_schemas_validate(schemas, doc, "sdat.notification/1", &v) == 0) {
+                ret_docs[count++] = doc;
+            } else {
+                fprintf(stderr, "bench: %s is not a valid notification, left out\n", path);
+                json_decref(doc);
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    return count;
+}
+
+/* Best of ROUNDS passes of PAYLOAD_VALIDATIONS validations cycling through
+ * docs; payloads a second, or 0 when one failed. */
+static double payload_rate(const sdat_schemas_t *schemas, json_t **docs, size_t n)
+{
+    double best = 1e9;
+    for (int round = 0; round < ROUNDS; round++) {
+        double t0 = now_s();
+        for (unsigned i = 0; i < PAYLOAD_VALIDATIONS; i++) {
+            struct sdat_validation v;
+            if (sdat_schemas_validate(schemas, docs[i % n], "sdat.notification/1", &v) != 0) {
+                return 0;
+            }
+        }
+        double t = now_s() - t0;
+        best = t < best ? t : best;
+    }
+    return PAYLOAD_VALIDATIONS / best;
+}
+
 int main(void)
 {
     char err[256], key[200];
@@ -167,6 +220,25 @@ int main(void)
            ingest_rate, ingest_rate / parse_rate);
     printf("validate: validation alone           %9.0f events/s  (%.1f us/event)\n",
            validate_rate, 1e6 / validate_rate);
+    const char *dir = getenv("SDAT_BENCH_PAYLOADS");
+    dir = dir ? dir : "tests/golden/letters/payloads";
+    static json_t *payloads[PAYLOAD_FILES];
+    size_t n_payloads = load_payloads(schemas, dir, payloads);
+    if (n_payloads == 0) {
+        printf("validate: payloads: none found in %s, not measured\n", dir);
+    } else {
+        double rate = payload_rate(schemas, payloads, n_payloads);
+        if (rate == 0) {
+            fprintf(stderr, "bench: a payload failed in the timed loop\n");
+            return 1;
+        }
+        printf("validate: sdat.notification/1 alone  %9.0f payloads/s (%.1f us/payload; "
+               "%zu golden payloads, best of %d)\n",
+               rate, 1e6 / rate, n_payloads, ROUNDS);
+    }
+    for (size_t i = 0; i < n_payloads; i++) {
+        json_decref(payloads[i]);
+    }
     for (unsigned i = 0; i < EVENTS; i++) {
         free(events[i]);
         json_decref(docs[i]);

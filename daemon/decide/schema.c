@@ -145,6 +145,7 @@ static void compile_named(struct compiler *c, json_t *v, struct named_node **ret
     json_object_foreach(v, key, sub)
     {
         (*ret)[i].name = key; /* borrowed from the kept document */
+        (*ret)[i].hash = sdat_schema_name_hash(key);
         (*ret)[i].node = compile_node(c, sub);
         i++;
     }
@@ -166,7 +167,7 @@ static void compile_pattern_properties(struct compiler *c, struct node *n, json_
     json_t *sub;
     json_object_foreach(v, key, sub)
     {
-        if (regcomp(&n->pattern_props[i].re, key, REG_EXTENDED | REG_NOSUB) != 0) {
+        if (sdat_schema_pattern_compile(&n->pattern_props[i].re, key) != 0) {
             snprintf(c->err, c->errlen, "patternProperties: cannot compile a pattern");
             c->failed = true;
             n->n_pattern_props = i;
@@ -177,11 +178,41 @@ static void compile_pattern_properties(struct compiler *c, struct node *n, json_
     }
 }
 
+/* The table that finds n->props by name; left NULL (the validator then
+ * compares every name) when two names are equal up to a NUL. */
+static void index_props(struct compiler *c, struct node *n)
+{
+    uint32_t size = 4;
+    while (size < 2 * n->n_props) {
+        size *= 2;
+    }
+    uint32_t *slots = calloc(size, sizeof *slots);
+    if (!slots) {
+        c->failed = true;
+        return;
+    }
+    for (size_t k = 0; k < n->n_props; k++) {
+        uint32_t i = n->props[k].hash & (size - 1);
+        for (; slots[i]; i = (i + 1) & (size - 1)) {
+            if (strcmp(n->props[slots[i] - 1].name, n->props[k].name) == 0) {
+                free(slots);
+                return;
+            }
+        }
+        slots[i] = (uint32_t)k + 1;
+    }
+    n->prop_slots = slots;
+    n->prop_mask = size - 1;
+}
+
 static void compile_object_keywords(struct compiler *c, struct node *n, json_t *s)
 {
     json_t *v;
     if ((v = json_object_get(s, "properties"))) {
         compile_named(c, v, &n->props, &n->n_props);
+        if (n->n_props) {
+            index_props(c, n);
+        }
     }
     if ((v = json_object_get(s, "patternProperties"))) {
         compile_pattern_properties(c, n, v);
@@ -199,6 +230,7 @@ static void compile_object_keywords(struct compiler *c, struct node *n, json_t *
     }
     get_count(s, "minProperties", &n->min_props);
     get_count(s, "maxProperties", &n->max_props);
+    n->visits_members = n->n_props || n->n_pattern_props || n->additional || n->property_names;
 }
 
 static void compile_array_keywords(struct compiler *c, struct node *n, json_t *s)
@@ -225,7 +257,7 @@ static void compile_string_keywords(struct compiler *c, struct node *n, json_t *
 {
     json_t *v = json_object_get(s, "pattern");
     if (json_is_string(v)) {
-        if (regcomp(&n->pattern, json_string_value(v), REG_EXTENDED | REG_NOSUB) != 0) {
+        if (sdat_schema_pattern_compile(&n->pattern, json_string_value(v)) != 0) {
             snprintf(c->err, c->errlen, "pattern: cannot compile as a POSIX extended regex");
             c->failed = true;
         } else {
@@ -235,6 +267,9 @@ static void compile_string_keywords(struct compiler *c, struct node *n, json_t *
     get_count(s, "minLength", &n->min_length);
     get_count(s, "maxLength", &n->max_length);
     n->format = json_string_value(json_object_get(s, "format"));
+    if (n->format) {
+        sdat_format_find(n->format, &n->format_check, &n->format_message);
+    }
     n->lenient = json_is_true(json_object_get(s, "x-sdat-lenient"));
 }
 
@@ -431,12 +466,13 @@ void sdat_schema_free(sdat_schema_t *schema)
     while (n) {
         struct node *next = n->next_all;
         if (n->has_pattern) {
-            regfree(&n->pattern);
+            sdat_schema_pattern_free(&n->pattern);
         }
         for (size_t i = 0; i < n->n_pattern_props; i++) {
-            regfree(&n->pattern_props[i].re);
+            sdat_schema_pattern_free(&n->pattern_props[i].re);
         }
         free(n->props);
+        free(n->prop_slots);
         free(n->pattern_props);
         free(n->dep_schemas);
         free(n->prefix_items);

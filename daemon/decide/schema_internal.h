@@ -3,8 +3,33 @@
 #define SDAT_SCHEMA_INTERNAL_H
 
 #include <regex.h>
+#include <stdint.h>
 
 #include "schema.h"
+#include "util/formats.h"
+
+/* A compiled `pattern` (schema_pattern.c). */
+struct sdat_schema_pattern {
+    regex_t re;
+    struct pattern_atom *atoms; /* NULL: regexec decides every string */
+    size_t n_atoms;
+};
+
+/* 0, or -1 when regcomp refuses source (nothing to free then). */
+int sdat_schema_pattern_compile(struct sdat_schema_pattern *p, const char *source);
+bool sdat_schema_pattern_match(const struct sdat_schema_pattern *p, const char *s);
+void sdat_schema_pattern_free(struct sdat_schema_pattern *p);
+
+/* The hash that property names are found by (FNV-1a, up to the first NUL,
+ * as strcmp compares them). */
+static inline uint32_t sdat_schema_name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    }
+    return h;
+}
 
 struct node {
     struct node *next_all; /* every node of a schema, for freeing */
@@ -14,10 +39,18 @@ struct node {
     struct named_node {
         const char *name;
         struct node *node;
+        uint32_t hash;
     } *props, *dep_schemas;
     size_t n_props, n_dep_schemas;
+    /* props by name: open addressing, slot = index + 1, 0 empty. NULL when
+     * two names compare equal as C strings (a NUL inside one), which makes
+     * the validator fall back to comparing every name. */
+    uint32_t *prop_slots;
+    uint32_t prop_mask;
+    /* Whether an object instance's members need visiting at all. */
+    bool visits_members;
     struct {
-        regex_t re;
+        struct sdat_schema_pattern re;
         struct node *node;
     } *pattern_props;
     size_t n_pattern_props;
@@ -26,12 +59,14 @@ struct node {
     size_t n_prefix_items, n_all_of, n_any_of, n_one_of;
     json_t *required, *dependent_required, *enum_values, *const_value; /* borrowed from doc */
     bool has_const, has_pattern, unique_items;
-    regex_t pattern;
+    struct sdat_schema_pattern pattern;
     long min_length, max_length, min_items, max_items, min_props, max_props;
     long min_contains, max_contains;
     bool has_minimum, has_maximum, has_exclusive_minimum, has_exclusive_maximum, has_multiple_of;
     double minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
     const char *format; /* borrowed */
+    sdat_format_fn format_check; /* NULL: a format sdat does not check */
+    const char *format_message;
     bool lenient;
     const char *ref_text;
 };

@@ -77,8 +77,13 @@ static size_t push(struct vctx *v, const char *token)
 static size_t push_index(struct vctx *v, size_t i)
 {
     char token[24];
-    snprintf(token, sizeof token, "%zu", i);
-    return push(v, token);
+    char *p = token + sizeof token - 1;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    return push(v, p);
 }
 
 static void pop(struct vctx *v, size_t old)
@@ -185,6 +190,109 @@ static bool probe(struct vctx *v, const struct node *n, const json_t *x)
     return ok;
 }
 
+/* The schema's own entry for the member named key (hash: its
+ * sdat_schema_name_hash), or NULL. */
+static const struct named_node *find_prop(const struct node *n, const char *key, uint32_t hash)
+{
+    for (uint32_t i = hash & n->prop_mask;; i = (i + 1) & n->prop_mask) {
+        uint32_t slot = n->prop_slots[i];
+        if (!slot) {
+            return NULL;
+        }
+        const struct named_node *p = &n->props[slot - 1];
+        if (p->hash == hash && strcmp(p->name, key) == 0) {
+            return p;
+        }
+    }
+}
+
+/* One member against properties, patternProperties and
+ * additionalProperties; the path is the caller's. */
+static bool validate_member(struct vctx *v, const struct node *n, const char *key,
+                            const json_t *val, const struct named_node *known)
+{
+    bool ok = true, matched = false;
+    if (known) {
+        if (n->prop_slots) {
+            matched = true;
+            ok = validate(v, known->node, val);
+        } else {
+            for (size_t k = 0; k < n->n_props; k++) {
+                if (strcmp(n->props[k].name, key) == 0) {
+                    matched = true;
+                    ok = validate(v, n->props[k].node, val) && ok;
+                }
+            }
+        }
+        if (!ok && v->silent) {
+            return false;
+        }
+    }
+    for (size_t k = 0; k < n->n_pattern_props; k++) {
+        if (sdat_schema_pattern_match(&n->pattern_props[k].re, key)) {
+            matched = true;
+            ok = validate(v, n->pattern_props[k].node, val) && ok;
+        }
+    }
+    if (!matched && n->additional) {
+        ok = validate(v, n->additional, val) && ok;
+    }
+    return ok;
+}
+
+/* The members of x: each against its subschemas, and its name against
+ * propertyNames. Issue order and paths are those of the instance's
+ * member order. */
+static bool validate_members(struct vctx *v, const struct node *n, const json_t *x)
+{
+    bool ok = true;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)x, key, val)
+    {
+        /* The schema's own spelling of the name goes into the path. */
+        const struct named_node *known = NULL;
+        if (n->prop_slots) {
+            known = find_prop(n, key, sdat_schema_name_hash(key));
+        } else {
+            for (size_t k = 0; k < n->n_props && !known; k++) {
+                if (strcmp(n->props[k].name, key) == 0) {
+                    known = &n->props[k];
+                }
+            }
+        }
+        /* additionalProperties: false refuses a member nothing else names. */
+        bool forbidden =
+            !known && n->additional && n->additional->is_bool && !n->additional->bool_value;
+        for (size_t k = 0; k < n->n_pattern_props && forbidden; k++) {
+            forbidden = !sdat_schema_pattern_match(&n->pattern_props[k].re, key);
+        }
+        if (!forbidden) {
+            size_t old = known && !v->silent ? push(v, known->name) : v->path_len;
+            v->unnamed += !known;
+            bool member_ok = validate_member(v, n, key, val, known);
+            v->unnamed -= !known;
+            pop(v, old);
+            ok = member_ok && ok;
+        } else {
+            issue(v, false, "has a property that is not allowed");
+            ok = false;
+        }
+        if (!ok && v->silent) {
+            return false;
+        }
+        if (!forbidden && n->property_names) {
+            json_t *name = json_string(key);
+            if (!probe(v, n->property_names, name)) {
+                issue(v, false, "has a property whose name is not allowed");
+                ok = false;
+            }
+            json_decref(name);
+        }
+    }
+    return ok;
+}
+
 static bool validate_object(struct vctx *v, const struct node *n, const json_t *x)
 {
     bool ok = true;
@@ -206,60 +314,14 @@ static bool validate_object(struct vctx *v, const struct node *n, const json_t *
         issue(v, false, "must have at most %ld properties", n->max_props);
         ok = false;
     }
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)x, key, val)
-    {
-        bool matched = false;
-        /* The schema's own spelling of the name goes into the path. */
-        const char *known = NULL;
-        for (size_t k = 0; k < n->n_props && !known; k++) {
-            if (strcmp(n->props[k].name, key) == 0) {
-                known = n->props[k].name;
-            }
-        }
-        size_t old = known ? push(v, known) : v->path_len;
-        v->unnamed += !known;
-        if (known) {
-            for (size_t k = 0; k < n->n_props; k++) {
-                if (strcmp(n->props[k].name, key) == 0) {
-                    matched = true;
-                    ok = validate(v, n->props[k].node, val) && ok;
-                }
-            }
-        }
-        for (size_t k = 0; k < n->n_pattern_props; k++) {
-            if (regexec(&n->pattern_props[k].re, key, 0, NULL, 0) == 0) {
-                matched = true;
-                ok = validate(v, n->pattern_props[k].node, val) && ok;
-            }
-        }
-        if (!matched && n->additional) {
-            if (n->additional->is_bool && !n->additional->bool_value) {
-                v->unnamed -= !known;
-                pop(v, old);
-                issue(v, false, "has a property that is not allowed");
-                ok = false;
-                continue;
-            }
-            ok = validate(v, n->additional, val) && ok;
-        }
-        if (n->property_names) {
-            json_t *name = json_string(key);
-            if (!probe(v, n->property_names, name)) {
-                v->unnamed -= !known;
-                pop(v, old);
-                issue(v, false, "has a property whose name is not allowed");
-                ok = false;
-                json_decref(name);
-                continue;
-            }
-            json_decref(name);
-        }
-        v->unnamed -= !known;
-        pop(v, old);
+    if (!ok && v->silent) {
+        return false;
+    }
+    if (n->visits_members) {
+        ok = validate_members(v, n, x) && ok;
     }
     if (n->dependent_required) {
+        const char *key;
         json_t *deps;
         json_object_foreach(n->dependent_required, key, deps)
         {
@@ -299,9 +361,12 @@ static bool validate_array(struct vctx *v, const struct node *n, const json_t *x
     for (size_t i = 0; i < size; i++) {
         const struct node *item = i < n->n_prefix_items ? n->prefix_items[i] : n->items;
         if (item) {
-            size_t old = push_index(v, i);
+            size_t old = v->silent ? v->path_len : push_index(v, i);
             ok = validate(v, item, json_array_get(x, i)) && ok;
             pop(v, old);
+            if (!ok && v->silent) {
+                return false;
+            }
         }
     }
     if (n->unique_items) {
@@ -332,11 +397,11 @@ static bool validate_array(struct vctx *v, const struct node *n, const json_t *x
     return ok;
 }
 
-static bool validate_scalar(struct vctx *v, const struct node *n, const json_t *x)
+static bool validate_string(struct vctx *v, const struct node *n, const json_t *x)
 {
     bool ok = true;
-    if (json_is_string(x)) {
-        const char *s = json_string_value(x);
+    const char *s = json_string_value(x);
+    if (n->min_length >= 0 || n->max_length >= 0) {
         size_t len = utf8_length(s, json_string_length(x));
         if (n->min_length >= 0 && (long)len < n->min_length) {
             issue(v, false, "must be at least %ld characters", n->min_length);
@@ -346,72 +411,58 @@ static bool validate_scalar(struct vctx *v, const struct node *n, const json_t *
             issue(v, false, "must be at most %ld characters", n->max_length);
             ok = false;
         }
-        if (n->has_pattern && regexec(&n->pattern, s, 0, NULL, 0) != 0) {
-            issue(v, false, "does not match the pattern");
-            ok = false;
-        }
-        const char *message = NULL;
-        /* A NUL inside the string would hide the rest from the C checkers. */
-        bool nul = strlen(s) != json_string_length(x);
-        if (n->format && nul && !message) {
-            message = "contains a NUL character";
-        }
-        if (n->format && (nul || !sdat_format_check(n->format, s, &message))) {
-            issue(v, n->lenient, "%s", message);
-            ok = ok && n->lenient;
-        }
     }
-    if (json_is_number(x)) {
-        double d = json_number_value(x);
-        if (n->has_minimum && d < n->minimum) {
-            issue(v, false, "must be at least %g", n->minimum);
-            ok = false;
-        }
-        if (n->has_maximum && d > n->maximum) {
-            issue(v, false, "must be at most %g", n->maximum);
-            ok = false;
-        }
-        if (n->has_exclusive_minimum && d <= n->exclusive_minimum) {
-            issue(v, false, "must be greater than %g", n->exclusive_minimum);
-            ok = false;
-        }
-        if (n->has_exclusive_maximum && d >= n->exclusive_maximum) {
-            issue(v, false, "must be less than %g", n->exclusive_maximum);
-            ok = false;
-        }
-        if (n->has_multiple_of && n->multiple_of > 0) {
-            double q = d / n->multiple_of;
-            if (!isfinite(q) || fabs(q - nearbyint(q)) > 1e-9 * fmax(1.0, fabs(q))) {
-                issue(v, false, "must be a multiple of %g", n->multiple_of);
-                ok = false;
-            }
+    if (n->has_pattern && !sdat_schema_pattern_match(&n->pattern, s)) {
+        issue(v, false, "does not match the pattern");
+        ok = false;
+    }
+    if (n->format) {
+        /* A NUL inside the string would hide the rest from the C checkers. */
+        if (strlen(s) != json_string_length(x)) {
+            issue(v, n->lenient, "%s", "contains a NUL character");
+            ok = ok && n->lenient;
+        } else if (n->format_check && !n->format_check(s)) {
+            issue(v, n->lenient, "%s", n->format_message);
+            ok = ok && n->lenient;
         }
     }
     return ok;
 }
 
-static bool validate(struct vctx *v, const struct node *n, const json_t *x)
+static bool validate_number(struct vctx *v, const struct node *n, const json_t *x)
 {
-    if (n->is_bool) {
-        if (!n->bool_value) {
-            issue(v, false, "no value is allowed here");
-        }
-        return n->bool_value;
-    }
-    if (v->depth >= SDAT_SCHEMA_MAX_DEPTH) {
-        issue(v, false, "nested deeper than %d levels", SDAT_SCHEMA_MAX_DEPTH);
-        return false;
-    }
-    v->depth++;
     bool ok = true;
-    if (n->ref) {
-        ok = validate(v, n->ref, x);
+    double d = json_number_value(x);
+    if (n->has_minimum && d < n->minimum) {
+        issue(v, false, "must be at least %g", n->minimum);
+        ok = false;
     }
-    if (n->has_types && !(type_bits(x) & n->types)) {
-        issue(v, false, "must be %s", type_word(n->types));
-        v->depth--;
-        return false; /* the other keywords would only repeat this */
+    if (n->has_maximum && d > n->maximum) {
+        issue(v, false, "must be at most %g", n->maximum);
+        ok = false;
     }
+    if (n->has_exclusive_minimum && d <= n->exclusive_minimum) {
+        issue(v, false, "must be greater than %g", n->exclusive_minimum);
+        ok = false;
+    }
+    if (n->has_exclusive_maximum && d >= n->exclusive_maximum) {
+        issue(v, false, "must be less than %g", n->exclusive_maximum);
+        ok = false;
+    }
+    if (n->has_multiple_of && n->multiple_of > 0) {
+        double q = d / n->multiple_of;
+        if (!isfinite(q) || fabs(q - nearbyint(q)) > 1e-9 * fmax(1.0, fabs(q))) {
+            issue(v, false, "must be a multiple of %g", n->multiple_of);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+/* The keywords that apply whatever the instance's type: const, enum. */
+static bool validate_values(struct vctx *v, const struct node *n, const json_t *x)
+{
+    bool ok = true;
     if (n->has_const && !equal(x, n->const_value)) {
         issue(v, false, "must be the constant value the schema gives");
         ok = false;
@@ -422,9 +473,13 @@ static bool validate(struct vctx *v, const struct node *n, const json_t *x)
         json_t *e;
         json_array_foreach(n->enum_values, i, e)
         {
-            found = found || equal(x, e);
+            if (equal(x, e)) {
+                found = true;
+                break;
+            }
         }
         if (!found) {
+            /* The message is built only for an instance that fails. */
             char list[160] = "";
             json_array_foreach(n->enum_values, i, e)
             {
@@ -437,15 +492,18 @@ static bool validate(struct vctx *v, const struct node *n, const json_t *x)
             ok = false;
         }
     }
-    if (json_is_object(x)) {
-        ok = validate_object(v, n, x) && ok;
-    } else if (json_is_array(x)) {
-        ok = validate_array(v, n, x) && ok;
-    } else {
-        ok = validate_scalar(v, n, x) && ok;
-    }
+    return ok;
+}
+
+/* allOf, anyOf, oneOf, not and if/then/else. */
+static bool validate_combinators(struct vctx *v, const struct node *n, const json_t *x)
+{
+    bool ok = true;
     for (size_t i = 0; i < n->n_all_of; i++) {
         ok = validate(v, n->all_of[i], x) && ok;
+        if (!ok && v->silent) {
+            return false;
+        }
     }
     if (n->n_any_of) {
         bool any = false;
@@ -483,6 +541,62 @@ static bool validate(struct vctx *v, const struct node *n, const json_t *x)
             ok = (!n->else_ || validate(v, n->else_, x)) && ok;
         }
     }
+    return ok;
+}
+
+/* Silently (v->silent > 0) only the answer counts, so the first failing
+ * keyword ends the check; otherwise every keyword runs, in the same order,
+ * so that every issue is reported. */
+static bool validate(struct vctx *v, const struct node *n, const json_t *x)
+{
+    if (n->is_bool) {
+        if (!n->bool_value) {
+            issue(v, false, "no value is allowed here");
+        }
+        return n->bool_value;
+    }
+    if (v->depth >= SDAT_SCHEMA_MAX_DEPTH) {
+        issue(v, false, "nested deeper than %d levels", SDAT_SCHEMA_MAX_DEPTH);
+        return false;
+    }
+    v->depth++;
+    bool ok = true;
+    if (n->ref) {
+        ok = validate(v, n->ref, x);
+    }
+    if (n->has_types && !(type_bits(x) & n->types)) {
+        issue(v, false, "must be %s", type_word(n->types));
+        v->depth--;
+        return false; /* the other keywords would only repeat this */
+    }
+    if (n->has_const || n->enum_values) {
+        ok = validate_values(v, n, x) && ok;
+    }
+    if (!ok && v->silent) {
+        goto out;
+    }
+    switch (json_typeof(x)) {
+    case JSON_OBJECT:
+        ok = validate_object(v, n, x) && ok;
+        break;
+    case JSON_ARRAY:
+        ok = validate_array(v, n, x) && ok;
+        break;
+    case JSON_STRING:
+        ok = validate_string(v, n, x) && ok;
+        break;
+    case JSON_INTEGER:
+    case JSON_REAL:
+        ok = validate_number(v, n, x) && ok;
+        break;
+    default:
+        break;
+    }
+    if (!ok && v->silent) {
+        goto out;
+    }
+    ok = validate_combinators(v, n, x) && ok;
+out:
     v->depth--;
     return ok;
 }

@@ -272,11 +272,11 @@ bool sdat_format_postcode(const char *s)
     return sdat_postcode_normalise(s, NULL, 0) == 0;
 }
 
-bool sdat_format_check(const char *format, const char *s, const char **ret_message)
+bool sdat_format_find(const char *format, sdat_format_fn *ret_check, const char **ret_message)
 {
     static const struct {
         const char *name;
-        bool (*check)(const char *);
+        sdat_format_fn check;
         const char *message;
     } table[] = {
         {"date", sdat_format_date, "is not a real calendar date (YYYY-MM-DD)"},
@@ -290,12 +290,24 @@ bool sdat_format_check(const char *format, const char *s, const char **ret_messa
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (strcmp(table[i].name, format) == 0) {
-            bool ok = table[i].check(s);
-            if (!ok && ret_message) {
-                *ret_message = table[i].message;
-            }
-            return ok;
+            *ret_check = table[i].check;
+            *ret_message = table[i].message;
+            return true;
         }
     }
-    return true;
+    return false;
+}
+
+bool sdat_format_check(const char *format, const char *s, const char **ret_message)
+{
+    sdat_format_fn check;
+    const char *message;
+    if (!sdat_format_find(format, &check, &message)) {
+        return true;
+    }
+    bool ok = check(s);
+    if (!ok && ret_message) {
+        *ret_message = message;
+    }
+    return ok;
 }

@@ -18,6 +18,12 @@ bool sdat_format_ods_code(const char *s);
 /* Checks S against the named format; unknown formats pass (annotations).
  * ret_message (may be NULL) gets a fixed text naming the rule broken. */
 bool sdat_format_check(const char *format, const char *s, const char **ret_message);
+typedef bool (*sdat_format_fn)(const char *s);
+/* The checker of the named format and the fixed text naming its rule, for a
+ * caller that checks many strings against one format (the schema
+ * validator resolves a schema's `format` once); false for an unknown format,
+ * with the outputs untouched. */
+bool sdat_format_find(const char *format, sdat_format_fn *ret_check, const char **ret_message);
 
 /* "YYYY-MM-DD" → days since 1970-01-01; 0 or -EINVAL. */
 int sdat_date_parse(const char *s, int32_t *ret_days);
