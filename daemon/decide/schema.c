@@ -145,7 +145,9 @@ static void compile_named(struct compiler *c, json_t *v, struct named_node **ret
     json_object_foreach(v, key, sub)
     {
         (*ret)[i].name = key; /* borrowed from the kept document */
-        (*ret)[i].hash = sdat_schema_name_hash(key);
+        (*ret)[i].len = strlen(key);
+        (*ret)[i].hash = sdat_schema_name_hash(key, (*ret)[i].len);
+        (*ret)[i].plain = !strpbrk(key, "~/");
         (*ret)[i].node = compile_node(c, sub);
         i++;
     }

@@ -74,6 +74,26 @@ static size_t push(struct vctx *v, const char *token)
     return old;
 }
 
+/* push of a token of len bytes with nothing to escape: one copy when it
+ * fits whole (push would then write the same). */
+static size_t push_plain(struct vctx *v, const char *token, size_t len)
+{
+    size_t old = v->path_len;
+    if (v->unnamed || old + len + 3 >= sizeof v->path) {
+        return push(v, token);
+    }
+    v->path[old] = '/';
+    memcpy(v->path + old + 1, token, len);
+    v->path_len = old + 1 + len;
+    v->path[v->path_len] = '\0';
+    return old;
+}
+
+static size_t push_name(struct vctx *v, const struct named_node *name)
+{
+    return name->plain ? push_plain(v, name->name, name->len) : push(v, name->name);
+}
+
 static size_t push_index(struct vctx *v, size_t i)
 {
     char token[24];
@@ -83,7 +103,7 @@ static size_t push_index(struct vctx *v, size_t i)
         *--p = (char)('0' + i % 10);
         i /= 10;
     } while (i);
-    return push(v, p);
+    return push_plain(v, p, (size_t)(token + sizeof token - 1 - p));
 }
 
 static void pop(struct vctx *v, size_t old)
@@ -190,17 +210,37 @@ static bool probe(struct vctx *v, const struct node *n, const json_t *x)
     return ok;
 }
 
-/* The schema's own entry for the member named key (hash: its
- * sdat_schema_name_hash), or NULL. */
-static const struct named_node *find_prop(const struct node *n, const char *key, uint32_t hash)
+/* memcmp(a, b, len) == 0 for the short names of schemas, without a call. */
+static inline bool same_bytes(const char *a, const char *b, size_t len)
 {
+    for (; len >= 8; a += 8, b += 8, len -= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) {
+            return false;
+        }
+    }
+    for (; len; a++, b++, len--) {
+        if (*a != *b) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The schema's own entry for the member named key, or NULL. */
+static const struct named_node *find_prop(const struct node *n, const char *key)
+{
+    size_t len = strlen(key);
+    uint32_t hash = sdat_schema_name_hash(key, len);
     for (uint32_t i = hash & n->prop_mask;; i = (i + 1) & n->prop_mask) {
         uint32_t slot = n->prop_slots[i];
         if (!slot) {
             return NULL;
         }
         const struct named_node *p = &n->props[slot - 1];
-        if (p->hash == hash && strcmp(p->name, key) == 0) {
+        if (p->hash == hash && p->len == len && same_bytes(p->name, key, len)) {
             return p;
         }
     }
@@ -253,7 +293,7 @@ static bool validate_members(struct vctx *v, const struct node *n, const json_t 
         /* The schema's own spelling of the name goes into the path. */
         const struct named_node *known = NULL;
         if (n->prop_slots) {
-            known = find_prop(n, key, sdat_schema_name_hash(key));
+            known = find_prop(n, key);
         } else {
             for (size_t k = 0; k < n->n_props && !known; k++) {
                 if (strcmp(n->props[k].name, key) == 0) {
@@ -268,7 +308,7 @@ static bool validate_members(struct vctx *v, const struct node *n, const json_t 
             forbidden = !sdat_schema_pattern_match(&n->pattern_props[k].re, key);
         }
         if (!forbidden) {
-            size_t old = known && !v->silent ? push(v, known->name) : v->path_len;
+            size_t old = known && !v->silent ? push_name(v, known) : v->path_len;
             v->unnamed += !known;
             bool member_ok = validate_member(v, n, key, val, known);
             v->unnamed -= !known;

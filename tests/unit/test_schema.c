@@ -3,6 +3,7 @@
  * excluded case that passes is reported, so the list stays honest. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,4 +283,57 @@ Test(schema, issues_name_only_what_the_schema_knows)
     json_decref(x);
     sdat_schema_free(schema);
     json_decref(doc);
+}
+
+/* `pattern` and `patternProperties` answer as glibc's regexec (POSIX ERE)
+ * answers, whether the validator's direct matcher decides (^...$ of
+ * single-character atoms, as in schemas/) or regexec does (anything else,
+ * or a string that needs too much backtracking). */
+Test(schema, pattern_answers_are_regexec_answers)
+{
+    static const char *const patterns[] = {
+        "^n_[0-9a-f]{32}$", "^[a-z0-9:._-]{1,64}$", "^[A-Za-z0-9/_-]{1,64}$", "^[0-9]{1,12}$",
+        "^[a-z0-9-]{2,40}$", "^-?[0-9]+(\\.[0-9]+)?$", "^[a-z-]+\\.[a-z-]+$|^checkpoint$",
+        "^a*a*a*a*a*a*a*a*b$", "^x?x?x?x?x?xxxxx$", "^[0-9]{2,5}[0-9]{1,3}$", "^a{0,900}a{0,900}b$",
+        "^$", "^[-a]+$", "^[a-]+$", "^\\.\\$x\\{$", "^a{2,}$", "^ab+c?$", "^[^a]$", "^.$", "a+",
+        "^[[:alpha:]]+$", "^[\\d]$",
+    };
+    static const char *const subjects[] = {
+        "", "a", "b", "-", "aa", "ab", "abbb", "abc", "n_0123456789abcdef0123456789abcdef",
+        "n_0123456789abcdef0123456789abcdeF", "school:100001", "A/b_-9", "123456789012",
+        "1234567890123", "12", "-1.5", "1.", "audit.record", "checkpoint", "checkpoints",
+        "xxxxx", "xxxxxxxxxx", "xxxxxxxxxxx", ".$x{", "\\", "d", "\xc3\xa9", "a\xc3\xa9",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+    };
+    for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++) {
+        regex_t re;
+        cr_assert_eq(regcomp(&re, patterns[p], REG_EXTENDED | REG_NOSUB), 0, "%s", patterns[p]);
+        json_t *doc = json_pack("{s:s}", "pattern", patterns[p]);
+        json_t *props = json_pack("{s:{s:{s:s}},s:b}", "patternProperties", patterns[p], "type",
+                                  "integer", "additionalProperties", 0);
+        sdat_schema_t *schema, *by_name;
+        char err[256];
+        cr_assert_eq(sdat_schema_compile(doc, &schema, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(sdat_schema_compile(props, &by_name, err, sizeof err), 0, "%s", err);
+        for (size_t s = 0; s < sizeof subjects / sizeof subjects[0]; s++) {
+            bool want = regexec(&re, subjects[s], 0, NULL, 0) == 0;
+            json_t *x = json_string(subjects[s]);
+            json_t *member = json_pack("{s:i}", subjects[s], 1);
+            cr_assert_not_null(x);
+            cr_assert_not_null(member);
+            struct sdat_validation v;
+            cr_expect_eq(sdat_schema_validate(schema, x, &v) == 0, want, "pattern %s on \"%s\"",
+                         patterns[p], subjects[s]);
+            cr_expect_eq(sdat_schema_validate(by_name, member, &v) == 0, want,
+                         "patternProperties %s on \"%s\"", patterns[p], subjects[s]);
+            json_decref(member);
+            json_decref(x);
+        }
+        sdat_schema_free(by_name);
+        sdat_schema_free(schema);
+        json_decref(props);
+        json_decref(doc);
+        regfree(&re);
+    }
 }
