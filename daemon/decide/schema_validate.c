@@ -518,6 +518,9 @@ static bool validate_values(struct vctx *v, const struct node *n, const json_t *
                 break;
             }
         }
+        if (!found && v->silent) {
+            return false; /* a probe: no message to build */
+        }
         if (!found) {
             /* The message is built only for an instance that fails. */
             char list[160] = "";
