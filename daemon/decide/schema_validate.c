@@ -188,15 +188,20 @@ static bool equal(const json_t *a, const json_t *b)
     return json_equal(a, b);
 }
 
+/* Characters: the bytes that are not UTF-8 continuation bytes (10xxxxxx),
+ * counted eight at a time (a byte's bit 7 set and bit 6 clear). */
 static size_t utf8_length(const char *s, size_t bytes)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < bytes; i++) {
-        if (((unsigned char)s[i] & 0xC0) != 0x80) {
-            n++;
-        }
+    size_t continuation = 0, i = 0;
+    for (; i + 8 <= bytes; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        continuation += (size_t)__builtin_popcountll(w & ~(w << 1) & 0x8080808080808080ull);
     }
-    return n;
+    for (; i < bytes; i++) {
+        continuation += ((unsigned char)s[i] & 0xC0) == 0x80;
+    }
+    return bytes - continuation;
 }
 
 static bool validate(struct vctx *v, const struct node *n, const json_t *x);
