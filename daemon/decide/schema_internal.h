@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "schema.h"
-#include "util/formats.h"
+#include "util/util.h"
 
 /* A compiled `pattern` (schema_pattern.c). */
 struct sdat_schema_pattern {
