@@ -100,7 +100,7 @@ int sdat_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size
 {
     unsigned char md[32];
     unsigned int md_len = sizeof md;
-    if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, md, &md_len)) {
+    if (!HMAC(sha256_md(), key, (int)key_len, data, len, md, &md_len)) {
         hex[0] = '\0';
         return -EIO;
     }
