@@ -1,6 +1,6 @@
 #!/bin/sh
-# make bench: every benchmark in turn (validation, P6, matching quality and
-# P4, then P5, P1, P2, P3, P7), a summary of P1–P7 against quality.md's targets,
+# make bench: every benchmark in turn (validation, audit records, P6,
+# matching quality and P4, then P5, P1, P2, P3, P7), a summary of P1–P7 against quality.md's targets,
 # and the run recorded in docs/PERFORMANCE.md between its "bench:run"
 # markers (BENCH_DOC; empty: not written). Each script also runs alone; see
 # its head for its settings.
@@ -28,6 +28,7 @@ step() {
     if "$@" 2>&1; then :; else echo "bench: $name failed (exit $?)"; fi | tee "$OUT/$name.out"
 }
 step validate sh bench/run.sh "$SDAT_BUILD/bench/bench_validate"
+step audit "$SDAT_BUILD/bench/bench_audit" tests/fuzz/seeds/sdat.audit-record/*.json
 step deliver sh bench/deliver.sh
 step match sh bench/match.sh
 step startup sh bench/startup.sh

@@ -12,31 +12,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canonical.h"
 #include "util/util.h"
 
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
 char *sdat_audit_canonical(const json_t *value)
 {
-    return json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    struct sdat_canonical_buf buf = {0};
+    if (sdat_canonical_value(&buf, value) < 0) {
+        free(buf.data);
+        return NULL;
+    }
+    return buf.data;
 }
 
 void sdat_audit_hash(const char *prev, const char *canonical, char ret_hash[65])
 {
-    size_t plen = strlen(prev);
-    size_t clen = strlen(canonical);
-    char stackbuf[4096];
-    char *buf = plen + 1 + clen <= sizeof stackbuf ? stackbuf : malloc(plen + 1 + clen);
-    if (!buf) {
+    sdat_sha256_t *sha;
+    if (sdat_sha256_begin(&sha) < 0) {
         abort(); /* cannot hash: nothing safe to return */
     }
-    memcpy(buf, prev, plen);
-    buf[plen] = '\n';
-    memcpy(buf + plen + 1, canonical, clen);
-    sdat_sha256_hex(buf, plen + 1 + clen, ret_hash);
-    if (buf != stackbuf) {
-        free(buf);
-    }
+    sdat_sha256_update(sha, prev, strlen(prev));
+    sdat_sha256_update(sha, "\n", 1);
+    sdat_sha256_update(sha, canonical, strlen(canonical));
+    sdat_sha256_end_hex(sha, ret_hash);
 }
 
 int sdat_audit_checkpoint_mac(const char *key, size_t key_len, int64_t seq, const char *prev,
@@ -50,55 +50,88 @@ int sdat_audit_checkpoint_mac(const char *key, size_t key_len, int64_t seq, cons
     return sdat_hmac_sha256_hex(key, key_len, message, (size_t)n, ret_mac);
 }
 
-int sdat_audit_record_build(const struct sdat_audit_link *link, const char *type,
-                            const char *actor, json_t *subject, json_t *detail,
-                            const char *mac_key, size_t mac_key_len, char **ret_text,
-                            char ret_hash[65])
-{
-    char hash[65], ts[32], mac[65];
-    char *canonical = NULL, *full = NULL;
-    json_t *record = NULL;
-    int r = -ENOMEM;
+/* The record's members in the order JSON_SORT_KEYS puts them: actor,
+ * detail, hash, instance, mac, prev, seq, subject, ts, type. The hash is
+ * taken over the text without its member, and that text is the full one
+ * less the `"hash":"…",` between detail and instance: the text is written
+ * once with a placeholder there, hashed around it, and the hash written
+ * in. */
+#define HASH_MEMBER "\"hash\":\"" ZERO_HASH "\","
+#define HASH_AT (sizeof "\"hash\":\"" - 1)
+/* Room for a typical record at once (the biggest are about 700 bytes). */
+#define RECORD_RESERVE 1024
 
+#define PUT(call)                                                                                  \
+    do {                                                                                           \
+        if ((r = (call)) < 0) {                                                                    \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+#define PUT_LITERAL(s) PUT(sdat_canonical_raw(&buf, s, sizeof s - 1))
+#define PUT_STRING(s) PUT(sdat_canonical_string(&buf, s, strlen(s)))
+
+int sdat_audit_record_build(const struct sdat_audit_link *link, const char *type, const char *actor,
+                            json_t *subject, json_t *detail, const char *mac_key,
+                            size_t mac_key_len, char **ret_text, char ret_hash[65])
+{
+    struct sdat_canonical_buf buf = {0};
+    sdat_sha256_t *sha = NULL;
+    char hash[65], ts[32], mac[65];
+    size_t hash_start, hash_end;
+    int r = -EINVAL;
+
+    if (!type || !actor || !link->instance) {
+        goto out;
+    }
     sdat_time_format_ms(link->ts_ms, ts, sizeof ts);
-    record = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "seq", (json_int_t)link->seq,
-                       "ts", ts, "instance", link->instance, "type", type, "actor", actor,
-                       "subject", subject ? subject : json_object(), "detail",
-                       detail ? detail : json_object(), "prev", link->prev);
-    subject = detail = NULL; /* json_pack's "o" took them, also on failure */
-    if (!record) {
-        goto out;
-    }
     if (mac_key) {
-        r = sdat_audit_checkpoint_mac(mac_key, mac_key_len, link->seq, link->prev, mac);
-        if (r < 0) {
-            goto out;
-        }
-        r = -ENOMEM;
-        if (json_object_set_new(record, "mac", json_string(mac)) < 0) {
-            goto out;
-        }
+        PUT(sdat_audit_checkpoint_mac(mac_key, mac_key_len, link->seq, link->prev, mac));
     }
-    canonical = sdat_audit_canonical(record);
-    if (!canonical) {
-        goto out;
+    PUT(sdat_canonical_reserve(&buf, RECORD_RESERVE));
+    PUT_LITERAL("{\"actor\":");
+    PUT_STRING(actor);
+    PUT_LITERAL(",\"detail\":");
+    PUT(detail ? sdat_canonical_value(&buf, detail) : sdat_canonical_raw(&buf, "{}", 2));
+    PUT_LITERAL(",");
+    hash_start = buf.len;
+    PUT_LITERAL(HASH_MEMBER);
+    hash_end = buf.len;
+    PUT_LITERAL("\"instance\":");
+    PUT_STRING(link->instance);
+    if (mac_key) {
+        PUT_LITERAL(",\"mac\":");
+        PUT_STRING(mac);
     }
-    sdat_audit_hash(link->prev, canonical, hash);
-    if (json_object_set_new(record, "hash", json_string(hash)) < 0) {
-        goto out;
-    }
-    full = sdat_audit_canonical(record);
-    if (!full) {
-        goto out;
-    }
-    *ret_text = full;
-    full = NULL;
+    PUT_LITERAL(",\"prev\":");
+    PUT_STRING(link->prev);
+    PUT_LITERAL(",\"seq\":");
+    PUT(sdat_canonical_integer(&buf, link->seq));
+    PUT_LITERAL(",\"subject\":");
+    PUT(subject ? sdat_canonical_value(&buf, subject) : sdat_canonical_raw(&buf, "{}", 2));
+    PUT_LITERAL(",\"ts\":");
+    PUT_STRING(ts);
+    PUT_LITERAL(",\"type\":");
+    PUT_STRING(type);
+    PUT_LITERAL("}");
+
+    PUT(sdat_sha256_begin(&sha));
+    sdat_sha256_update(sha, link->prev, strlen(link->prev));
+    sdat_sha256_update(sha, "\n", 1);
+    sdat_sha256_update(sha, buf.data, hash_start);
+    sdat_sha256_update(sha, buf.data + hash_end, buf.len - hash_end);
+    sdat_sha256_end_hex(sha, hash);
+    sha = NULL;
+    memcpy(buf.data + hash_start + HASH_AT, hash, 64);
+
+    *ret_text = buf.data;
+    buf.data = NULL;
     memcpy(ret_hash, hash, 65);
     r = 0;
 out:
-    free(canonical);
-    free(full);
-    json_decref(record);
+    sdat_sha256_free(sha);
+    free(buf.data);
+    json_decref(subject);
+    json_decref(detail);
     return r;
 }
 

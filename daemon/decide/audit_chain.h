@@ -27,15 +27,18 @@ struct sdat_audit_link {
 /* The record at link: {seq, ts, instance, type, actor, subject, detail,
  * prev[, mac], hash}, with a checkpoint's mac when mac_key is not NULL.
  * Takes ownership of subject and detail (either may be NULL: an empty
- * object). 0 with *ret_text (its canonical text with hash; caller frees)
- * and ret_hash, -ENOMEM or -EIO. */
-int sdat_audit_record_build(const struct sdat_audit_link *link, const char *type,
-                            const char *actor, json_t *subject, json_t *detail,
-                            const char *mac_key, size_t mac_key_len, char **ret_text,
-                            char ret_hash[65]);
+ * object). 0 with *ret_text (its canonical text with hash, the same bytes
+ * as sdat_audit_canonical of the record as a jansson object; caller frees)
+ * and ret_hash; -EINVAL (a NULL string, or one that is not UTF-8), -ENOMEM
+ * or -EIO. */
+int sdat_audit_record_build(const struct sdat_audit_link *link, const char *type, const char *actor,
+                            json_t *subject, json_t *detail, const char *mac_key,
+                            size_t mac_key_len, char **ret_text, char ret_hash[65]);
 
-/* Canonical JSON (sorted keys, no white space, jansson's escaping): the bytes
- * that are hashed. Caller frees. */
+/* Canonical JSON (sorted keys, no white space, jansson's escaping; byte for
+ * byte json_dumps with JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY, see
+ * canonical.h): the bytes that are hashed. Caller frees; NULL where
+ * json_dumps fails too, or out of memory. */
 char *sdat_audit_canonical(const json_t *value);
 /* hash of a record given its prev and canonical text without hash. */
 void sdat_audit_hash(const char *prev, const char *canonical, char ret_hash[65]);

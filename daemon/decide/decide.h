@@ -1,6 +1,7 @@
 /* decide: the pure decisions. Schemas and the validator, formats, ids,
- * names, blocking keys, matching, routing, scheduling, payloads, the audit
- * chain's canonical form, hash, MAC and verifier, acknowledgement tokens.
+ * names, blocking keys, matching, routing, scheduling, payloads, canonical
+ * JSON, the audit chain's records, hash, MAC and verifier, acknowledgement
+ * tokens.
  * Nothing here does I/O: no store, no clock (the caller passes the time),
  * no files (the nickname table and keys are handed in). Uses config and
  * util. */
@@ -10,6 +11,7 @@
 #include "ack.h"
 #include "audit_chain.h"
 #include "blocking.h"
+#include "canonical.h"
 #include "ids.h"
 #include "letter.h"
 #include "match.h"
