@@ -241,7 +241,7 @@ static int start(struct daemon *d)
     r = sdat_store_register_index_load(d->st);
     if (r < 0) {
         log_warn("store", "cannot load the register index: %s; matching reads the store, ignoring",
-                    strerror(-r));
+                 strerror(-r));
     } else if (sdat_store_child_count(d->st, &n_children) == 0) {
         log_info("store", "register index loaded: %lld children in %lld ms", (long long)n_children,
                  (long long)(sdat_time_now_ms() - began_ms));

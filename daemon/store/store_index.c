@@ -30,7 +30,7 @@ struct map {
     struct map_slot {
         const char *key; /* NULL: empty */
         uint32_t hash, value;
-    } *slot;
+    } * slot;
     size_t cap, n; /* cap a power of two */
 };
 
@@ -51,10 +51,10 @@ enum undo_op { UNDO_ADDED, UNDO_REMOVED, UNDO_COUNT_CREATED, UNDO_COUNT_ADDED, U
 
 struct undo {
     enum undo_op op;
-    uint32_t index;   /* ADDED: the slot; COUNT_*: the count */
-    int64_t value;    /* REMOVED: the rowid; COUNT_ADDED: the delta */
-    char *block;      /* REMOVED: the child, owned until commit or rollback */
-    bool family;      /* COUNT_*: which table */
+    uint32_t index; /* ADDED: the slot; COUNT_*: the count */
+    int64_t value;  /* REMOVED: the rowid; COUNT_ADDED: the delta */
+    char *block;    /* REMOVED: the child, owned until commit or rollback */
+    bool family;    /* COUNT_*: which table */
 };
 
 struct arena {
@@ -62,14 +62,14 @@ struct arena {
         struct arena_chunk *next;
         size_t used, cap;
         char text[];
-    } *head;
+    } * head;
 };
 
 struct store_index {
     struct index_child {
         char *block; /* NULL: a free slot */
         int64_t rowid;
-    } *children;
+    } * children;
     uint32_t n_children, cap_children;
     uint32_t *free_slots;
     uint32_t n_free, cap_free;
@@ -358,13 +358,16 @@ static int count_add(struct store_index *ix, bool family, const char *name, int6
     }
     if (!ix->counts[c].present) {
         if (journalled &&
-            journal(ix, (struct undo){.op = UNDO_COUNT_CREATED, .index = c, .family = family}) < 0) {
+            journal(ix, (struct undo){.op = UNDO_COUNT_CREATED, .index = c, .family = family}) <
+                0) {
             return -ENOMEM;
         }
         ix->counts[c] = (struct count){.present = true};
     }
-    if (journalled && journal(ix, (struct undo){.op = UNDO_COUNT_ADDED, .index = c,
-                                                .value = delta, .family = family}) < 0) {
+    if (journalled &&
+        journal(ix,
+                (struct undo){
+                    .op = UNDO_COUNT_ADDED, .index = c, .value = delta, .family = family}) < 0) {
         return -ENOMEM;
     }
     ix->counts[c].n += delta;
@@ -869,11 +872,11 @@ int store_index_candidates(sdat_store_t *st, const struct sdat_match_query *q,
         memcpy(copy, block + 2, size);
         /* The copy is the block without its mask: the same columns. */
         unsigned mask = (unsigned char)block[0] | (unsigned)(unsigned char)block[1] << 8;
-        const char **field[COLUMNS] = {
-            &rows[made].child_id, &rows[made].given,    &rows[made].family,
-            &rows[made].other_given, &rows[made].other_family, &rows[made].dob,
-            &rows[made].postcode, &rows[made].uprn,     &rows[made].nhs_number,
-            &rows[made].upn};
+        const char **field[COLUMNS] = {&rows[made].child_id,     &rows[made].given,
+                                       &rows[made].family,       &rows[made].other_given,
+                                       &rows[made].other_family, &rows[made].dob,
+                                       &rows[made].postcode,     &rows[made].uprn,
+                                       &rows[made].nhs_number,   &rows[made].upn};
         const char *at = copy;
         for (int i = 0; i < COLUMNS; i++) {
             *field[i] = NULL;

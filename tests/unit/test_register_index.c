@@ -29,12 +29,12 @@ static void teardown(void)
 
 TestSuite(register_index, .init = setup, .fini = teardown);
 
-static const char *const givens[] = {"Oliver", "George", "Noah",  "Arthur",  "Harry", "Leo",
-                                     "Jack",   "Olivia", "Amelia", "Isla",   "Ava",   "Ivy",
-                                     "Freya",  "Lily",   "Florence", "Mia", "Willow", "Rosie"};
-static const char *const families[] = {"Smith",  "Jones",    "Williams", "Taylor", "Brown",
-                                       "Davies", "Evans",    "Wilson",   "Thomas", "Johnson",
-                                       "Roberts", "Smyth",   "Robinson", "Thompson"};
+static const char *const givens[] = {"Oliver", "George", "Noah",     "Arthur", "Harry",  "Leo",
+                                     "Jack",   "Olivia", "Amelia",   "Isla",   "Ava",    "Ivy",
+                                     "Freya",  "Lily",   "Florence", "Mia",    "Willow", "Rosie"};
+static const char *const families[] = {"Smith",   "Jones", "Williams", "Taylor",  "Brown",
+                                       "Davies",  "Evans", "Wilson",   "Thomas",  "Johnson",
+                                       "Roberts", "Smyth", "Robinson", "Thompson"};
 static const char *const postcodes[] = {"DE22 3XY", "DE1 2AB", "S40 2QT", "DE23 6LP", "NG10 1AA"};
 
 /* Half of them share the first: a block larger than the limit. */
@@ -93,8 +93,9 @@ static json_t *random_child(unsigned id)
         json_object_set_new(c, "middle_names", json_string(pick_given()));
     }
     if (rnd(5) == 0) {
-        json_object_set_new(c, "aliases", json_pack("[{s:s, s:s}]", "given_name", pick_given(),
-                                                    "family_name", pick_family()));
+        json_object_set_new(
+            c, "aliases",
+            json_pack("[{s:s, s:s}]", "given_name", pick_given(), "family_name", pick_family()));
     }
     /* Few NHS numbers and UPNs: some are shared by two children. */
     if (rnd(3) != 0) {
@@ -107,8 +108,7 @@ static json_t *random_child(unsigned id)
     }
     json_t *address = json_object();
     if (rnd(5) != 0) {
-        json_object_set_new(address, "postcode",
-                            json_string(pick_postcode()));
+        json_object_set_new(address, "postcode", json_string(pick_postcode()));
     }
     if (rnd(2) == 0) {
         snprintf(uprn, sizeof uprn, "1000%04u", rnd(300));
@@ -151,8 +151,7 @@ static void random_query(struct sdat_match_query *q)
             json_object_set_new(police, "dob", json_string(dob));
         }
         if (rnd(2)) {
-            json_object_set_new(location, "postcode",
-                                json_string(pick_postcode()));
+            json_object_set_new(location, "postcode", json_string(pick_postcode()));
         }
         if (rnd(3) == 0) {
             snprintf(text, sizeof text, "1000%04u", rnd(300));
@@ -191,12 +190,12 @@ static void compare(sdat_store_t *st, const struct sdat_match_query *q, const ch
     cr_assert_eq(sdat_store_register_candidates_sql(st, q, &b, &n_b), 0, "%s", step);
     cr_assert_eq(n_a, n_b, "%s: %zu rows from the index, %zu from SQLite", step, n_a, n_b);
     for (size_t i = 0; i < n_a; i++) {
-        const char *x[10] = {a[i].child_id, a[i].given,    a[i].family, a[i].other_given,
-                             a[i].other_family, a[i].dob,  a[i].postcode, a[i].uprn,
-                             a[i].nhs_number, a[i].upn};
-        const char *y[10] = {b[i].child_id, b[i].given,    b[i].family, b[i].other_given,
-                             b[i].other_family, b[i].dob,  b[i].postcode, b[i].uprn,
-                             b[i].nhs_number, b[i].upn};
+        const char *x[10] = {a[i].child_id,     a[i].given, a[i].family,   a[i].other_given,
+                             a[i].other_family, a[i].dob,   a[i].postcode, a[i].uprn,
+                             a[i].nhs_number,   a[i].upn};
+        const char *y[10] = {b[i].child_id,     b[i].given, b[i].family,   b[i].other_given,
+                             b[i].other_family, b[i].dob,   b[i].postcode, b[i].uprn,
+                             b[i].nhs_number,   b[i].upn};
         for (int c = 0; c < 10; c++) {
             cr_assert(same_text(x[c], y[c]), "%s: row %zu column %d differs", step, i, c);
         }
@@ -324,8 +323,8 @@ Test(register_index, answers_row_for_row_what_sqlite_answers_through_writes_and_
 static size_t count_for(sdat_store_t *st, const char *given, const char *family, const char *dob,
                         int64_t *ret_family_count)
 {
-    json_t *police = json_pack("{s:s, s:s, s:s}", "given_name", given, "family_name", family,
-                               "dob", dob);
+    json_t *police =
+        json_pack("{s:s, s:s, s:s}", "given_name", given, "family_name", family, "dob", dob);
     json_t *location = json_object();
     struct sdat_match_query q;
     sdat_match_query_from_police(police, location, true, true, true, 0, &q);
@@ -343,9 +342,9 @@ static size_t count_for(sdat_store_t *st, const char *given, const char *family,
 Test(register_index, a_rollback_to_a_savepoint_and_of_the_transaction_undoes_the_index)
 {
     sdat_store_t *st = fixture_store_open(dir);
-    json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "schema", "council.child/1",
-                          "child_id", "R1", "la_code", "831", "given_name", "Ashlyn",
-                          "family_name", "Testwood", "dob", "2016-04-12");
+    json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "schema", "council.child/1", "child_id",
+                          "R1", "la_code", "831", "given_name", "Ashlyn", "family_name", "Testwood",
+                          "dob", "2016-04-12");
     json_t *renamed = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "schema", "council.child/1",
                                 "child_id", "R1", "la_code", "831", "given_name", "Ashlyn",
                                 "family_name", "Newname", "dob", "2016-04-12");
@@ -367,8 +366,8 @@ Test(register_index, a_rollback_to_a_savepoint_and_of_the_transaction_undoes_the
     cr_assert_eq(family_count, 1);
     struct sdat_register_row *rows = NULL;
     size_t n = 0;
-    json_t *police = json_pack("{s:s, s:s, s:s}", "given_name", "Ashlyn", "family_name",
-                               "Testwood", "dob", "2016-04-12");
+    json_t *police = json_pack("{s:s, s:s, s:s}", "given_name", "Ashlyn", "family_name", "Testwood",
+                               "dob", "2016-04-12");
     struct sdat_match_query q;
     sdat_match_query_from_police(police, NULL, true, true, true, 0, &q);
     cr_assert_eq(sdat_store_register_candidates(st, &q, &rows, &n), 0);
@@ -394,9 +393,9 @@ Test(register_index, a_failed_write_that_is_committed_drops_the_index)
     cr_assert_eq(sdat_store_register_index_load(st), 0);
     /* No date of birth: children.dob is NOT NULL, so the write fails after
      * forget() may have run. */
-    json_t *bad = json_pack("{s:s, s:s, s:s, s:s, s:s}", "schema", "council.child/1", "child_id",
-                            "B1", "la_code", "831", "given_name", "Ashlyn", "family_name",
-                            "Testwood");
+    json_t *bad =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "schema", "council.child/1", "child_id", "B1",
+                  "la_code", "831", "given_name", "Ashlyn", "family_name", "Testwood");
     cr_assert_eq(sdat_store_begin(st), 0);
     cr_assert_eq(sdat_store_savepoint(st), 0);
     cr_assert_lt(sdat_store_child_upsert(st, bad, 1), 0);
