@@ -58,8 +58,15 @@ static const char *pick_postcode(void)
     return rnd(2) ? postcodes[0] : postcodes[rnd(sizeof postcodes / sizeof *postcodes)];
 }
 
+/* Now and then a rare name, new to the register (its count row is made,
+ * and must be unmade by a rollback). */
 static const char *pick_family(void)
 {
+    static char rare[16];
+    if (rnd(40) == 0) {
+        snprintf(rare, sizeof rare, "Testwood%c", 'a' + rnd(26));
+        return rare;
+    }
     return families[rnd(sizeof families / sizeof *families)];
 }
 
@@ -348,6 +355,10 @@ Test(register_index, a_rollback_to_a_savepoint_and_of_the_transaction_undoes_the
     json_t *renamed = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "schema", "council.child/1",
                                 "child_id", "R1", "la_code", "831", "given_name", "Ashlyn",
                                 "family_name", "Newname", "dob", "2016-04-12");
+    json_t *other = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "schema", "council.child/1",
+                              "child_id", "R0", "la_code", "831", "given_name", "Bramwell",
+                              "family_name", "Otherwood", "dob", "2018-09-30");
+    cr_assert_eq(sdat_store_child_upsert(st, other, 1), 0);
     cr_assert_eq(sdat_store_register_index_load(st), 0);
     int64_t family_count = 0;
     cr_assert_eq(sdat_store_begin(st), 0);
@@ -380,7 +391,12 @@ Test(register_index, a_rollback_to_a_savepoint_and_of_the_transaction_undoes_the
     cr_assert_eq(sdat_store_register_candidates(st, &q, &rows, &n), 0);
     cr_assert_eq(n, 0);
     sdat_store_rows_free(rows, n);
+    /* Found by R0's date of birth: the count is of the query's name, which
+     * is no longer in the register (1, not 0). */
+    cr_assert_eq(count_for(st, "Ashlyn", "Testwood", "2018-09-30", &family_count), 1);
+    cr_assert_eq(family_count, 1);
     cr_assert(sdat_store_register_index_loaded(st));
+    json_decref(other);
     json_decref(police);
     json_decref(a);
     json_decref(renamed);
@@ -405,5 +421,54 @@ Test(register_index, a_failed_write_that_is_committed_drops_the_index)
     cr_assert_eq(sdat_store_commit(st), 0);
     cr_assert(!sdat_store_register_index_loaded(st), "committed: SQLite answers");
     json_decref(bad);
+    sdat_store_close(st);
+}
+
+static json_t *plain_child(const char *child_id, const char *dob, const char *nhs)
+{
+    json_t *c =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "schema", "council.child/1", "child_id",
+                  child_id, "la_code", "831", "given_name", "", "family_name", "", "dob", dob);
+    if (nhs) {
+        json_object_set_new(c, "nhs_number", json_string(nhs));
+    }
+    return c;
+}
+
+Test(register_index, the_limit_cuts_the_nhs_number_rows_in_sqlites_order)
+{
+    sdat_store_t *st = fixture_store_open(dir);
+    cr_assert_eq(sdat_store_begin(st), 0);
+    char child_id[16];
+    for (int i = 0; i < STORE_CANDIDATES_MAX - 1; i++) {
+        snprintf(child_id, sizeof child_id, "K%04d", i);
+        json_t *c = plain_child(child_id, "2001-01-01", NULL);
+        cr_assert_eq(sdat_store_child_upsert(st, c, 1), 0);
+        json_decref(c);
+    }
+    /* Two children with one NHS number: Z1 before Z2 in SQLite's index. */
+    json_t *z1 = plain_child("Z1", "2002-02-02", "9990000018");
+    json_t *z2 = plain_child("Z2", "2003-03-03", "9990000018");
+    cr_assert_eq(sdat_store_child_upsert(st, z1, 1), 0);
+    cr_assert_eq(sdat_store_child_upsert(st, z2, 1), 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    cr_assert_eq(sdat_store_register_index_load(st), 0);
+    /* An update keeps Z1's place in SQLite (its rowid), not in the index's
+     * lists. */
+    json_object_set_new(z1, "upn", json_string("A831000000001"));
+    cr_assert_eq(sdat_store_child_upsert(st, z1, 2), 1);
+    json_t *police = json_pack("{s:s, s:s}", "dob", "2001-01-01", "nhs_number", "9990000018");
+    struct sdat_match_query q;
+    sdat_match_query_from_police(police, NULL, true, true, true, 0, &q);
+    compare(st, &q, "nhs at the limit");
+    struct sdat_register_row *rows = NULL;
+    size_t n = 0;
+    cr_assert_eq(sdat_store_register_candidates(st, &q, &rows, &n), 0);
+    cr_assert_eq(n, STORE_CANDIDATES_MAX);
+    cr_assert_str_eq(rows[n - 1].child_id, "Z1");
+    sdat_store_rows_free(rows, n);
+    json_decref(police);
+    json_decref(z1);
+    json_decref(z2);
     sdat_store_close(st);
 }
