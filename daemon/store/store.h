@@ -87,7 +87,9 @@ int sdat_store_register_candidates_sql(sdat_store_t *st, const struct sdat_match
  * SQLite. Every register write through this handle keeps it current, and
  * a rollback (of a transaction or to a savepoint) rolls it back too. A
  * bulk load, or running out of memory, drops it: SQLite answers again.
- * Only for the one writer: another process's writes are not seen. */
+ * Only for the one writer: another process's writes are not seen.
+ * -EPROTO when child_keys does not hold the keys this build computes (a
+ * store keyed otherwise): SQLite answers. */
 int sdat_store_register_index_load(sdat_store_t *st);
 bool sdat_store_register_index_loaded(sdat_store_t *st);
 void sdat_store_rows_free(struct sdat_register_row *rows, size_t n);

@@ -81,8 +81,9 @@ struct store_index {
     struct arena arena; /* key and name strings: never freed one by one */
     struct undo *journal;
     size_t n_journal, cap_journal;
-    size_t failed; /* UNDO_FAILED entries in the journal */
-    bool broken;   /* an undo ran out of memory */
+    size_t failed;  /* UNDO_FAILED entries in the journal */
+    bool broken;    /* an undo ran out of memory */
+    int64_t n_keys; /* (key, child) pairs listed: the rows of child_keys */
 };
 
 static uint32_t hash_of(const char *s)
@@ -405,6 +406,7 @@ static int child_link(struct store_index *ix, char *block, int64_t rowid, uint32
     char ids[2][SDAT_BLOCKING_KEY_LEN];
     size_t n_ids;
     child_keys(col, &keys, ids, &n_ids);
+    ix->n_keys += keys.n;
     int r = 0;
     for (size_t i = 0; r == 0 && i < keys.n + n_ids; i++) {
         struct list *l = list_of(ix, i < keys.n ? keys.key[i] : ids[i - keys.n], true, &r);
@@ -428,6 +430,7 @@ static char *child_unlink(struct store_index *ix, uint32_t slot)
     size_t n_ids;
     child_keys(col, &keys, ids, &n_ids);
     int unused = 0;
+    ix->n_keys -= keys.n;
     for (size_t i = 0; i < keys.n + n_ids; i++) {
         struct list *l = list_of(ix, i < keys.n ? keys.key[i] : ids[i - keys.n], false, &unused);
         if (l) {
@@ -707,6 +710,16 @@ int sdat_store_register_index_load(sdat_store_t *st)
     }
     if (r == 0 && rc != SQLITE_DONE) {
         r = -EIO;
+    }
+    /* The keys this build computes are those child_keys holds (written by
+     * the same sdat_blocking_register); a store whose keys were written
+     * otherwise is answered from SQLite, as it always was. */
+    int64_t n_rows = -1;
+    if (r == 0) {
+        r = store_count(st, store_stmt(st, "SELECT count(*) FROM child_keys"), &n_rows);
+    }
+    if (r == 0 && n_rows != ix->n_keys) {
+        r = -EPROTO;
     }
     if (r == 0) {
         r = load_counts(ix, st->db, "SELECT name, n FROM family_names", true);
