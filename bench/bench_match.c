@@ -214,8 +214,8 @@ static void judge(struct bench *b, struct tally *t, const json_t *doc, size_t i,
             count(&t->wrong, cause);
             t->twin_wrong += strcmp(cause, "twin") == 0;
             printf("match:   wrong %s/%zu: matched %s, right %s (%s; rule %s; officer: %s)\n",
-                   text_of(doc, "incident_id"), i, o->child_id, truth_id ? truth_id : "none",
-                   cause, o->rule, errs);
+                   text_of(doc, "incident_id"), i, o->child_id, truth_id ? truth_id : "none", cause,
+                   o->rule, errs);
         }
     } else if (o->decision == SDAT_DECISION_REVIEW) {
         t->reviews++;
@@ -300,8 +300,7 @@ static void report(struct bench *b, struct tally *t)
     if (t->n_lat) {
         printf("match: latency per child         p50 %.0f us, p99 %.0f us, max %.0f us (target "
                "p99 <= 1 ms)\n",
-               t->latency[t->n_lat / 2], t->latency[t->n_lat * 99 / 100],
-               t->latency[t->n_lat - 1]);
+               t->latency[t->n_lat / 2], t->latency[t->n_lat * 99 / 100], t->latency[t->n_lat - 1]);
     }
     printf("match: reviews flows.md's identifier rule requires %.3f %% of police children, "
            "%.3f %% of register children's recall\n",
@@ -322,8 +321,8 @@ static int open_bench(const char *config_path, struct bench *b)
     }
     if (sdat_store_open(b->cfg->state_dir, SDAT_STORE_READONLY, &b->st, err, sizeof err) < 0 ||
         sdat_schemas_new(&b->schemas, err, sizeof err) < 0 ||
-        sdat_match_nicknames_load(b->cfg->matching.nicknames_file, &b->nicknames, err,
-                                  sizeof err) < 0) {
+        sdat_match_nicknames_load(b->cfg->matching.nicknames_file, &b->nicknames, err, sizeof err) <
+            0) {
         fprintf(stderr, "bench_match: %s\n", err);
         return -1;
     }
@@ -340,10 +339,14 @@ static int open_bench(const char *config_path, struct bench *b)
             fprintf(stderr, "bench_match: cannot load the register index: %s\n", strerror(-r));
             return -1;
         }
-        printf("match: register index loaded in %.2f s, RssAnon %+.0f MiB (%.0f MiB -> %.0f "
-               "MiB)\n",
-               (now_us() - t0) / 1e6, (double)(rss_anon_kib() - before) / 1024.0,
-               (double)before / 1024.0, (double)rss_anon_kib() / 1024.0);
+        double load_s = (now_us() - t0) / 1e6;
+        int64_t children = 0, keys = 0;
+        sdat_store_register_index_size(b->st, &children, &keys);
+        printf("match: register index of %lld children, %lld keys loaded in %.2f s, RssAnon %+.0f "
+               "MiB (%.0f MiB -> %.0f MiB)\n",
+               (long long)children, (long long)keys, load_s,
+               (double)(rss_anon_kib() - before) / 1024.0, (double)before / 1024.0,
+               (double)rss_anon_kib() / 1024.0);
     } else {
         printf("match: candidates read from SQLite (BENCH_MATCH_SQL)\n");
     }

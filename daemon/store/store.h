@@ -92,6 +92,9 @@ int sdat_store_register_candidates_sql(sdat_store_t *st, const struct sdat_match
  * store keyed otherwise): SQLite answers. */
 int sdat_store_register_index_load(sdat_store_t *st);
 bool sdat_store_register_index_loaded(sdat_store_t *st);
+/* The children in it and its distinct keys (blocking keys, NHS numbers
+ * and UPNs); 0 when not loaded. */
+void sdat_store_register_index_size(sdat_store_t *st, int64_t *ret_children, int64_t *ret_keys);
 void sdat_store_rows_free(struct sdat_register_row *rows, size_t n);
 
 /* CP-IS flags: flag is a validated council.cpis-flag/1 document. */

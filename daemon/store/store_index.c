@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "decide/decide.h"
 
@@ -95,29 +96,58 @@ static uint32_t hash_of(const char *s)
     return h ^ (h >> 15);
 }
 
-static long map_find(const struct map *m, const char *key, uint32_t hash)
+/* The slot of key, or the empty slot where it would go (*ret_found false);
+ * cap must be non-zero. */
+static size_t map_probe(const struct map *m, const char *key, uint32_t hash, bool *ret_found)
 {
-    if (m->cap == 0) {
-        return -1;
-    }
     size_t mask = m->cap - 1;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
         if (!m->slot[i].key) {
-            return -1;
+            *ret_found = false;
+            return i;
         }
         if (m->slot[i].hash == hash && strcmp(m->slot[i].key, key) == 0) {
-            return (long)i;
+            *ret_found = true;
+            return i;
         }
     }
 }
 
-static int map_grow(struct map *m)
+static long map_find(const struct map *m, const char *key, uint32_t hash)
 {
-    size_t cap = m->cap ? m->cap * 2 : 1024;
+    bool found = false;
+    size_t i = m->cap ? map_probe(m, key, hash, &found) : 0;
+    return found ? (long)i : -1;
+}
+
+/* Asks for huge pages under a large table (before its pages are first
+ * touched): a lookup is a random access, and with 4 KiB pages each costs a
+ * TLB miss and, at load, a page fault. Advice only. */
+static void huge_pages(void *p, size_t size)
+{
+    const uintptr_t huge = 2u << 20;
+    uintptr_t from = ((uintptr_t)p + huge - 1) & ~(huge - 1),
+              to = ((uintptr_t)p + size) & ~(huge - 1);
+    if (size >= 4 * huge && to > from) {
+        madvise((void *)from, to - from, MADV_HUGEPAGE);
+    }
+}
+
+/* Makes room for n entries (at most 70 % full). */
+static int map_reserve(struct map *m, size_t n)
+{
+    size_t cap = m->cap ? m->cap : 1024;
+    while (n * 10 > cap * 7) {
+        cap *= 2;
+    }
+    if (cap == m->cap) {
+        return 0;
+    }
     struct map_slot *slot = calloc(cap, sizeof *slot);
     if (!slot) {
         return -ENOMEM;
     }
+    huge_pages(slot, cap * sizeof *slot);
     for (size_t i = 0; i < m->cap; i++) {
         if (m->slot[i].key) {
             size_t j = m->slot[i].hash & (cap - 1);
@@ -136,13 +166,11 @@ static int map_grow(struct map *m)
 /* Adds key (absent) with value; key must outlive its entry. */
 static int map_add(struct map *m, const char *key, uint32_t hash, uint32_t value)
 {
-    if ((m->n + 1) * 10 > m->cap * 7 && map_grow(m) < 0) {
+    if (map_reserve(m, m->n + 1) < 0) {
         return -ENOMEM;
     }
-    size_t mask = m->cap - 1, i = hash & mask;
-    while (m->slot[i].key) {
-        i = (i + 1) & mask;
-    }
+    bool found;
+    size_t i = map_probe(m, key, hash, &found);
     m->slot[i] = (struct map_slot){.key = key, .hash = hash, .value = value};
     m->n++;
     return 0;
@@ -226,9 +254,11 @@ static void list_remove(struct list *l, uint32_t slot)
 static struct list *list_of(struct store_index *ix, const char *key, bool make, int *ret_r)
 {
     uint32_t hash = hash_of(key);
-    long at = map_find(&ix->by_key, key, hash);
-    if (at >= 0) {
-        return &ix->lists[ix->by_key.slot[at].value];
+    struct map *m = &ix->by_key;
+    bool found = false;
+    size_t at = m->cap ? map_probe(m, key, hash, &found) : 0;
+    if (found) {
+        return &ix->lists[m->slot[at].value];
     }
     if (!make) {
         return NULL;
@@ -244,7 +274,15 @@ static struct list *list_of(struct store_index *ix, const char *key, bool make, 
         ix->cap_lists = cap;
     }
     const char *copy = arena_copy(&ix->arena, key);
-    if (!copy || map_add(&ix->by_key, copy, hash, ix->n_lists) < 0) {
+    if (!copy) {
+        *ret_r = -ENOMEM;
+        return NULL;
+    }
+    if ((m->n + 1) * 10 <= m->cap * 7) {
+        /* The probe's empty slot: one probe per new key at load. */
+        m->slot[at] = (struct map_slot){.key = copy, .hash = hash, .value = ix->n_lists};
+        m->n++;
+    } else if (map_add(m, copy, hash, ix->n_lists) < 0) {
         *ret_r = -ENOMEM;
         return NULL;
     }
@@ -692,7 +730,28 @@ int sdat_store_register_index_load(sdat_store_t *st)
         r = -EIO;
         goto out;
     }
-    if (sqlite3_prepare_v2(st->db,
+    /* Sized once: growing tables of millions of entries costs more than
+     * the load itself. */
+    int64_t n = 0;
+    r = store_count(st, store_stmt(st, "SELECT count(*) FROM children"), &n);
+    if (r == 0 && n > 0) {
+        /* About two keys (a date of birth, postcode, UPRN, NHS number,
+         * UPN or name key new to the register) per child. */
+        size_t want = (size_t)n + 1024, keys = want * 5 / 2;
+        ix->children = malloc(want * sizeof *ix->children);
+        ix->lists = malloc(keys * sizeof *ix->lists);
+        if (!ix->children || !ix->lists || map_reserve(&ix->by_id, want) < 0 ||
+            map_reserve(&ix->by_key, keys) < 0) {
+            r = -ENOMEM;
+            goto out;
+        }
+        huge_pages(ix->children, want * sizeof *ix->children);
+        huge_pages(ix->lists, keys * sizeof *ix->lists);
+        ix->cap_children = (uint32_t)want;
+        ix->cap_lists = (uint32_t)keys;
+    }
+    if (r < 0 ||
+        sqlite3_prepare_v2(st->db,
                            "SELECT child_id, given_norm, family_norm, other_given, other_family,"
                            " dob, postcode, uprn, nhs_number, upn, rowid FROM children",
                            -1, &stmt, NULL) != SQLITE_OK) {
@@ -743,6 +802,13 @@ out:
 bool sdat_store_register_index_loaded(sdat_store_t *st)
 {
     return st->index != NULL;
+}
+
+void sdat_store_register_index_size(sdat_store_t *st, int64_t *ret_children, int64_t *ret_keys)
+{
+    const struct store_index *ix = st->index;
+    *ret_children = ix ? (int64_t)ix->by_id.n : 0;
+    *ret_keys = ix ? (int64_t)ix->by_key.n : 0;
 }
 
 static int64_t count_of(const struct store_index *ix, bool family, const char *name)
