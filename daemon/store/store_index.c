@@ -35,12 +35,31 @@ struct map {
     size_t cap, n; /* cap a power of two */
 };
 
+/* A key's children, with the key itself: the table of keys holds only
+ * hashes and list numbers, so that finding a key touches its list and
+ * nothing else. */
 struct list {
     uint32_t n, cap;
     union {
         uint32_t inline_slots[2]; /* cap <= 2 */
         uint32_t *slots;
     } u;
+    union {
+        char text[24]; /* a key shorter than 24 bytes (every key sdat makes) */
+        struct {
+            char none; /* '\0': the key is far */
+            const char *far;
+        } ref;
+    } key;
+};
+
+/* The table of keys: open addressing over struct key_slot. */
+struct keys {
+    struct key_slot {
+        uint32_t hash;
+        uint32_t list; /* its number + 1; 0: empty */
+    } * slot;
+    size_t cap, n;
 };
 
 struct count {
@@ -74,7 +93,8 @@ struct store_index {
     uint32_t n_children, cap_children;
     uint32_t *free_slots;
     uint32_t n_free, cap_free;
-    struct map by_id, by_key, family_names, given_names;
+    struct map by_id, family_names, given_names;
+    struct keys by_key;
     struct list *lists;
     uint32_t n_lists, cap_lists;
     struct count *counts;
@@ -249,16 +269,71 @@ static void list_remove(struct list *l, uint32_t slot)
     }
 }
 
+static const char *list_key(const struct list *l)
+{
+    return l->key.text[0] ? l->key.text : l->key.ref.far;
+}
+
+/* The slot of key in the table of keys, or the empty one where it would go
+ * (*ret_found false); cap must be non-zero. */
+static size_t keys_probe(const struct store_index *ix, const char *key, uint32_t hash,
+                         bool *ret_found)
+{
+    const struct keys *k = &ix->by_key;
+    size_t mask = k->cap - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        if (k->slot[i].list == 0) {
+            *ret_found = false;
+            return i;
+        }
+        if (k->slot[i].hash == hash &&
+            strcmp(list_key(&ix->lists[k->slot[i].list - 1]), key) == 0) {
+            *ret_found = true;
+            return i;
+        }
+    }
+}
+
+/* Makes room for n keys (at most 70 % full). */
+static int keys_reserve(struct keys *k, size_t n)
+{
+    size_t cap = k->cap ? k->cap : 1024;
+    while (n * 10 > cap * 7) {
+        cap *= 2;
+    }
+    if (cap == k->cap) {
+        return 0;
+    }
+    struct key_slot *slot = calloc(cap, sizeof *slot);
+    if (!slot) {
+        return -ENOMEM;
+    }
+    huge_pages(slot, cap * sizeof *slot);
+    for (size_t i = 0; i < k->cap; i++) {
+        if (k->slot[i].list) {
+            size_t j = k->slot[i].hash & (cap - 1);
+            while (slot[j].list) {
+                j = (j + 1) & (cap - 1);
+            }
+            slot[j] = k->slot[i];
+        }
+    }
+    free(k->slot);
+    k->slot = slot;
+    k->cap = cap;
+    return 0;
+}
+
 /* The list of key, made when absent and make is set; NULL otherwise (or
  * out of memory: *ret_r). */
 static struct list *list_of(struct store_index *ix, const char *key, bool make, int *ret_r)
 {
     uint32_t hash = hash_of(key);
-    struct map *m = &ix->by_key;
+    struct keys *k = &ix->by_key;
     bool found = false;
-    size_t at = m->cap ? map_probe(m, key, hash, &found) : 0;
+    size_t at = k->cap ? keys_probe(ix, key, hash, &found) : 0;
     if (found) {
-        return &ix->lists[m->slot[at].value];
+        return &ix->lists[k->slot[at].list - 1];
     }
     if (!make) {
         return NULL;
@@ -273,21 +348,25 @@ static struct list *list_of(struct store_index *ix, const char *key, bool make, 
         ix->lists = lists;
         ix->cap_lists = cap;
     }
-    const char *copy = arena_copy(&ix->arena, key);
-    if (!copy) {
+    if ((k->n + 1) * 10 > k->cap * 7) {
+        if (keys_reserve(k, k->n + 1) < 0) {
+            *ret_r = -ENOMEM;
+            return NULL;
+        }
+        at = keys_probe(ix, key, hash, &found);
+    }
+    struct list *l = &ix->lists[ix->n_lists];
+    *l = (struct list){0};
+    size_t len = strlen(key);
+    if (len > 0 && len < sizeof l->key.text) {
+        memcpy(l->key.text, key, len + 1);
+    } else if (!(l->key.ref.far = arena_copy(&ix->arena, key))) {
         *ret_r = -ENOMEM;
         return NULL;
     }
-    if ((m->n + 1) * 10 <= m->cap * 7) {
-        /* The probe's empty slot: one probe per new key at load. */
-        m->slot[at] = (struct map_slot){.key = copy, .hash = hash, .value = ix->n_lists};
-        m->n++;
-    } else if (map_add(m, copy, hash, ix->n_lists) < 0) {
-        *ret_r = -ENOMEM;
-        return NULL;
-    }
-    ix->lists[ix->n_lists] = (struct list){0};
-    return &ix->lists[ix->n_lists++];
+    k->slot[at] = (struct key_slot){.hash = hash, .list = ++ix->n_lists};
+    k->n++;
+    return l;
 }
 
 static int journal(struct store_index *ix, struct undo u)
@@ -741,7 +820,7 @@ int sdat_store_register_index_load(sdat_store_t *st)
         ix->children = malloc(want * sizeof *ix->children);
         ix->lists = malloc(keys * sizeof *ix->lists);
         if (!ix->children || !ix->lists || map_reserve(&ix->by_id, want) < 0 ||
-            map_reserve(&ix->by_key, keys) < 0) {
+            keys_reserve(&ix->by_key, keys) < 0) {
             r = -ENOMEM;
             goto out;
         }
