@@ -157,12 +157,64 @@ static void errors_key(const json_t *tr, char *out, size_t len)
     }
 }
 
+/* BENCH_MATCH_CHECK=1: each child's candidates from the register index
+ * and from SQLite, row for row (the index must answer exactly the same).
+ * Counts the children compared; -1 at the first difference. */
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static long checked;
+
+static int check_candidates(struct bench *b, const json_t *doc, const struct sdat_validation *v,
+                            int32_t occurred_days)
+{
+    size_t n = json_array_size(json_object_get(doc, "children"));
+    for (size_t c = 0; c < n; c++) {
+        struct sdat_match_query q;
+        sdat_match_query_from_incident(doc, c, v, occurred_days, &q);
+        struct sdat_register_row *x = NULL, *y = NULL;
+        size_t n_x = 0, n_y = 0;
+        int r = sdat_store_register_candidates(b->st, &q, &x, &n_x);
+        if (r == 0) {
+            r = sdat_store_register_candidates_sql(b->st, &q, &y, &n_y);
+        }
+        bool same = r == 0 && n_x == n_y;
+        for (size_t i = 0; same && i < n_x; i++) {
+            same = same_text(x[i].child_id, y[i].child_id) && same_text(x[i].given, y[i].given) &&
+                   same_text(x[i].family, y[i].family) &&
+                   same_text(x[i].other_given, y[i].other_given) &&
+                   same_text(x[i].other_family, y[i].other_family) &&
+                   same_text(x[i].dob, y[i].dob) && same_text(x[i].postcode, y[i].postcode) &&
+                   same_text(x[i].uprn, y[i].uprn) &&
+                   same_text(x[i].nhs_number, y[i].nhs_number) &&
+                   same_text(x[i].upn, y[i].upn) && x[i].family_count == y[i].family_count &&
+                   x[i].given_count == y[i].given_count;
+        }
+        sdat_store_rows_free(x, n_x);
+        sdat_store_rows_free(y, n_y);
+        if (!same) {
+            fprintf(stderr, "bench_match: the register index and SQLite differ on child %zu of "
+                            "an incident (%zu rows against %zu)\n",
+                    c, n_x, n_y);
+            return -1;
+        }
+        checked++;
+    }
+    return 0;
+}
+
 /* Matches every child of doc together, as the engine does; each in-scope
  * child's latency is the incident's time shared among them. */
 static int match_incident(struct bench *b, struct tally *t, const json_t *doc,
                           const struct sdat_validation *v, int32_t occurred_days,
                           struct sdat_incident_matches *m)
 {
+    const char *check = getenv("BENCH_MATCH_CHECK");
+    if (check && check[0] && check_candidates(b, doc, v, occurred_days) < 0) {
+        return -1;
+    }
     double t0 = now_us();
     if (sdat_engine_match_incident(&b->e, doc, v, occurred_days, m) < 0) {
         fprintf(stderr, "bench_match: store error: %s\n", sdat_store_errmsg(b->st));
@@ -373,6 +425,11 @@ int main(int argc, char **argv)
     int r = t.latency ? run(&b, &t, police, truth) : -1;
     if (r == 0) {
         report(&b, &t);
+    }
+    if (checked > 0) {
+        printf("match: register index and SQLite gave the same candidates for all %ld police "
+               "children\n",
+               checked);
     }
     free(t.latency);
     fclose(police);
