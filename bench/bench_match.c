@@ -187,16 +187,16 @@ static int check_candidates(struct bench *b, const json_t *doc, const struct sda
                    same_text(x[i].other_given, y[i].other_given) &&
                    same_text(x[i].other_family, y[i].other_family) &&
                    same_text(x[i].dob, y[i].dob) && same_text(x[i].postcode, y[i].postcode) &&
-                   same_text(x[i].uprn, y[i].uprn) &&
-                   same_text(x[i].nhs_number, y[i].nhs_number) &&
+                   same_text(x[i].uprn, y[i].uprn) && same_text(x[i].nhs_number, y[i].nhs_number) &&
                    same_text(x[i].upn, y[i].upn) && x[i].family_count == y[i].family_count &&
                    x[i].given_count == y[i].given_count;
         }
         sdat_store_rows_free(x, n_x);
         sdat_store_rows_free(y, n_y);
         if (!same) {
-            fprintf(stderr, "bench_match: the register index and SQLite differ on child %zu of "
-                            "an incident (%zu rows against %zu)\n",
+            fprintf(stderr,
+                    "bench_match: the register index and SQLite differ on child %zu of "
+                    "an incident (%zu rows against %zu)\n",
                     c, n_x, n_y);
             return -1;
         }
