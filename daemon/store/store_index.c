@@ -89,6 +89,8 @@ struct store_index {
     struct index_child {
         char *block; /* NULL: a free slot */
         int64_t rowid;
+        uint64_t id_prefix; /* child_id's first 8 bytes, big-endian: sorts as strcmp */
+        uint32_t size;      /* the block's */
     } * children;
     uint32_t n_children, cap_children;
     uint32_t *free_slots;
@@ -410,6 +412,16 @@ static size_t block_size(const char *block)
     return size;
 }
 
+static uint64_t id_prefix(const char *id)
+{
+    uint64_t prefix = 0;
+    size_t i = 0;
+    for (; i < 8 && id[i]; i++) {
+        prefix = prefix << 8 | (unsigned char)id[i];
+    }
+    return prefix << 8 * (8 - i);
+}
+
 static char *block_make(const char *const col[COLUMNS])
 {
     size_t len[COLUMNS], size = 2;
@@ -511,7 +523,10 @@ static int child_link(struct store_index *ix, char *block, int64_t rowid, uint32
         }
         slot = ix->n_children++;
     }
-    ix->children[slot] = (struct index_child){.block = block, .rowid = rowid};
+    ix->children[slot] = (struct index_child){.block = block,
+                                              .rowid = rowid,
+                                              .id_prefix = id_prefix(block + 2),
+                                              .size = (uint32_t)block_size(block)};
     const char *col[COLUMNS];
     block_columns(block, col);
     if (map_add(&ix->by_id, col[0], hash_of(col[0]), slot) < 0) {
@@ -908,6 +923,29 @@ static int by_key(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static int by_number(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A candidate being sorted by child_id: the prefix compared first, in
+ * place, the whole child_id only when the prefixes are equal. */
+struct sort_entry {
+    uint64_t id_prefix;
+    uint32_t slot;
+};
+
+static int by_entry_id(const void *a, const void *b, void *opaque)
+{
+    const struct store_index *ix = opaque;
+    const struct sort_entry *x = a, *y = b;
+    if (x->id_prefix != y->id_prefix) {
+        return x->id_prefix < y->id_prefix ? -1 : 1;
+    }
+    return strcmp(ix->children[x->slot].block + 2, ix->children[y->slot].block + 2);
+}
+
 /* Slot orders (qsort_r; opaque is the index). */
 static int by_child_id(const void *a, const void *b, void *opaque)
 {
@@ -1008,21 +1046,36 @@ int store_index_candidates(sdat_store_t *st, const struct sdat_match_query *q,
         free(slots);
         return -ENOMEM;
     }
-    /* A child found under several keys is one row. */
-    qsort_r(slots, n, sizeof *slots, by_child_id, (void *)ix);
+    /* A child found under several keys is one row (one slot), and the
+     * rows are in child_id order. */
+    qsort(slots, n, sizeof *slots, by_number);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         if (kept == 0 || slots[i] != slots[kept - 1]) {
             slots[kept++] = slots[i];
         }
     }
+    struct sort_entry *order = malloc((kept ? kept : 1) * sizeof *order);
+    if (!order) {
+        free(slots);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < kept; i++) {
+        order[i] =
+            (struct sort_entry){.id_prefix = ix->children[slots[i]].id_prefix, .slot = slots[i]};
+    }
+    qsort_r(order, kept, sizeof *order, by_entry_id, (void *)ix);
+    for (size_t i = 0; i < kept; i++) {
+        slots[i] = order[i].slot;
+    }
+    free(order);
     struct sdat_register_row *rows = calloc(kept ? kept : 1, sizeof *rows);
     int64_t family_count = count_of(ix, true, q->family);
     int64_t given_count = count_of(ix, false, q->given);
     size_t made = 0;
     for (; rows && made < kept; made++) {
         const char *block = ix->children[slots[made]].block;
-        size_t size = block_size(block) - 2;
+        size_t size = ix->children[slots[made]].size - 2;
         char *copy = malloc(size);
         if (!copy) {
             break;

@@ -85,7 +85,8 @@ static void pick_dob(char *out, size_t size)
 static json_t *random_child(unsigned id)
 {
     char child_id[16], dob[16], nhs[16], upn[16], uprn[16];
-    snprintf(child_id, sizeof child_id, "C%04u", id);
+    /* Longer than 8 bytes, sharing their first 8: sorted by the whole id. */
+    snprintf(child_id, sizeof child_id, "CHILD-%04u", id);
     pick_dob(dob, sizeof dob);
     json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:s}", "schema", "council.child/1", "child_id",
                           child_id, "la_code", "831", "dob", dob, "given_name", pick_given());
@@ -254,7 +255,8 @@ static void random_write(sdat_store_t *st)
     unsigned id = rnd(N_IDS);
     if (rnd(4) == 0) {
         char child_id[16];
-        snprintf(child_id, sizeof child_id, "C%04u", id);
+        /* Longer than 8 bytes, sharing their first 8: sorted by the whole id. */
+    snprintf(child_id, sizeof child_id, "CHILD-%04u", id);
         int r = sdat_store_child_delete(st, child_id);
         cr_assert(r == 0 || r == -ENOENT, "delete: %d", r);
     } else {
