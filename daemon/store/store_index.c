@@ -739,9 +739,22 @@ static int remove_child(sdat_store_t *st, const char *child_id)
     return 0;
 }
 
+/* After some errors (SQLITE_FULL, SQLITE_IOERR) SQLite rolls the whole
+ * transaction back by itself, and later statements of "the transaction"
+ * run and commit one by one: a change made then cannot be undone with the
+ * transaction, so the index is dropped instead. */
+static bool outside_sqlite_txn(sdat_store_t *st)
+{
+    if (st->in_txn && sqlite3_get_autocommit(st->db)) {
+        store_index_drop(st);
+        return true;
+    }
+    return false;
+}
+
 int store_index_child_delete(sdat_store_t *st, const char *child_id)
 {
-    if (!st->index) {
+    if (!st->index || outside_sqlite_txn(st)) {
         return 0;
     }
     int r = remove_child(st, child_id);
@@ -754,7 +767,7 @@ int store_index_child_delete(sdat_store_t *st, const char *child_id)
 int store_index_child_put(sdat_store_t *st, const char *const col[COLUMNS], int64_t rowid)
 {
     struct store_index *ix = st->index;
-    if (!ix) {
+    if (!ix || outside_sqlite_txn(st)) {
         return 0;
     }
     int r = remove_child(st, col[0]);

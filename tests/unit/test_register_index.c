@@ -256,7 +256,7 @@ static void random_write(sdat_store_t *st)
     if (rnd(4) == 0) {
         char child_id[16];
         /* Longer than 8 bytes, sharing their first 8: sorted by the whole id. */
-    snprintf(child_id, sizeof child_id, "CHILD-%04u", id);
+        snprintf(child_id, sizeof child_id, "CHILD-%04u", id);
         int r = sdat_store_child_delete(st, child_id);
         cr_assert(r == 0 || r == -ENOENT, "delete: %d", r);
     } else {
@@ -491,6 +491,31 @@ Test(register_index, a_store_keyed_otherwise_is_not_loaded)
                  SQLITE_OK);
     cr_assert_eq(sdat_store_register_index_load(st), -EPROTO);
     cr_assert(!sdat_store_register_index_loaded(st));
+    json_decref(c);
+    sdat_store_close(st);
+}
+
+Test(register_index, a_write_after_sqlite_rolled_the_transaction_back_itself_drops_the_index)
+{
+    sdat_store_t *st = fixture_store_open(dir);
+    cr_assert_eq(sdat_store_register_index_load(st), 0);
+    json_t *c = plain_child("K1", "2001-01-01", NULL);
+    cr_assert_eq(sdat_store_begin(st), 0);
+    /* As SQLite does after SQLITE_FULL: the transaction is gone, and the
+     * next write commits on its own; the caller's rollback cannot undo it. */
+    cr_assert_eq(sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(sdat_store_child_upsert(st, c, 1), 0);
+    cr_assert(!sdat_store_register_index_loaded(st));
+    sdat_store_rollback(st);
+    struct sdat_match_query q;
+    json_t *police = json_pack("{s:s}", "dob", "2001-01-01");
+    sdat_match_query_from_police(police, NULL, true, true, true, 0, &q);
+    struct sdat_register_row *rows = NULL;
+    size_t n = 0;
+    cr_assert_eq(sdat_store_register_candidates(st, &q, &rows, &n), 0);
+    cr_assert_eq(n, 1, "SQLite holds the child, and answers");
+    sdat_store_rows_free(rows, n);
+    json_decref(police);
     json_decref(c);
     sdat_store_close(st);
 }
