@@ -439,8 +439,10 @@ static char *block_make(const char *const col[COLUMNS])
     block[1] = (char)(mask >> 8);
     char *at = block + 2;
     for (int i = 0; i < COLUMNS; i++) {
-        memcpy(at, col[i], len[i]);
-        at += len[i];
+        if (col[i]) {
+            memcpy(at, col[i], len[i]);
+            at += len[i];
+        }
     }
     return block;
 }
