@@ -20,14 +20,16 @@
 #include "outbox/outbox.h"
 #include "util/util.h"
 
-/* This process's anonymous resident memory (kB), or 0. */
-static long rss_anon_kib(void)
+/* One of this process's memory figures (kB) from /proc/self/status (name
+ * as "RssAnon:"), or 0. */
+static long status_kib(const char *name)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[128];
     long kib = 0;
     while (f && fgets(line, sizeof line, f)) {
-        if (sscanf(line, "RssAnon: %ld kB", &kib) == 1) {
+        if (strncmp(line, name, strlen(name)) == 0) {
+            kib = strtol(line + strlen(name), NULL, 10);
             break;
         }
     }
@@ -384,7 +386,7 @@ static int open_bench(const char *config_path, struct bench *b)
      * set (then every query reads SQLite, the reference). */
     const char *sql = getenv("BENCH_MATCH_SQL");
     if (!sql || !sql[0]) {
-        long before = rss_anon_kib();
+        long before = status_kib("RssAnon:");
         double t0 = now_us();
         int r = sdat_store_register_index_load(b->st);
         if (r < 0) {
@@ -394,11 +396,12 @@ static int open_bench(const char *config_path, struct bench *b)
         double load_s = (now_us() - t0) / 1e6;
         int64_t children = 0, keys = 0;
         sdat_store_register_index_size(b->st, &children, &keys);
+        long after = status_kib("RssAnon:");
         printf("match: register index of %lld children, %lld keys loaded in %.2f s, RssAnon %+.0f "
-               "MiB (%.0f MiB -> %.0f MiB)\n",
-               (long long)children, (long long)keys, load_s,
-               (double)(rss_anon_kib() - before) / 1024.0, (double)before / 1024.0,
-               (double)rss_anon_kib() / 1024.0);
+               "MiB (%.0f MiB -> %.0f MiB; VmRSS then %.0f MiB, of which RssFile %.0f MiB)\n",
+               (long long)children, (long long)keys, load_s, (double)(after - before) / 1024.0,
+               (double)before / 1024.0, (double)after / 1024.0,
+               (double)status_kib("VmRSS:") / 1024.0, (double)status_kib("RssFile:") / 1024.0);
     } else {
         printf("match: candidates read from SQLite (BENCH_MATCH_SQL)\n");
     }

@@ -833,6 +833,14 @@ int sdat_store_register_index_load(sdat_store_t *st)
     if (!ix) {
         return -ENOMEM;
     }
+    /* Read through SQLite's page cache, not its memory map of the store:
+     * mapped, every page of children read once stays resident in this
+     * process (a gigabyte for a million children). */
+    int64_t mmap_size = 0;
+    if (store_count(st, store_stmt(st, "PRAGMA mmap_size"), &mmap_size) < 0 ||
+        sqlite3_exec(st->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL) != SQLITE_OK) {
+        mmap_size = -1;
+    }
     /* One read transaction: the children and the name counts of one
      * moment. */
     if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
@@ -899,6 +907,13 @@ out:
     sqlite3_finalize(stmt);
     if (!sqlite3_get_autocommit(st->db)) {
         sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+    }
+    if (mmap_size > 0) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA mmap_size = %lld", (long long)mmap_size);
+        if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK && r == 0) {
+            r = -EIO;
+        }
     }
     if (r < 0) {
         store_index_free(ix);
