@@ -20,6 +20,25 @@
 #include "outbox/outbox.h"
 #include "util/util.h"
 
+/* One of this process's memory figures (kB) from /proc/self/status (name
+ * as "RssAnon:"), or 0. */
+static long status_kib(const char *name)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    long kib = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, name, strlen(name)) == 0) {
+            kib = strtol(line + strlen(name), NULL, 10);
+            break;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    return kib;
+}
+
 static double now_us(void)
 {
     struct timespec ts;
@@ -140,12 +159,64 @@ static void errors_key(const json_t *tr, char *out, size_t len)
     }
 }
 
+/* BENCH_MATCH_CHECK=1: each child's candidates from the register index
+ * and from SQLite, row for row (the index must answer exactly the same).
+ * Counts the children compared; -1 at the first difference. */
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static long checked;
+
+static int check_candidates(struct bench *b, const json_t *doc, const struct sdat_validation *v,
+                            int32_t occurred_days)
+{
+    size_t n = json_array_size(json_object_get(doc, "children"));
+    for (size_t c = 0; c < n; c++) {
+        struct sdat_match_query q;
+        sdat_match_query_from_incident(doc, c, v, occurred_days, &q);
+        struct sdat_register_row *x = NULL, *y = NULL;
+        size_t n_x = 0, n_y = 0;
+        int r = sdat_store_register_candidates(b->st, &q, &x, &n_x);
+        if (r == 0) {
+            r = sdat_store_register_candidates_sql(b->st, &q, &y, &n_y);
+        }
+        bool same = r == 0 && n_x == n_y;
+        for (size_t i = 0; same && i < n_x; i++) {
+            same = same_text(x[i].child_id, y[i].child_id) && same_text(x[i].given, y[i].given) &&
+                   same_text(x[i].family, y[i].family) &&
+                   same_text(x[i].other_given, y[i].other_given) &&
+                   same_text(x[i].other_family, y[i].other_family) &&
+                   same_text(x[i].dob, y[i].dob) && same_text(x[i].postcode, y[i].postcode) &&
+                   same_text(x[i].uprn, y[i].uprn) && same_text(x[i].nhs_number, y[i].nhs_number) &&
+                   same_text(x[i].upn, y[i].upn) && x[i].family_count == y[i].family_count &&
+                   x[i].given_count == y[i].given_count;
+        }
+        sdat_store_rows_free(x, n_x);
+        sdat_store_rows_free(y, n_y);
+        if (!same) {
+            fprintf(stderr,
+                    "bench_match: the register index and SQLite differ on child %zu of "
+                    "an incident (%zu rows against %zu)\n",
+                    c, n_x, n_y);
+            return -1;
+        }
+        checked++;
+    }
+    return 0;
+}
+
 /* Matches every child of doc together, as the engine does; each in-scope
  * child's latency is the incident's time shared among them. */
 static int match_incident(struct bench *b, struct tally *t, const json_t *doc,
                           const struct sdat_validation *v, int32_t occurred_days,
                           struct sdat_incident_matches *m)
 {
+    const char *check = getenv("BENCH_MATCH_CHECK");
+    if (check && check[0] && check_candidates(b, doc, v, occurred_days) < 0) {
+        return -1;
+    }
     double t0 = now_us();
     if (sdat_engine_match_incident(&b->e, doc, v, occurred_days, m) < 0) {
         fprintf(stderr, "bench_match: store error: %s\n", sdat_store_errmsg(b->st));
@@ -197,8 +268,8 @@ static void judge(struct bench *b, struct tally *t, const json_t *doc, size_t i,
             count(&t->wrong, cause);
             t->twin_wrong += strcmp(cause, "twin") == 0;
             printf("match:   wrong %s/%zu: matched %s, right %s (%s; rule %s; officer: %s)\n",
-                   text_of(doc, "incident_id"), i, o->child_id, truth_id ? truth_id : "none",
-                   cause, o->rule, errs);
+                   text_of(doc, "incident_id"), i, o->child_id, truth_id ? truth_id : "none", cause,
+                   o->rule, errs);
         }
     } else if (o->decision == SDAT_DECISION_REVIEW) {
         t->reviews++;
@@ -283,8 +354,7 @@ static void report(struct bench *b, struct tally *t)
     if (t->n_lat) {
         printf("match: latency per child         p50 %.0f us, p99 %.0f us, max %.0f us (target "
                "p99 <= 1 ms)\n",
-               t->latency[t->n_lat / 2], t->latency[t->n_lat * 99 / 100],
-               t->latency[t->n_lat - 1]);
+               t->latency[t->n_lat / 2], t->latency[t->n_lat * 99 / 100], t->latency[t->n_lat - 1]);
     }
     printf("match: reviews flows.md's identifier rule requires %.3f %% of police children, "
            "%.3f %% of register children's recall\n",
@@ -305,13 +375,36 @@ static int open_bench(const char *config_path, struct bench *b)
     }
     if (sdat_store_open(b->cfg->state_dir, SDAT_STORE_READONLY, &b->st, err, sizeof err) < 0 ||
         sdat_schemas_new(&b->schemas, err, sizeof err) < 0 ||
-        sdat_match_nicknames_load(b->cfg->matching.nicknames_file, &b->nicknames, err,
-                                  sizeof err) < 0) {
+        sdat_match_nicknames_load(b->cfg->matching.nicknames_file, &b->nicknames, err, sizeof err) <
+            0) {
         fprintf(stderr, "bench_match: %s\n", err);
         return -1;
     }
     b->e = (struct sdat_engine){
         .cfg = b->cfg, .st = b->st, .schemas = b->schemas, .nicknames = b->nicknames};
+    /* As sdatd matches: from the register index, unless BENCH_MATCH_SQL is
+     * set (then every query reads SQLite, the reference). */
+    const char *sql = getenv("BENCH_MATCH_SQL");
+    if (!sql || !sql[0]) {
+        long before = status_kib("RssAnon:");
+        double t0 = now_us();
+        int r = sdat_store_register_index_load(b->st);
+        if (r < 0) {
+            fprintf(stderr, "bench_match: cannot load the register index: %s\n", strerror(-r));
+            return -1;
+        }
+        double load_s = (now_us() - t0) / 1e6;
+        int64_t children = 0, keys = 0;
+        sdat_store_register_index_size(b->st, &children, &keys);
+        long after = status_kib("RssAnon:");
+        printf("match: register index of %lld children, %lld keys loaded in %.2f s, RssAnon %+.0f "
+               "MiB (%.0f MiB -> %.0f MiB; VmRSS then %.0f MiB, of which RssFile %.0f MiB)\n",
+               (long long)children, (long long)keys, load_s, (double)(after - before) / 1024.0,
+               (double)before / 1024.0, (double)after / 1024.0,
+               (double)status_kib("VmRSS:") / 1024.0, (double)status_kib("RssFile:") / 1024.0);
+    } else {
+        printf("match: candidates read from SQLite (BENCH_MATCH_SQL)\n");
+    }
     return 0;
 }
 
@@ -335,6 +428,11 @@ int main(int argc, char **argv)
     int r = t.latency ? run(&b, &t, police, truth) : -1;
     if (r == 0) {
         report(&b, &t);
+    }
+    if (checked > 0) {
+        printf("match: register index and SQLite gave the same candidates for all %ld police "
+               "children\n",
+               checked);
     }
     free(t.latency);
     fclose(police);

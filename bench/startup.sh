@@ -5,8 +5,8 @@
 #  2. sdatd started on a copy of the cached store (those children and
 #     BENCH_FLAGS CP-IS flags): the time from exec to "main: running" in its
 #     log (the store open, the schemas, nicknames, Kafka clients and the
-#     HTTP API set up: the matcher has nothing of its own to load, it reads
-#     the store's indexes), and apart from it the time until /readyz answers
+#     HTTP API set up, and the register index loaded: sdatd logs its time),
+#     and apart from it the time until /readyz answers
 #     200 (the register topics read and the consumer group joined: the mock
 #     broker delays a group's first join by about 3 s);
 #  3. its resident memory (VmRSS) once ready, and 5 s later;

@@ -235,6 +235,17 @@ static int start(struct daemon *d)
         log_error("store", "%s", err);
         return r;
     }
+    /* Matching reads the register from memory from now on (this process is
+     * the only writer while it runs: the store's lock). */
+    int64_t began_ms = sdat_time_now_ms(), n_children = 0;
+    r = sdat_store_register_index_load(d->st);
+    if (r < 0) {
+        log_warn("store", "cannot load the register index: %s; matching reads the store, ignoring",
+                 strerror(-r));
+    } else if (sdat_store_child_count(d->st, &n_children) == 0) {
+        log_info("store", "register index loaded: %lld children in %lld ms", (long long)n_children,
+                 (long long)(sdat_time_now_ms() - began_ms));
+    }
     r = sdat_schemas_new(&d->schemas, err, sizeof err);
     if (r < 0) {
         log_error("schema", "%s", err);

@@ -520,6 +520,7 @@ void sdat_store_close(sdat_store_t *st)
         close(st->lock_fd);
     }
     free(st->bulk_indexes);
+    store_index_free(st->index);
     free(st);
 }
 
@@ -553,6 +554,7 @@ int sdat_store_commit(sdat_store_t *st)
         return r;
     }
     st->in_txn = false;
+    store_index_commit(st);
     return 0;
 }
 
@@ -569,6 +571,7 @@ void sdat_store_rollback(sdat_store_t *st)
         exec(st, "ROLLBACK");
     }
     st->in_txn = false;
+    store_index_rollback_to(st, 0);
     st->bulk = false; /* its temporary tables and dropped indexes roll back too */
     free(st->bulk_indexes);
     st->bulk_indexes = NULL;
@@ -584,6 +587,7 @@ int sdat_store_savepoint(sdat_store_t *st)
     }
     st->sp_audit_seq[st->sp_depth] = st->audit_seq;
     memcpy(st->sp_audit_hash[st->sp_depth], st->audit_hash, sizeof st->audit_hash);
+    st->sp_index_mark[st->sp_depth] = store_index_mark(st);
     st->sp_depth++;
     return 0;
 }
@@ -610,6 +614,11 @@ int sdat_store_savepoint_rollback(sdat_store_t *st)
     }
     st->audit_seq = st->sp_audit_seq[st->sp_depth];
     memcpy(st->audit_hash, st->sp_audit_hash[st->sp_depth], sizeof st->audit_hash);
+    if (r == 0) {
+        store_index_rollback_to(st, st->sp_index_mark[st->sp_depth]);
+    } else {
+        store_index_drop(st); /* SQLite's state is unknown: it answers from now on */
+    }
     return r;
 }
 

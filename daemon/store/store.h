@@ -78,6 +78,23 @@ struct sdat_match_query;
 struct sdat_register_row;
 int sdat_store_register_candidates(sdat_store_t *st, const struct sdat_match_query *q,
                                    struct sdat_register_row **ret_rows, size_t *ret_n);
+/* The same, always read from SQLite (the reference for the index). */
+int sdat_store_register_candidates_sql(sdat_store_t *st, const struct sdat_match_query *q,
+                                       struct sdat_register_row **ret_rows, size_t *ret_n);
+/* The register index: the register's matching columns, blocking keys and
+ * name counts read once into memory (outside a transaction), so that
+ * sdat_store_register_candidates answers the same rows without reading
+ * SQLite. Every register write through this handle keeps it current, and
+ * a rollback (of a transaction or to a savepoint) rolls it back too. A
+ * bulk load, or running out of memory, drops it: SQLite answers again.
+ * Only for the one writer: another process's writes are not seen.
+ * -EPROTO when child_keys does not hold the keys this build computes (a
+ * store keyed otherwise): SQLite answers. */
+int sdat_store_register_index_load(sdat_store_t *st);
+bool sdat_store_register_index_loaded(sdat_store_t *st);
+/* The children in it and its distinct keys (blocking keys, NHS numbers
+ * and UPNs); 0 when not loaded. */
+void sdat_store_register_index_size(sdat_store_t *st, int64_t *ret_children, int64_t *ret_keys);
 void sdat_store_rows_free(struct sdat_register_row *rows, size_t n);
 
 /* CP-IS flags: flag is a validated council.cpis-flag/1 document. */

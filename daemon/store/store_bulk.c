@@ -112,6 +112,7 @@ int sdat_store_bulk_begin(sdat_store_t *st)
         return r;
     }
     st->bulk = true;
+    store_index_drop(st); /* the keys go to a temporary table: SQLite answers */
     return 1;
 }
 

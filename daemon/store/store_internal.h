@@ -32,6 +32,11 @@ struct sdat_store {
     bool bulk;
     int64_t bulk_gen;
     char *bulk_indexes; /* the dropped indexes' CREATE statements, ";"-separated */
+    /* The register in memory (store_index.c), NULL until loaded: candidate
+     * reads come from it, every register write updates it, and its
+     * journal's length at each open savepoint is kept here. */
+    struct store_index *index;
+    size_t sp_index_mark[STORE_MAX_SAVEPOINTS];
     /* Why the last transaction was rolled back (sqlite3_errmsg before the
      * ROLLBACK, which would replace it), for sdat_store_errmsg. */
     char failure[256];
@@ -73,6 +78,32 @@ int store_bulk_redone(sdat_store_t *st, const char *child_id);
  * earlier in the load, its keys of this write are the ones kept. 0 (the
  * child is new to the register either way) or -EIO. */
 int store_bulk_rewritten(sdat_store_t *st, const char *child_id);
+/* At most this many candidate rows are read before duplicates are
+ * dropped (the candidate query's LIMIT). */
+#define STORE_CANDIDATES_MAX 2000
+/* The register index (store_index.c). A child's ten matching columns in
+ * struct sdat_register_row's order (child_id first), as written to
+ * children, and its rowid there: listed in place of any earlier version.
+ * Both are called after the SQL write succeeded; they never fail (out of
+ * memory, the index is dropped and SQLite answers). */
+struct store_index;
+int store_index_child_put(sdat_store_t *st, const char *const col[10], int64_t rowid);
+int store_index_child_delete(sdat_store_t *st, const char *child_id);
+/* A register write failed: if the transaction commits all the same, the
+ * index is dropped; a rollback past this point forgets it. */
+void store_index_write_failed(sdat_store_t *st);
+/* The transaction's journal: its length (for a savepoint), undo back to
+ * a length, and forget it (at commit). */
+size_t store_index_mark(sdat_store_t *st);
+void store_index_rollback_to(sdat_store_t *st, size_t mark);
+void store_index_commit(sdat_store_t *st);
+void store_index_drop(sdat_store_t *st);
+void store_index_free(struct store_index *ix);
+struct sdat_match_query;
+struct sdat_register_row;
+int store_index_candidates(sdat_store_t *st, const struct sdat_match_query *q,
+                           const struct sdat_blocking_keys *keys,
+                           struct sdat_register_row **ret_rows, size_t *ret_n);
 /* Migration 2: derives the matching columns and keys of every child. */
 int store_register_backfill(sdat_store_t *st);
 

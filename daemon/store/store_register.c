@@ -10,6 +10,8 @@
 
 #include "decide/decide.h"
 
+#define ROW_COLUMNS 10 /* struct sdat_register_row's text columns */
+
 static const char *text_of(const json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
@@ -194,6 +196,31 @@ static int remember(sdat_store_t *st, const json_t *child, const struct derived 
     return name_counts_add(st, d->given, d->family, +1);
 }
 
+/* The register index's copy of the row child_write wrote (the columns it
+ * bound to children). */
+static int index_put(sdat_store_t *st, const json_t *child, const struct derived *d)
+{
+    sqlite3_stmt *stmt = NULL;
+    int r = store_row_by_text(st, "SELECT rowid FROM children WHERE child_id = ?",
+                              text_of(child, "child_id"), &stmt);
+    if (r < 0) {
+        return r == -ENOENT ? -EIO : r;
+    }
+    int64_t rowid = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    const char *col[ROW_COLUMNS] = {text_of(child, "child_id"),
+                                    d->given,
+                                    d->family,
+                                    d->other_given,
+                                    d->other_family,
+                                    text_of(child, "dob"),
+                                    d->postcode[0] ? d->postcode : NULL,
+                                    d->uprn,
+                                    text_of(child, "nhs_number"),
+                                    text_of(child, "upn")};
+    return store_index_child_put(st, col, rowid);
+}
+
 static int child_write(sdat_store_t *st, const json_t *child, const char *doc, int64_t now_ms)
 {
     const char *child_id = text_of(child, "child_id");
@@ -241,6 +268,9 @@ static int child_write(sdat_store_t *st, const json_t *child, const char *doc, i
     if (r == 0 && !existed && st->n_children >= 0) {
         st->n_children++;
     }
+    if (r == 0 && st->index) {
+        r = index_put(st, child, &d);
+    }
     return r < 0 ? r : existed;
 }
 
@@ -252,10 +282,13 @@ int sdat_store_child_upsert(sdat_store_t *st, const json_t *child, int64_t now_m
     }
     int r = child_write(st, child, doc, now_ms);
     free(doc);
+    if (r < 0) {
+        store_index_write_failed(st);
+    }
     return r;
 }
 
-int sdat_store_child_delete(sdat_store_t *st, const char *child_id)
+static int child_delete(sdat_store_t *st, const char *child_id)
 {
     st->bulk_gen++;
     int existed = forget(st, child_id);
@@ -270,6 +303,18 @@ int sdat_store_child_delete(sdat_store_t *st, const char *child_id)
     int r = store_step_done(st, stmt);
     if (r == 0 && st->n_children > 0) {
         st->n_children--;
+    }
+    if (r == 0) {
+        r = store_index_child_delete(st, child_id);
+    }
+    return r;
+}
+
+int sdat_store_child_delete(sdat_store_t *st, const char *child_id)
+{
+    int r = child_delete(st, child_id);
+    if (r < 0 && r != -ENOENT) {
+        store_index_write_failed(st);
     }
     return r;
 }
@@ -371,7 +416,6 @@ static int64_t name_count(sdat_store_t *st, const char *sql, const char *name)
  * child_id: a few hundred rows per query, so one malloc and one free per
  * row rather than ten. Returns false when out of memory or the row has no
  * child_id. */
-#define ROW_COLUMNS 10
 static bool row_pack(sqlite3_stmt *stmt, struct sdat_register_row *row)
 {
     const char *text[ROW_COLUMNS];
@@ -419,7 +463,19 @@ static int by_child_id(const void *a, const void *b)
 int sdat_store_register_candidates(sdat_store_t *st, const struct sdat_match_query *q,
                                    struct sdat_register_row **ret_rows, size_t *ret_n)
 {
+    if (!st->index) {
+        return sdat_store_register_candidates_sql(st, q, ret_rows, ret_n);
+    }
+    struct sdat_blocking_keys keys;
+    sdat_blocking_query(q, &keys);
+    return store_index_candidates(st, q, &keys, ret_rows, ret_n);
+}
+
+int sdat_store_register_candidates_sql(sdat_store_t *st, const struct sdat_match_query *q,
+                                       struct sdat_register_row **ret_rows, size_t *ret_n)
+{
     _Static_assert(SDAT_BLOCKING_MAX_KEYS == 40, "candidate_sql binds 40 keys");
+    _Static_assert(STORE_CANDIDATES_MAX == 2000, "candidate_sql reads 2000 rows");
     struct sdat_blocking_keys keys;
     sdat_blocking_query(q, &keys);
     int64_t family_count =

@@ -94,6 +94,7 @@ static inline struct sdat_engine fixture_engine_open(const char *dir, struct sda
     sdat_store_t *st = fixture_store_open(dir);
     sdat_schemas_t *schemas = NULL;
     sdat_audit_t *audit = NULL;
+    cr_assert_eq(sdat_store_register_index_load(st), 0, "the register index");
     cr_assert_eq(sdat_schemas_new(&schemas, err, sizeof err), 0, "%s", err);
     cr_assert_eq(sdat_audit_new("test", &audit), 0);
     *ret_cfg = cfg;

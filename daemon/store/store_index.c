@@ -1,0 +1,1140 @@
+/* The register in memory for matching (store.h, "The register index").
+ *
+ * Each child is one packed allocation of its ten matching columns (a
+ * presence mask, then the present columns NUL-terminated, child_id first),
+ * numbered by a slot. Hash tables map child_id → slot, each blocking key
+ * (and "N:" NHS number, "U:" UPN) → an unordered list of slots, and each
+ * family and given name → its count. The blocking keys of a child are not
+ * stored: sdat_blocking_register gives them again from its columns, as it
+ * gave them to child_keys.
+ *
+ * Every change made inside a transaction is journalled; a rollback (of the
+ * transaction or to a savepoint) undoes the journal backwards to its mark,
+ * and a commit forgets it. The index never holds what SQLite does not: a
+ * register write that failed leaves it unchanged, and if the transaction
+ * commits anyway the index is dropped (candidates then come from SQLite). */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "decide/decide.h"
+
+#define COLUMNS 10
+#define NO_SLOT UINT32_MAX
+
+/* An open-addressing (linear probing) table of strings it does not own. */
+struct map {
+    struct map_slot {
+        const char *key; /* NULL: empty */
+        uint32_t hash, value;
+    } * slot;
+    size_t cap, n; /* cap a power of two */
+};
+
+/* A key's children, with the key itself: the table of keys holds only
+ * hashes and list numbers, so that finding a key touches its list and
+ * nothing else. */
+struct list {
+    uint32_t n, cap;
+    union {
+        uint32_t inline_slots[2]; /* cap <= 2 */
+        uint32_t *slots;
+    } u;
+    union {
+        char text[24]; /* a key shorter than 24 bytes (every key sdat makes) */
+        struct {
+            char none; /* '\0': the key is far */
+            const char *far;
+        } ref;
+    } key;
+};
+
+/* The table of keys: open addressing over struct key_slot. */
+struct keys {
+    struct key_slot {
+        uint32_t hash;
+        uint32_t list; /* its number + 1; 0: empty */
+    } * slot;
+    size_t cap, n;
+};
+
+struct count {
+    int64_t n;
+    bool present; /* a row of family_names / given_names */
+};
+
+enum undo_op { UNDO_ADDED, UNDO_REMOVED, UNDO_COUNT_CREATED, UNDO_COUNT_ADDED, UNDO_FAILED };
+
+struct undo {
+    enum undo_op op;
+    uint32_t index; /* ADDED: the slot; COUNT_*: the count */
+    int64_t value;  /* REMOVED: the rowid; COUNT_ADDED: the delta */
+    char *block;    /* REMOVED: the child, owned until commit or rollback */
+    bool family;    /* COUNT_*: which table */
+};
+
+struct arena {
+    struct arena_chunk {
+        struct arena_chunk *next;
+        size_t used, cap;
+        char text[];
+    } * head;
+};
+
+struct store_index {
+    struct index_child {
+        char *block; /* NULL: a free slot */
+        int64_t rowid;
+        uint64_t id_prefix; /* child_id's first 8 bytes, big-endian: sorts as strcmp */
+        uint32_t size;      /* the block's */
+    } * children;
+    uint32_t n_children, cap_children;
+    uint32_t *free_slots;
+    uint32_t n_free, cap_free;
+    struct map by_id, family_names, given_names;
+    struct keys by_key;
+    struct list *lists;
+    uint32_t n_lists, cap_lists;
+    struct count *counts;
+    uint32_t n_counts, cap_counts;
+    struct arena arena; /* key and name strings: never freed one by one */
+    struct undo *journal;
+    size_t n_journal, cap_journal;
+    size_t failed;  /* UNDO_FAILED entries in the journal */
+    bool broken;    /* an undo ran out of memory */
+    int64_t n_keys; /* (key, child) pairs listed: the rows of child_keys */
+};
+
+static uint32_t hash_of(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    }
+    return h ^ (h >> 15);
+}
+
+/* The slot of key, or the empty slot where it would go (*ret_found false);
+ * cap must be non-zero. */
+static size_t map_probe(const struct map *m, const char *key, uint32_t hash, bool *ret_found)
+{
+    size_t mask = m->cap - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        if (!m->slot[i].key) {
+            *ret_found = false;
+            return i;
+        }
+        if (m->slot[i].hash == hash && strcmp(m->slot[i].key, key) == 0) {
+            *ret_found = true;
+            return i;
+        }
+    }
+}
+
+static long map_find(const struct map *m, const char *key, uint32_t hash)
+{
+    bool found = false;
+    size_t i = m->cap ? map_probe(m, key, hash, &found) : 0;
+    return found ? (long)i : -1;
+}
+
+/* Asks for huge pages under a large table (before its pages are first
+ * touched): a lookup is a random access, and with 4 KiB pages each costs a
+ * TLB miss and, at load, a page fault. Advice only. */
+static void huge_pages(void *p, size_t size)
+{
+    const uintptr_t huge = 2u << 20;
+    uintptr_t from = ((uintptr_t)p + huge - 1) & ~(huge - 1),
+              to = ((uintptr_t)p + size) & ~(huge - 1);
+    if (size >= 4 * huge && to > from) {
+        madvise((void *)from, to - from, MADV_HUGEPAGE);
+    }
+}
+
+/* Makes room for n entries (at most 70 % full). */
+static int map_reserve(struct map *m, size_t n)
+{
+    size_t cap = m->cap ? m->cap : 1024;
+    while (n * 10 > cap * 7) {
+        cap *= 2;
+    }
+    if (cap == m->cap) {
+        return 0;
+    }
+    struct map_slot *slot = calloc(cap, sizeof *slot);
+    if (!slot) {
+        return -ENOMEM;
+    }
+    huge_pages(slot, cap * sizeof *slot);
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->slot[i].key) {
+            size_t j = m->slot[i].hash & (cap - 1);
+            while (slot[j].key) {
+                j = (j + 1) & (cap - 1);
+            }
+            slot[j] = m->slot[i];
+        }
+    }
+    free(m->slot);
+    m->slot = slot;
+    m->cap = cap;
+    return 0;
+}
+
+/* Adds key (absent) with value; key must outlive its entry. */
+static int map_add(struct map *m, const char *key, uint32_t hash, uint32_t value)
+{
+    if (map_reserve(m, m->n + 1) < 0) {
+        return -ENOMEM;
+    }
+    bool found;
+    size_t i = map_probe(m, key, hash, &found);
+    m->slot[i] = (struct map_slot){.key = key, .hash = hash, .value = value};
+    m->n++;
+    return 0;
+}
+
+/* Removes the entry at i, shifting later entries of its run back. */
+static void map_remove_at(struct map *m, size_t i)
+{
+    size_t mask = m->cap - 1;
+    for (size_t j = (i + 1) & mask; m->slot[j].key; j = (j + 1) & mask) {
+        size_t home = m->slot[j].hash & mask;
+        /* j stays unless its home lies cyclically outside (i, j]. */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            m->slot[i] = m->slot[j];
+            i = j;
+        }
+    }
+    m->slot[i].key = NULL;
+    m->n--;
+}
+
+static const char *arena_copy(struct arena *a, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    if (!a->head || a->head->cap - a->head->used < len) {
+        size_t cap = len > 65536 ? len : 65536;
+        struct arena_chunk *c = malloc(sizeof *c + cap);
+        if (!c) {
+            return NULL;
+        }
+        *c = (struct arena_chunk){.next = a->head, .cap = cap};
+        a->head = c;
+    }
+    char *at = a->head->text + a->head->used;
+    memcpy(at, s, len);
+    a->head->used += len;
+    return at;
+}
+
+static uint32_t *list_slots(struct list *l)
+{
+    return l->cap <= 2 ? l->u.inline_slots : l->u.slots;
+}
+
+static int list_add(struct list *l, uint32_t slot)
+{
+    if (l->cap == 0) {
+        l->cap = 2;
+    }
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap * 2;
+        uint32_t *slots = malloc(cap * sizeof *slots);
+        if (!slots) {
+            return -ENOMEM;
+        }
+        memcpy(slots, list_slots(l), l->n * sizeof *slots);
+        if (l->cap > 2) {
+            free(l->u.slots);
+        }
+        l->u.slots = slots;
+        l->cap = cap;
+    }
+    list_slots(l)[l->n++] = slot;
+    return 0;
+}
+
+static void list_remove(struct list *l, uint32_t slot)
+{
+    uint32_t *slots = list_slots(l);
+    for (uint32_t i = 0; i < l->n; i++) {
+        if (slots[i] == slot) {
+            slots[i] = slots[--l->n];
+            return;
+        }
+    }
+}
+
+static const char *list_key(const struct list *l)
+{
+    return l->key.text[0] ? l->key.text : l->key.ref.far;
+}
+
+/* The slot of key in the table of keys, or the empty one where it would go
+ * (*ret_found false); cap must be non-zero. */
+static size_t keys_probe(const struct store_index *ix, const char *key, uint32_t hash,
+                         bool *ret_found)
+{
+    const struct keys *k = &ix->by_key;
+    size_t mask = k->cap - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        if (k->slot[i].list == 0) {
+            *ret_found = false;
+            return i;
+        }
+        if (k->slot[i].hash == hash &&
+            strcmp(list_key(&ix->lists[k->slot[i].list - 1]), key) == 0) {
+            *ret_found = true;
+            return i;
+        }
+    }
+}
+
+/* Makes room for n keys (at most 70 % full). */
+static int keys_reserve(struct keys *k, size_t n)
+{
+    size_t cap = k->cap ? k->cap : 1024;
+    while (n * 10 > cap * 7) {
+        cap *= 2;
+    }
+    if (cap == k->cap) {
+        return 0;
+    }
+    struct key_slot *slot = calloc(cap, sizeof *slot);
+    if (!slot) {
+        return -ENOMEM;
+    }
+    huge_pages(slot, cap * sizeof *slot);
+    for (size_t i = 0; i < k->cap; i++) {
+        if (k->slot[i].list) {
+            size_t j = k->slot[i].hash & (cap - 1);
+            while (slot[j].list) {
+                j = (j + 1) & (cap - 1);
+            }
+            slot[j] = k->slot[i];
+        }
+    }
+    free(k->slot);
+    k->slot = slot;
+    k->cap = cap;
+    return 0;
+}
+
+/* The list of key, made when absent and make is set; NULL otherwise (or
+ * out of memory: *ret_r). */
+static struct list *list_of(struct store_index *ix, const char *key, bool make, int *ret_r)
+{
+    uint32_t hash = hash_of(key);
+    struct keys *k = &ix->by_key;
+    bool found = false;
+    size_t at = k->cap ? keys_probe(ix, key, hash, &found) : 0;
+    if (found) {
+        return &ix->lists[k->slot[at].list - 1];
+    }
+    if (!make) {
+        return NULL;
+    }
+    if (ix->n_lists == ix->cap_lists) {
+        uint32_t cap = ix->cap_lists ? ix->cap_lists * 2 : 4096;
+        struct list *lists = realloc(ix->lists, cap * sizeof *lists);
+        if (!lists) {
+            *ret_r = -ENOMEM;
+            return NULL;
+        }
+        ix->lists = lists;
+        ix->cap_lists = cap;
+    }
+    if ((k->n + 1) * 10 > k->cap * 7) {
+        if (keys_reserve(k, k->n + 1) < 0) {
+            *ret_r = -ENOMEM;
+            return NULL;
+        }
+        at = keys_probe(ix, key, hash, &found);
+    }
+    struct list *l = &ix->lists[ix->n_lists];
+    *l = (struct list){0};
+    size_t len = strlen(key);
+    if (len > 0 && len < sizeof l->key.text) {
+        memcpy(l->key.text, key, len + 1);
+    } else if (!(l->key.ref.far = arena_copy(&ix->arena, key))) {
+        *ret_r = -ENOMEM;
+        return NULL;
+    }
+    k->slot[at] = (struct key_slot){.hash = hash, .list = ++ix->n_lists};
+    k->n++;
+    return l;
+}
+
+static int journal(struct store_index *ix, struct undo u)
+{
+    if (ix->n_journal == ix->cap_journal) {
+        size_t cap = ix->cap_journal ? ix->cap_journal * 2 : 256;
+        struct undo *bigger = realloc(ix->journal, cap * sizeof *bigger);
+        if (!bigger) {
+            return -ENOMEM;
+        }
+        ix->journal = bigger;
+        ix->cap_journal = cap;
+    }
+    ix->journal[ix->n_journal++] = u;
+    ix->failed += u.op == UNDO_FAILED;
+    return 0;
+}
+
+/* A child's columns from its block, in row order (NULL when absent). */
+static void block_columns(const char *block, const char *ret[COLUMNS])
+{
+    unsigned mask = (unsigned char)block[0] | (unsigned)(unsigned char)block[1] << 8;
+    const char *at = block + 2;
+    for (int i = 0; i < COLUMNS; i++) {
+        ret[i] = NULL;
+        if (mask & (1u << i)) {
+            ret[i] = at;
+            at += strlen(at) + 1;
+        }
+    }
+}
+
+static size_t block_size(const char *block)
+{
+    const char *col[COLUMNS];
+    block_columns(block, col);
+    size_t size = 2;
+    for (int i = 0; i < COLUMNS; i++) {
+        size += col[i] ? strlen(col[i]) + 1 : 0;
+    }
+    return size;
+}
+
+static uint64_t id_prefix(const char *id)
+{
+    uint64_t prefix = 0;
+    size_t i = 0;
+    for (; i < 8 && id[i]; i++) {
+        prefix = prefix << 8 | (unsigned char)id[i];
+    }
+    return prefix << 8 * (8 - i);
+}
+
+static char *block_make(const char *const col[COLUMNS])
+{
+    size_t len[COLUMNS], size = 2;
+    unsigned mask = 0;
+    for (int i = 0; i < COLUMNS; i++) {
+        len[i] = col[i] ? strlen(col[i]) + 1 : 0;
+        size += len[i];
+        mask |= col[i] ? 1u << i : 0;
+    }
+    char *block = col[0] ? malloc(size) : NULL;
+    if (!block) {
+        return NULL;
+    }
+    block[0] = (char)(mask & 0xff);
+    block[1] = (char)(mask >> 8);
+    char *at = block + 2;
+    for (int i = 0; i < COLUMNS; i++) {
+        if (col[i]) {
+            memcpy(at, col[i], len[i]);
+            at += len[i];
+        }
+    }
+    return block;
+}
+
+/* The keys a child is listed under: its blocking keys, then "N:" and "U:". */
+static void child_keys(const char *const col[COLUMNS], struct sdat_blocking_keys *keys,
+                       char ids[2][SDAT_BLOCKING_KEY_LEN], size_t *ret_n_ids)
+{
+    sdat_blocking_register(col[1], col[2], col[3], col[4], col[5], col[6], col[7], keys);
+    size_t n = 0;
+    if (col[8]) {
+        snprintf(ids[n++], SDAT_BLOCKING_KEY_LEN, "N:%s", col[8]);
+    }
+    if (col[9]) {
+        snprintf(ids[n++], SDAT_BLOCKING_KEY_LEN, "U:%s", col[9]);
+    }
+    *ret_n_ids = n;
+}
+
+static int count_add(struct store_index *ix, bool family, const char *name, int64_t delta,
+                     bool journalled)
+{
+    struct map *m = family ? &ix->family_names : &ix->given_names;
+    uint32_t hash = hash_of(name);
+    long at = map_find(m, name, hash);
+    uint32_t c;
+    if (at >= 0) {
+        c = m->slot[at].value;
+    } else {
+        if (ix->n_counts == ix->cap_counts) {
+            uint32_t cap = ix->cap_counts ? ix->cap_counts * 2 : 1024;
+            struct count *counts = realloc(ix->counts, cap * sizeof *counts);
+            if (!counts) {
+                return -ENOMEM;
+            }
+            ix->counts = counts;
+            ix->cap_counts = cap;
+        }
+        const char *copy = arena_copy(&ix->arena, name);
+        if (!copy || map_add(m, copy, hash, ix->n_counts) < 0) {
+            return -ENOMEM;
+        }
+        c = ix->n_counts++;
+        ix->counts[c] = (struct count){0};
+    }
+    if (!ix->counts[c].present) {
+        if (journalled &&
+            journal(ix, (struct undo){.op = UNDO_COUNT_CREATED, .index = c, .family = family}) <
+                0) {
+            return -ENOMEM;
+        }
+        ix->counts[c] = (struct count){.present = true};
+    }
+    if (journalled &&
+        journal(ix,
+                (struct undo){
+                    .op = UNDO_COUNT_ADDED, .index = c, .value = delta, .family = family}) < 0) {
+        return -ENOMEM;
+    }
+    ix->counts[c].n += delta;
+    return 0;
+}
+
+/* Lists block (taken) under a free slot and its keys. */
+static int child_link(struct store_index *ix, char *block, int64_t rowid, uint32_t *ret_slot)
+{
+    uint32_t slot;
+    if (ix->n_free > 0) {
+        slot = ix->free_slots[--ix->n_free];
+    } else {
+        if (ix->n_children == ix->cap_children) {
+            uint32_t cap = ix->cap_children ? ix->cap_children * 2 : 4096;
+            struct index_child *children = realloc(ix->children, cap * sizeof *children);
+            if (!children) {
+                free(block);
+                return -ENOMEM;
+            }
+            ix->children = children;
+            ix->cap_children = cap;
+        }
+        slot = ix->n_children++;
+    }
+    ix->children[slot] = (struct index_child){.block = block,
+                                              .rowid = rowid,
+                                              .id_prefix = id_prefix(block + 2),
+                                              .size = (uint32_t)block_size(block)};
+    const char *col[COLUMNS];
+    block_columns(block, col);
+    if (map_add(&ix->by_id, col[0], hash_of(col[0]), slot) < 0) {
+        ix->children[slot].block = NULL;
+        free(block);
+        return -ENOMEM;
+    }
+    struct sdat_blocking_keys keys;
+    char ids[2][SDAT_BLOCKING_KEY_LEN];
+    size_t n_ids;
+    child_keys(col, &keys, ids, &n_ids);
+    ix->n_keys += keys.n;
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < keys.n + n_ids; i++) {
+        struct list *l = list_of(ix, i < keys.n ? keys.key[i] : ids[i - keys.n], true, &r);
+        if (l) {
+            r = list_add(l, slot);
+        }
+    }
+    /* On failure the index is half-built: the caller drops it. */
+    *ret_slot = slot;
+    return r;
+}
+
+/* Unlists the child at slot and frees the slot; its block is returned. */
+static char *child_unlink(struct store_index *ix, uint32_t slot)
+{
+    char *block = ix->children[slot].block;
+    const char *col[COLUMNS];
+    block_columns(block, col);
+    struct sdat_blocking_keys keys;
+    char ids[2][SDAT_BLOCKING_KEY_LEN];
+    size_t n_ids;
+    child_keys(col, &keys, ids, &n_ids);
+    int unused = 0;
+    ix->n_keys -= keys.n;
+    for (size_t i = 0; i < keys.n + n_ids; i++) {
+        struct list *l = list_of(ix, i < keys.n ? keys.key[i] : ids[i - keys.n], false, &unused);
+        if (l) {
+            list_remove(l, slot);
+        }
+    }
+    long at = map_find(&ix->by_id, col[0], hash_of(col[0]));
+    if (at >= 0) {
+        map_remove_at(&ix->by_id, (size_t)at);
+    }
+    ix->children[slot].block = NULL;
+    /* The free list never needs more room than there are slots. */
+    if (ix->n_free == ix->cap_free) {
+        uint32_t cap = ix->cap_children;
+        uint32_t *slots = realloc(ix->free_slots, cap * sizeof *slots);
+        if (slots) {
+            ix->free_slots = slots;
+            ix->cap_free = cap;
+        }
+    }
+    if (ix->n_free < ix->cap_free) {
+        ix->free_slots[ix->n_free++] = slot;
+    }
+    return block;
+}
+
+static void undo_one(struct store_index *ix, const struct undo *u)
+{
+    uint32_t slot;
+    switch (u->op) {
+    case UNDO_ADDED:
+        free(child_unlink(ix, u->index));
+        break;
+    case UNDO_REMOVED:
+        /* Room for it was there before: only the lists may need memory,
+         * and a failure there is caught by the caller's check. */
+        if (child_link(ix, u->block, u->value, &slot) < 0) {
+            ix->broken = true;
+        }
+        break;
+    case UNDO_COUNT_CREATED:
+        ix->counts[u->index] = (struct count){0};
+        break;
+    case UNDO_COUNT_ADDED:
+        ix->counts[u->index].n -= u->value;
+        break;
+    case UNDO_FAILED:
+        ix->failed--;
+        break;
+    }
+}
+
+void store_index_free(struct store_index *ix)
+{
+    if (!ix) {
+        return;
+    }
+    for (uint32_t i = 0; i < ix->n_children; i++) {
+        free(ix->children[i].block);
+    }
+    for (size_t i = 0; i < ix->n_journal; i++) {
+        if (ix->journal[i].op == UNDO_REMOVED) {
+            free(ix->journal[i].block);
+        }
+    }
+    for (uint32_t i = 0; i < ix->n_lists; i++) {
+        if (ix->lists[i].cap > 2) {
+            free(ix->lists[i].u.slots);
+        }
+    }
+    while (ix->arena.head) {
+        struct arena_chunk *next = ix->arena.head->next;
+        free(ix->arena.head);
+        ix->arena.head = next;
+    }
+    free(ix->children);
+    free(ix->free_slots);
+    free(ix->by_id.slot);
+    free(ix->by_key.slot);
+    free(ix->family_names.slot);
+    free(ix->given_names.slot);
+    free(ix->lists);
+    free(ix->counts);
+    free(ix->journal);
+    free(ix);
+}
+
+void store_index_drop(sdat_store_t *st)
+{
+    store_index_free(st->index);
+    st->index = NULL;
+}
+
+size_t store_index_mark(sdat_store_t *st)
+{
+    return st->index ? st->index->n_journal : 0;
+}
+
+void store_index_rollback_to(sdat_store_t *st, size_t mark)
+{
+    struct store_index *ix = st->index;
+    if (!ix) {
+        return;
+    }
+    while (ix->n_journal > mark) {
+        undo_one(ix, &ix->journal[--ix->n_journal]);
+    }
+    if (ix->broken) {
+        store_index_drop(st);
+    }
+}
+
+void store_index_commit(sdat_store_t *st)
+{
+    struct store_index *ix = st->index;
+    if (!ix) {
+        return;
+    }
+    for (size_t i = 0; i < ix->n_journal; i++) {
+        if (ix->journal[i].op == UNDO_REMOVED) {
+            free(ix->journal[i].block);
+        }
+    }
+    ix->n_journal = 0;
+    if (ix->failed > 0) {
+        /* A register write failed and was committed all the same: what
+         * SQLite holds is no longer what the index holds. */
+        store_index_drop(st);
+    }
+}
+
+void store_index_write_failed(sdat_store_t *st)
+{
+    if (!st->index) {
+        return;
+    }
+    if (!st->in_txn || journal(st->index, (struct undo){.op = UNDO_FAILED}) < 0) {
+        store_index_drop(st);
+    }
+}
+
+/* Removes child_id if listed, journalled. 0 or -ENOMEM. */
+static int remove_child(sdat_store_t *st, const char *child_id)
+{
+    struct store_index *ix = st->index;
+    long at = map_find(&ix->by_id, child_id, hash_of(child_id));
+    if (at < 0) {
+        return 0;
+    }
+    uint32_t slot = ix->by_id.slot[at].value;
+    int64_t rowid = ix->children[slot].rowid;
+    const char *col[COLUMNS];
+    block_columns(ix->children[slot].block, col);
+    /* forget(): the name counts of the row as stored. */
+    int r = 0;
+    if (col[2] && col[2][0]) {
+        r = count_add(ix, true, col[2], -1, st->in_txn);
+    }
+    if (r == 0 && col[1] && col[1][0]) {
+        r = count_add(ix, false, col[1], -1, st->in_txn);
+    }
+    if (r == 0 && st->in_txn) {
+        r = journal(ix, (struct undo){.op = UNDO_REMOVED, .value = rowid});
+    }
+    if (r < 0) {
+        return r;
+    }
+    char *block = child_unlink(ix, slot);
+    if (st->in_txn) {
+        ix->journal[ix->n_journal - 1].block = block;
+    } else {
+        free(block);
+    }
+    return 0;
+}
+
+/* After some errors (SQLITE_FULL, SQLITE_IOERR) SQLite rolls the whole
+ * transaction back by itself, and later statements of "the transaction"
+ * run and commit one by one: a change made then cannot be undone with the
+ * transaction, so the index is dropped instead. */
+static bool outside_sqlite_txn(sdat_store_t *st)
+{
+    if (st->in_txn && sqlite3_get_autocommit(st->db)) {
+        store_index_drop(st);
+        return true;
+    }
+    return false;
+}
+
+int store_index_child_delete(sdat_store_t *st, const char *child_id)
+{
+    if (!st->index || outside_sqlite_txn(st)) {
+        return 0;
+    }
+    int r = remove_child(st, child_id);
+    if (r < 0) {
+        store_index_drop(st);
+    }
+    return 0;
+}
+
+int store_index_child_put(sdat_store_t *st, const char *const col[COLUMNS], int64_t rowid)
+{
+    struct store_index *ix = st->index;
+    if (!ix || outside_sqlite_txn(st)) {
+        return 0;
+    }
+    int r = remove_child(st, col[0]);
+    char *block = r == 0 ? block_make(col) : NULL;
+    uint32_t slot = NO_SLOT;
+    if (block && st->in_txn) {
+        r = journal(ix, (struct undo){.op = UNDO_ADDED});
+        if (r < 0) {
+            free(block);
+            block = NULL;
+        }
+    }
+    if (r == 0 && block) {
+        r = child_link(ix, block, rowid, &slot);
+        if (st->in_txn) {
+            ix->journal[ix->n_journal - 1].index = slot;
+        }
+    } else if (r == 0) {
+        r = -ENOMEM;
+    }
+    /* remember(): the counts of the new row. */
+    if (r == 0 && col[2] && col[2][0]) {
+        r = count_add(ix, true, col[2], +1, st->in_txn);
+    }
+    if (r == 0 && col[1] && col[1][0]) {
+        r = count_add(ix, false, col[1], +1, st->in_txn);
+    }
+    if (r < 0) {
+        store_index_drop(st); /* out of memory: SQLite answers from now on */
+    }
+    return 0;
+}
+
+static int load_counts(struct store_index *ix, sqlite3 *db, const char *sql, bool family)
+{
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    int rc, r = 0;
+    while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(stmt, 0);
+        r = name ? count_add(ix, family, name, sqlite3_column_int64(stmt, 1), false) : -EIO;
+    }
+    if (r == 0 && rc != SQLITE_DONE) {
+        r = -EIO;
+    }
+    sqlite3_finalize(stmt);
+    return r;
+}
+
+int sdat_store_register_index_load(sdat_store_t *st)
+{
+    if (st->in_txn || st->bulk) {
+        return -EINVAL;
+    }
+    store_index_drop(st);
+    struct store_index *ix = calloc(1, sizeof *ix);
+    sqlite3_stmt *stmt = NULL;
+    int r = 0, rc;
+    if (!ix) {
+        return -ENOMEM;
+    }
+    /* Read through SQLite's page cache, not its memory map of the store:
+     * mapped, every page of children read once stays resident in this
+     * process (a gigabyte for a million children). */
+    int64_t mmap_size = 0;
+    if (store_count(st, store_stmt(st, "PRAGMA mmap_size"), &mmap_size) < 0 ||
+        sqlite3_exec(st->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL) != SQLITE_OK) {
+        mmap_size = -1;
+    }
+    /* One read transaction: the children and the name counts of one
+     * moment. */
+    if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        r = -EIO;
+        goto out;
+    }
+    /* Sized once: growing tables of millions of entries costs more than
+     * the load itself. */
+    int64_t n = 0;
+    r = store_count(st, store_stmt(st, "SELECT count(*) FROM children"), &n);
+    if (r == 0 && n > 0) {
+        /* About two keys (a date of birth, postcode, UPRN, NHS number,
+         * UPN or name key new to the register) per child. */
+        size_t want = (size_t)n + 1024, keys = want * 5 / 2;
+        ix->children = malloc(want * sizeof *ix->children);
+        ix->lists = malloc(keys * sizeof *ix->lists);
+        if (!ix->children || !ix->lists || map_reserve(&ix->by_id, want) < 0 ||
+            keys_reserve(&ix->by_key, keys) < 0) {
+            r = -ENOMEM;
+            goto out;
+        }
+        huge_pages(ix->children, want * sizeof *ix->children);
+        huge_pages(ix->lists, keys * sizeof *ix->lists);
+        ix->cap_children = (uint32_t)want;
+        ix->cap_lists = (uint32_t)keys;
+    }
+    if (r < 0 ||
+        sqlite3_prepare_v2(st->db,
+                           "SELECT child_id, given_norm, family_norm, other_given, other_family,"
+                           " dob, postcode, uprn, nhs_number, upn, rowid FROM children",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        r = -EIO;
+        goto out;
+    }
+    while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *col[COLUMNS];
+        for (int i = 0; i < COLUMNS; i++) {
+            col[i] = (const char *)sqlite3_column_text(stmt, i);
+        }
+        char *block = block_make(col);
+        uint32_t slot;
+        r = block ? child_link(ix, block, sqlite3_column_int64(stmt, COLUMNS), &slot) : -ENOMEM;
+    }
+    if (r == 0 && rc != SQLITE_DONE) {
+        r = -EIO;
+    }
+    /* The keys this build computes are those child_keys holds (written by
+     * the same sdat_blocking_register); a store whose keys were written
+     * otherwise is answered from SQLite, as it always was. */
+    int64_t n_rows = -1;
+    if (r == 0) {
+        r = store_count(st, store_stmt(st, "SELECT count(*) FROM child_keys"), &n_rows);
+    }
+    if (r == 0 && n_rows != ix->n_keys) {
+        r = -EPROTO;
+    }
+    if (r == 0) {
+        r = load_counts(ix, st->db, "SELECT name, n FROM family_names", true);
+    }
+    if (r == 0) {
+        r = load_counts(ix, st->db, "SELECT name, n FROM given_names", false);
+    }
+out:
+    sqlite3_finalize(stmt);
+    if (!sqlite3_get_autocommit(st->db)) {
+        sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+    }
+    if (mmap_size > 0) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA mmap_size = %lld", (long long)mmap_size);
+        if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK && r == 0) {
+            r = -EIO;
+        }
+    }
+    if (r < 0) {
+        store_index_free(ix);
+        return r;
+    }
+    st->index = ix;
+    return 0;
+}
+
+bool sdat_store_register_index_loaded(sdat_store_t *st)
+{
+    return st->index != NULL;
+}
+
+void sdat_store_register_index_size(sdat_store_t *st, int64_t *ret_children, int64_t *ret_keys)
+{
+    const struct store_index *ix = st->index;
+    *ret_children = ix ? (int64_t)ix->by_id.n : 0;
+    *ret_keys = ix ? (int64_t)ix->by_key.n : 0;
+}
+
+static int64_t count_of(const struct store_index *ix, bool family, const char *name)
+{
+    const struct map *m = family ? &ix->family_names : &ix->given_names;
+    if (!name[0]) {
+        return 1;
+    }
+    long at = map_find(m, name, hash_of(name));
+    if (at < 0 || !ix->counts[m->slot[at].value].present) {
+        return 1;
+    }
+    return ix->counts[m->slot[at].value].n;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int by_number(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A candidate being sorted by child_id: the prefix compared first, in
+ * place, the whole child_id only when the prefixes are equal. */
+struct sort_entry {
+    uint64_t id_prefix;
+    uint32_t slot;
+};
+
+static int by_entry_id(const void *a, const void *b, void *opaque)
+{
+    const struct store_index *ix = opaque;
+    const struct sort_entry *x = a, *y = b;
+    if (x->id_prefix != y->id_prefix) {
+        return x->id_prefix < y->id_prefix ? -1 : 1;
+    }
+    return strcmp(ix->children[x->slot].block + 2, ix->children[y->slot].block + 2);
+}
+
+/* Slot orders (qsort_r; opaque is the index). */
+static int by_child_id(const void *a, const void *b, void *opaque)
+{
+    const struct store_index *ix = opaque;
+    return strcmp(ix->children[*(const uint32_t *)a].block + 2,
+                  ix->children[*(const uint32_t *)b].block + 2);
+}
+
+static int by_rowid(const void *a, const void *b, void *opaque)
+{
+    const struct store_index *ix = opaque;
+    int64_t x = ix->children[*(const uint32_t *)a].rowid;
+    int64_t y = ix->children[*(const uint32_t *)b].rowid;
+    return (x > y) - (x < y);
+}
+
+/* Appends up to max - *n of list's slots to out, in the order SQLite reads
+ * them (cmp), or in any order when none are left out. */
+static void take(const struct store_index *ix, const struct list *l,
+                 int (*cmp)(const void *, const void *, void *), bool ordered, uint32_t *out,
+                 size_t *n, size_t max)
+{
+    if (!l || *n >= max) {
+        return;
+    }
+    const uint32_t *slots = l->cap <= 2 ? l->u.inline_slots : l->u.slots;
+    size_t k = l->n < max - *n ? l->n : max - *n;
+    if (!ordered) {
+        memcpy(out + *n, slots, k * sizeof *out);
+        *n += k;
+        return;
+    }
+    uint32_t *sorted = out + *n;
+    /* out has room for max entries only: sort in place when they fit. */
+    if (l->n <= max - *n) {
+        memcpy(sorted, slots, l->n * sizeof *out);
+        qsort_r(sorted, l->n, sizeof *out, cmp, (void *)ix);
+        *n += l->n;
+        return;
+    }
+    uint32_t *all = malloc(l->n * sizeof *all);
+    if (!all) {
+        return; /* caught by the caller: fewer than max */
+    }
+    memcpy(all, slots, l->n * sizeof *all);
+    qsort_r(all, l->n, sizeof *all, cmp, (void *)ix);
+    memcpy(sorted, all, k * sizeof *out);
+    free(all);
+    *n += k;
+}
+
+int store_index_candidates(sdat_store_t *st, const struct sdat_match_query *q,
+                           const struct sdat_blocking_keys *keys,
+                           struct sdat_register_row **ret_rows, size_t *ret_n)
+{
+    const struct store_index *ix = st->index;
+    /* SQLite reads the IN list's keys in ascending order, each block in
+     * child_keys' primary-key order (child_id), then the NHS number's and
+     * the UPN's rows in their index's order (rowid), and stops after
+     * STORE_CANDIDATES_MAX rows. */
+    const char *sorted_keys[SDAT_BLOCKING_MAX_KEYS];
+    const struct list *lists[SDAT_BLOCKING_MAX_KEYS + 2];
+    size_t n_lists = 0, total = 0;
+    for (size_t i = 0; i < keys->n; i++) {
+        sorted_keys[i] = keys->key[i];
+    }
+    qsort(sorted_keys, keys->n, sizeof *sorted_keys, by_key);
+    int unused = 0;
+    for (size_t i = 0; i < keys->n; i++) {
+        lists[n_lists++] = list_of((struct store_index *)ix, sorted_keys[i], false, &unused);
+    }
+    char id_key[SDAT_BLOCKING_KEY_LEN];
+    const struct list *nhs = NULL, *upn = NULL;
+    if (q->nhs_number[0]) {
+        snprintf(id_key, sizeof id_key, "N:%s", q->nhs_number);
+        nhs = list_of((struct store_index *)ix, id_key, false, &unused);
+    }
+    if (q->upn[0]) {
+        snprintf(id_key, sizeof id_key, "U:%s", q->upn);
+        upn = list_of((struct store_index *)ix, id_key, false, &unused);
+    }
+    for (size_t i = 0; i < n_lists; i++) {
+        total += lists[i] ? lists[i]->n : 0;
+    }
+    total += (nhs ? nhs->n : 0) + (upn ? upn->n : 0);
+    size_t max = STORE_CANDIDATES_MAX, expected = total < max ? total : max, n = 0;
+    bool ordered = total > max;
+    uint32_t *slots = malloc((expected ? expected : 1) * sizeof *slots);
+    if (!slots) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n_lists; i++) {
+        take(ix, lists[i], by_child_id, ordered, slots, &n, max);
+    }
+    take(ix, nhs, by_rowid, ordered, slots, &n, max);
+    take(ix, upn, by_rowid, ordered, slots, &n, max);
+    if (n != expected) {
+        free(slots);
+        return -ENOMEM;
+    }
+    /* A child found under several keys is one row (one slot), and the
+     * rows are in child_id order. */
+    qsort(slots, n, sizeof *slots, by_number);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (kept == 0 || slots[i] != slots[kept - 1]) {
+            slots[kept++] = slots[i];
+        }
+    }
+    struct sort_entry *order = malloc((kept ? kept : 1) * sizeof *order);
+    if (!order) {
+        free(slots);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < kept; i++) {
+        order[i] =
+            (struct sort_entry){.id_prefix = ix->children[slots[i]].id_prefix, .slot = slots[i]};
+    }
+    qsort_r(order, kept, sizeof *order, by_entry_id, (void *)ix);
+    for (size_t i = 0; i < kept; i++) {
+        slots[i] = order[i].slot;
+    }
+    free(order);
+    struct sdat_register_row *rows = calloc(kept ? kept : 1, sizeof *rows);
+    int64_t family_count = count_of(ix, true, q->family);
+    int64_t given_count = count_of(ix, false, q->given);
+    size_t made = 0;
+    for (; rows && made < kept; made++) {
+        const char *block = ix->children[slots[made]].block;
+        size_t size = ix->children[slots[made]].size - 2;
+        char *copy = malloc(size);
+        if (!copy) {
+            break;
+        }
+        memcpy(copy, block + 2, size);
+        /* The copy is the block without its mask: the same columns. */
+        unsigned mask = (unsigned char)block[0] | (unsigned)(unsigned char)block[1] << 8;
+        const char **field[COLUMNS] = {&rows[made].child_id,     &rows[made].given,
+                                       &rows[made].family,       &rows[made].other_given,
+                                       &rows[made].other_family, &rows[made].dob,
+                                       &rows[made].postcode,     &rows[made].uprn,
+                                       &rows[made].nhs_number,   &rows[made].upn};
+        const char *at = copy;
+        for (int i = 0; i < COLUMNS; i++) {
+            *field[i] = NULL;
+            if (mask & (1u << i)) {
+                *field[i] = at;
+                at += strlen(at) + 1;
+            }
+        }
+        rows[made].family_count = family_count;
+        rows[made].given_count = given_count;
+    }
+    free(slots);
+    if (!rows || made < kept) {
+        sdat_store_rows_free(rows, made);
+        return -ENOMEM;
+    }
+    *ret_rows = rows;
+    *ret_n = kept;
+    return 0;
+}
