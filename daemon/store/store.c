@@ -463,6 +463,10 @@ int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st
         goto fail;
     }
     sqlite3_busy_timeout(st->db, 5000);
+    if (!(flags & SDAT_STORE_READONLY)) {
+        sqlite3_update_hook(st->db, store_on_change, st);
+        st->due_hooked = true;
+    }
     /* The register's indexes are read for every police child and written
      * for every register record: a 64 MiB page cache and memory-mapped
      * reads keep them off the read() path. */
