@@ -152,9 +152,9 @@ static int lookup_collect(sdat_store_t *st, const char *nhs_number, const char *
     if (r < 0) {
         return r;
     }
-    return attendance
-               ? sdat_store_accesses_before(st, nhs_number, attendance, ACCESSES_SHOWN, add_access, c)
-               : sdat_store_accesses_recent(st, nhs_number, ACCESSES_SHOWN, add_access, c);
+    return attendance ? sdat_store_accesses_before(st, nhs_number, attendance, ACCESSES_SHOWN,
+                                                   add_access, c)
+                      : sdat_store_accesses_recent(st, nhs_number, ACCESSES_SHOWN, add_access, c);
 }
 
 /* lookup.served (interfaces.md "Audit record"): who asked, the flag ids

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "util/util.h"
-
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
 struct job {
@@ -146,6 +144,13 @@ bool sdat_jobs_pending(sdat_jobs_t *jobs)
     return pending;
 }
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Takes the queued jobs (marked running), or NULL. */
 static struct job *take_queued(sdat_jobs_t *jobs)
 {
@@ -169,9 +174,9 @@ int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms)
     /* Jobs queued while these run join the transaction, so that they share
      * its commit instead of waiting for it and then for one of their own;
      * the transaction commits once the queue is empty, or after
-     * SDAT_JOBS_PER_COMMIT jobs or SDAT_JOBS_COMMIT_MS, so that the first
+     * SDAT_JOBS_PER_COMMIT jobs or SDAT_JOBS_COMMIT_US, so that the first
      * answers never wait long for later ones. */
-    int64_t began = sdat_time_mono_ms();
+    int64_t began = mono_us();
     int n = 0, r = sdat_store_begin(e->st);
     for (struct job *j = batch; j && r == 0; j = j->next) {
         r = sdat_store_savepoint(e->st);
@@ -182,8 +187,7 @@ int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms)
         r = j->result >= 0 ? sdat_store_savepoint_release(e->st)
                            : sdat_store_savepoint_rollback(e->st);
         n++;
-        if (!j->next && n < SDAT_JOBS_PER_COMMIT &&
-            sdat_time_mono_ms() - began < SDAT_JOBS_COMMIT_MS) {
+        if (!j->next && n < SDAT_JOBS_PER_COMMIT && mono_us() - began < SDAT_JOBS_COMMIT_US) {
             j->next = take_queued(jobs);
         }
     }

@@ -70,7 +70,7 @@ struct daemon {
     /* A message whose effects could not be committed (store failure); it is
      * processed again before anything else is consumed. */
     struct sdat_kafka_batch held; /* n 0: none */
-    bool consumed_full_batch; /* more may be fetched already: do not wait */
+    bool consumed_full_batch;    /* more may be fetched already: do not wait */
     int64_t jobs_served_mono_ms; /* when the last HTTP job ran, 0 for never */
     /* The outbox could not record its deliveries (the same store failure,
      * met before an event is): not ready, said once, retried calmly. */

@@ -405,8 +405,7 @@ int sdat_store_notification_set_state(sdat_store_t *st, const char *id, const ch
     return r;
 }
 
-void store_on_change(void *opaque, int op, const char *db, const char *table,
-                     sqlite3_int64 rowid)
+void store_on_change(void *opaque, int op, const char *db, const char *table, sqlite3_int64 rowid)
 {
     (void)op;
     (void)db;

@@ -44,8 +44,7 @@ struct sdat_store {
 };
 
 /* sqlite3_update_hook of a writable store (store_data.c). */
-void store_on_change(void *opaque, int op, const char *db, const char *table,
-                     sqlite3_int64 rowid);
+void store_on_change(void *opaque, int op, const char *db, const char *table, sqlite3_int64 rowid);
 
 /* A cached, reset statement for SQL (a string literal: cached by address). */
 sqlite3_stmt *store_stmt(sdat_store_t *st, const char *sql);
