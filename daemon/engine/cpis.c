@@ -143,18 +143,18 @@ static int add_access(const char *ods_code, const char *setting, int64_t arrived
 }
 
 /* The flags active on c->day and the recorded accesses: the latest
- * (attendance NULL), or those recorded before that attendance. */
-static int lookup_collect(struct sdat_engine *e, const char *nhs_number, const char *attendance,
+ * (attendance NULL), or those recorded before that attendance. st: the
+ * writer's (within its transaction) or a read-only handle. */
+static int lookup_collect(sdat_store_t *st, const char *nhs_number, const char *attendance,
                           struct lookup_ctx *c)
 {
-    int r = sdat_store_flags_for(e->st, nhs_number, add_flag, c);
+    int r = sdat_store_flags_for(st, nhs_number, add_flag, c);
     if (r < 0) {
         return r;
     }
-    return attendance ? sdat_store_accesses_before(e->st, nhs_number, attendance, ACCESSES_SHOWN,
+    return attendance ? sdat_store_accesses_before(st, nhs_number, attendance, ACCESSES_SHOWN,
                                                    add_access, c)
-                      : sdat_store_accesses_recent(e->st, nhs_number, ACCESSES_SHOWN, add_access,
-                                                   c);
+                      : sdat_store_accesses_recent(st, nhs_number, ACCESSES_SHOWN, add_access, c);
 }
 
 /* lookup.served (interfaces.md "Audit record"): who asked, the flag ids
@@ -202,37 +202,66 @@ static json_t *response_new(const char *nhs_number, const char *attendance,
                      "flags", c->flags, "accesses", c->accesses);
 }
 
-int sdat_engine_cpis_lookup(struct sdat_engine *e, const char *nhs_number, int32_t day,
-                            const char *asker, int64_t now_ms, json_t **ret_response)
-{
+struct sdat_cpis_lookup {
+    char *nhs_number;
     struct lookup_ctx c;
-    json_t *response = NULL;
-    int r = lookup_ctx_init(&c, day);
+};
+
+void sdat_cpis_lookup_free(sdat_cpis_lookup_t *lookup)
+{
+    if (!lookup) {
+        return;
+    }
+    free(lookup->nhs_number);
+    lookup_ctx_done(&lookup->c);
+    free(lookup);
+}
+
+int sdat_cpis_lookup_read(sdat_store_t *st, const char *nhs_number, int32_t day,
+                          sdat_cpis_lookup_t **ret_lookup)
+{
+    sdat_cpis_lookup_t *lookup = calloc(1, sizeof *lookup);
+    int r = lookup ? lookup_ctx_init(&lookup->c, day) : -ENOMEM;
     if (r < 0) {
-        goto out;
+        goto fail;
     }
-    if (day < 0 && sdat_time_local_date(now_ms, e->cfg->timezone, &c.day) < 0) {
-        r = -EINVAL;
-        goto out;
-    }
-    r = lookup_collect(e, nhs_number, NULL, &c);
-    if (r == 0) {
-        r = audit_served(e, nhs_number, &c, asker, true, json_pack("{s:s}", "asker", asker), NULL,
-                         now_ms);
-    }
-    if (r < 0) {
-        goto out;
-    }
-    response = response_new(nhs_number, NULL, &c, now_ms);
-    if (!response) {
+    lookup->nhs_number = strdup(nhs_number);
+    if (!lookup->nhs_number) {
         r = -ENOMEM;
-        goto out;
+        goto fail;
     }
-    log_info("cpis", "lookup served asker=%s flags=%zu", asker, json_array_size(c.flags));
-    *ret_response = response;
-out:
-    lookup_ctx_done(&c);
+    /* One snapshot for the flags and the accesses (a no-op within the
+     * writer's transaction). */
+    r = sdat_store_read_begin(st);
+    if (r == 0) {
+        r = lookup_collect(st, nhs_number, NULL, &lookup->c);
+        sdat_store_read_end(st);
+    }
+    if (r < 0) {
+        goto fail;
+    }
+    *ret_lookup = lookup;
+    return 0;
+fail:
+    sdat_cpis_lookup_free(lookup);
     return r;
+}
+
+int sdat_engine_cpis_lookup_audit(struct sdat_engine *e, const sdat_cpis_lookup_t *lookup,
+                                  const char *asker, int64_t now_ms)
+{
+    return audit_served(e, lookup->nhs_number, &lookup->c, asker, true,
+                        json_pack("{s:s}", "asker", asker), NULL, now_ms);
+}
+
+json_t *sdat_cpis_lookup_response(const sdat_cpis_lookup_t *lookup, int64_t now_ms)
+{
+    return response_new(lookup->nhs_number, NULL, &lookup->c, now_ms);
+}
+
+size_t sdat_cpis_lookup_flag_count(const sdat_cpis_lookup_t *lookup)
+{
+    return json_array_size(lookup->c.flags);
 }
 
 /* ---- attendances (flows.md §2) ---- */
@@ -381,7 +410,7 @@ int sdat_engine_attendance(struct sdat_engine *e, const json_t *doc, const char 
         goto out;
     }
     c.day = day;
-    r = lookup_collect(e, nhs_number, key, &c);
+    r = lookup_collect(e->st, nhs_number, key, &c);
     if (r == 0 && notify) {
         r = sdat_store_access_record(e->st, nhs_number, ods_code, setting, arrived_ms, key,
                                      now_ms);

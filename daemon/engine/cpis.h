@@ -9,20 +9,46 @@
 #include <jansson.h>
 
 #include "engine-t.h"
+#include "store/store-t.h"
 
 /* events.md: start_date ≤ day and (no end_date or day ≤ end_date); a UCPP
  * flag also stops being active 28 days after its expected_delivery_date
  * (active through EDD + 27, not on EDD + 28). flag: council.cpis-flag/1. */
 bool sdat_cpis_flag_active(const json_t *flag, int32_t day);
 
-/* Within an open transaction: a silent lookup (the HTTP API, sdatctl
- * lookup): the flags active on day (the local date of now when day < 0)
- * for nhs_number and up to 25 recorded accesses, as sdat.cpis-response/1
- * (new reference); audited as lookup.served by asker with the flag ids and
- * an HMAC of the NHS number (never the number); nobody is notified and no
- * access is recorded. 0 or a negative store error. */
-int sdat_engine_cpis_lookup(struct sdat_engine *e, const char *nhs_number, int32_t day,
-                            const char *asker, int64_t now_ms, json_t **ret_response);
+/* A silent lookup (the HTTP API, sdatctl lookup): the flags active on a
+ * day for an NHS number and up to 25 recorded accesses, audited as
+ * lookup.served by the asker with the flag ids and an HMAC of the NHS number
+ * (never the number); nobody is notified and no access is recorded. In
+ * three steps, so that only the audit record is written on the writer:
+ *
+ * 1. sdat_cpis_lookup_read, on any thread, on any store handle: on a
+ *    read-only one (the HTTP server's) it reads the last committed state, in
+ *    one read transaction (the flags and the accesses from one snapshot);
+ *    on the writer's within its transaction, what that transaction sees.
+ * 2. sdat_engine_cpis_lookup_audit, on the writer within its transaction:
+ *    the lookup.served record (and the store's own HMAC key, the first
+ *    time).
+ * 3. sdat_cpis_lookup_response, once that record is committed: the answer.
+ */
+typedef struct sdat_cpis_lookup sdat_cpis_lookup_t;
+
+/* nhs_number (copied) must be a valid NHS number; day: a day number
+ * (civil.h), the caller's "today" in the deployment's time zone when none
+ * was asked for. 0 and *ret_lookup (free with sdat_cpis_lookup_free), or a
+ * negative store error (-EIO) or -ENOMEM. */
+int sdat_cpis_lookup_read(sdat_store_t *st, const char *nhs_number, int32_t day,
+                          sdat_cpis_lookup_t **ret_lookup);
+/* Within an open transaction on the writer: the lookup's lookup.served
+ * record by asker at now_ms. 0 or a negative store error. */
+int sdat_engine_cpis_lookup_audit(struct sdat_engine *e, const sdat_cpis_lookup_t *lookup,
+                                  const char *asker, int64_t now_ms);
+/* sdat.cpis-response/1 looked up at now_ms (the audit record's time): a new
+ * reference, or NULL (out of memory). */
+json_t *sdat_cpis_lookup_response(const sdat_cpis_lookup_t *lookup, int64_t now_ms);
+/* The number of active flags found (for the log line). */
+size_t sdat_cpis_lookup_flag_count(const sdat_cpis_lookup_t *lookup);
+void sdat_cpis_lookup_free(sdat_cpis_lookup_t *lookup); /* accepts NULL */
 
 /* Within an open transaction: a health.attendance/1 document (borrowed)
  * that passed validation (and, from a topic, the key check), asked by asker

@@ -104,14 +104,16 @@ int sdat_jobs_run(sdat_jobs_t *jobs, sdat_job_fn fn, void *arg, int timeout_ms)
         pthread_mutex_unlock(&jobs->lock);
         return -ESHUTDOWN;
     }
+    /* Only the first of the jobs queued since the last drain wakes the
+     * writer: that drain takes them all. */
+    void (*wake)(void *) = jobs->tail ? NULL : jobs->wake;
+    void *wake_opaque = jobs->wake_opaque;
     if (jobs->tail) {
         jobs->tail->next = &job;
     } else {
         jobs->head = &job;
     }
     jobs->tail = &job;
-    void (*wake)(void *) = jobs->wake;
-    void *wake_opaque = jobs->wake_opaque;
     pthread_mutex_unlock(&jobs->lock);
     if (wake) {
         wake(wake_opaque);
@@ -134,7 +136,23 @@ int sdat_jobs_run(sdat_jobs_t *jobs, sdat_job_fn fn, void *arg, int timeout_ms)
     return job.result;
 }
 
-int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms)
+bool sdat_jobs_pending(sdat_jobs_t *jobs)
+{
+    pthread_mutex_lock(&jobs->lock);
+    bool pending = jobs->head != NULL;
+    pthread_mutex_unlock(&jobs->lock);
+    return pending;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Takes the queued jobs (marked running), or NULL. */
+static struct job *take_queued(sdat_jobs_t *jobs)
 {
     pthread_mutex_lock(&jobs->lock);
     struct job *batch = jobs->head;
@@ -143,10 +161,22 @@ int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms)
         j->state = JOB_RUNNING;
     }
     pthread_mutex_unlock(&jobs->lock);
+    return batch;
+}
+
+int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms)
+{
+    struct job *batch = take_queued(jobs);
     if (!batch) {
         return 0;
     }
 
+    /* Jobs queued while these run join the transaction, so that they share
+     * its commit instead of waiting for it and then for one of their own;
+     * the transaction commits once the queue is empty, or after
+     * SDAT_JOBS_PER_COMMIT jobs or SDAT_JOBS_COMMIT_US, so that the first
+     * answers never wait long for later ones. */
+    int64_t began = mono_us();
     int n = 0, r = sdat_store_begin(e->st);
     for (struct job *j = batch; j && r == 0; j = j->next) {
         r = sdat_store_savepoint(e->st);
@@ -157,6 +187,9 @@ int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms)
         r = j->result >= 0 ? sdat_store_savepoint_release(e->st)
                            : sdat_store_savepoint_rollback(e->st);
         n++;
+        if (!j->next && n < SDAT_JOBS_PER_COMMIT && mono_us() - began < SDAT_JOBS_COMMIT_US) {
+            j->next = take_queued(jobs);
+        }
     }
     if (r == 0) {
         r = sdat_store_commit(e->st);

@@ -7,6 +7,7 @@
 #ifndef SDAT_JOBS_H
 #define SDAT_JOBS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "engine-t.h"
@@ -35,8 +36,16 @@ void sdat_jobs_set_wake(sdat_jobs_t *jobs, void (*wake)(void *opaque), void *opa
  * it. So after return, fn never runs again and arg may be freed. */
 int sdat_jobs_run(sdat_jobs_t *jobs, sdat_job_fn fn, void *arg, int timeout_ms);
 
-/* Writer thread: runs every queued job in one transaction. Returns how many
- * ran, or a negative store error (each waiting requester then gets -EIO). */
+/* What one transaction of jobs may grow to before it commits. */
+#define SDAT_JOBS_PER_COMMIT 64
+#define SDAT_JOBS_COMMIT_US 2000
+
+/* Writer thread: runs every queued job in one transaction, and those queued
+ * meanwhile, and commits when none is left (or SDAT_JOBS_PER_COMMIT ran, or
+ * SDAT_JOBS_COMMIT_US passed). Returns how many ran, or a negative store
+ * error (each of them then gets -EIO). */
 int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms);
+/* Whether a job is queued (any thread). */
+bool sdat_jobs_pending(sdat_jobs_t *jobs);
 
 #endif

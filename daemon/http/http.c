@@ -68,6 +68,7 @@ struct sdat_http {
     struct console_state *console;
     sdat_jobs_t *jobs;
     char *state_dir;
+    char *timezone; /* a restart-only key: "today" for a CP-IS lookup */
     char *(*metrics_text)(void *opaque);
     void *opaque;
     /* TLS material, kept for the daemon's lifetime. */
@@ -202,6 +203,11 @@ bool http_tls(const sdat_http_t *http)
 bool http_console_exposed(const sdat_http_t *http)
 {
     return http->console_exposed;
+}
+
+const char *http_timezone(const sdat_http_t *http)
+{
+    return http->timezone;
 }
 
 struct console_state *http_console_state(sdat_http_t *http)
@@ -542,6 +548,7 @@ static void http_free(sdat_http_t *http)
     free(http->tls_cert);
     free(http->tls_trust);
     free(http->state_dir);
+    free(http->timezone);
     pthread_rwlock_destroy(&http->conf_lock);
     pthread_mutex_destroy(&http->lock);
     pthread_cond_destroy(&http->conns_cond);
@@ -613,9 +620,10 @@ int sdat_http_start(const struct sdat_config *cfg, const struct sdat_http_hooks 
     http->metrics_text = hooks->metrics_text;
     http->opaque = hooks->opaque;
     http->state_dir = strdup(hooks->state_dir ? hooks->state_dir : cfg->state_dir);
+    http->timezone = strdup(cfg->timezone ? cfg->timezone : "Europe/London");
     http->conf = conf_new(cfg);
     http->console = console_state_new();
-    if (!http->state_dir || !http->conf || !http->console) {
+    if (!http->state_dir || !http->timezone || !http->conf || !http->console) {
         r = -ENOMEM;
         goto fail;
     }

@@ -14,44 +14,74 @@
 /* ---- CP-IS lookups (silent: answered and audited, nobody notified) ---- */
 
 struct lookup_job {
-    const char *nhs_number;
-    int32_t day; /* -1: today, in the deployment's time zone */
+    const sdat_cpis_lookup_t *lookup;
     const char *asker;
-    json_t *response;
+    int64_t now_ms; /* the audit record's time, set on the writer */
 };
 
 static int run_lookup(struct sdat_engine *e, void *arg, int64_t now_ms)
 {
     struct lookup_job *j = arg;
-    return sdat_engine_cpis_lookup(e, j->nhs_number, j->day, j->asker, now_ms, &j->response);
+    j->now_ms = now_ms;
+    return sdat_engine_cpis_lookup_audit(e, j->lookup, j->asker, now_ms);
 }
 
-/* The answer is sent only after its lookup.served record is committed (the
- * job's transaction, grouped with its neighbours). */
+/* The reads run here, on a read-only store: they see what was committed
+ * when they began (docs/DESIGN.md "CP-IS"). Only the lookup.served record
+ * is a job on the writer. The answer is sent only after its lookup.served
+ * record is committed (the job's transaction, grouped with its
+ * neighbours). */
 static void lookup(sdat_http_t *http, struct http_request *req, struct http_answer *ret,
                    const char *nhs_number, const char *at)
 {
-    struct lookup_job j = {.nhs_number = nhs_number, .day = -1, .asker = req->token->name};
+    struct lookup_job j = {.asker = req->token->name};
+    sdat_cpis_lookup_t *l = NULL;
+    sdat_store_t *st = NULL;
+    json_t *response = NULL;
+    int32_t day = 0;
     if (!nhs_number || !sdat_format_nhs_number(nhs_number)) {
         /* The detail never repeats the number. */
         http_error(ret, 400, "bad request", "nhs_number: not a valid NHS number");
         return;
     }
-    if (at && sdat_date_parse(at, &j.day) < 0) {
+    if (at && sdat_date_parse(at, &day) < 0) {
         http_error(ret, 400, "bad request", "at: not a date (YYYY-MM-DD)");
         return;
     }
     int64_t began = sdat_time_mono_ms();
-    int r = http_job(http, run_lookup, &j);
+    if (!at && sdat_time_local_date(sdat_time_now_ms(), http_timezone(http), &day) < 0) {
+        http_error(ret, 500, "internal", "the time zone cannot be read");
+        return;
+    }
+    if (!http_store_or_503(http, &st, ret)) {
+        return;
+    }
+    int r = sdat_cpis_lookup_read(st, nhs_number, day, &l);
+    http_store_put(http, st);
+    if (r == -ENOMEM) {
+        http_job_failed(ret, r); /* 500 */
+        return;
+    }
+    if (r < 0) {
+        http_error(ret, 503, "unavailable", "the store cannot be read");
+        return;
+    }
+    j.lookup = l;
+    r = http_job(http, run_lookup, &j);
     if (r == 0) {
+        response = sdat_cpis_lookup_response(l, j.now_ms);
+        r = response ? 0 : -ENOMEM;
+    }
+    if (r == 0) {
+        log_info("cpis", "lookup served asker=%s flags=%zu", j.asker,
+                 sdat_cpis_lookup_flag_count(l));
         sdat_metrics_observe(SDAT_M_LOOKUP_DURATION,
                              (double)(sdat_time_mono_ms() - began) / 1000.0);
-        http_json(ret, 200, j.response);
-        j.response = NULL;
+        http_json(ret, 200, response);
     } else {
         http_job_failed(ret, r);
     }
-    json_decref(j.response);
+    sdat_cpis_lookup_free(l);
 }
 
 void http_post_lookup(sdat_http_t *http, struct http_request *req, struct http_answer *ret)

@@ -111,6 +111,9 @@ bool http_tls(const sdat_http_t *http);             /* the listener speaks TLS *
 /* The listener is neither loopback nor TLS: the console answers 503. */
 bool http_console_exposed(const sdat_http_t *http);
 struct console_state *http_console_state(sdat_http_t *http);
+/* The configuration's timezone (restart-only, so fixed for the server's
+ * life). */
+const char *http_timezone(const sdat_http_t *http);
 /* http_request.c: the configured token with this value (constant time over
  * every token), or NULL. */
 const struct http_token *http_token_match(const struct http_conf *conf, const char *token,

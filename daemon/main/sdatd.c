@@ -514,8 +514,29 @@ static bool register_gate(struct daemon *d, int64_t mono)
     return false;
 }
 
+/* Writes asked by the HTTP API (jobs.h), grouped in one transaction. The
+ * turn runs them first and again between its other steps, so that an
+ * answer waiting for its commit waits for at most one step, and while the
+ * API is busy those steps take smaller batches (api_busy). */
+static void serve_jobs(struct daemon *d)
+{
+    int n = sdat_jobs_drain(d->jobs, &d->engine, sdat_time_now_ms());
+    if (n < 0) {
+        log_error("store", "cannot commit API requests: %s", sdat_store_errmsg(d->st));
+    }
+    if (n != 0) {
+        d->jobs_served_mono_ms = sdat_time_mono_ms();
+    }
+}
+
+static bool api_busy(const struct daemon *d, int64_t mono)
+{
+    return d->jobs_served_mono_ms > 0 && mono - d->jobs_served_mono_ms < API_BUSY_MS;
+}
+
 /* How long this turn may wait for events (ms): 200, or timeout when set
- * (>= 0), shortened by a due delivery, none while events are waiting;
+ * (>= 0), shortened by a due delivery, none while events or API jobs are
+ * waiting;
  * while deliveries are in flight the wait is spent on the connectors'
  * sockets first. */
 static int turn_wait(struct daemon *d, int64_t now, bool consume, int timeout)
@@ -531,8 +552,8 @@ static int turn_wait(struct daemon *d, int64_t now, bool consume, int timeout)
     if (next_due != INT64_MAX && next_due - now < timeout && !sdat_outbox_full(d->outbox)) {
         timeout = next_due <= now ? 0 : (int)(next_due - now);
     }
-    if (consume && d->consumed_full_batch) {
-        timeout = 0; /* events are waiting: no pause, not even for receivers */
+    if ((consume && d->consumed_full_batch) || sdat_jobs_pending(d->jobs)) {
+        timeout = 0; /* events or jobs are waiting: no pause, not even for receivers */
     }
     if (d->deliveries_unrecorded) {
         /* Deliveries due or finished cannot be recorded: nothing to
@@ -613,16 +634,16 @@ static int run(struct daemon *d)
             sdatd_update_gauges(d, now);
             d->last_gauges_mono_ms = mono;
         }
-        /* Writes asked by the HTTP API, grouped in one transaction. */
-        if (sdat_jobs_drain(d->jobs, &d->engine, now) < 0) {
-            log_error("store", "cannot commit API requests: %s", sdat_store_errmsg(d->st));
-        }
+        serve_jobs(d);
         /* Deliver what is due before waiting for more events. */
         if (run_outbound(d, now)) {
             timeout_override = 0; /* a backlog to send (an import's audit records) */
         }
+        serve_jobs(d);
+        bool busy = api_busy(d, mono);
         /* The register first: a batch of its records per turn. */
-        int applied = sdat_regfeed_poll(d->regfeed, &d->engine, now, 512);
+        int applied = sdat_regfeed_poll(d->regfeed, &d->engine, now,
+                                        busy ? REGISTER_BATCH_API_BUSY : REGISTER_BATCH);
         if (applied < 0) {
             log_error("store", "cannot apply register records (%s); retrying",
                       sdat_store_errmsg(d->st));
@@ -633,10 +654,11 @@ static int run(struct daemon *d)
         if (applied > 0) {
             timeout_override = 0; /* more register records may be waiting */
         }
+        serve_jobs(d);
         int timeout = turn_wait(d, now, consume, timeout_override);
         timeout_override = -1;
         if (consume) {
-            sdatd_consume_batch(d, timeout);
+            sdatd_consume_batch(d, timeout, busy ? CONSUME_BATCH_API_BUSY : CONSUME_BATCH);
         } else {
             /* The group join goes on in librdkafka's threads meanwhile. */
             usleep((useconds_t)(timeout > 50 ? 50 : timeout) * 1000);

@@ -23,6 +23,14 @@
 #define REGISTER_WAIT_MS 30000
 /* Events consumed and committed together (one transaction, one fsync). */
 #define CONSUME_BATCH 256
+/* Register records applied in one turn. */
+#define REGISTER_BATCH 512
+/* While the HTTP API has asked for writes (jobs) in the last API_BUSY_MS,
+ * the turn's other steps take smaller batches, so that an answer waiting
+ * for the writer waits for little (P2: a lookup's audit record). */
+#define API_BUSY_MS 1000
+#define CONSUME_BATCH_API_BUSY 16
+#define REGISTER_BATCH_API_BUSY 64
 /* How often a store write that failed (a full disk) is tried again. */
 #define STORE_RETRY_MS 500
 
@@ -62,7 +70,8 @@ struct daemon {
     /* A message whose effects could not be committed (store failure); it is
      * processed again before anything else is consumed. */
     struct sdat_kafka_batch held; /* n 0: none */
-    bool consumed_full_batch; /* more may be fetched already: do not wait */
+    bool consumed_full_batch;    /* more may be fetched already: do not wait */
+    int64_t jobs_served_mono_ms; /* when the last HTTP job ran, 0 for never */
     /* The outbox could not record its deliveries (the same store failure,
      * met before an event is): not ready, said once, retried calmly. */
     bool deliveries_unrecorded;
@@ -71,9 +80,10 @@ struct daemon {
 /* Processes a batch of consumed messages (sdat_kafka_batch_process); a
  * negative store error means nothing of the batch was committed. */
 int sdatd_handle_batch(struct daemon *d, const struct sdat_kafka_batch *b);
-/* Up to CONSUME_BATCH messages, the first waited for at most timeout ms,
- * processed in one transaction; on a store failure they are held. */
-void sdatd_consume_batch(struct daemon *d, int timeout);
+/* Up to max messages (CONSUME_BATCH at most), the first waited for at most
+ * timeout ms, processed in one transaction; on a store failure they are
+ * held. */
+void sdatd_consume_batch(struct daemon *d, int timeout, size_t max);
 /* The gauges of /metrics that are read rather than counted. */
 void sdatd_update_gauges(struct daemon *d, int64_t now);
 /* Notes when the consumer gains or loses its partitions, and logs how long

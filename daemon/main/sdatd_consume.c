@@ -47,10 +47,10 @@ void sdatd_watch_assignment(struct daemon *d, int64_t mono)
     d->consumer_assigned = n > 0;
 }
 
-void sdatd_consume_batch(struct daemon *d, int timeout)
+void sdatd_consume_batch(struct daemon *d, int timeout, size_t max)
 {
     struct sdat_kafka_batch b;
-    if (sdat_kafka_batch_poll(d->consumer, timeout, CONSUME_BATCH, &b) < 0) {
+    if (sdat_kafka_batch_poll(d->consumer, timeout, max, &b) < 0) {
         return;
     }
     if (b.n > 0 && sdatd_handle_batch(d, &b) < 0) {
@@ -60,6 +60,6 @@ void sdatd_consume_batch(struct daemon *d, int timeout)
         d->held = b;
         return;
     }
-    d->consumed_full_batch = b.n == CONSUME_BATCH;
+    d->consumed_full_batch = b.n == max;
     sdat_kafka_batch_free(&b);
 }

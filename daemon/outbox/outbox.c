@@ -525,6 +525,13 @@ int sdat_outbox_run(sdat_outbox_t *outbox, struct sdat_engine *e, int64_t now_ms
     if (room == 0) {
         return 0;
     }
+    /* Nothing can be due before the earliest next attempt, which the store
+     * keeps until a notification is written (sdat_store_next_due): most
+     * turns need neither the transaction nor the due query. */
+    int64_t next_due;
+    if (sdat_store_next_due(e->st, &next_due) == 0 && next_due > now_ms) {
+        return 0;
+    }
     struct start_ctx sc = {.outbox = outbox, .e = e, .now_ms = now_ms};
     r = sdat_store_begin(e->st);
     if (r < 0) {

@@ -463,10 +463,20 @@ int sdat_store_open(const char *state_dir, unsigned flags, sdat_store_t **ret_st
         goto fail;
     }
     sqlite3_busy_timeout(st->db, 5000);
+    if (!(flags & SDAT_STORE_READONLY)) {
+        sqlite3_update_hook(st->db, store_on_change, st);
+        st->due_hooked = true;
+    }
     /* The register's indexes are read for every police child and written
      * for every register record: a 64 MiB page cache and memory-mapped
-     * reads keep them off the read() path. */
-    if (exec(st, "PRAGMA cache_size = -65536") < 0 || exec(st, "PRAGMA mmap_size = 4294967296") < 0) {
+     * reads keep them off the read() path. Not on a read-only handle: its
+     * first read after another connection's commit drops SQLite's whole
+     * mapping and maps the file again, and with the HTTP server's threads
+     * reading beside a writer that commits hundreds of times a second that
+     * was half of sdatd's CPU (munmap, TLB shootdowns and page faults; P2). */
+    if (exec(st, "PRAGMA cache_size = -65536") < 0 ||
+        exec(st, (flags & SDAT_STORE_READONLY) ? "PRAGMA mmap_size = 0"
+                                               : "PRAGMA mmap_size = 4294967296") < 0) {
         snprintf(err, errlen, "cannot configure the store: %s", sqlite3_errmsg(st->db));
         r = -EIO;
         goto fail;

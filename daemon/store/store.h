@@ -102,7 +102,10 @@ int sdat_store_flag_upsert(sdat_store_t *st, const json_t *flag, int64_t now_ms)
 int sdat_store_flag_delete(sdat_store_t *st, const char *flag_id);
 int sdat_store_flag_count(sdat_store_t *st, int64_t *ret_count);
 /* The flags held on an NHS number (their council.cpis-flag/1 documents,
- * borrowed for the call), in flag id order. */
+ * borrowed for the call), in flag id order. This and
+ * sdat_store_accesses_recent work on a read-only store as on the writer's
+ * (CP-IS lookups read on the HTTP server's threads): 0, fn's negative
+ * value, or -EIO. */
 int sdat_store_flags_for(sdat_store_t *st, const char *nhs_number,
                          int (*fn)(const char *doc, void *opaque), void *opaque);
 /* The latest recorded accesses to an NHS number, newest first, at most

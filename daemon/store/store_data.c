@@ -405,8 +405,33 @@ int sdat_store_notification_set_state(sdat_store_t *st, const char *id, const ch
     return r;
 }
 
+void store_on_change(void *opaque, int op, const char *db, const char *table, sqlite3_int64 rowid)
+{
+    (void)op;
+    (void)db;
+    (void)rowid;
+    sdat_store_t *st = opaque;
+    if (strcmp(table, "notifications") == 0) {
+        st->due_known = false;
+    }
+}
+
+/* The main loop asks every turn, and the outbox before its due query: the
+ * answer is kept while no notification is written. SQLite calls the update
+ * hook for every row an INSERT, UPDATE or DELETE writes in a rowid table
+ * (notifications is one), also when the transaction is later rolled back
+ * (then the value is only asked again), but not for a DELETE without WHERE
+ * (the truncate optimization), which can only make the answer later than
+ * the kept one: an early answer costs a due query that finds nothing,
+ * never a delivery. Only the daemon's writer writes the store while it
+ * runs (the lock), so no change comes from elsewhere. A value read within
+ * a transaction is not kept: it may include changes rolled back later. */
 int sdat_store_next_due(sdat_store_t *st, int64_t *ret_ms)
 {
+    if (st->due_known) {
+        *ret_ms = st->due_ms;
+        return 0;
+    }
     sqlite3_stmt *stmt =
         store_stmt(st, "SELECT min(next_attempt_ms) FROM notifications WHERE state = 'scheduled'");
     if (!stmt) {
@@ -417,6 +442,10 @@ int sdat_store_next_due(sdat_store_t *st, int64_t *ret_ms)
                   ? sqlite3_column_int64(stmt, 0)
                   : INT64_MAX;
     sqlite3_reset(stmt);
+    if (rc == SQLITE_ROW && st->due_hooked && sqlite3_get_autocommit(st->db)) {
+        st->due_known = true;
+        st->due_ms = *ret_ms;
+    }
     return rc == SQLITE_ROW ? 0 : -EIO;
 }
 

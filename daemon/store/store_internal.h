@@ -40,7 +40,16 @@ struct sdat_store {
     /* Why the last transaction was rolled back (sqlite3_errmsg before the
      * ROLLBACK, which would replace it), for sdat_store_errmsg. */
     char failure[256];
+    /* The earliest next_attempt_ms of a scheduled notification
+     * (sdat_store_next_due), known on a writable store from a query made
+     * outside any transaction (the committed state) until the update hook
+     * sees any row of notifications written (store_data.c). */
+    bool due_hooked, due_known;
+    int64_t due_ms;
 };
+
+/* sqlite3_update_hook of a writable store (store_data.c). */
+void store_on_change(void *opaque, int op, const char *db, const char *table, sqlite3_int64 rowid);
 
 /* A cached, reset statement for SQL (a string literal: cached by address). */
 sqlite3_stmt *store_stmt(sdat_store_t *st, const char *sql);

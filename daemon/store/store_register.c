@@ -626,9 +626,14 @@ int sdat_store_flags_for(sdat_store_t *st, const char *nhs_number,
         return -EIO;
     }
     sqlite3_bind_text(stmt, 1, nhs_number, -1, SQLITE_TRANSIENT);
-    int r = 0, rc;
+    int r = 0, rc = SQLITE_DONE;
     while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         r = fn((const char *)sqlite3_column_text(stmt, 0), opaque);
+    }
+    /* A read-only handle can fail where the writer's would not (a busy
+     * store): an error, never a short list. */
+    if (r == 0 && rc != SQLITE_DONE) {
+        r = -EIO;
     }
     sqlite3_reset(stmt);
     return r;
@@ -648,10 +653,13 @@ int sdat_store_accesses_recent(sdat_store_t *st, const char *nhs_number, int lim
     }
     sqlite3_bind_text(stmt, 1, nhs_number, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(stmt, 2, limit);
-    int r = 0, rc;
+    int r = 0, rc = SQLITE_DONE;
     while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         r = fn((const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),
                sqlite3_column_int64(stmt, 2), opaque);
+    }
+    if (r == 0 && rc != SQLITE_DONE) {
+        r = -EIO;
     }
     sqlite3_reset(stmt);
     return r;

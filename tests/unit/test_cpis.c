@@ -660,3 +660,86 @@ Test(attendance, over_http_the_answer_is_returned_and_not_queued_for_the_topic)
     json_decref(served);
     json_decref(resp);
 }
+
+/* ---- silent lookups: read anywhere, audited on the writer ---- */
+
+Test(attendance, a_silent_lookup_reads_the_committed_store_and_is_audited_once_without_the_number)
+{
+    char err[256], ids[128], key_mac[65], at[40];
+    put_flag("F-A", "831", "9990000018", "CPP", "2025-01-01", NULL, NULL);
+    ingest(attendance("A-1", "9990000018", "2026-11-20T10:00:00Z", 1), ms("2026-11-20T10:00:01Z"));
+    json_t *before = notifications();
+    size_t notified = json_array_size(before);
+    json_decref(before);
+    sdat_store_t *ro = NULL;
+    cr_assert_eq(sdat_store_open(dir, SDAT_STORE_READONLY, &ro, err, sizeof err), 0, "%s", err);
+
+    /* A second flag written by the writer but not committed: the
+     * read-only store does not see it, the writer's own transaction does. */
+    json_t *fl = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "schema",
+                           "council.cpis-flag/1", "flag_id", "F-B", "la_code", "831", "nhs_number",
+                           "9990000018", "type", "LAC", "start_date", "2025-01-01", "la_name",
+                           "Synthetic LA", "contact", "office_phone", "01000 000010",
+                           "out_of_hours_phone", "01000 000011");
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_geq(sdat_store_flag_upsert(st, fl, 1), 0);
+    json_decref(fl);
+    sdat_cpis_lookup_t *mine = NULL, *l = NULL;
+    cr_assert_eq(sdat_cpis_lookup_read(st, "9990000018", day("2026-11-21"), &mine), 0);
+    cr_assert_eq(sdat_cpis_lookup_flag_count(mine), 2, "the writer sees its own transaction");
+    sdat_cpis_lookup_free(mine);
+    cr_assert_eq(sdat_cpis_lookup_read(ro, "9990000018", day("2026-11-21"), &l), 0);
+    sdat_store_rollback(st);
+    cr_assert_eq(sdat_cpis_lookup_flag_count(l), 1, "only what was committed");
+
+    int64_t now = ms("2026-11-21T09:30:00Z");
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(sdat_engine_cpis_lookup_audit(&engine, l, "ed-rtg", now), 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    json_t *response = sdat_cpis_lookup_response(l, now);
+    cr_assert_not_null(response);
+    cr_assert_str_eq(json_string_value(json_object_get(response, "schema")),
+                     "sdat.cpis-response/1");
+    cr_assert_null(json_object_get(response, "attendance"), "a silent lookup has none");
+    cr_assert_str_eq(json_string_value(json_object_get(response, "nhs_number")), "9990000018");
+    cr_assert_str_eq(flag_ids_of(response, ids, sizeof ids), "F-A");
+    cr_assert_eq(json_array_size(json_object_get(response, "accesses")), 1, "the attendance's");
+    sdat_time_format_ms(now, at, sizeof at);
+    cr_assert_str_eq(json_string_value(json_object_get(response, "looked_up_at")), at);
+
+    /* One lookup.served besides the attendance's, as interfaces.md says. */
+    json_t *served = audit_records("lookup.served");
+    cr_assert_eq(json_array_size(served), 2);
+    json_t *rec = json_array_get(served, 1);
+    char *text = json_dumps(rec, JSON_COMPACT);
+    cr_assert_null(strstr(text, "9990000018"), "never the number: %s", text);
+    free(text);
+    json_t *detail = json_object_get(rec, "detail");
+    cr_assert_str_eq(json_string_value(json_object_get(rec, "actor")), "ed-rtg");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "subject"), "asker")),
+                     "ed-rtg");
+    cr_assert_eq(json_object_size(json_object_get(rec, "subject")), 1);
+    cr_assert_eq(json_object_size(detail), 4, "nhs_number_hmac, flag_ids, on, silent");
+    cr_assert_str_eq(json_string_value(json_object_get(detail, "on")), "2026-11-21");
+    cr_assert(json_is_true(json_object_get(detail, "silent")));
+    cr_assert_eq(json_array_size(json_object_get(detail, "flag_ids")), 1);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(detail, "flag_ids"), 0)),
+                     "F-A");
+    char *key = NULL;
+    cr_assert_eq(sdat_store_meta_get(st, "lookup_hmac_key", &key), 0);
+    cr_assert_eq(sdat_hmac_sha256_hex(key, strlen(key), "9990000018", 10, key_mac), 0);
+    free(key);
+    cr_assert_str_eq(json_string_value(json_object_get(detail, "nhs_number_hmac")), key_mac,
+                     "the same key as the attendance's record");
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_array_get(served, 0), "detail"), "nhs_number_hmac")),
+                     key_mac);
+    cr_assert_eq(accesses_recorded("9990000018"), 1, "a lookup records no access");
+    json_t *ns = notifications();
+    cr_assert_eq(json_array_size(ns), notified, "and notifies nobody");
+    json_decref(ns);
+    json_decref(served);
+    json_decref(response);
+    sdat_cpis_lookup_free(l);
+    sdat_store_close(ro);
+}

@@ -584,3 +584,57 @@ Test(outbox, a_delivery_failed_notification_is_retried_but_never_escalated)
     cr_assert_eq(escalations_of(NULL).n, 2, "no delivery-failed about a delivery-failed");
     cr_assert_eq(audit_count("notification.escalated", NULL), 2);
 }
+
+/* The outbox skips its due query while the earliest next attempt the store
+ * keeps (sdat_store_next_due) is later than now: a notification written
+ * since, by any path, and one whose change was rolled back are still
+ * started on time. */
+Test(outbox, nothing_due_skips_the_query_yet_every_notification_starts_on_time)
+{
+    int64_t t0 = ms("2026-11-19T10:00:00Z");
+    int64_t due = 0;
+    add("n_00000000000000000000000000000010", "school:1", t0 + 60000);
+    turn(t0);
+    cr_assert_eq(sdat_store_next_due(st, &due), 0);
+    cr_assert_eq(due, t0 + 60000, "the earliest next attempt, kept");
+    cr_assert_eq(fake.starts, 0);
+
+    /* Written after the time was kept: due earlier. */
+    add("n_00000000000000000000000000000011", "school:1", t0 + 1000);
+    cr_assert_eq(sdat_store_next_due(st, &due), 0);
+    cr_assert_eq(due, t0 + 1000, "an insert is seen");
+    turn(t0 + 1000);
+    cr_assert_eq(fake.starts, 1);
+    cr_assert_str_eq(seen_of("n_00000000000000000000000000000011").state, "delivered");
+
+    /* Deferred within a transaction that is rolled back: the time read in
+     * it (later) must not be kept. */
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(
+        sdat_store_notification_defer(st, "n_00000000000000000000000000000010", t0 + 3600000), 0);
+    cr_assert_eq(sdat_store_next_due(st, &due), 0);
+    cr_assert_eq(due, t0 + 3600000);
+    sdat_store_rollback(st);
+    cr_assert_eq(sdat_store_next_due(st, &due), 0);
+    cr_assert_eq(due, t0 + 60000, "the committed time again");
+    turn(t0 + 59999);
+    cr_assert_eq(fake.starts, 1, "not before its time");
+    turn(t0 + 60000);
+    cr_assert_eq(fake.starts, 2, "and at its time");
+
+    /* The same in a job's savepoint rolled back inside a transaction
+     * that commits. */
+    add("n_00000000000000000000000000000012", "school:1", t0 + 70000);
+    cr_assert_eq(sdat_store_begin(st), 0);
+    cr_assert_eq(sdat_store_savepoint(st), 0);
+    cr_assert_eq(
+        sdat_store_notification_defer(st, "n_00000000000000000000000000000012", t0 + 3600000), 0);
+    cr_assert_eq(sdat_store_next_due(st, &due), 0);
+    cr_assert_eq(sdat_store_savepoint_rollback(st), 0);
+    cr_assert_eq(sdat_store_commit(st), 0);
+    turn(t0 + 70000);
+    cr_assert_eq(fake.starts, 3);
+    cr_assert_str_eq(seen_of("n_00000000000000000000000000000012").state, "delivered");
+    cr_assert_eq(sdat_store_next_due(st, &due), 0);
+    cr_assert_eq(due, INT64_MAX, "nothing scheduled");
+}
