@@ -24,11 +24,15 @@ struct sdat_jobs {
     bool closed;
     void (*wake)(void *opaque);
     void *wake_opaque;
+    int64_t commit_us; /* how long a transaction of jobs may keep growing */
 };
 
 int sdat_jobs_new(sdat_jobs_t **ret_jobs)
 {
     sdat_jobs_t *jobs = calloc(1, sizeof *jobs);
+    if (jobs) {
+        jobs->commit_us = SDAT_JOBS_COMMIT_US;
+    }
     if (!jobs) {
         return -ENOMEM;
     }
@@ -164,6 +168,11 @@ static struct job *take_queued(sdat_jobs_t *jobs)
     return batch;
 }
 
+void sdat_jobs_set_commit_window(sdat_jobs_t *jobs, int64_t us)
+{
+    jobs->commit_us = us;
+}
+
 int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms)
 {
     struct job *batch = take_queued(jobs);
@@ -174,7 +183,7 @@ int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms)
     /* Jobs queued while these run join the transaction, so that they share
      * its commit instead of waiting for it and then for one of their own;
      * the transaction commits once the queue is empty, or after
-     * SDAT_JOBS_PER_COMMIT jobs or SDAT_JOBS_COMMIT_US, so that the first
+     * SDAT_JOBS_PER_COMMIT jobs or the commit window, so that the first
      * answers never wait long for later ones. */
     int64_t began = mono_us();
     int n = 0, r = sdat_store_begin(e->st);
@@ -187,7 +196,7 @@ int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms)
         r = j->result >= 0 ? sdat_store_savepoint_release(e->st)
                            : sdat_store_savepoint_rollback(e->st);
         n++;
-        if (!j->next && n < SDAT_JOBS_PER_COMMIT && mono_us() - began < SDAT_JOBS_COMMIT_US) {
+        if (!j->next && n < SDAT_JOBS_PER_COMMIT && mono_us() - began < jobs->commit_us) {
             j->next = take_queued(jobs);
         }
     }

@@ -40,9 +40,13 @@ int sdat_jobs_run(sdat_jobs_t *jobs, sdat_job_fn fn, void *arg, int timeout_ms);
 #define SDAT_JOBS_PER_COMMIT 64
 #define SDAT_JOBS_COMMIT_US 2000
 
+/* How long a transaction of jobs may keep taking jobs queued while it runs
+ * (SDAT_JOBS_COMMIT_US unless set; writer thread, before draining). */
+void sdat_jobs_set_commit_window(sdat_jobs_t *jobs, int64_t us);
+
 /* Writer thread: runs every queued job in one transaction, and those queued
  * meanwhile, and commits when none is left (or SDAT_JOBS_PER_COMMIT ran, or
- * SDAT_JOBS_COMMIT_US passed). Returns how many ran, or a negative store
+ * the commit window passed). Returns how many ran, or a negative store
  * error (each of them then gets -EIO). */
 int sdat_jobs_drain(sdat_jobs_t *jobs, struct sdat_engine *e, int64_t now_ms);
 /* Whether a job is queued (any thread). */
