@@ -242,7 +242,10 @@ static int start(struct daemon *d)
     if (r < 0) {
         log_warn("store", "cannot load the register index: %s; matching reads the store, ignoring",
                  strerror(-r));
-    } else if (sdat_store_child_count(d->st, &n_children) == 0) {
+    }
+    d->index_loaded = r >= 0;
+    sdat_metrics_set(SDAT_M_REGISTER_INDEX, d->index_loaded ? 1.0 : 0.0);
+    if (r >= 0 && sdat_store_child_count(d->st, &n_children) == 0) {
         log_info("store", "register index loaded: %lld children in %lld ms", (long long)n_children,
                  (long long)(sdat_time_now_ms() - began_ms));
     }

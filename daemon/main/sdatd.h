@@ -61,6 +61,7 @@ struct daemon {
     bool probe_started;
     atomic_bool probe_stop, broker_up;
     bool consumer_assigned;
+    bool index_loaded; /* the register index was loaded and not yet dropped */
     /* Since when the consumer has held no partition (monotonic ms; 0 while
      * it holds some): the log says how long an assignment took. */
     int64_t unassigned_since_mono_ms;

@@ -27,6 +27,16 @@ void sdatd_update_gauges(struct daemon *d, int64_t now)
     if (sdat_store_flag_count(d->st, &flags) == 0) {
         sdat_metrics_set(SDAT_M_FLAGS_ACTIVE, (double)flags);
     }
+    /* The store drops the index when its own state is in doubt (a failed
+     * rollback, a write SQLite undid by itself): the answers stay the same,
+     * read from the store, until a restart loads it again. */
+    bool loaded = sdat_store_register_index_loaded(d->st);
+    if (d->index_loaded && !loaded) {
+        log_warn("store", "register index dropped after a store error: matching reads the store "
+                          "(same answers, slower) until sdatd restarts");
+    }
+    d->index_loaded = loaded;
+    sdat_metrics_set(SDAT_M_REGISTER_INDEX, loaded ? 1.0 : 0.0);
     int64_t unmirrored = 0;
     if (sdat_store_audit_unmirrored_count(d->st, &unmirrored) == 0) {
         sdat_metrics_set(SDAT_M_AUDIT_UNMIRRORED, (double)unmirrored);

@@ -29,6 +29,7 @@ typedef enum {
     SDAT_M_FLAGS_ACTIVE,      /* gauge sdat_flags_active */
     SDAT_M_READY,             /* gauge sdat_ready: 1 while /readyz answers 200 */
     SDAT_M_AUDIT_UNMIRRORED,  /* gauge sdat_audit_unmirrored: records not yet on the audit topic */
+    SDAT_M_REGISTER_INDEX,    /* gauge sdat_register_index: 1 while matching reads the register from memory */
     SDAT_M_DELIVERY_DELAY,    /* histogram sdat_delivery_delay_seconds */
     SDAT_M_LOOKUP_DURATION,   /* histogram sdat_lookup_duration_seconds */
     SDAT_M_COUNT

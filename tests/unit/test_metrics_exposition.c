@@ -37,6 +37,7 @@ Test(metrics, every_metric_has_help_and_type_even_without_samples)
         {"sdat_flags_active", "gauge"},
         {"sdat_ready", "gauge"},
         {"sdat_audit_unmirrored", "gauge"},
+        {"sdat_register_index", "gauge"},
         {"sdat_delivery_delay_seconds", "histogram"},
         {"sdat_lookup_duration_seconds", "histogram"},
     };
