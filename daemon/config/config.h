@@ -85,6 +85,7 @@ struct sdat_recipient {
 struct sdat_config {
     char *path;
     char *state_dir, *instance_id, *timezone;
+    int threads; /* decision workers; 0: one per online CPU */
     enum sdat_log_level log_level;
     enum sdat_log_format log_format;
     struct {

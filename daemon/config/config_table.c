@@ -193,6 +193,7 @@ const struct sdat_key config_root_keys[] = {
     S("state_dir", C(state_dir), SDAT_KEY_RESTART, "/var/lib/sdat", "the store (sdat.db) and runtime files"),
     S("instance_id", C(instance_id), SDAT_KEY_RESTART, NULL, "names this daemon in audit records and its consumer group, unique there (default: host name)"),
     S("timezone", C(timezone), SDAT_KEY_RESTART, "Europe/London", "the zone for \"the date of\" an instant"),
+    I("threads", C(threads), SDAT_KEY_RESTART, "0", 0, 64, "decision workers that parse, validate and match consumed events (0: one per online CPU)"),
     E("log_level", C(log_level), 0, "info", log_levels, "error, warn, info or debug"),
     E("log_format", C(log_format), 0, "text", log_formats, "text or json"),
     G("kafka", kafka_keys, "the Kafka connection"),

@@ -22,12 +22,15 @@
 #include "register.h"
 #include "retention.h"
 
+typedef struct sdat_workers sdat_workers_t;
+
 struct sdat_engine {
     const struct sdat_config *cfg; /* borrowed; replaced on reload */
     sdat_store_t *st;
     sdat_audit_t *audit;
     const sdat_schemas_t *schemas;
     const sdat_nicknames_t *nicknames; /* may be NULL: no nickname level */
+    sdat_workers_t *workers;           /* may be NULL: batches are prepared on the writer */
     /* The last dead letter written (a replay reports it); id 0 before any. */
     struct {
         int64_t id;
@@ -46,6 +49,47 @@ int sdat_engine_ingest(struct sdat_engine *e, const struct sdat_inbound *m, int6
  * applies a batch of records in one). */
 int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms);
 
+/* sdat_engine_process in two halves. The first, sdat_engine_prepare,
+ * reads no store and changes nothing (any thread may run it while the
+ * writer works): the topic's schema, the size, parse, validation and key
+ * checks, and for a police incident, when view is given and p->matches
+ * points to room for them, its children's matches against the register
+ * view. The second, sdat_engine_apply, on the writer within its
+ * transaction, does the rest exactly as sdat_engine_process would, in the
+ * order the messages are applied: the same message gives the same effects
+ * whichever thread prepared it. */
+struct sdat_incident_matches;
+struct sdat_prepared {
+    const char *schema; /* the topic's schema; NULL for a topic not read */
+    const char *stage;  /* NULL: passed; else a dead letter at this stage */
+    char error[512];    /* the dead letter's reason */
+    json_t *doc;        /* the parsed value (owned), NULL for a tombstone */
+    struct sdat_validation v;
+    struct sdat_incident_matches *matches; /* room for an incident's matches, or NULL */
+    bool matched;                          /* matches holds them; else the writer matches */
+};
+void sdat_engine_prepare(const struct sdat_engine *e, const struct sdat_register_view *view,
+                         const struct sdat_inbound *m, struct sdat_prepared *p);
+int sdat_engine_apply(struct sdat_engine *e, const struct sdat_inbound *m,
+                      const struct sdat_prepared *p, int64_t now_ms);
+void sdat_engine_prepared_clear(struct sdat_prepared *p); /* frees doc */
+
+/* Decision workers (workers.c): threads that prepare a batch's messages
+ * while the writer applies them in the batch's order. */
+/* n >= 1 threads. 0, or a negative errno. */
+int sdat_workers_start(int n, sdat_workers_t **ret);
+void sdat_workers_stop(sdat_workers_t *w); /* accepts NULL */
+int sdat_workers_count(const sdat_workers_t *w);
+/* Messages prepared (parsed, validated) and incidents matched on the
+ * workers since the start. */
+void sdat_workers_stats(const sdat_workers_t *w, int64_t *ret_prepared, int64_t *ret_matched);
+/* Within a transaction the caller holds: sdat_engine_process for each
+ * message of msgs in order, their preparation on e->workers (inline when
+ * NULL). Stops at the first store error (negative; the caller rolls back);
+ * returns only once no worker reads anything of the batch. */
+int sdat_engine_process_batch(struct sdat_engine *e, const struct sdat_inbound *msgs, size_t n,
+                              int64_t now_ms);
+
 /* Within an open transaction: keeps m as a dead letter at stage (parse,
  * size, schema, key, routing) with error (a JSON Pointer or an id and the
  * rule broken, never a value), audited as event.rejected; the daemon
@@ -63,6 +107,12 @@ int sdat_engine_dead_letter(struct sdat_engine *e, const struct sdat_inbound *m,
 int sdat_engine_incident(struct sdat_engine *e, const struct sdat_inbound *m, const json_t *doc,
                          const struct sdat_validation *validation, int64_t now_ms, char *err,
                          size_t errlen);
+/* The same with its children's matches made already (sdat_engine_prepare),
+ * or NULL to match them here. */
+int sdat_engine_incident_matched(struct sdat_engine *e, const struct sdat_inbound *m,
+                                 const json_t *doc, const struct sdat_validation *validation,
+                                 const struct sdat_incident_matches *matched, int64_t now_ms,
+                                 char *err, size_t errlen);
 
 /* Within an open transaction: a person's decision on a review item
  * (flows.md §1): accept with register_child_id (routes as a match, the
@@ -163,6 +213,15 @@ struct sdat_incident_matches {
 int sdat_engine_match_incident(struct sdat_engine *e, const json_t *doc,
                                const struct sdat_validation *v, int32_t incident_days,
                                struct sdat_incident_matches *ret);
+/* The same against a read-only view of the register index, from any
+ * thread (reads nothing else of the store). */
+int sdat_engine_match_incident_view(const struct sdat_engine *e,
+                                    const struct sdat_register_view *view, const json_t *doc,
+                                    const struct sdat_validation *v, int32_t incident_days,
+                                    struct sdat_incident_matches *ret);
+/* An incident's local date (occurred_at in the configured zone): 0, or
+ * -EDOM when it does not resolve. */
+int sdat_engine_incident_days(const struct sdat_engine *e, const json_t *doc, int32_t *ret_days);
 
 /* Matches one police child against the store's register with the
  * configured thresholds (the parameters used are returned for the

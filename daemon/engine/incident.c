@@ -93,15 +93,19 @@ int incident_candidates_for_mash(struct sdat_engine *e, const json_t *ids, json_
     return 0;
 }
 
-int sdat_engine_match(struct sdat_engine *e, const struct sdat_match_query *q,
-                      struct sdat_match_params *ret_params, struct sdat_match_outcome *ret)
+/* One child's match, its candidates from the register view when given,
+ * else from the store. */
+static int match_one(const struct sdat_engine *e, const struct sdat_register_view *view,
+                     const struct sdat_match_query *q, struct sdat_match_params *ret_params,
+                     struct sdat_match_outcome *ret)
 {
     struct sdat_register_row *rows = NULL;
     size_t n_rows = 0;
-    int64_t size = 0;
-    int r = sdat_store_child_count(e->st, &size);
+    int64_t size = view ? view->size : 0;
+    int r = view ? 0 : sdat_store_child_count(e->st, &size);
     if (r == 0) {
-        r = sdat_store_register_candidates(e->st, q, &rows, &n_rows);
+        r = view ? sdat_register_view_candidates(view, q, &rows, &n_rows)
+                 : sdat_store_register_candidates(e->st, q, &rows, &n_rows);
     }
     if (r < 0) {
         return r;
@@ -119,9 +123,15 @@ int sdat_engine_match(struct sdat_engine *e, const struct sdat_match_query *q,
     return 0;
 }
 
-int sdat_engine_match_incident(struct sdat_engine *e, const json_t *doc,
-                               const struct sdat_validation *v, int32_t incident_days,
-                               struct sdat_incident_matches *ret)
+int sdat_engine_match(struct sdat_engine *e, const struct sdat_match_query *q,
+                      struct sdat_match_params *ret_params, struct sdat_match_outcome *ret)
+{
+    return match_one(e, NULL, q, ret_params, ret);
+}
+
+static int match_incident(const struct sdat_engine *e, const struct sdat_register_view *view,
+                          const json_t *doc, const struct sdat_validation *v, int32_t incident_days,
+                          struct sdat_incident_matches *ret)
 {
     const json_t *children = json_object_get(doc, "children");
     ret->n = json_array_size(children);
@@ -137,7 +147,7 @@ int sdat_engine_match_incident(struct sdat_engine *e, const json_t *doc,
         *o = (struct sdat_match_outcome){
             .decision = SDAT_DECISION_NONE, .rule = "none", .reason = "18 or over"};
         if (ret->in_scope[i]) {
-            int r = sdat_engine_match(e, &ret->queries[i], &ret->params, o);
+            int r = match_one(e, view, &ret->queries[i], &ret->params, o);
             if (r < 0) {
                 return r;
             }
@@ -145,6 +155,21 @@ int sdat_engine_match_incident(struct sdat_engine *e, const json_t *doc,
     }
     sdat_match_corroborate(ret->queries, ret->outcomes, ret->n);
     return 0;
+}
+
+int sdat_engine_match_incident(struct sdat_engine *e, const json_t *doc,
+                               const struct sdat_validation *v, int32_t incident_days,
+                               struct sdat_incident_matches *ret)
+{
+    return match_incident(e, NULL, doc, v, incident_days, ret);
+}
+
+int sdat_engine_match_incident_view(const struct sdat_engine *e,
+                                    const struct sdat_register_view *view, const json_t *doc,
+                                    const struct sdat_validation *v, int32_t incident_days,
+                                    struct sdat_incident_matches *ret)
+{
+    return match_incident(e, view, doc, v, incident_days, ret);
 }
 
 /* A review decision: a review item holding the child's routing, audited. */
@@ -239,17 +264,25 @@ out:
     return r;
 }
 
+int sdat_engine_incident_days(const struct sdat_engine *e, const json_t *doc, int32_t *ret_days)
+{
+    int64_t occurred_ms;
+    if (sdat_datetime_parse(json_string_value(json_object_get(doc, "occurred_at")),
+                            &occurred_ms) < 0 ||
+        sdat_time_local_date(occurred_ms, e->cfg->timezone, ret_days) < 0) {
+        return -EDOM;
+    }
+    return 0;
+}
+
 /* The incident's local dates (for the age rule and education spells) and
  * its reported_at instant (the school schedule's basis). */
 int incident_times(struct incident_ctx *ic)
 {
-    int64_t occurred_ms;
     const char *zone = ic->e->cfg->timezone;
-    if (sdat_datetime_parse(json_string_value(json_object_get(ic->doc, "occurred_at")),
-                            &occurred_ms) < 0 ||
+    if (sdat_engine_incident_days(ic->e, ic->doc, &ic->incident_days) < 0 ||
         sdat_datetime_parse(json_string_value(json_object_get(ic->doc, "reported_at")),
                             &ic->reported_ms) < 0 ||
-        sdat_time_local_date(occurred_ms, zone, &ic->incident_days) < 0 ||
         sdat_time_local_date(ic->reported_ms, zone, &ic->reported_days) < 0) {
         snprintf(ic->err, ic->errlen, "cannot resolve the incident's dates in timezone \"%s\"",
                  zone);
@@ -357,25 +390,38 @@ static int settle_unseen(struct incident_ctx *ic)
 /* The children are matched together (a match at an address the police did
  * not record needs another child of the incident there), then each is
  * routed and notified. */
-static int process_children(struct incident_ctx *ic)
+static int process_children(struct incident_ctx *ic, const struct sdat_incident_matches *matched)
 {
-    struct sdat_incident_matches *matches = malloc(sizeof *matches);
-    int r = matches ? sdat_engine_match_incident(ic->e, ic->doc, ic->v, ic->incident_days,
-                                                 matches)
-                    : -ENOMEM;
+    struct sdat_incident_matches *own = NULL;
+    const struct sdat_incident_matches *matches = matched;
+    int r = 0;
+    if (!matches) {
+        own = malloc(sizeof *own);
+        r = own ? sdat_engine_match_incident(ic->e, ic->doc, ic->v, ic->incident_days, own)
+                : -ENOMEM;
+        matches = own;
+    }
     for (size_t i = 0; r == 0 && i < matches->n; i++) {
         struct child_ctx c;
         incident_child_init(ic, i, json_array_get(json_object_get(ic->doc, "children"), i), &c);
         r = process_child(ic, &c, matches);
         json_decref(c.ignored);
     }
-    free(matches);
+    free(own);
     return r;
 }
 
 int sdat_engine_incident(struct sdat_engine *e, const struct sdat_inbound *m, const json_t *doc,
                          const struct sdat_validation *v, int64_t now_ms, char *err,
                          size_t errlen)
+{
+    return sdat_engine_incident_matched(e, m, doc, v, NULL, now_ms, err, errlen);
+}
+
+int sdat_engine_incident_matched(struct sdat_engine *e, const struct sdat_inbound *m,
+                                 const json_t *doc, const struct sdat_validation *v,
+                                 const struct sdat_incident_matches *matched, int64_t now_ms,
+                                 char *err, size_t errlen)
 {
     char key[160];
     int64_t version = 1, prior = 0;
@@ -450,7 +496,7 @@ int sdat_engine_incident(struct sdat_engine *e, const struct sdat_inbound *m, co
             goto out;
         }
     }
-    r = process_children(&ic);
+    r = process_children(&ic, matched);
     if (r < 0) {
         goto out;
     }

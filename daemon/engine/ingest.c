@@ -103,58 +103,95 @@ static bool is_register_schema(const char *schema)
     return strcmp(schema, "council.child/1") == 0 || strcmp(schema, "council.cpis-flag/1") == 0;
 }
 
-int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms)
+void sdat_engine_prepare(const struct sdat_engine *e, const struct sdat_register_view *view,
+                         const struct sdat_inbound *m, struct sdat_prepared *p)
 {
-    char error[512], key[200];
     json_error_t jerr;
-    json_t *doc = NULL;
-    int r;
-    const char *schema = topic_schema(e->cfg, m->topic);
-
-    if (!schema) {
-        return dead_letter(e, m, "schema", "this daemon reads no schema from this topic", now_ms);
+    char key[200];
+    p->schema = topic_schema(e->cfg, m->topic);
+    p->stage = NULL;
+    p->doc = NULL;
+    p->matched = false;
+    if (!p->schema) {
+        p->stage = "schema";
+        snprintf(p->error, sizeof p->error, "this daemon reads no schema from this topic");
+        return;
     }
     if (m->value_len > (size_t)e->cfg->kafka.max_message_bytes) {
-        snprintf(error, sizeof error, "message of %zu bytes exceeds kafka.max_message_bytes (%d)",
-                 m->value_len, e->cfg->kafka.max_message_bytes);
-        return dead_letter(e, m, "size", error, now_ms);
+        p->stage = "size";
+        snprintf(p->error, sizeof p->error,
+                 "message of %zu bytes exceeds kafka.max_message_bytes (%d)", m->value_len,
+                 e->cfg->kafka.max_message_bytes);
+        return;
     }
     if (!m->value) {
         /* Tombstones belong to the compacted register topics. */
-        if (is_register_schema(schema)) {
-            return register_record(e, m, schema, NULL, now_ms);
+        if (!is_register_schema(p->schema)) {
+            p->stage = "parse";
+            snprintf(p->error, sizeof p->error, "null value (tombstone) on an event topic");
         }
-        return dead_letter(e, m, "parse", "null value (tombstone) on an event topic", now_ms);
+        return;
     }
-    doc = json_loadb(m->value, m->value_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc) {
+    p->doc = json_loadb(m->value, m->value_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!p->doc) {
         /* jansson's text may quote the input ("… near 'Smith'"): keep the
          * rule and the position only, never the value. */
         char *near = strstr(jerr.text, " near ");
         if (near) {
             *near = '\0';
         }
-        snprintf(error, sizeof error, "not valid JSON at line %d column %d: %s", jerr.line,
+        p->stage = "parse";
+        snprintf(p->error, sizeof p->error, "not valid JSON at line %d column %d: %s", jerr.line,
                  jerr.column, jerr.text);
-        return dead_letter(e, m, "parse", error, now_ms);
+        return;
     }
-    struct sdat_validation v;
-    r = sdat_schemas_validate(e->schemas, doc, schema, &v);
+    int r = sdat_schemas_validate(e->schemas, p->doc, p->schema, &p->v);
     if (r != 0) {
+        p->stage = "schema";
         if (r < 0) {
-            snprintf(error, sizeof error, "validation failed internally");
+            snprintf(p->error, sizeof p->error, "validation failed internally");
         } else {
-            snprintf(error, sizeof error, "%s: %s", v.n_errors ? v.errors[0].path : "",
-                     v.n_errors ? v.errors[0].message : "invalid");
+            snprintf(p->error, sizeof p->error, "%s: %s", p->v.n_errors ? p->v.errors[0].path : "",
+                     p->v.n_errors ? p->v.errors[0].message : "invalid");
         }
-        r = dead_letter(e, m, "schema", error, now_ms);
-        goto out;
+        return;
     }
-    if (sdat_schemas_derive_key(doc, schema, key, sizeof key) < 0 || !m->key ||
+    if (sdat_schemas_derive_key(p->doc, p->schema, key, sizeof key) < 0 || !m->key ||
         m->key_len != strlen(key) || memcmp(m->key, key, m->key_len) != 0) {
-        r = dead_letter(e, m, "key", "message key differs from the key derived from its value",
-                        now_ms);
-        goto out;
+        p->stage = "key";
+        snprintf(p->error, sizeof p->error,
+                 "message key differs from the key derived from its value");
+        return;
+    }
+    if (view && p->matches && strcmp(p->schema, "police.da-incident/1") == 0) {
+        /* The register cannot change under the view: the writer's own match
+         * would read the same candidates. An incident whose dates do not
+         * resolve is matched by nobody (the writer dead-letters it). */
+        int32_t days;
+        p->matched = sdat_engine_incident_days(e, p->doc, &days) == 0 &&
+                     sdat_engine_match_incident_view(e, view, p->doc, &p->v, days, p->matches) == 0;
+    }
+}
+
+void sdat_engine_prepared_clear(struct sdat_prepared *p)
+{
+    json_decref(p->doc);
+    p->doc = NULL;
+}
+
+int sdat_engine_apply(struct sdat_engine *e, const struct sdat_inbound *m,
+                      const struct sdat_prepared *p, int64_t now_ms)
+{
+    char error[512];
+    int r;
+    const char *schema = p->schema;
+    const json_t *doc = p->doc;
+
+    if (p->stage) {
+        return dead_letter(e, m, p->stage, p->error, now_ms);
+    }
+    if (!doc) {
+        return register_record(e, m, schema, NULL, now_ms);
     }
     if (strcmp(schema, "police.da-incident/1") == 0) {
         sdat_metrics_add(SDAT_M_EVENTS, 1, m->topic, "accepted");
@@ -164,7 +201,8 @@ int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int
          * jobs). */
         r = sdat_store_savepoint(e->st);
         if (r == 0) {
-            r = sdat_engine_incident(e, m, doc, &v, now_ms, error, sizeof error);
+            r = sdat_engine_incident_matched(e, m, doc, &p->v, p->matched ? p->matches : NULL,
+                                             now_ms, error, sizeof error);
             if (r == -EDOM) {
                 int rr = sdat_store_savepoint_rollback(e->st);
                 if (rr < 0) {
@@ -191,14 +229,21 @@ int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int
             r = dead_letter(e, m, "routing", error, now_ms);
         }
     }
-out:
-    json_decref(doc);
     if (r == -EDOM) {
         /* Cannot be routed: its partial effects are rolled back; it is
          * kept as a dead letter (error holds the reason) for a replay once
          * the directory is fixed. */
         r = dead_letter(e, m, "routing", error, now_ms);
     }
+    return r;
+}
+
+int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms)
+{
+    struct sdat_prepared p = {.matches = NULL};
+    sdat_engine_prepare(e, NULL, m, &p);
+    int r = sdat_engine_apply(e, m, &p, now_ms);
+    sdat_engine_prepared_clear(&p);
     return r;
 }
 

@@ -175,11 +175,18 @@ int sdat_kafka_batch_poll(rd_kafka_t *consumer, int timeout, size_t max,
 int sdat_kafka_batch_process(rd_kafka_t *consumer, struct sdat_engine *e,
                              const struct sdat_kafka_batch *b, int64_t now_ms)
 {
-    int r = sdat_store_begin(e->st);
-    for (size_t i = 0; r == 0 && i < b->n; i++) {
-        struct sdat_inbound m = sdat_kafka_inbound(b->msgs[i]);
-        r = sdat_engine_process(e, &m, now_ms);
+    struct sdat_inbound *msgs = malloc((b->n ? b->n : 1) * sizeof *msgs);
+    if (!msgs) {
+        return -ENOMEM;
     }
+    for (size_t i = 0; i < b->n; i++) {
+        msgs[i] = sdat_kafka_inbound(b->msgs[i]);
+    }
+    int r = sdat_store_begin(e->st);
+    if (r == 0) {
+        r = sdat_engine_process_batch(e, msgs, b->n, now_ms);
+    }
+    free(msgs);
     if (r < 0) {
         sdat_store_rollback(e->st);
         return r;

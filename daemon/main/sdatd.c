@@ -274,6 +274,14 @@ static int start(struct daemon *d)
                                      .audit = d->audit,
                                      .schemas = d->schemas,
                                      .nicknames = d->nicknames};
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = d->cfg->threads > 0 ? d->cfg->threads : cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 1;
+    r = sdat_workers_start(threads, &d->engine.workers);
+    if (r < 0) {
+        log_error("main", "cannot start %d decision workers: %s", threads, strerror(-r));
+        return r;
+    }
+    log_info("main", "%d decision worker%s", threads, threads == 1 ? "" : "s");
     r = sdat_store_begin(d->st);
     if (r == 0) {
         r = sdat_audit_append(d->audit, d->st, sdat_time_now_ms(), "config.loaded", "sdatd",
@@ -447,6 +455,8 @@ static void shutdown_daemon(struct daemon *d)
         rd_kafka_destroy(d->producer);
     }
     sdat_mirror_free(d->mirror);
+    sdat_workers_stop(d->engine.workers);
+    d->engine.workers = NULL;
     sdat_broker_stop(d->broker);
     sdat_audit_free(d->audit);
     sdat_schemas_free(d->schemas);

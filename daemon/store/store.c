@@ -531,6 +531,7 @@ void sdat_store_close(sdat_store_t *st)
     }
     free(st->bulk_indexes);
     store_index_free(st->index);
+    store_index_free(st->detached);
     free(st);
 }
 

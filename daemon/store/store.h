@@ -96,6 +96,22 @@ bool sdat_store_register_index_loaded(sdat_store_t *st);
  * and UPNs); 0 when not loaded. */
 void sdat_store_register_index_size(sdat_store_t *st, int64_t *ret_children, int64_t *ret_keys);
 void sdat_store_rows_free(struct sdat_register_row *rows, size_t n);
+/* A read-only view of the register index for worker threads, which match
+ * while the writer writes other rows. The writer opens it (0, or -ENOENT
+ * when no index is loaded) and must make no register write until it ends
+ * it (a write made anyway drops the index for the writer; the view keeps
+ * reading the state it began with). Answers sdat_store_register_candidates
+ * would give, from any thread; size is the register's size. */
+struct store_index;
+struct sdat_register_view {
+    const struct store_index *index;
+    int64_t size;
+};
+int sdat_store_register_view_begin(sdat_store_t *st, struct sdat_register_view *ret);
+void sdat_store_register_view_end(sdat_store_t *st);
+int sdat_register_view_candidates(const struct sdat_register_view *v,
+                                  const struct sdat_match_query *q,
+                                  struct sdat_register_row **ret_rows, size_t *ret_n);
 
 /* CP-IS flags: flag is a validated council.cpis-flag/1 document. */
 int sdat_store_flag_upsert(sdat_store_t *st, const json_t *flag, int64_t now_ms);

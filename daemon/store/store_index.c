@@ -511,8 +511,28 @@ void store_index_free(struct store_index *ix)
 
 void store_index_drop(sdat_store_t *st)
 {
-    store_index_free(st->index);
+    if (st->index_views > 0 && st->index) {
+        /* Workers read it until their views end: SQLite answers the
+         * writer from now on, and the last view frees it. */
+        store_index_free(st->detached);
+        st->detached = st->index;
+    } else {
+        store_index_free(st->index);
+    }
     st->index = NULL;
+}
+
+/* The index must not change under a worker's view: a register write while
+ * one is open (none is made: the daemon applies register records between
+ * batches) drops it, so that the workers' answers stay those of the state
+ * they began with and the writer reads SQLite. */
+static bool viewed(sdat_store_t *st)
+{
+    if (st->index && st->index_views > 0) {
+        store_index_drop(st); /* sdatd's gauge and log say so */
+        return true;
+    }
+    return false;
 }
 
 size_t store_index_mark(sdat_store_t *st)
@@ -613,7 +633,7 @@ static bool outside_sqlite_txn(sdat_store_t *st)
 
 int store_index_child_delete(sdat_store_t *st, const char *child_id)
 {
-    if (!st->index || outside_sqlite_txn(st)) {
+    if (!st->index || viewed(st) || outside_sqlite_txn(st)) {
         return 0;
     }
     int r = remove_child(st, child_id);
@@ -625,10 +645,10 @@ int store_index_child_delete(sdat_store_t *st, const char *child_id)
 
 int store_index_child_put(sdat_store_t *st, const char *const col[COLUMNS], int64_t rowid)
 {
-    struct store_index *ix = st->index;
-    if (!ix || outside_sqlite_txn(st)) {
+    if (!st->index || viewed(st) || outside_sqlite_txn(st)) {
         return 0;
     }
+    struct store_index *ix = st->index;
     int r = remove_child(st, col[0]);
     char *block = r == 0 ? block_make(col) : NULL;
     uint32_t slot = NO_SLOT;

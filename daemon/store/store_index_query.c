@@ -111,11 +111,10 @@ static void take(const struct store_index *ix, const struct list *l,
     *n += k;
 }
 
-int store_index_candidates(sdat_store_t *st, const struct sdat_match_query *q,
+int store_index_candidates(const struct store_index *ix, const struct sdat_match_query *q,
                            const struct sdat_blocking_keys *keys,
                            struct sdat_register_row **ret_rows, size_t *ret_n)
 {
-    const struct store_index *ix = st->index;
     /* SQLite reads the IN list's keys in ascending order, each block in
      * child_keys' primary-key order (child_id), then the NHS number's and
      * the UPN's rows in their index's order (rowid), and stops after
@@ -220,4 +219,32 @@ int store_index_candidates(sdat_store_t *st, const struct sdat_match_query *q,
     *ret_rows = rows;
     *ret_n = kept;
     return 0;
+}
+
+int sdat_store_register_view_begin(sdat_store_t *st, struct sdat_register_view *ret)
+{
+    int64_t size = 0;
+    if (!st->index || sdat_store_child_count(st, &size) < 0) {
+        return -ENOENT;
+    }
+    st->index_views++;
+    *ret = (struct sdat_register_view){.index = st->index, .size = size};
+    return 0;
+}
+
+void sdat_store_register_view_end(sdat_store_t *st)
+{
+    if (st->index_views > 0 && --st->index_views == 0 && st->detached) {
+        store_index_free(st->detached);
+        st->detached = NULL;
+    }
+}
+
+int sdat_register_view_candidates(const struct sdat_register_view *v,
+                                  const struct sdat_match_query *q,
+                                  struct sdat_register_row **ret_rows, size_t *ret_n)
+{
+    struct sdat_blocking_keys keys;
+    sdat_blocking_query(q, &keys);
+    return store_index_candidates(v->index, q, &keys, ret_rows, ret_n);
 }

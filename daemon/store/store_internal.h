@@ -37,6 +37,12 @@ struct sdat_store {
      * journal's length at each open savepoint is kept here. */
     struct store_index *index;
     size_t sp_index_mark[STORE_MAX_SAVEPOINTS];
+    /* Read-only views of the index open on worker threads
+     * (sdat_store_register_view_begin): while any is open the index must
+     * not change, and a drop only detaches it (into detached), freed when
+     * the last view ends. */
+    int index_views;
+    struct store_index *detached;
     /* Why the last transaction was rolled back (sqlite3_errmsg before the
      * ROLLBACK, which would replace it), for sdat_store_errmsg. */
     char failure[256];
@@ -110,7 +116,7 @@ void store_index_drop(sdat_store_t *st);
 void store_index_free(struct store_index *ix);
 struct sdat_match_query;
 struct sdat_register_row;
-int store_index_candidates(sdat_store_t *st, const struct sdat_match_query *q,
+int store_index_candidates(const struct store_index *ix, const struct sdat_match_query *q,
                            const struct sdat_blocking_keys *keys,
                            struct sdat_register_row **ret_rows, size_t *ret_n);
 /* Migration 2: derives the matching columns and keys of every child. */

@@ -468,7 +468,7 @@ int sdat_store_register_candidates(sdat_store_t *st, const struct sdat_match_que
     }
     struct sdat_blocking_keys keys;
     sdat_blocking_query(q, &keys);
-    return store_index_candidates(st, q, &keys, ret_rows, ret_n);
+    return store_index_candidates(st->index, q, &keys, ret_rows, ret_n);
 }
 
 int sdat_store_register_candidates_sql(sdat_store_t *st, const struct sdat_match_query *q,
