@@ -7,6 +7,7 @@
  * every record are those of a single thread (sdat_engine_process). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,10 @@ int sdat_workers_start(int n, sdat_workers_t **ret)
             sdat_workers_stop(w);
             return -r;
         }
+        char name[32]; /* as top -H and perf show it: 15 bytes at most */
+        snprintf(name, sizeof name, "sdatd-work%d", w->n_threads + 1);
+        name[15] = '\0';
+        pthread_setname_np(w->threads[w->n_threads], name);
     }
     *ret = w;
     return 0;
