@@ -190,17 +190,29 @@ def run_test(kind, name, log):
                    SDAT_IT_SCAN_DIR=scan)
         cmd = NICE + ["sh", "tests/integration/" + name]
         limit = INTEGRATION_TIMEOUT
+    # An integration script reports a failure as a "not ok" line and still
+    # exits 0 (tests/run-integration.sh counts the lines): it passes only
+    # when it exits 0, says "# done" and has no "not ok" line.
+    out = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
     try:
         # A group of its own, so that a timeout ends the test's children too.
-        p = subprocess.Popen(cmd, cwd=TREE, env=env, stdout=log, stderr=subprocess.STDOUT,
-                             start_new_session=True)
+        p = subprocess.Popen(cmd, cwd=TREE, env=env, stdout=out if scan else log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            return p.wait(timeout=limit) == 0
+            rc = p.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, 9)
             p.wait()
             return "timeout"
+        if not scan:
+            return rc == 0
+        out.seek(0)
+        text = out.read()
+        log.write(text)
+        lines = text.splitlines()
+        return rc == 0 and "# done" in lines and not any(l.startswith("not ok") for l in lines)
     finally:
+        out.close()
         if scan:
             shutil.rmtree(scan, ignore_errors=True)
 
