@@ -97,22 +97,49 @@ static void map_remove_at(struct map *m, size_t i)
     m->n--;
 }
 
-static const char *arena_copy(struct arena *a, const char *s)
+/* size bytes from a, in chunks of at least chunk bytes. */
+static char *arena_alloc(struct arena *a, size_t size, size_t chunk)
 {
-    size_t len = strlen(s) + 1;
-    if (!a->head || a->head->cap - a->head->used < len) {
-        size_t cap = len > 65536 ? len : 65536;
+    if (!a->head || a->head->cap - a->head->used < size) {
+        size_t cap = size > chunk ? size : chunk;
         struct arena_chunk *c = malloc(sizeof *c + cap);
         if (!c) {
             return NULL;
         }
+        huge_pages(c, sizeof *c + cap);
         *c = (struct arena_chunk){.next = a->head, .cap = cap};
         a->head = c;
     }
     char *at = a->head->text + a->head->used;
-    memcpy(at, s, len);
-    a->head->used += len;
+    a->head->used += size;
     return at;
+}
+
+static void arena_free(struct arena *a)
+{
+    while (a->head) {
+        struct arena_chunk *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+}
+
+static const char *arena_copy(struct arena *a, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    char *at = arena_alloc(a, len, 65536);
+    if (at) {
+        memcpy(at, s, len);
+    }
+    return at;
+}
+
+/* Frees a block unless it lies in the load's arena. */
+static void block_free(char *block)
+{
+    if (block && !((unsigned char)block[1] & BLOCK_LOADED)) {
+        free(block);
+    }
 }
 
 static uint32_t *list_slots(struct list *l)
@@ -120,7 +147,13 @@ static uint32_t *list_slots(struct list *l)
     return l->cap <= 2 ? l->u.inline_slots : l->u.slots;
 }
 
-static int list_add(struct list *l, uint32_t slot)
+/* Whether a list's slots lie in the load's pool (freed with the index). */
+static bool in_pool(const struct store_index *ix, const uint32_t *slots)
+{
+    return ix->pool && slots >= ix->pool && slots < ix->pool + ix->n_pool;
+}
+
+static int list_add(struct store_index *ix, struct list *l, uint32_t slot)
 {
     if (l->cap == 0) {
         l->cap = 2;
@@ -132,7 +165,7 @@ static int list_add(struct list *l, uint32_t slot)
             return -ENOMEM;
         }
         memcpy(slots, list_slots(l), l->n * sizeof *slots);
-        if (l->cap > 2) {
+        if (l->cap > 2 && !in_pool(ix, l->u.slots)) {
             free(l->u.slots);
         }
         l->u.slots = slots;
@@ -183,11 +216,11 @@ static int keys_reserve(struct keys *k, size_t n)
     return 0;
 }
 
-/* The list of key, made when absent and make is set; NULL otherwise (or
- * out of memory: *ret_r). */
-static struct list *list_of(struct store_index *ix, const char *key, bool make, int *ret_r)
+/* The list of key (whose hash_of is hash), made when absent and make is
+ * set; NULL otherwise (or out of memory: *ret_r). */
+static struct list *list_of_hashed(struct store_index *ix, const char *key, uint32_t hash,
+                                   bool make, int *ret_r)
 {
-    uint32_t hash = hash_of(key);
     struct keys *k = &ix->by_key;
     bool found = false;
     size_t at = k->cap ? keys_probe(ix, key, hash, &found) : 0;
@@ -226,6 +259,11 @@ static struct list *list_of(struct store_index *ix, const char *key, bool make, 
     k->slot[at] = (struct key_slot){.hash = hash, .list = ++ix->n_lists};
     k->n++;
     return l;
+}
+
+static struct list *list_of(struct store_index *ix, const char *key, bool make, int *ret_r)
+{
+    return list_of_hashed(ix, key, hash_of(key), make, ret_r);
 }
 
 static int journal(struct store_index *ix, struct undo u)
@@ -279,18 +317,24 @@ static uint64_t id_prefix(const char *id)
     return prefix << 8 * (8 - i);
 }
 
-static char *block_make(const char *const col[COLUMNS])
+/* The size of the block of col (its columns' lengths with their NULs in
+ * ret_len). */
+static size_t block_layout(const char *const col[COLUMNS], size_t ret_len[COLUMNS])
 {
-    size_t len[COLUMNS], size = 2;
-    unsigned mask = 0;
+    size_t size = 2;
     for (int i = 0; i < COLUMNS; i++) {
-        len[i] = col[i] ? strlen(col[i]) + 1 : 0;
-        size += len[i];
-        mask |= col[i] ? 1u << i : 0;
+        ret_len[i] = col[i] ? strlen(col[i]) + 1 : 0;
+        size += ret_len[i];
     }
-    char *block = col[0] ? malloc(size) : NULL;
-    if (!block) {
-        return NULL;
+    return size;
+}
+
+static void block_fill(char *block, const char *const col[COLUMNS], const size_t len[COLUMNS],
+                       unsigned flags)
+{
+    unsigned mask = flags;
+    for (int i = 0; i < COLUMNS; i++) {
+        mask |= col[i] ? 1u << i : 0;
     }
     block[0] = (char)(mask & 0xff);
     block[1] = (char)(mask >> 8);
@@ -301,7 +345,27 @@ static char *block_make(const char *const col[COLUMNS])
             at += len[i];
         }
     }
+}
+
+static char *block_make(const char *const col[COLUMNS])
+{
+    size_t len[COLUMNS], size = block_layout(col, len);
+    char *block = col[0] ? malloc(size) : NULL;
+    if (block) {
+        block_fill(block, col, len, 0);
+    }
     return block;
+}
+
+/* "N:" or "U:" and value, as snprintf(out, SDAT_BLOCKING_KEY_LEN, "N:%s")
+ * wrote it. */
+static void id_key(char out[SDAT_BLOCKING_KEY_LEN], char kind, const char *value)
+{
+    size_t len = strnlen(value, SDAT_BLOCKING_KEY_LEN - 3);
+    out[0] = kind;
+    out[1] = ':';
+    memcpy(out + 2, value, len);
+    out[2 + len] = '\0';
 }
 
 /* The keys a child is listed under: its blocking keys, then "N:" and "U:". */
@@ -311,10 +375,10 @@ static void child_keys(const char *const col[COLUMNS], struct sdat_blocking_keys
     sdat_blocking_register(col[1], col[2], col[3], col[4], col[5], col[6], col[7], keys);
     size_t n = 0;
     if (col[8]) {
-        snprintf(ids[n++], SDAT_BLOCKING_KEY_LEN, "N:%s", col[8]);
+        id_key(ids[n++], 'N', col[8]);
     }
     if (col[9]) {
-        snprintf(ids[n++], SDAT_BLOCKING_KEY_LEN, "U:%s", col[9]);
+        id_key(ids[n++], 'U', col[9]);
     }
     *ret_n_ids = n;
 }
@@ -363,24 +427,31 @@ static int count_add(struct store_index *ix, bool family, const char *name, int6
     return 0;
 }
 
+/* A new slot at the end of children. */
+static int child_slot_new(struct store_index *ix, uint32_t *ret_slot)
+{
+    if (ix->n_children == ix->cap_children) {
+        uint32_t cap = ix->cap_children ? ix->cap_children * 2 : 4096;
+        struct index_child *children = realloc(ix->children, cap * sizeof *children);
+        if (!children) {
+            return -ENOMEM;
+        }
+        ix->children = children;
+        ix->cap_children = cap;
+    }
+    *ret_slot = ix->n_children++;
+    return 0;
+}
+
 /* Lists block (taken) under a free slot and its keys. */
 static int child_link(struct store_index *ix, char *block, int64_t rowid, uint32_t *ret_slot)
 {
     uint32_t slot;
     if (ix->n_free > 0) {
         slot = ix->free_slots[--ix->n_free];
-    } else {
-        if (ix->n_children == ix->cap_children) {
-            uint32_t cap = ix->cap_children ? ix->cap_children * 2 : 4096;
-            struct index_child *children = realloc(ix->children, cap * sizeof *children);
-            if (!children) {
-                free(block);
-                return -ENOMEM;
-            }
-            ix->children = children;
-            ix->cap_children = cap;
-        }
-        slot = ix->n_children++;
+    } else if (child_slot_new(ix, &slot) < 0) {
+        block_free(block);
+        return -ENOMEM;
     }
     ix->children[slot] = (struct index_child){.block = block,
                                               .rowid = rowid,
@@ -390,7 +461,7 @@ static int child_link(struct store_index *ix, char *block, int64_t rowid, uint32
     block_columns(block, col);
     if (map_add(&ix->by_id, col[0], hash_of(col[0]), slot) < 0) {
         ix->children[slot].block = NULL;
-        free(block);
+        block_free(block);
         return -ENOMEM;
     }
     struct sdat_blocking_keys keys;
@@ -402,7 +473,7 @@ static int child_link(struct store_index *ix, char *block, int64_t rowid, uint32
     for (size_t i = 0; r == 0 && i < keys.n + n_ids; i++) {
         struct list *l = list_of(ix, i < keys.n ? keys.key[i] : ids[i - keys.n], true, &r);
         if (l) {
-            r = list_add(l, slot);
+            r = list_add(ix, l, slot);
         }
     }
     /* On failure the index is half-built: the caller drops it. */
@@ -453,7 +524,7 @@ static void undo_one(struct store_index *ix, const struct undo *u)
     uint32_t slot;
     switch (u->op) {
     case UNDO_ADDED:
-        free(child_unlink(ix, u->index));
+        block_free(child_unlink(ix, u->index));
         break;
     case UNDO_REMOVED:
         /* Room for it was there before: only the lists may need memory,
@@ -480,23 +551,21 @@ void store_index_free(struct store_index *ix)
         return;
     }
     for (uint32_t i = 0; i < ix->n_children; i++) {
-        free(ix->children[i].block);
+        block_free(ix->children[i].block);
     }
     for (size_t i = 0; i < ix->n_journal; i++) {
         if (ix->journal[i].op == UNDO_REMOVED) {
-            free(ix->journal[i].block);
+            block_free(ix->journal[i].block);
         }
     }
     for (uint32_t i = 0; i < ix->n_lists; i++) {
-        if (ix->lists[i].cap > 2) {
+        if (ix->lists[i].cap > 2 && !in_pool(ix, ix->lists[i].u.slots)) {
             free(ix->lists[i].u.slots);
         }
     }
-    while (ix->arena.head) {
-        struct arena_chunk *next = ix->arena.head->next;
-        free(ix->arena.head);
-        ix->arena.head = next;
-    }
+    arena_free(&ix->arena);
+    arena_free(&ix->blocks);
+    free(ix->pool);
     free(ix->children);
     free(ix->free_slots);
     free(ix->by_id.slot);
@@ -542,7 +611,7 @@ void store_index_commit(sdat_store_t *st)
     }
     for (size_t i = 0; i < ix->n_journal; i++) {
         if (ix->journal[i].op == UNDO_REMOVED) {
-            free(ix->journal[i].block);
+            block_free(ix->journal[i].block);
         }
     }
     ix->n_journal = 0;
@@ -593,7 +662,7 @@ static int remove_child(sdat_store_t *st, const char *child_id)
     if (st->in_txn) {
         ix->journal[ix->n_journal - 1].block = block;
     } else {
-        free(block);
+        block_free(block);
     }
     return 0;
 }
@@ -678,6 +747,178 @@ static int load_counts(struct store_index *ix, sqlite3 *db, const char *sql, boo
     return r;
 }
 
+/* The load lists children differently from child_link, for speed; the
+ * index it builds is the same. Rows are read BATCH at a time; their keys
+ * are looked up together, the table slots and lists they fall on fetched
+ * ahead, so that a batch's cache misses overlap instead of following one
+ * another. A key's list is only counted then; once every child is read,
+ * the lists of more than two children get their exact room in one pool
+ * and are filled in child order, as child_link would have filled them,
+ * without a malloc per list or its growth. */
+#define BATCH 16
+
+struct load {
+    uint32_t *lists; /* each (child, key) pair's list number, in child order */
+    size_t n, cap;
+    uint8_t *n_keys; /* per slot: how many pairs are its */
+};
+
+/* Reads the keys of the children first .. first + n - 1 into the table of
+ * keys and child_id into by_id, counting each list. */
+static int load_batch(struct store_index *ix, struct load *ld, uint32_t first, uint32_t n)
+{
+    struct sdat_blocking_keys keys[BATCH];
+    char ids[BATCH][2][SDAT_BLOCKING_KEY_LEN];
+    const char *key[BATCH * (SDAT_BLOCKING_MAX_KEYS + 2)], *child_id[BATCH];
+    uint32_t hash[BATCH * (SDAT_BLOCKING_MAX_KEYS + 2)], id_hash[BATCH];
+    size_t n_all = 0;
+    for (uint32_t c = 0; c < n; c++) {
+        const char *col[COLUMNS];
+        block_columns(ix->children[first + c].block, col);
+        size_t n_ids;
+        child_keys(col, &keys[c], ids[c], &n_ids);
+        ix->n_keys += keys[c].n;
+        ld->n_keys[first + c] = (uint8_t)(keys[c].n + n_ids);
+        for (size_t i = 0; i < keys[c].n + n_ids; i++) {
+            key[n_all++] = i < keys[c].n ? keys[c].key[i] : ids[c][i - keys[c].n];
+        }
+        child_id[c] = col[0];
+        id_hash[c] = hash_of(col[0]);
+        if (ix->by_id.cap) {
+            __builtin_prefetch(&ix->by_id.slot[id_hash[c] & (ix->by_id.cap - 1)], 1);
+        }
+    }
+    const struct keys *k = &ix->by_key;
+    for (size_t i = 0; i < n_all; i++) {
+        hash[i] = hash_of(key[i]);
+        if (k->cap) {
+            __builtin_prefetch(&k->slot[hash[i] & (k->cap - 1)]);
+        }
+    }
+    for (uint32_t c = 0; c < n; c++) {
+        if (map_add(&ix->by_id, child_id[c], id_hash[c], first + c) < 0) {
+            return -ENOMEM;
+        }
+    }
+    /* The list a key's home slot names is most often its own. */
+    for (size_t i = 0; k->cap && i < n_all; i++) {
+        uint32_t list = k->slot[hash[i] & (k->cap - 1)].list;
+        if (list) {
+            /* A list straddles two cache lines one time in two. */
+            __builtin_prefetch(&ix->lists[list - 1], 1);
+            __builtin_prefetch((const char *)&ix->lists[list] - 1, 1);
+        }
+    }
+    if (ld->n + n_all > ld->cap) {
+        size_t cap = ld->cap * 2 > ld->n + n_all ? ld->cap * 2 : ld->n + n_all;
+        uint32_t *lists = realloc(ld->lists, cap * sizeof *lists);
+        if (!lists) {
+            return -ENOMEM;
+        }
+        ld->lists = lists;
+        ld->cap = cap;
+    }
+    int r = 0;
+    for (size_t i = 0; i < n_all; i++) {
+        struct list *l = list_of_hashed(ix, key[i], hash[i], true, &r);
+        if (!l) {
+            return r < 0 ? r : -ENOMEM;
+        }
+        l->n++;
+        ld->lists[ld->n++] = (uint32_t)(l - ix->lists);
+    }
+    return 0;
+}
+
+/* Gives the counted lists their room and fills them. */
+static int load_lists(struct store_index *ix, const struct load *ld)
+{
+    size_t total = 0;
+    for (uint32_t i = 0; i < ix->n_lists; i++) {
+        total += ix->lists[i].n > 2 ? ix->lists[i].n : 0;
+    }
+    if (total > 0) {
+        if (!(ix->pool = malloc(total * sizeof *ix->pool))) {
+            return -ENOMEM;
+        }
+        huge_pages(ix->pool, total * sizeof *ix->pool);
+        ix->n_pool = total;
+    }
+    size_t at = 0;
+    for (uint32_t i = 0; i < ix->n_lists; i++) {
+        struct list *l = &ix->lists[i];
+        l->cap = l->n > 2 ? l->n : 2;
+        if (l->n > 2) {
+            l->u.slots = ix->pool + at;
+            at += l->n;
+        }
+        l->n = 0;
+    }
+    size_t pair = 0;
+    for (uint32_t slot = 0; slot < ix->n_children; slot++) {
+        for (uint8_t i = 0; i < ld->n_keys[slot]; i++) {
+            struct list *l = &ix->lists[ld->lists[pair++]];
+            list_slots(l)[l->n++] = slot;
+        }
+    }
+    return 0;
+}
+
+/* Reads the children's rows (stmt) into ix, which holds no child yet. */
+static int load_children(struct store_index *ix, sqlite3_stmt *stmt, size_t expected)
+{
+    struct load ld = {.cap = expected * 10 + 1024};
+    ld.lists = malloc(ld.cap * sizeof *ld.lists);
+    ld.n_keys = malloc(ix->cap_children ? ix->cap_children : 1);
+    int rc, r = ld.lists && ld.n_keys ? 0 : -ENOMEM;
+    if (r == 0) {
+        huge_pages(ld.lists, ld.cap * sizeof *ld.lists);
+    }
+    uint32_t first = 0;
+    while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *col[COLUMNS];
+        for (int i = 0; i < COLUMNS; i++) {
+            col[i] = (const char *)sqlite3_column_text(stmt, i);
+        }
+        size_t len[COLUMNS], size = block_layout(col, len);
+        uint32_t slot, cap = ix->cap_children;
+        char *block = col[0] ? arena_alloc(&ix->blocks, size, 16u << 20) : NULL;
+        if (!block || child_slot_new(ix, &slot) < 0) {
+            r = -ENOMEM;
+            break;
+        }
+        if (ix->cap_children != cap) {
+            uint8_t *n_keys = realloc(ld.n_keys, ix->cap_children);
+            if (!n_keys) {
+                r = -ENOMEM;
+                break;
+            }
+            ld.n_keys = n_keys;
+        }
+        block_fill(block, col, len, BLOCK_LOADED << 8);
+        ix->children[slot] = (struct index_child){.block = block,
+                                                  .rowid = sqlite3_column_int64(stmt, COLUMNS),
+                                                  .id_prefix = id_prefix(block + 2),
+                                                  .size = (uint32_t)size};
+        if (slot + 1 - first == BATCH) {
+            r = load_batch(ix, &ld, first, BATCH);
+            first = slot + 1;
+        }
+    }
+    if (r == 0 && rc != SQLITE_DONE) {
+        r = -EIO;
+    }
+    if (r == 0 && ix->n_children > first) {
+        r = load_batch(ix, &ld, first, ix->n_children - first);
+    }
+    if (r == 0) {
+        r = load_lists(ix, &ld);
+    }
+    free(ld.lists);
+    free(ld.n_keys);
+    return r;
+}
+
 int sdat_store_register_index_load(sdat_store_t *st)
 {
     if (st->in_txn || st->bulk) {
@@ -686,7 +927,7 @@ int sdat_store_register_index_load(sdat_store_t *st)
     store_index_drop(st);
     struct store_index *ix = calloc(1, sizeof *ix);
     sqlite3_stmt *stmt = NULL;
-    int r = 0, rc;
+    int r = 0;
     if (!ix) {
         return -ENOMEM;
     }
@@ -697,6 +938,14 @@ int sdat_store_register_index_load(sdat_store_t *st)
     if (store_count(st, store_stmt(st, "PRAGMA mmap_size"), &mmap_size) < 0 ||
         sqlite3_exec(st->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL) != SQLITE_OK) {
         mmap_size = -1;
+    }
+    /* Nor does a scan need the page cache: filled with pages read once, it
+     * cost the load a fifth of its time (malloc and zeroed pages). The
+     * cache fills again as the store is used. */
+    int64_t cache_size = 0;
+    if (store_count(st, store_stmt(st, "PRAGMA cache_size"), &cache_size) < 0 ||
+        sqlite3_exec(st->db, "PRAGMA cache_size = -1024", NULL, NULL, NULL) != SQLITE_OK) {
+        cache_size = 0;
     }
     /* One read transaction: the children and the name counts of one
      * moment. */
@@ -732,18 +981,7 @@ int sdat_store_register_index_load(sdat_store_t *st)
         r = -EIO;
         goto out;
     }
-    while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *col[COLUMNS];
-        for (int i = 0; i < COLUMNS; i++) {
-            col[i] = (const char *)sqlite3_column_text(stmt, i);
-        }
-        char *block = block_make(col);
-        uint32_t slot;
-        r = block ? child_link(ix, block, sqlite3_column_int64(stmt, COLUMNS), &slot) : -ENOMEM;
-    }
-    if (r == 0 && rc != SQLITE_DONE) {
-        r = -EIO;
-    }
+    r = load_children(ix, stmt, (size_t)n);
     /* The keys this build computes are those child_keys holds (written by
      * the same sdat_blocking_register); a store whose keys were written
      * otherwise is answered from SQLite, as it always was. */
@@ -765,9 +1003,15 @@ out:
     if (!sqlite3_get_autocommit(st->db)) {
         sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
     }
+    char pragma[64];
     if (mmap_size > 0) {
-        char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA mmap_size = %lld", (long long)mmap_size);
+        if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK && r == 0) {
+            r = -EIO;
+        }
+    }
+    if (cache_size != 0) {
+        snprintf(pragma, sizeof pragma, "PRAGMA cache_size = %lld", (long long)cache_size);
         if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK && r == 0) {
             r = -EIO;
         }

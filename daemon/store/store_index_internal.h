@@ -10,6 +10,9 @@
 
 #define COLUMNS 10
 #define NO_SLOT UINT32_MAX
+/* Set in a block's second mask byte (above the ten columns' bits) when the
+ * block lies in the load's arena: freed with the index, not alone. */
+#define BLOCK_LOADED 0x80
 
 /* An open-addressing (linear probing) table of strings it does not own. */
 struct map {
@@ -62,6 +65,7 @@ struct undo {
     bool family;    /* COUNT_*: which table */
 };
 
+/* Memory handed out in pieces and freed all at once. */
 struct arena {
     struct arena_chunk {
         struct arena_chunk *next;
@@ -86,7 +90,10 @@ struct store_index {
     uint32_t n_lists, cap_lists;
     struct count *counts;
     uint32_t n_counts, cap_counts;
-    struct arena arena; /* key and name strings: never freed one by one */
+    struct arena arena;  /* key and name strings: never freed one by one */
+    struct arena blocks; /* the loaded children's blocks (BLOCK_LOADED) */
+    uint32_t *pool;      /* the loaded lists' slots (above two), in one piece */
+    size_t n_pool;
     struct undo *journal;
     size_t n_journal, cap_journal;
     size_t failed;  /* UNDO_FAILED entries in the journal */
