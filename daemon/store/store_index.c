@@ -1,6 +1,6 @@
 /* The register in memory for matching (store.h, "The register index").
  *
- * Each child is one packed allocation of its ten matching columns (a
+ * Each child is one packed block of its ten matching columns (a
  * presence mask, then the present columns NUL-terminated, child_id first),
  * numbered by a slot. Hash tables map child_id → slot, each blocking key
  * (and "N:" NHS number, "U:" UPN) → an unordered list of slots, and each
@@ -27,7 +27,7 @@
 /* Asks for huge pages under a large table (before its pages are first
  * touched): a lookup is a random access, and with 4 KiB pages each costs a
  * TLB miss and, at load, a page fault. Advice only. */
-static void huge_pages(void *p, size_t size)
+void store_index_huge_pages(void *p, size_t size)
 {
     const uintptr_t huge = 2u << 20;
     uintptr_t from = ((uintptr_t)p + huge - 1) & ~(huge - 1),
@@ -38,7 +38,7 @@ static void huge_pages(void *p, size_t size)
 }
 
 /* Makes room for n entries (at most 70 % full). */
-static int map_reserve(struct map *m, size_t n)
+int store_index_map_reserve(struct map *m, size_t n)
 {
     size_t cap = m->cap ? m->cap : 1024;
     while (n * 10 > cap * 7) {
@@ -51,7 +51,7 @@ static int map_reserve(struct map *m, size_t n)
     if (!slot) {
         return -ENOMEM;
     }
-    huge_pages(slot, cap * sizeof *slot);
+    store_index_huge_pages(slot, cap * sizeof *slot);
     for (size_t i = 0; i < m->cap; i++) {
         if (m->slot[i].key) {
             size_t j = m->slot[i].hash & (cap - 1);
@@ -68,9 +68,9 @@ static int map_reserve(struct map *m, size_t n)
 }
 
 /* Adds key (absent) with value; key must outlive its entry. */
-static int map_add(struct map *m, const char *key, uint32_t hash, uint32_t value)
+int store_index_map_add(struct map *m, const char *key, uint32_t hash, uint32_t value)
 {
-    if (map_reserve(m, m->n + 1) < 0) {
+    if (store_index_map_reserve(m, m->n + 1) < 0) {
         return -ENOMEM;
     }
     bool found;
@@ -98,7 +98,7 @@ static void map_remove_at(struct map *m, size_t i)
 }
 
 /* size bytes from a, in chunks of at least chunk bytes. */
-static char *arena_alloc(struct arena *a, size_t size, size_t chunk)
+char *store_index_arena_alloc(struct arena *a, size_t size, size_t chunk)
 {
     if (!a->head || a->head->cap - a->head->used < size) {
         size_t cap = size > chunk ? size : chunk;
@@ -106,7 +106,7 @@ static char *arena_alloc(struct arena *a, size_t size, size_t chunk)
         if (!c) {
             return NULL;
         }
-        huge_pages(c, sizeof *c + cap);
+        store_index_huge_pages(c, sizeof *c + cap);
         *c = (struct arena_chunk){.next = a->head, .cap = cap};
         a->head = c;
     }
@@ -127,7 +127,7 @@ static void arena_free(struct arena *a)
 static const char *arena_copy(struct arena *a, const char *s)
 {
     size_t len = strlen(s) + 1;
-    char *at = arena_alloc(a, len, 65536);
+    char *at = store_index_arena_alloc(a, len, 65536);
     if (at) {
         memcpy(at, s, len);
     }
@@ -140,11 +140,6 @@ static void block_free(char *block)
     if (block && !((unsigned char)block[1] & BLOCK_LOADED)) {
         free(block);
     }
-}
-
-static uint32_t *list_slots(struct list *l)
-{
-    return l->cap <= 2 ? l->u.inline_slots : l->u.slots;
 }
 
 /* Whether a list's slots lie in the load's pool (freed with the index). */
@@ -187,7 +182,7 @@ static void list_remove(struct list *l, uint32_t slot)
 }
 
 /* Makes room for n keys (at most 70 % full). */
-static int keys_reserve(struct keys *k, size_t n)
+int store_index_keys_reserve(struct keys *k, size_t n)
 {
     size_t cap = k->cap ? k->cap : 1024;
     while (n * 10 > cap * 7) {
@@ -200,7 +195,7 @@ static int keys_reserve(struct keys *k, size_t n)
     if (!slot) {
         return -ENOMEM;
     }
-    huge_pages(slot, cap * sizeof *slot);
+    store_index_huge_pages(slot, cap * sizeof *slot);
     for (size_t i = 0; i < k->cap; i++) {
         if (k->slot[i].list) {
             size_t j = k->slot[i].hash & (cap - 1);
@@ -218,8 +213,8 @@ static int keys_reserve(struct keys *k, size_t n)
 
 /* The list of key (whose hash_of is hash), made when absent and make is
  * set; NULL otherwise (or out of memory: *ret_r). */
-static struct list *list_of_hashed(struct store_index *ix, const char *key, uint32_t hash,
-                                   bool make, int *ret_r)
+struct list *store_index_list_of_hashed(struct store_index *ix, const char *key, uint32_t hash,
+                                        bool make, int *ret_r)
 {
     struct keys *k = &ix->by_key;
     bool found = false;
@@ -241,7 +236,7 @@ static struct list *list_of_hashed(struct store_index *ix, const char *key, uint
         ix->cap_lists = cap;
     }
     if ((k->n + 1) * 10 > k->cap * 7) {
-        if (keys_reserve(k, k->n + 1) < 0) {
+        if (store_index_keys_reserve(k, k->n + 1) < 0) {
             *ret_r = -ENOMEM;
             return NULL;
         }
@@ -263,7 +258,7 @@ static struct list *list_of_hashed(struct store_index *ix, const char *key, uint
 
 static struct list *list_of(struct store_index *ix, const char *key, bool make, int *ret_r)
 {
-    return list_of_hashed(ix, key, hash_of(key), make, ret_r);
+    return store_index_list_of_hashed(ix, key, hash_of(key), make, ret_r);
 }
 
 static int journal(struct store_index *ix, struct undo u)
@@ -282,20 +277,6 @@ static int journal(struct store_index *ix, struct undo u)
     return 0;
 }
 
-/* A child's columns from its block, in row order (NULL when absent). */
-static void block_columns(const char *block, const char *ret[COLUMNS])
-{
-    unsigned mask = (unsigned char)block[0] | (unsigned)(unsigned char)block[1] << 8;
-    const char *at = block + 2;
-    for (int i = 0; i < COLUMNS; i++) {
-        ret[i] = NULL;
-        if (mask & (1u << i)) {
-            ret[i] = at;
-            at += strlen(at) + 1;
-        }
-    }
-}
-
 static size_t block_size(const char *block)
 {
     const char *col[COLUMNS];
@@ -305,46 +286,6 @@ static size_t block_size(const char *block)
         size += col[i] ? strlen(col[i]) + 1 : 0;
     }
     return size;
-}
-
-static uint64_t id_prefix(const char *id)
-{
-    uint64_t prefix = 0;
-    size_t i = 0;
-    for (; i < 8 && id[i]; i++) {
-        prefix = prefix << 8 | (unsigned char)id[i];
-    }
-    return prefix << 8 * (8 - i);
-}
-
-/* The size of the block of col (its columns' lengths with their NULs in
- * ret_len). */
-static size_t block_layout(const char *const col[COLUMNS], size_t ret_len[COLUMNS])
-{
-    size_t size = 2;
-    for (int i = 0; i < COLUMNS; i++) {
-        ret_len[i] = col[i] ? strlen(col[i]) + 1 : 0;
-        size += ret_len[i];
-    }
-    return size;
-}
-
-static void block_fill(char *block, const char *const col[COLUMNS], const size_t len[COLUMNS],
-                       unsigned flags)
-{
-    unsigned mask = flags;
-    for (int i = 0; i < COLUMNS; i++) {
-        mask |= col[i] ? 1u << i : 0;
-    }
-    block[0] = (char)(mask & 0xff);
-    block[1] = (char)(mask >> 8);
-    char *at = block + 2;
-    for (int i = 0; i < COLUMNS; i++) {
-        if (col[i]) {
-            memcpy(at, col[i], len[i]);
-            at += len[i];
-        }
-    }
 }
 
 static char *block_make(const char *const col[COLUMNS])
@@ -369,8 +310,8 @@ static void id_key(char out[SDAT_BLOCKING_KEY_LEN], char kind, const char *value
 }
 
 /* The keys a child is listed under: its blocking keys, then "N:" and "U:". */
-static void child_keys(const char *const col[COLUMNS], struct sdat_blocking_keys *keys,
-                       char ids[2][SDAT_BLOCKING_KEY_LEN], size_t *ret_n_ids)
+void store_index_child_keys(const char *const col[COLUMNS], struct sdat_blocking_keys *keys,
+                            char ids[2][SDAT_BLOCKING_KEY_LEN], size_t *ret_n_ids)
 {
     sdat_blocking_register(col[1], col[2], col[3], col[4], col[5], col[6], col[7], keys);
     size_t n = 0;
@@ -383,8 +324,8 @@ static void child_keys(const char *const col[COLUMNS], struct sdat_blocking_keys
     *ret_n_ids = n;
 }
 
-static int count_add(struct store_index *ix, bool family, const char *name, int64_t delta,
-                     bool journalled)
+int store_index_count_add(struct store_index *ix, bool family, const char *name, int64_t delta,
+                          bool journalled)
 {
     struct map *m = family ? &ix->family_names : &ix->given_names;
     uint32_t hash = hash_of(name);
@@ -403,7 +344,7 @@ static int count_add(struct store_index *ix, bool family, const char *name, int6
             ix->cap_counts = cap;
         }
         const char *copy = arena_copy(&ix->arena, name);
-        if (!copy || map_add(m, copy, hash, ix->n_counts) < 0) {
+        if (!copy || store_index_map_add(m, copy, hash, ix->n_counts) < 0) {
             return -ENOMEM;
         }
         c = ix->n_counts++;
@@ -428,7 +369,7 @@ static int count_add(struct store_index *ix, bool family, const char *name, int6
 }
 
 /* A new slot at the end of children. */
-static int child_slot_new(struct store_index *ix, uint32_t *ret_slot)
+int store_index_child_slot_new(struct store_index *ix, uint32_t *ret_slot)
 {
     if (ix->n_children == ix->cap_children) {
         uint32_t cap = ix->cap_children ? ix->cap_children * 2 : 4096;
@@ -449,7 +390,7 @@ static int child_link(struct store_index *ix, char *block, int64_t rowid, uint32
     uint32_t slot;
     if (ix->n_free > 0) {
         slot = ix->free_slots[--ix->n_free];
-    } else if (child_slot_new(ix, &slot) < 0) {
+    } else if (store_index_child_slot_new(ix, &slot) < 0) {
         block_free(block);
         return -ENOMEM;
     }
@@ -459,7 +400,7 @@ static int child_link(struct store_index *ix, char *block, int64_t rowid, uint32
                                               .size = (uint32_t)block_size(block)};
     const char *col[COLUMNS];
     block_columns(block, col);
-    if (map_add(&ix->by_id, col[0], hash_of(col[0]), slot) < 0) {
+    if (store_index_map_add(&ix->by_id, col[0], hash_of(col[0]), slot) < 0) {
         ix->children[slot].block = NULL;
         block_free(block);
         return -ENOMEM;
@@ -467,7 +408,7 @@ static int child_link(struct store_index *ix, char *block, int64_t rowid, uint32
     struct sdat_blocking_keys keys;
     char ids[2][SDAT_BLOCKING_KEY_LEN];
     size_t n_ids;
-    child_keys(col, &keys, ids, &n_ids);
+    store_index_child_keys(col, &keys, ids, &n_ids);
     ix->n_keys += keys.n;
     int r = 0;
     for (size_t i = 0; r == 0 && i < keys.n + n_ids; i++) {
@@ -490,7 +431,7 @@ static char *child_unlink(struct store_index *ix, uint32_t slot)
     struct sdat_blocking_keys keys;
     char ids[2][SDAT_BLOCKING_KEY_LEN];
     size_t n_ids;
-    child_keys(col, &keys, ids, &n_ids);
+    store_index_child_keys(col, &keys, ids, &n_ids);
     int unused = 0;
     ix->n_keys -= keys.n;
     for (size_t i = 0; i < keys.n + n_ids; i++) {
@@ -647,10 +588,10 @@ static int remove_child(sdat_store_t *st, const char *child_id)
     /* forget(): the name counts of the row as stored. */
     int r = 0;
     if (col[2] && col[2][0]) {
-        r = count_add(ix, true, col[2], -1, st->in_txn);
+        r = store_index_count_add(ix, true, col[2], -1, st->in_txn);
     }
     if (r == 0 && col[1] && col[1][0]) {
-        r = count_add(ix, false, col[1], -1, st->in_txn);
+        r = store_index_count_add(ix, false, col[1], -1, st->in_txn);
     }
     if (r == 0 && st->in_txn) {
         r = journal(ix, (struct undo){.op = UNDO_REMOVED, .value = rowid});
@@ -718,320 +659,13 @@ int store_index_child_put(sdat_store_t *st, const char *const col[COLUMNS], int6
     }
     /* remember(): the counts of the new row. */
     if (r == 0 && col[2] && col[2][0]) {
-        r = count_add(ix, true, col[2], +1, st->in_txn);
+        r = store_index_count_add(ix, true, col[2], +1, st->in_txn);
     }
     if (r == 0 && col[1] && col[1][0]) {
-        r = count_add(ix, false, col[1], +1, st->in_txn);
+        r = store_index_count_add(ix, false, col[1], +1, st->in_txn);
     }
     if (r < 0) {
         store_index_drop(st); /* out of memory: SQLite answers from now on */
     }
     return 0;
-}
-
-static int load_counts(struct store_index *ix, sqlite3 *db, const char *sql, bool family)
-{
-    sqlite3_stmt *stmt;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        return -EIO;
-    }
-    int rc, r = 0;
-    while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(stmt, 0);
-        r = name ? count_add(ix, family, name, sqlite3_column_int64(stmt, 1), false) : -EIO;
-    }
-    if (r == 0 && rc != SQLITE_DONE) {
-        r = -EIO;
-    }
-    sqlite3_finalize(stmt);
-    return r;
-}
-
-/* The load lists children differently from child_link, for speed; the
- * index it builds is the same. Rows are read BATCH at a time; their keys
- * are looked up together, the table slots and lists they fall on fetched
- * ahead, so that a batch's cache misses overlap instead of following one
- * another. A key's list is only counted then; once every child is read,
- * the lists of more than two children get their exact room in one pool
- * and are filled in child order, as child_link would have filled them,
- * without a malloc per list or its growth. */
-#define BATCH 16
-
-struct load {
-    uint32_t *lists; /* each (child, key) pair's list number, in child order */
-    size_t n, cap;
-    uint8_t *n_keys; /* per slot: how many pairs are its */
-};
-
-/* Reads the keys of the children first .. first + n - 1 into the table of
- * keys and child_id into by_id, counting each list. */
-static int load_batch(struct store_index *ix, struct load *ld, uint32_t first, uint32_t n)
-{
-    struct sdat_blocking_keys keys[BATCH];
-    char ids[BATCH][2][SDAT_BLOCKING_KEY_LEN];
-    const char *key[BATCH * (SDAT_BLOCKING_MAX_KEYS + 2)], *child_id[BATCH];
-    uint32_t hash[BATCH * (SDAT_BLOCKING_MAX_KEYS + 2)], id_hash[BATCH];
-    size_t n_all = 0;
-    for (uint32_t c = 0; c < n; c++) {
-        const char *col[COLUMNS];
-        block_columns(ix->children[first + c].block, col);
-        size_t n_ids;
-        child_keys(col, &keys[c], ids[c], &n_ids);
-        ix->n_keys += keys[c].n;
-        ld->n_keys[first + c] = (uint8_t)(keys[c].n + n_ids);
-        for (size_t i = 0; i < keys[c].n + n_ids; i++) {
-            key[n_all++] = i < keys[c].n ? keys[c].key[i] : ids[c][i - keys[c].n];
-        }
-        child_id[c] = col[0];
-        id_hash[c] = hash_of(col[0]);
-        if (ix->by_id.cap) {
-            __builtin_prefetch(&ix->by_id.slot[id_hash[c] & (ix->by_id.cap - 1)], 1);
-        }
-    }
-    const struct keys *k = &ix->by_key;
-    for (size_t i = 0; i < n_all; i++) {
-        hash[i] = hash_of(key[i]);
-        if (k->cap) {
-            __builtin_prefetch(&k->slot[hash[i] & (k->cap - 1)]);
-        }
-    }
-    for (uint32_t c = 0; c < n; c++) {
-        if (map_add(&ix->by_id, child_id[c], id_hash[c], first + c) < 0) {
-            return -ENOMEM;
-        }
-    }
-    /* The list a key's home slot names is most often its own. */
-    for (size_t i = 0; k->cap && i < n_all; i++) {
-        uint32_t list = k->slot[hash[i] & (k->cap - 1)].list;
-        if (list) {
-            /* A list straddles two cache lines one time in two. */
-            __builtin_prefetch(&ix->lists[list - 1], 1);
-            __builtin_prefetch((const char *)&ix->lists[list] - 1, 1);
-        }
-    }
-    if (ld->n + n_all > ld->cap) {
-        size_t cap = ld->cap * 2 > ld->n + n_all ? ld->cap * 2 : ld->n + n_all;
-        uint32_t *lists = realloc(ld->lists, cap * sizeof *lists);
-        if (!lists) {
-            return -ENOMEM;
-        }
-        ld->lists = lists;
-        ld->cap = cap;
-    }
-    int r = 0;
-    for (size_t i = 0; i < n_all; i++) {
-        struct list *l = list_of_hashed(ix, key[i], hash[i], true, &r);
-        if (!l) {
-            return r < 0 ? r : -ENOMEM;
-        }
-        l->n++;
-        ld->lists[ld->n++] = (uint32_t)(l - ix->lists);
-    }
-    return 0;
-}
-
-/* Gives the counted lists their room and fills them. */
-static int load_lists(struct store_index *ix, const struct load *ld)
-{
-    size_t total = 0;
-    for (uint32_t i = 0; i < ix->n_lists; i++) {
-        total += ix->lists[i].n > 2 ? ix->lists[i].n : 0;
-    }
-    if (total > 0) {
-        if (!(ix->pool = malloc(total * sizeof *ix->pool))) {
-            return -ENOMEM;
-        }
-        huge_pages(ix->pool, total * sizeof *ix->pool);
-        ix->n_pool = total;
-    }
-    size_t at = 0;
-    for (uint32_t i = 0; i < ix->n_lists; i++) {
-        struct list *l = &ix->lists[i];
-        l->cap = l->n > 2 ? l->n : 2;
-        if (l->n > 2) {
-            l->u.slots = ix->pool + at;
-            at += l->n;
-        }
-        l->n = 0;
-    }
-    size_t pair = 0;
-    for (uint32_t slot = 0; slot < ix->n_children; slot++) {
-        for (uint8_t i = 0; i < ld->n_keys[slot]; i++) {
-            struct list *l = &ix->lists[ld->lists[pair++]];
-            list_slots(l)[l->n++] = slot;
-        }
-    }
-    return 0;
-}
-
-/* Reads the children's rows (stmt) into ix, which holds no child yet. */
-static int load_children(struct store_index *ix, sqlite3_stmt *stmt, size_t expected)
-{
-    struct load ld = {.cap = expected * 10 + 1024};
-    ld.lists = malloc(ld.cap * sizeof *ld.lists);
-    ld.n_keys = malloc(ix->cap_children ? ix->cap_children : 1);
-    int rc, r = ld.lists && ld.n_keys ? 0 : -ENOMEM;
-    if (r == 0) {
-        huge_pages(ld.lists, ld.cap * sizeof *ld.lists);
-    }
-    uint32_t first = 0;
-    while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *col[COLUMNS];
-        for (int i = 0; i < COLUMNS; i++) {
-            col[i] = (const char *)sqlite3_column_text(stmt, i);
-        }
-        size_t len[COLUMNS], size = block_layout(col, len);
-        uint32_t slot, cap = ix->cap_children;
-        char *block = col[0] ? arena_alloc(&ix->blocks, size, 16u << 20) : NULL;
-        if (!block || child_slot_new(ix, &slot) < 0) {
-            r = -ENOMEM;
-            break;
-        }
-        if (ix->cap_children != cap) {
-            uint8_t *n_keys = realloc(ld.n_keys, ix->cap_children);
-            if (!n_keys) {
-                r = -ENOMEM;
-                break;
-            }
-            ld.n_keys = n_keys;
-        }
-        block_fill(block, col, len, BLOCK_LOADED << 8);
-        ix->children[slot] = (struct index_child){.block = block,
-                                                  .rowid = sqlite3_column_int64(stmt, COLUMNS),
-                                                  .id_prefix = id_prefix(block + 2),
-                                                  .size = (uint32_t)size};
-        if (slot + 1 - first == BATCH) {
-            r = load_batch(ix, &ld, first, BATCH);
-            first = slot + 1;
-        }
-    }
-    if (r == 0 && rc != SQLITE_DONE) {
-        r = -EIO;
-    }
-    if (r == 0 && ix->n_children > first) {
-        r = load_batch(ix, &ld, first, ix->n_children - first);
-    }
-    if (r == 0) {
-        r = load_lists(ix, &ld);
-    }
-    free(ld.lists);
-    free(ld.n_keys);
-    return r;
-}
-
-int sdat_store_register_index_load(sdat_store_t *st)
-{
-    if (st->in_txn || st->bulk) {
-        return -EINVAL;
-    }
-    store_index_drop(st);
-    struct store_index *ix = calloc(1, sizeof *ix);
-    sqlite3_stmt *stmt = NULL;
-    int r = 0;
-    if (!ix) {
-        return -ENOMEM;
-    }
-    /* Read through SQLite's page cache, not its memory map of the store:
-     * mapped, every page of children read once stays resident in this
-     * process (a gigabyte for a million children). */
-    int64_t mmap_size = 0;
-    if (store_count(st, store_stmt(st, "PRAGMA mmap_size"), &mmap_size) < 0 ||
-        sqlite3_exec(st->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL) != SQLITE_OK) {
-        mmap_size = -1;
-    }
-    /* Nor does a scan need the page cache: filled with pages read once, it
-     * cost the load a fifth of its time (malloc and zeroed pages). The
-     * cache fills again as the store is used. */
-    int64_t cache_size = 0;
-    if (store_count(st, store_stmt(st, "PRAGMA cache_size"), &cache_size) < 0 ||
-        sqlite3_exec(st->db, "PRAGMA cache_size = -1024", NULL, NULL, NULL) != SQLITE_OK) {
-        cache_size = 0;
-    }
-    /* One read transaction: the children and the name counts of one
-     * moment. */
-    if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        r = -EIO;
-        goto out;
-    }
-    /* Sized once: growing tables of millions of entries costs more than
-     * the load itself. */
-    int64_t n = 0;
-    r = store_count(st, store_stmt(st, "SELECT count(*) FROM children"), &n);
-    if (r == 0 && n > 0) {
-        /* About two keys (a date of birth, postcode, UPRN, NHS number,
-         * UPN or name key new to the register) per child. */
-        size_t want = (size_t)n + 1024, keys = want * 5 / 2;
-        ix->children = malloc(want * sizeof *ix->children);
-        ix->lists = malloc(keys * sizeof *ix->lists);
-        if (!ix->children || !ix->lists || map_reserve(&ix->by_id, want) < 0 ||
-            keys_reserve(&ix->by_key, keys) < 0) {
-            r = -ENOMEM;
-            goto out;
-        }
-        huge_pages(ix->children, want * sizeof *ix->children);
-        huge_pages(ix->lists, keys * sizeof *ix->lists);
-        ix->cap_children = (uint32_t)want;
-        ix->cap_lists = (uint32_t)keys;
-    }
-    if (r < 0 ||
-        sqlite3_prepare_v2(st->db,
-                           "SELECT child_id, given_norm, family_norm, other_given, other_family,"
-                           " dob, postcode, uprn, nhs_number, upn, rowid FROM children",
-                           -1, &stmt, NULL) != SQLITE_OK) {
-        r = -EIO;
-        goto out;
-    }
-    r = load_children(ix, stmt, (size_t)n);
-    /* The keys this build computes are those child_keys holds (written by
-     * the same sdat_blocking_register); a store whose keys were written
-     * otherwise is answered from SQLite, as it always was. */
-    int64_t n_rows = -1;
-    if (r == 0) {
-        r = store_count(st, store_stmt(st, "SELECT count(*) FROM child_keys"), &n_rows);
-    }
-    if (r == 0 && n_rows != ix->n_keys) {
-        r = -EPROTO;
-    }
-    if (r == 0) {
-        r = load_counts(ix, st->db, "SELECT name, n FROM family_names", true);
-    }
-    if (r == 0) {
-        r = load_counts(ix, st->db, "SELECT name, n FROM given_names", false);
-    }
-out:
-    sqlite3_finalize(stmt);
-    if (!sqlite3_get_autocommit(st->db)) {
-        sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-    }
-    char pragma[64];
-    if (mmap_size > 0) {
-        snprintf(pragma, sizeof pragma, "PRAGMA mmap_size = %lld", (long long)mmap_size);
-        if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK && r == 0) {
-            r = -EIO;
-        }
-    }
-    if (cache_size != 0) {
-        snprintf(pragma, sizeof pragma, "PRAGMA cache_size = %lld", (long long)cache_size);
-        if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK && r == 0) {
-            r = -EIO;
-        }
-    }
-    if (r < 0) {
-        store_index_free(ix);
-        return r;
-    }
-    st->index = ix;
-    return 0;
-}
-
-bool sdat_store_register_index_loaded(sdat_store_t *st)
-{
-    return st->index != NULL;
-}
-
-void sdat_store_register_index_size(sdat_store_t *st, int64_t *ret_children, int64_t *ret_keys)
-{
-    const struct store_index *ix = st->index;
-    *ret_children = ix ? (int64_t)ix->by_id.n : 0;
-    *ret_keys = ix ? (int64_t)ix->by_key.n : 0;
 }
