@@ -1,6 +1,6 @@
 /* The register in memory for matching (store.h, "The register index").
  *
- * Each child is one packed allocation of its ten matching columns (a
+ * Each child is one packed block of its ten matching columns (a
  * presence mask, then the present columns NUL-terminated, child_id first),
  * numbered by a slot. Hash tables map child_id → slot, each blocking key
  * (and "N:" NHS number, "U:" UPN) → an unordered list of slots, and each
@@ -27,7 +27,7 @@
 /* Asks for huge pages under a large table (before its pages are first
  * touched): a lookup is a random access, and with 4 KiB pages each costs a
  * TLB miss and, at load, a page fault. Advice only. */
-static void huge_pages(void *p, size_t size)
+void store_index_huge_pages(void *p, size_t size)
 {
     const uintptr_t huge = 2u << 20;
     uintptr_t from = ((uintptr_t)p + huge - 1) & ~(huge - 1),
@@ -38,7 +38,7 @@ static void huge_pages(void *p, size_t size)
 }
 
 /* Makes room for n entries (at most 70 % full). */
-static int map_reserve(struct map *m, size_t n)
+int store_index_map_reserve(struct map *m, size_t n)
 {
     size_t cap = m->cap ? m->cap : 1024;
     while (n * 10 > cap * 7) {
@@ -51,7 +51,7 @@ static int map_reserve(struct map *m, size_t n)
     if (!slot) {
         return -ENOMEM;
     }
-    huge_pages(slot, cap * sizeof *slot);
+    store_index_huge_pages(slot, cap * sizeof *slot);
     for (size_t i = 0; i < m->cap; i++) {
         if (m->slot[i].key) {
             size_t j = m->slot[i].hash & (cap - 1);
@@ -68,9 +68,9 @@ static int map_reserve(struct map *m, size_t n)
 }
 
 /* Adds key (absent) with value; key must outlive its entry. */
-static int map_add(struct map *m, const char *key, uint32_t hash, uint32_t value)
+int store_index_map_add(struct map *m, const char *key, uint32_t hash, uint32_t value)
 {
-    if (map_reserve(m, m->n + 1) < 0) {
+    if (store_index_map_reserve(m, m->n + 1) < 0) {
         return -ENOMEM;
     }
     bool found;
@@ -97,30 +97,58 @@ static void map_remove_at(struct map *m, size_t i)
     m->n--;
 }
 
-static const char *arena_copy(struct arena *a, const char *s)
+/* size bytes from a, in chunks of at least chunk bytes. */
+char *store_index_arena_alloc(struct arena *a, size_t size, size_t chunk)
 {
-    size_t len = strlen(s) + 1;
-    if (!a->head || a->head->cap - a->head->used < len) {
-        size_t cap = len > 65536 ? len : 65536;
+    if (!a->head || a->head->cap - a->head->used < size) {
+        size_t cap = size > chunk ? size : chunk;
         struct arena_chunk *c = malloc(sizeof *c + cap);
         if (!c) {
             return NULL;
         }
+        store_index_huge_pages(c, sizeof *c + cap);
         *c = (struct arena_chunk){.next = a->head, .cap = cap};
         a->head = c;
     }
     char *at = a->head->text + a->head->used;
-    memcpy(at, s, len);
-    a->head->used += len;
+    a->head->used += size;
     return at;
 }
 
-static uint32_t *list_slots(struct list *l)
+static void arena_free(struct arena *a)
 {
-    return l->cap <= 2 ? l->u.inline_slots : l->u.slots;
+    while (a->head) {
+        struct arena_chunk *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
 }
 
-static int list_add(struct list *l, uint32_t slot)
+static const char *arena_copy(struct arena *a, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    char *at = store_index_arena_alloc(a, len, 65536);
+    if (at) {
+        memcpy(at, s, len);
+    }
+    return at;
+}
+
+/* Frees a block unless it lies in the load's arena. */
+static void block_free(char *block)
+{
+    if (block && !((unsigned char)block[1] & BLOCK_LOADED)) {
+        free(block);
+    }
+}
+
+/* Whether a list's slots lie in the load's pool (freed with the index). */
+static bool in_pool(const struct store_index *ix, const uint32_t *slots)
+{
+    return ix->pool && slots >= ix->pool && slots < ix->pool + ix->n_pool;
+}
+
+static int list_add(struct store_index *ix, struct list *l, uint32_t slot)
 {
     if (l->cap == 0) {
         l->cap = 2;
@@ -132,7 +160,7 @@ static int list_add(struct list *l, uint32_t slot)
             return -ENOMEM;
         }
         memcpy(slots, list_slots(l), l->n * sizeof *slots);
-        if (l->cap > 2) {
+        if (l->cap > 2 && !in_pool(ix, l->u.slots)) {
             free(l->u.slots);
         }
         l->u.slots = slots;
@@ -154,7 +182,7 @@ static void list_remove(struct list *l, uint32_t slot)
 }
 
 /* Makes room for n keys (at most 70 % full). */
-static int keys_reserve(struct keys *k, size_t n)
+int store_index_keys_reserve(struct keys *k, size_t n)
 {
     size_t cap = k->cap ? k->cap : 1024;
     while (n * 10 > cap * 7) {
@@ -167,7 +195,7 @@ static int keys_reserve(struct keys *k, size_t n)
     if (!slot) {
         return -ENOMEM;
     }
-    huge_pages(slot, cap * sizeof *slot);
+    store_index_huge_pages(slot, cap * sizeof *slot);
     for (size_t i = 0; i < k->cap; i++) {
         if (k->slot[i].list) {
             size_t j = k->slot[i].hash & (cap - 1);
@@ -183,11 +211,11 @@ static int keys_reserve(struct keys *k, size_t n)
     return 0;
 }
 
-/* The list of key, made when absent and make is set; NULL otherwise (or
- * out of memory: *ret_r). */
-static struct list *list_of(struct store_index *ix, const char *key, bool make, int *ret_r)
+/* The list of key (whose hash_of is hash), made when absent and make is
+ * set; NULL otherwise (or out of memory: *ret_r). */
+struct list *store_index_list_of_hashed(struct store_index *ix, const char *key, uint32_t hash,
+                                        bool make, int *ret_r)
 {
-    uint32_t hash = hash_of(key);
     struct keys *k = &ix->by_key;
     bool found = false;
     size_t at = k->cap ? keys_probe(ix, key, hash, &found) : 0;
@@ -208,7 +236,7 @@ static struct list *list_of(struct store_index *ix, const char *key, bool make, 
         ix->cap_lists = cap;
     }
     if ((k->n + 1) * 10 > k->cap * 7) {
-        if (keys_reserve(k, k->n + 1) < 0) {
+        if (store_index_keys_reserve(k, k->n + 1) < 0) {
             *ret_r = -ENOMEM;
             return NULL;
         }
@@ -228,6 +256,11 @@ static struct list *list_of(struct store_index *ix, const char *key, bool make, 
     return l;
 }
 
+static struct list *list_of(struct store_index *ix, const char *key, bool make, int *ret_r)
+{
+    return store_index_list_of_hashed(ix, key, hash_of(key), make, ret_r);
+}
+
 static int journal(struct store_index *ix, struct undo u)
 {
     if (ix->n_journal == ix->cap_journal) {
@@ -244,20 +277,6 @@ static int journal(struct store_index *ix, struct undo u)
     return 0;
 }
 
-/* A child's columns from its block, in row order (NULL when absent). */
-static void block_columns(const char *block, const char *ret[COLUMNS])
-{
-    unsigned mask = (unsigned char)block[0] | (unsigned)(unsigned char)block[1] << 8;
-    const char *at = block + 2;
-    for (int i = 0; i < COLUMNS; i++) {
-        ret[i] = NULL;
-        if (mask & (1u << i)) {
-            ret[i] = at;
-            at += strlen(at) + 1;
-        }
-    }
-}
-
 static size_t block_size(const char *block)
 {
     const char *col[COLUMNS];
@@ -269,58 +288,44 @@ static size_t block_size(const char *block)
     return size;
 }
 
-static uint64_t id_prefix(const char *id)
-{
-    uint64_t prefix = 0;
-    size_t i = 0;
-    for (; i < 8 && id[i]; i++) {
-        prefix = prefix << 8 | (unsigned char)id[i];
-    }
-    return prefix << 8 * (8 - i);
-}
-
 static char *block_make(const char *const col[COLUMNS])
 {
-    size_t len[COLUMNS], size = 2;
-    unsigned mask = 0;
-    for (int i = 0; i < COLUMNS; i++) {
-        len[i] = col[i] ? strlen(col[i]) + 1 : 0;
-        size += len[i];
-        mask |= col[i] ? 1u << i : 0;
-    }
+    size_t len[COLUMNS], size = block_layout(col, len);
     char *block = col[0] ? malloc(size) : NULL;
-    if (!block) {
-        return NULL;
-    }
-    block[0] = (char)(mask & 0xff);
-    block[1] = (char)(mask >> 8);
-    char *at = block + 2;
-    for (int i = 0; i < COLUMNS; i++) {
-        if (col[i]) {
-            memcpy(at, col[i], len[i]);
-            at += len[i];
-        }
+    if (block) {
+        block_fill(block, col, len, 0);
     }
     return block;
 }
 
+/* "N:" or "U:" and value, as snprintf(out, SDAT_BLOCKING_KEY_LEN, "N:%s")
+ * wrote it. */
+static void id_key(char out[SDAT_BLOCKING_KEY_LEN], char kind, const char *value)
+{
+    size_t len = strnlen(value, SDAT_BLOCKING_KEY_LEN - 3);
+    out[0] = kind;
+    out[1] = ':';
+    memcpy(out + 2, value, len);
+    out[2 + len] = '\0';
+}
+
 /* The keys a child is listed under: its blocking keys, then "N:" and "U:". */
-static void child_keys(const char *const col[COLUMNS], struct sdat_blocking_keys *keys,
-                       char ids[2][SDAT_BLOCKING_KEY_LEN], size_t *ret_n_ids)
+void store_index_child_keys(const char *const col[COLUMNS], struct sdat_blocking_keys *keys,
+                            char ids[2][SDAT_BLOCKING_KEY_LEN], size_t *ret_n_ids)
 {
     sdat_blocking_register(col[1], col[2], col[3], col[4], col[5], col[6], col[7], keys);
     size_t n = 0;
     if (col[8]) {
-        snprintf(ids[n++], SDAT_BLOCKING_KEY_LEN, "N:%s", col[8]);
+        id_key(ids[n++], 'N', col[8]);
     }
     if (col[9]) {
-        snprintf(ids[n++], SDAT_BLOCKING_KEY_LEN, "U:%s", col[9]);
+        id_key(ids[n++], 'U', col[9]);
     }
     *ret_n_ids = n;
 }
 
-static int count_add(struct store_index *ix, bool family, const char *name, int64_t delta,
-                     bool journalled)
+int store_index_count_add(struct store_index *ix, bool family, const char *name, int64_t delta,
+                          bool journalled)
 {
     struct map *m = family ? &ix->family_names : &ix->given_names;
     uint32_t hash = hash_of(name);
@@ -339,7 +344,7 @@ static int count_add(struct store_index *ix, bool family, const char *name, int6
             ix->cap_counts = cap;
         }
         const char *copy = arena_copy(&ix->arena, name);
-        if (!copy || map_add(m, copy, hash, ix->n_counts) < 0) {
+        if (!copy || store_index_map_add(m, copy, hash, ix->n_counts) < 0) {
             return -ENOMEM;
         }
         c = ix->n_counts++;
@@ -363,24 +368,31 @@ static int count_add(struct store_index *ix, bool family, const char *name, int6
     return 0;
 }
 
+/* A new slot at the end of children. */
+int store_index_child_slot_new(struct store_index *ix, uint32_t *ret_slot)
+{
+    if (ix->n_children == ix->cap_children) {
+        uint32_t cap = ix->cap_children ? ix->cap_children * 2 : 4096;
+        struct index_child *children = realloc(ix->children, cap * sizeof *children);
+        if (!children) {
+            return -ENOMEM;
+        }
+        ix->children = children;
+        ix->cap_children = cap;
+    }
+    *ret_slot = ix->n_children++;
+    return 0;
+}
+
 /* Lists block (taken) under a free slot and its keys. */
 static int child_link(struct store_index *ix, char *block, int64_t rowid, uint32_t *ret_slot)
 {
     uint32_t slot;
     if (ix->n_free > 0) {
         slot = ix->free_slots[--ix->n_free];
-    } else {
-        if (ix->n_children == ix->cap_children) {
-            uint32_t cap = ix->cap_children ? ix->cap_children * 2 : 4096;
-            struct index_child *children = realloc(ix->children, cap * sizeof *children);
-            if (!children) {
-                free(block);
-                return -ENOMEM;
-            }
-            ix->children = children;
-            ix->cap_children = cap;
-        }
-        slot = ix->n_children++;
+    } else if (store_index_child_slot_new(ix, &slot) < 0) {
+        block_free(block);
+        return -ENOMEM;
     }
     ix->children[slot] = (struct index_child){.block = block,
                                               .rowid = rowid,
@@ -388,21 +400,21 @@ static int child_link(struct store_index *ix, char *block, int64_t rowid, uint32
                                               .size = (uint32_t)block_size(block)};
     const char *col[COLUMNS];
     block_columns(block, col);
-    if (map_add(&ix->by_id, col[0], hash_of(col[0]), slot) < 0) {
+    if (store_index_map_add(&ix->by_id, col[0], hash_of(col[0]), slot) < 0) {
         ix->children[slot].block = NULL;
-        free(block);
+        block_free(block);
         return -ENOMEM;
     }
     struct sdat_blocking_keys keys;
     char ids[2][SDAT_BLOCKING_KEY_LEN];
     size_t n_ids;
-    child_keys(col, &keys, ids, &n_ids);
+    store_index_child_keys(col, &keys, ids, &n_ids);
     ix->n_keys += keys.n;
     int r = 0;
     for (size_t i = 0; r == 0 && i < keys.n + n_ids; i++) {
         struct list *l = list_of(ix, i < keys.n ? keys.key[i] : ids[i - keys.n], true, &r);
         if (l) {
-            r = list_add(l, slot);
+            r = list_add(ix, l, slot);
         }
     }
     /* On failure the index is half-built: the caller drops it. */
@@ -419,7 +431,7 @@ static char *child_unlink(struct store_index *ix, uint32_t slot)
     struct sdat_blocking_keys keys;
     char ids[2][SDAT_BLOCKING_KEY_LEN];
     size_t n_ids;
-    child_keys(col, &keys, ids, &n_ids);
+    store_index_child_keys(col, &keys, ids, &n_ids);
     int unused = 0;
     ix->n_keys -= keys.n;
     for (size_t i = 0; i < keys.n + n_ids; i++) {
@@ -453,7 +465,7 @@ static void undo_one(struct store_index *ix, const struct undo *u)
     uint32_t slot;
     switch (u->op) {
     case UNDO_ADDED:
-        free(child_unlink(ix, u->index));
+        block_free(child_unlink(ix, u->index));
         break;
     case UNDO_REMOVED:
         /* Room for it was there before: only the lists may need memory,
@@ -480,23 +492,21 @@ void store_index_free(struct store_index *ix)
         return;
     }
     for (uint32_t i = 0; i < ix->n_children; i++) {
-        free(ix->children[i].block);
+        block_free(ix->children[i].block);
     }
     for (size_t i = 0; i < ix->n_journal; i++) {
         if (ix->journal[i].op == UNDO_REMOVED) {
-            free(ix->journal[i].block);
+            block_free(ix->journal[i].block);
         }
     }
     for (uint32_t i = 0; i < ix->n_lists; i++) {
-        if (ix->lists[i].cap > 2) {
+        if (ix->lists[i].cap > 2 && !in_pool(ix, ix->lists[i].u.slots)) {
             free(ix->lists[i].u.slots);
         }
     }
-    while (ix->arena.head) {
-        struct arena_chunk *next = ix->arena.head->next;
-        free(ix->arena.head);
-        ix->arena.head = next;
-    }
+    arena_free(&ix->arena);
+    arena_free(&ix->blocks);
+    free(ix->pool);
     free(ix->children);
     free(ix->free_slots);
     free(ix->by_id.slot);
@@ -562,7 +572,7 @@ void store_index_commit(sdat_store_t *st)
     }
     for (size_t i = 0; i < ix->n_journal; i++) {
         if (ix->journal[i].op == UNDO_REMOVED) {
-            free(ix->journal[i].block);
+            block_free(ix->journal[i].block);
         }
     }
     ix->n_journal = 0;
@@ -598,10 +608,10 @@ static int remove_child(sdat_store_t *st, const char *child_id)
     /* forget(): the name counts of the row as stored. */
     int r = 0;
     if (col[2] && col[2][0]) {
-        r = count_add(ix, true, col[2], -1, st->in_txn);
+        r = store_index_count_add(ix, true, col[2], -1, st->in_txn);
     }
     if (r == 0 && col[1] && col[1][0]) {
-        r = count_add(ix, false, col[1], -1, st->in_txn);
+        r = store_index_count_add(ix, false, col[1], -1, st->in_txn);
     }
     if (r == 0 && st->in_txn) {
         r = journal(ix, (struct undo){.op = UNDO_REMOVED, .value = rowid});
@@ -613,7 +623,7 @@ static int remove_child(sdat_store_t *st, const char *child_id)
     if (st->in_txn) {
         ix->journal[ix->n_journal - 1].block = block;
     } else {
-        free(block);
+        block_free(block);
     }
     return 0;
 }
@@ -669,145 +679,13 @@ int store_index_child_put(sdat_store_t *st, const char *const col[COLUMNS], int6
     }
     /* remember(): the counts of the new row. */
     if (r == 0 && col[2] && col[2][0]) {
-        r = count_add(ix, true, col[2], +1, st->in_txn);
+        r = store_index_count_add(ix, true, col[2], +1, st->in_txn);
     }
     if (r == 0 && col[1] && col[1][0]) {
-        r = count_add(ix, false, col[1], +1, st->in_txn);
+        r = store_index_count_add(ix, false, col[1], +1, st->in_txn);
     }
     if (r < 0) {
         store_index_drop(st); /* out of memory: SQLite answers from now on */
     }
     return 0;
-}
-
-static int load_counts(struct store_index *ix, sqlite3 *db, const char *sql, bool family)
-{
-    sqlite3_stmt *stmt;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        return -EIO;
-    }
-    int rc, r = 0;
-    while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(stmt, 0);
-        r = name ? count_add(ix, family, name, sqlite3_column_int64(stmt, 1), false) : -EIO;
-    }
-    if (r == 0 && rc != SQLITE_DONE) {
-        r = -EIO;
-    }
-    sqlite3_finalize(stmt);
-    return r;
-}
-
-int sdat_store_register_index_load(sdat_store_t *st)
-{
-    if (st->in_txn || st->bulk) {
-        return -EINVAL;
-    }
-    store_index_drop(st);
-    struct store_index *ix = calloc(1, sizeof *ix);
-    sqlite3_stmt *stmt = NULL;
-    int r = 0, rc;
-    if (!ix) {
-        return -ENOMEM;
-    }
-    /* Read through SQLite's page cache, not its memory map of the store:
-     * mapped, every page of children read once stays resident in this
-     * process (a gigabyte for a million children). */
-    int64_t mmap_size = 0;
-    if (store_count(st, store_stmt(st, "PRAGMA mmap_size"), &mmap_size) < 0 ||
-        sqlite3_exec(st->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL) != SQLITE_OK) {
-        mmap_size = -1;
-    }
-    /* One read transaction: the children and the name counts of one
-     * moment. */
-    if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        r = -EIO;
-        goto out;
-    }
-    /* Sized once: growing tables of millions of entries costs more than
-     * the load itself. */
-    int64_t n = 0;
-    r = store_count(st, store_stmt(st, "SELECT count(*) FROM children"), &n);
-    if (r == 0 && n > 0) {
-        /* About two keys (a date of birth, postcode, UPRN, NHS number,
-         * UPN or name key new to the register) per child. */
-        size_t want = (size_t)n + 1024, keys = want * 5 / 2;
-        ix->children = malloc(want * sizeof *ix->children);
-        ix->lists = malloc(keys * sizeof *ix->lists);
-        if (!ix->children || !ix->lists || map_reserve(&ix->by_id, want) < 0 ||
-            keys_reserve(&ix->by_key, keys) < 0) {
-            r = -ENOMEM;
-            goto out;
-        }
-        huge_pages(ix->children, want * sizeof *ix->children);
-        huge_pages(ix->lists, keys * sizeof *ix->lists);
-        ix->cap_children = (uint32_t)want;
-        ix->cap_lists = (uint32_t)keys;
-    }
-    if (r < 0 ||
-        sqlite3_prepare_v2(st->db,
-                           "SELECT child_id, given_norm, family_norm, other_given, other_family,"
-                           " dob, postcode, uprn, nhs_number, upn, rowid FROM children",
-                           -1, &stmt, NULL) != SQLITE_OK) {
-        r = -EIO;
-        goto out;
-    }
-    while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *col[COLUMNS];
-        for (int i = 0; i < COLUMNS; i++) {
-            col[i] = (const char *)sqlite3_column_text(stmt, i);
-        }
-        char *block = block_make(col);
-        uint32_t slot;
-        r = block ? child_link(ix, block, sqlite3_column_int64(stmt, COLUMNS), &slot) : -ENOMEM;
-    }
-    if (r == 0 && rc != SQLITE_DONE) {
-        r = -EIO;
-    }
-    /* The keys this build computes are those child_keys holds (written by
-     * the same sdat_blocking_register); a store whose keys were written
-     * otherwise is answered from SQLite, as it always was. */
-    int64_t n_rows = -1;
-    if (r == 0) {
-        r = store_count(st, store_stmt(st, "SELECT count(*) FROM child_keys"), &n_rows);
-    }
-    if (r == 0 && n_rows != ix->n_keys) {
-        r = -EPROTO;
-    }
-    if (r == 0) {
-        r = load_counts(ix, st->db, "SELECT name, n FROM family_names", true);
-    }
-    if (r == 0) {
-        r = load_counts(ix, st->db, "SELECT name, n FROM given_names", false);
-    }
-out:
-    sqlite3_finalize(stmt);
-    if (!sqlite3_get_autocommit(st->db)) {
-        sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-    }
-    if (mmap_size > 0) {
-        char pragma[64];
-        snprintf(pragma, sizeof pragma, "PRAGMA mmap_size = %lld", (long long)mmap_size);
-        if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK && r == 0) {
-            r = -EIO;
-        }
-    }
-    if (r < 0) {
-        store_index_free(ix);
-        return r;
-    }
-    st->index = ix;
-    return 0;
-}
-
-bool sdat_store_register_index_loaded(sdat_store_t *st)
-{
-    return st->index != NULL;
-}
-
-void sdat_store_register_index_size(sdat_store_t *st, int64_t *ret_children, int64_t *ret_keys)
-{
-    const struct store_index *ix = st->index;
-    *ret_children = ix ? (int64_t)ix->by_id.n : 0;
-    *ret_keys = ix ? (int64_t)ix->by_key.n : 0;
 }

@@ -1,5 +1,6 @@
-/* The register index's tables (store_index.c keeps them, store_index_query.c
- * answers from them): private to the store. */
+/* The register index's tables (store_index_load.c builds them at start,
+ * store_index.c keeps them, store_index_query.c answers from them): private
+ * to the store. */
 #ifndef SDAT_STORE_INDEX_INTERNAL_H
 #define SDAT_STORE_INDEX_INTERNAL_H
 
@@ -8,8 +9,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "decide/decide.h"
+
 #define COLUMNS 10
 #define NO_SLOT UINT32_MAX
+/* Set in a block's second mask byte (above the ten columns' bits) when the
+ * block lies in the load's arena: freed with the index, not alone. */
+#define BLOCK_LOADED 0x80
 
 /* An open-addressing (linear probing) table of strings it does not own. */
 struct map {
@@ -62,6 +68,7 @@ struct undo {
     bool family;    /* COUNT_*: which table */
 };
 
+/* Memory handed out in pieces and freed all at once. */
 struct arena {
     struct arena_chunk {
         struct arena_chunk *next;
@@ -86,7 +93,10 @@ struct store_index {
     uint32_t n_lists, cap_lists;
     struct count *counts;
     uint32_t n_counts, cap_counts;
-    struct arena arena; /* key and name strings: never freed one by one */
+    struct arena arena;  /* key and name strings: never freed one by one */
+    struct arena blocks; /* the loaded children's blocks (BLOCK_LOADED) */
+    uint32_t *pool;      /* the loaded lists' slots (above two), in one piece */
+    size_t n_pool;
     struct undo *journal;
     size_t n_journal, cap_journal;
     size_t failed;  /* UNDO_FAILED entries in the journal */
@@ -151,5 +161,82 @@ static inline size_t keys_probe(const struct store_index *ix, const char *key, u
         }
     }
 }
+
+static inline uint32_t *list_slots(struct list *l)
+{
+    return l->cap <= 2 ? l->u.inline_slots : l->u.slots;
+}
+
+/* The blocks: a presence mask of the ten columns (two bytes), then the
+ * present columns, NUL-terminated, child_id first. */
+
+/* A child's columns from its block, in row order (NULL when absent). */
+static inline void block_columns(const char *block, const char *ret[COLUMNS])
+{
+    unsigned mask = (unsigned char)block[0] | (unsigned)(unsigned char)block[1] << 8;
+    const char *at = block + 2;
+    for (int i = 0; i < COLUMNS; i++) {
+        ret[i] = NULL;
+        if (mask & (1u << i)) {
+            ret[i] = at;
+            at += strlen(at) + 1;
+        }
+    }
+}
+
+static inline uint64_t id_prefix(const char *id)
+{
+    uint64_t prefix = 0;
+    size_t i = 0;
+    for (; i < 8 && id[i]; i++) {
+        prefix = prefix << 8 | (unsigned char)id[i];
+    }
+    return prefix << 8 * (8 - i);
+}
+
+/* The size of the block of col (its columns' lengths with their NULs in
+ * ret_len). */
+static inline size_t block_layout(const char *const col[COLUMNS], size_t ret_len[COLUMNS])
+{
+    size_t size = 2;
+    for (int i = 0; i < COLUMNS; i++) {
+        ret_len[i] = col[i] ? strlen(col[i]) + 1 : 0;
+        size += ret_len[i];
+    }
+    return size;
+}
+
+static inline void block_fill(char *block, const char *const col[COLUMNS],
+                              const size_t len[COLUMNS], unsigned flags)
+{
+    unsigned mask = flags;
+    for (int i = 0; i < COLUMNS; i++) {
+        mask |= col[i] ? 1u << i : 0;
+    }
+    block[0] = (char)(mask & 0xff);
+    block[1] = (char)(mask >> 8);
+    char *at = block + 2;
+    for (int i = 0; i < COLUMNS; i++) {
+        if (col[i]) {
+            memcpy(at, col[i], len[i]);
+            at += len[i];
+        }
+    }
+}
+
+/* Shared by store_index.c, which keeps the index, and store_index_load.c,
+ * which builds it at start. */
+void store_index_huge_pages(void *p, size_t size);
+int store_index_map_reserve(struct map *m, size_t n);
+int store_index_keys_reserve(struct keys *k, size_t n);
+int store_index_map_add(struct map *m, const char *key, uint32_t hash, uint32_t value);
+char *store_index_arena_alloc(struct arena *a, size_t size, size_t chunk);
+void store_index_child_keys(const char *const col[COLUMNS], struct sdat_blocking_keys *keys,
+                            char ids[2][SDAT_BLOCKING_KEY_LEN], size_t *ret_n_ids);
+int store_index_child_slot_new(struct store_index *ix, uint32_t *ret_slot);
+struct list *store_index_list_of_hashed(struct store_index *ix, const char *key, uint32_t hash,
+                                        bool make, int *ret_r);
+int store_index_count_add(struct store_index *ix, bool family, const char *name, int64_t delta,
+                          bool journalled);
 
 #endif
