@@ -530,6 +530,7 @@ void sdat_store_close(sdat_store_t *st)
         close(st->lock_fd);
     }
     free(st->bulk_indexes);
+    store_bulk_free(st);
     store_index_free(st->index);
     free(st);
 }
@@ -585,6 +586,7 @@ void sdat_store_rollback(sdat_store_t *st)
     st->bulk = false; /* its temporary tables and dropped indexes roll back too */
     free(st->bulk_indexes);
     st->bulk_indexes = NULL;
+    store_bulk_free(st);
     st->audit_seq = st->saved_audit_seq;
     memcpy(st->audit_hash, st->saved_audit_hash, sizeof st->audit_hash);
 }
@@ -598,6 +600,7 @@ int sdat_store_savepoint(sdat_store_t *st)
     st->sp_audit_seq[st->sp_depth] = st->audit_seq;
     memcpy(st->sp_audit_hash[st->sp_depth], st->audit_hash, sizeof st->audit_hash);
     st->sp_index_mark[st->sp_depth] = store_index_mark(st);
+    st->sp_bulk_mark[st->sp_depth] = store_bulk_mark(st);
     st->sp_depth++;
     return 0;
 }
@@ -626,6 +629,7 @@ int sdat_store_savepoint_rollback(sdat_store_t *st)
     memcpy(st->audit_hash, st->sp_audit_hash[st->sp_depth], sizeof st->audit_hash);
     if (r == 0) {
         store_index_rollback_to(st, st->sp_index_mark[st->sp_depth]);
+        store_bulk_rollback_to(st, st->sp_bulk_mark[st->sp_depth]);
     } else {
         store_index_drop(st); /* SQLite's state is unknown: it answers from now on */
     }

@@ -166,7 +166,17 @@ static int remember(sdat_store_t *st, const json_t *child, const struct derived 
     sdat_blocking_register(d->given, d->family, d->other_given, d->other_family, dob,
                            d->postcode, d->uprn, &keys);
     if (st->bulk) {
-        int r = store_bulk_keys(st, child_id, &keys);
+        const char *col[ROW_COLUMNS] = {child_id,
+                                        d->given,
+                                        d->family,
+                                        d->other_given,
+                                        d->other_family,
+                                        dob,
+                                        d->postcode[0] ? d->postcode : NULL,
+                                        d->uprn,
+                                        text_of(child, "nhs_number"),
+                                        text_of(child, "upn")};
+        int r = store_bulk_keys(st, col, &keys);
         return r < 0 ? r : name_counts_add(st, d->given, d->family, +1);
     }
     for (size_t i = 0; i < keys.n; i++) {
