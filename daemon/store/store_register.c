@@ -286,12 +286,14 @@ static int child_write(sdat_store_t *st, const json_t *child, const char *doc, i
 
 int sdat_store_child_upsert(sdat_store_t *st, const json_t *child, int64_t now_ms)
 {
-    char *doc = json_dumps(child, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!doc) {
-        return -ENOMEM;
+    /* children.doc: json_dumps(child, JSON_COMPACT | JSON_SORT_KEYS), which
+     * the canonical writer makes byte for byte in one pass (canonical.h). */
+    struct sdat_canonical_buf doc = {0};
+    int r = sdat_canonical_value(&doc, child);
+    if (r == 0) {
+        r = child_write(st, child, doc.data, now_ms);
     }
-    int r = child_write(st, child, doc, now_ms);
-    free(doc);
+    free(doc.data);
     if (r < 0) {
         store_index_write_failed(st);
     }
