@@ -593,8 +593,10 @@ void sdat_store_rollback(sdat_store_t *st)
 
 int sdat_store_savepoint(sdat_store_t *st)
 {
+    /* A bulk load's name counts in memory go to SQLite first, so that a
+     * rollback to the savepoint is SQLite's for them. */
     if (!st->in_txn || st->sp_depth >= STORE_MAX_SAVEPOINTS ||
-        exec_cached(st, "SAVEPOINT sp") < 0) {
+        (st->bulk && store_bulk_names_flush(st) < 0) || exec_cached(st, "SAVEPOINT sp") < 0) {
         return -EIO;
     }
     st->sp_audit_seq[st->sp_depth] = st->audit_seq;
@@ -630,6 +632,7 @@ int sdat_store_savepoint_rollback(sdat_store_t *st)
     if (r == 0) {
         store_index_rollback_to(st, st->sp_index_mark[st->sp_depth]);
         store_bulk_rollback_to(st, st->sp_bulk_mark[st->sp_depth]);
+        store_bulk_names_clear(st);
     } else {
         store_index_drop(st); /* SQLite's state is unknown: it answers from now on */
     }

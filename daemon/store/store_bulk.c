@@ -35,10 +35,24 @@ struct bulk_block {
 };
 
 /* The keys of a load so far, in the order they were written. */
+/* A name's change in count since the last flush (bulk_names_flush). */
+struct bulk_name {
+    const char *name; /* in the arena; NULL: a free slot */
+    int64_t delta;
+};
+
+struct bulk_names {
+    struct bulk_name *slot;
+    size_t n, cap; /* cap a power of two, or 0 */
+};
+
+/* The keys of a load so far, in the order they were written, and the name
+ * counts' changes not yet written (given_names, family_names). */
 struct store_bulk_keys {
     struct bulk_key *key;
     size_t n, cap;
-    struct bulk_block *blocks; /* newest first */
+    struct bulk_names names[2]; /* [0] given, [1] family */
+    struct bulk_block *blocks;  /* newest first */
 };
 
 /* Room for len bytes in the arena, NULL when out of memory. A text longer
@@ -177,15 +191,20 @@ int sdat_store_bulk_begin(sdat_store_t *st)
     return 1;
 }
 
+static struct store_bulk_keys *bulk_state(sdat_store_t *st)
+{
+    if (!st->bulk_keys) {
+        st->bulk_keys = calloc(1, sizeof *st->bulk_keys);
+    }
+    return st->bulk_keys;
+}
+
 int store_bulk_keys(sdat_store_t *st, const char *const col[BULK_COLUMNS],
                     const struct sdat_blocking_keys *keys)
 {
-    struct store_bulk_keys *bk = st->bulk_keys;
+    struct store_bulk_keys *bk = bulk_state(st);
     if (!bk) {
-        bk = st->bulk_keys = calloc(1, sizeof *bk);
-        if (!bk) {
-            return -ENOMEM;
-        }
+        return -ENOMEM;
     }
     if (bk->n + keys->n > bk->cap) {
         size_t cap = bk->cap ? bk->cap : 4096;
@@ -244,8 +263,117 @@ void store_bulk_free(sdat_store_t *st)
         free(b);
     }
     free(bk->key);
+    free(bk->names[0].slot);
+    free(bk->names[1].slot);
     free(bk);
     st->bulk_keys = NULL;
+}
+
+static size_t name_hash(const char *s)
+{
+    size_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    }
+    return h;
+}
+
+static struct bulk_name *name_slot(struct bulk_names *t, const char *name)
+{
+    size_t i = name_hash(name) & (t->cap - 1);
+    while (t->slot[i].name && strcmp(t->slot[i].name, name) != 0) {
+        i = (i + 1) & (t->cap - 1);
+    }
+    return &t->slot[i];
+}
+
+static int names_grow(struct bulk_names *t)
+{
+    struct bulk_names grown = {calloc(t->cap ? t->cap * 2 : 1024, sizeof *grown.slot), t->n,
+                               t->cap ? t->cap * 2 : 1024};
+    if (!grown.slot) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slot[i].name) {
+            *name_slot(&grown, t->slot[i].name) = t->slot[i];
+        }
+    }
+    free(t->slot);
+    *t = grown;
+    return 0;
+}
+
+int store_bulk_name_count(sdat_store_t *st, bool family, const char *name, int delta)
+{
+    struct store_bulk_keys *bk = bulk_state(st);
+    if (!bk) {
+        return -ENOMEM;
+    }
+    struct bulk_names *t = &bk->names[family];
+    if (2 * (t->n + 1) > t->cap && names_grow(t) < 0) {
+        return -ENOMEM;
+    }
+    struct bulk_name *slot = name_slot(t, name);
+    if (!slot->name) {
+        slot->name = arena_text(bk, name);
+        if (!slot->name) {
+            return -ENOMEM;
+        }
+        slot->delta = 0;
+        t->n++;
+    }
+    slot->delta += delta;
+    return 0;
+}
+
+/* The names' text stays in the arena until the load ends. */
+static void names_clear(struct bulk_names *t)
+{
+    if (t->n) {
+        memset(t->slot, 0, t->cap * sizeof *t->slot);
+        t->n = 0;
+    }
+}
+
+int store_bulk_names_flush(sdat_store_t *st)
+{
+    /* The same upserts as name_counts_add's (store_register.c): a name
+     * whose changes sum to 0 still gets its row, as there. */
+    static const char *const sql[2] = {
+        "INSERT INTO given_names(name, n) VALUES (?, ?)"
+        " ON CONFLICT(name) DO UPDATE SET n = n + excluded.n",
+        "INSERT INTO family_names(name, n) VALUES (?, ?)"
+        " ON CONFLICT(name) DO UPDATE SET n = n + excluded.n"};
+    struct store_bulk_keys *bk = st->bulk_keys;
+    for (int f = 0; bk && f < 2; f++) {
+        struct bulk_names *t = &bk->names[f];
+        sqlite3_stmt *stmt = t->n ? store_stmt(st, sql[f]) : NULL;
+        if (t->n && !stmt) {
+            return -EIO;
+        }
+        for (size_t i = 0; i < t->cap && t->n; i++) {
+            if (!t->slot[i].name) {
+                continue;
+            }
+            store_bind_text(stmt, 1, t->slot[i].name);
+            sqlite3_bind_int64(stmt, 2, t->slot[i].delta);
+            int r = store_step_done(st, stmt);
+            if (r < 0) {
+                return r;
+            }
+        }
+        names_clear(t);
+    }
+    return 0;
+}
+
+void store_bulk_names_clear(sdat_store_t *st)
+{
+    if (st->bulk_keys) {
+        names_clear(&st->bulk_keys->names[0]);
+        names_clear(&st->bulk_keys->names[1]);
+    }
 }
 
 int store_bulk_redone(sdat_store_t *st, const char *child_id)
@@ -406,7 +534,10 @@ int sdat_store_bulk_finish(sdat_store_t *st)
     }
     /* A key row carries its child's matching columns as stored in
      * children (the same values an upsert binds to both). */
-    int r = write_keys(st);
+    int r = store_bulk_names_flush(st);
+    if (r == 0) {
+        r = write_keys(st);
+    }
     if (r == 0) {
         r = bulk_exec(st, "DROP TABLE temp.bulk_redone;");
     }

@@ -99,6 +99,13 @@ int store_bulk_rewritten(sdat_store_t *st, const char *child_id);
 size_t store_bulk_mark(const sdat_store_t *st);
 void store_bulk_rollback_to(sdat_store_t *st, size_t mark);
 void store_bulk_free(sdat_store_t *st);
+/* A bulk load's name counts (given_names, family_names) are summed in
+ * memory and written by the flush: before a savepoint, so that rolling
+ * back to it (which clears the sums since) is SQLite's own, and when the
+ * load finishes. */
+int store_bulk_name_count(sdat_store_t *st, bool family, const char *name, int delta);
+int store_bulk_names_flush(sdat_store_t *st);
+void store_bulk_names_clear(sdat_store_t *st);
 /* At most this many candidate rows are read before duplicates are
  * dropped (the candidate query's LIMIT). */
 #define STORE_CANDIDATES_MAX 2000

@@ -96,6 +96,16 @@ static int name_counts_add(sdat_store_t *st, const char *given, const char *fami
 {
     sqlite3_stmt *stmt;
     int r = 0;
+    if (st->bulk) {
+        /* Summed in memory, written at the end (store_bulk.c). */
+        if (family && family[0]) {
+            r = store_bulk_name_count(st, true, family, delta);
+        }
+        if (r == 0 && given && given[0]) {
+            r = store_bulk_name_count(st, false, given, delta);
+        }
+        return r;
+    }
     if (family && family[0]) {
         stmt = store_stmt(st, "INSERT INTO family_names(name, n) VALUES (?, ?)"
                               " ON CONFLICT(name) DO UPDATE SET n = n + excluded.n");
