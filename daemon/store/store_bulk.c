@@ -34,8 +34,7 @@ struct bulk_block {
     char data[BULK_BLOCK];
 };
 
-/* The keys of a load so far, in the order they were written. */
-/* A name's change in count since the last flush (bulk_names_flush). */
+/* A name's change in count since the last flush (store_bulk_names_flush). */
 struct bulk_name {
     const char *name; /* in the arena; NULL: a free slot */
     int64_t delta;
@@ -470,8 +469,11 @@ static int redone_load(sdat_store_t *st, struct bulk_redone **ret, size_t *ret_n
  * later in the load. */
 static bool superseded(const struct bulk_key *k, const struct bulk_redone *redone, size_t n)
 {
+    if (n == 0) {
+        return false;
+    }
     struct bulk_redone probe = {(char *)k->child->col[0], 0};
-    const struct bulk_redone *r = n ? bsearch(&probe, redone, n, sizeof *redone, redone_cmp) : NULL;
+    const struct bulk_redone *r = bsearch(&probe, redone, n, sizeof *redone, redone_cmp);
     return r && r->gen != k->child->gen;
 }
 
