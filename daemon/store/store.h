@@ -60,7 +60,7 @@ int sdat_store_child_delete(sdat_store_t *st, const char *child_id);
  * transaction (sdat_store_begin). Begin answers 1 when the register has
  * no children: then the secondary indexes of children and child_keys are
  * dropped, and each upsert keeps its blocking keys in memory instead of
- * writing them to child_keys' B-tree (about 250 bytes a child and 20 a
+ * writing them to child_keys' B-tree (about 170 bytes a child and 30 a
  * key); 0 when the register is not empty (the upserts work as always).
  * Finish sorts the keys and writes them into child_keys in key order, and
  * creates the dropped indexes again, exactly as the migrations made them.
