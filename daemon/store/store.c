@@ -530,6 +530,7 @@ void sdat_store_close(sdat_store_t *st)
         close(st->lock_fd);
     }
     free(st->bulk_indexes);
+    store_bulk_free(st);
     store_index_free(st->index);
     store_index_free(st->detached);
     free(st);
@@ -586,19 +587,23 @@ void sdat_store_rollback(sdat_store_t *st)
     st->bulk = false; /* its temporary tables and dropped indexes roll back too */
     free(st->bulk_indexes);
     st->bulk_indexes = NULL;
+    store_bulk_free(st);
     st->audit_seq = st->saved_audit_seq;
     memcpy(st->audit_hash, st->saved_audit_hash, sizeof st->audit_hash);
 }
 
 int sdat_store_savepoint(sdat_store_t *st)
 {
+    /* A bulk load's name counts in memory go to SQLite first, so that a
+     * rollback to the savepoint is SQLite's for them. */
     if (!st->in_txn || st->sp_depth >= STORE_MAX_SAVEPOINTS ||
-        exec_cached(st, "SAVEPOINT sp") < 0) {
+        (st->bulk && store_bulk_names_flush(st) < 0) || exec_cached(st, "SAVEPOINT sp") < 0) {
         return -EIO;
     }
     st->sp_audit_seq[st->sp_depth] = st->audit_seq;
     memcpy(st->sp_audit_hash[st->sp_depth], st->audit_hash, sizeof st->audit_hash);
     st->sp_index_mark[st->sp_depth] = store_index_mark(st);
+    st->sp_bulk_mark[st->sp_depth] = store_bulk_mark(st);
     st->sp_depth++;
     return 0;
 }
@@ -627,6 +632,8 @@ int sdat_store_savepoint_rollback(sdat_store_t *st)
     memcpy(st->audit_hash, st->sp_audit_hash[st->sp_depth], sizeof st->audit_hash);
     if (r == 0) {
         store_index_rollback_to(st, st->sp_index_mark[st->sp_depth]);
+        store_bulk_rollback_to(st, st->sp_bulk_mark[st->sp_depth]);
+        store_bulk_names_clear(st);
     } else {
         store_index_drop(st); /* SQLite's state is unknown: it answers from now on */
     }

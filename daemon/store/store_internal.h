@@ -28,9 +28,12 @@ struct sdat_store {
     int sp_depth;
     int64_t n_children; /* register size, -1 until counted */
     /* A bulk load into an empty register is under way (store_register.c):
-     * keys go to temp.bulk_keys, each child write numbered bulk_gen. */
+     * keys are kept in bulk_keys (store_bulk.c) until the load finishes,
+     * each child write numbered bulk_gen. */
     bool bulk;
     int64_t bulk_gen;
+    int64_t bulk_n_redone; /* rows in temp.bulk_redone, or more */
+    struct store_bulk_keys *bulk_keys;
     char *bulk_indexes; /* the dropped indexes' CREATE statements, ";"-separated */
     /* The register in memory (store_index.c), NULL until loaded: candidate
      * reads come from it, every register write updates it, and its
@@ -43,6 +46,7 @@ struct sdat_store {
      * the last view ends. */
     int index_views;
     struct store_index *detached;
+    size_t sp_bulk_mark[STORE_MAX_SAVEPOINTS]; /* bulk_keys' length */
     /* Why the last transaction was rolled back (sqlite3_errmsg before the
      * ROLLBACK, which would replace it), for sdat_store_errmsg. */
     char failure[256];
@@ -84,15 +88,30 @@ int store_audit_records(sqlite3_stmt *stmt, int (*fn)(int64_t seq, const char *r
 /* One integer from a cached statement (count(*) and the like). */
 int store_count(sdat_store_t *st, sqlite3_stmt *stmt, int64_t *ret_count);
 /* A bulk load (store_bulk.c): the blocking keys of the child written as
- * st->bulk_gen, and a child written again (its earlier keys are dropped
- * by sdat_store_bulk_finish). */
+ * st->bulk_gen, with its ten matching columns in struct
+ * sdat_register_row's order (child_id first, as written to children), and
+ * a child written again (its earlier keys are dropped by
+ * sdat_store_bulk_finish). */
 struct sdat_blocking_keys;
-int store_bulk_keys(sdat_store_t *st, const char *child_id, const struct sdat_blocking_keys *keys);
+int store_bulk_keys(sdat_store_t *st, const char *const col[10],
+                    const struct sdat_blocking_keys *keys);
 int store_bulk_redone(sdat_store_t *st, const char *child_id);
 /* A child not in the register written in a bulk load: if it was deleted
  * earlier in the load, its keys of this write are the ones kept. 0 (the
  * child is new to the register either way) or -EIO. */
 int store_bulk_rewritten(sdat_store_t *st, const char *child_id);
+/* The keys kept so far: their count (a savepoint's mark), dropping those
+ * after a mark, and freeing them all (the load rolled back or done). */
+size_t store_bulk_mark(const sdat_store_t *st);
+void store_bulk_rollback_to(sdat_store_t *st, size_t mark);
+void store_bulk_free(sdat_store_t *st);
+/* A bulk load's name counts (given_names, family_names) are summed in
+ * memory and written by the flush: before a savepoint, so that rolling
+ * back to it (which clears the sums since) is SQLite's own, and when the
+ * load finishes. */
+int store_bulk_name_count(sdat_store_t *st, bool family, const char *name, int delta);
+int store_bulk_names_flush(sdat_store_t *st);
+void store_bulk_names_clear(sdat_store_t *st);
 /* At most this many candidate rows are read before duplicates are
  * dropped (the candidate query's LIMIT). */
 #define STORE_CANDIDATES_MAX 2000

@@ -96,6 +96,16 @@ static int name_counts_add(sdat_store_t *st, const char *given, const char *fami
 {
     sqlite3_stmt *stmt;
     int r = 0;
+    if (st->bulk) {
+        /* Summed in memory, written at the end (store_bulk.c). */
+        if (family && family[0]) {
+            r = store_bulk_name_count(st, true, family, delta);
+        }
+        if (r == 0 && given && given[0]) {
+            r = store_bulk_name_count(st, false, given, delta);
+        }
+        return r;
+    }
     if (family && family[0]) {
         stmt = store_stmt(st, "INSERT INTO family_names(name, n) VALUES (?, ?)"
                               " ON CONFLICT(name) DO UPDATE SET n = n + excluded.n");
@@ -166,7 +176,17 @@ static int remember(sdat_store_t *st, const json_t *child, const struct derived 
     sdat_blocking_register(d->given, d->family, d->other_given, d->other_family, dob,
                            d->postcode, d->uprn, &keys);
     if (st->bulk) {
-        int r = store_bulk_keys(st, child_id, &keys);
+        const char *col[ROW_COLUMNS] = {child_id,
+                                        d->given,
+                                        d->family,
+                                        d->other_given,
+                                        d->other_family,
+                                        dob,
+                                        d->postcode[0] ? d->postcode : NULL,
+                                        d->uprn,
+                                        text_of(child, "nhs_number"),
+                                        text_of(child, "upn")};
+        int r = store_bulk_keys(st, col, &keys);
         return r < 0 ? r : name_counts_add(st, d->given, d->family, +1);
     }
     for (size_t i = 0; i < keys.n; i++) {
@@ -276,12 +296,14 @@ static int child_write(sdat_store_t *st, const json_t *child, const char *doc, i
 
 int sdat_store_child_upsert(sdat_store_t *st, const json_t *child, int64_t now_ms)
 {
-    char *doc = json_dumps(child, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!doc) {
-        return -ENOMEM;
+    /* children.doc: json_dumps(child, JSON_COMPACT | JSON_SORT_KEYS), which
+     * the canonical writer makes byte for byte in one pass (canonical.h). */
+    struct sdat_canonical_buf doc = {0};
+    int r = sdat_canonical_value(&doc, child);
+    if (r == 0) {
+        r = child_write(st, child, doc.data, now_ms);
     }
-    int r = child_write(st, child, doc, now_ms);
-    free(doc);
+    free(doc.data);
     if (r < 0) {
         store_index_write_failed(st);
     }

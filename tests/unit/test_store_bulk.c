@@ -243,3 +243,39 @@ Test(store_bulk, a_rolled_back_bulk_load_leaves_the_empty_register_and_its_index
     free(before);
     sdat_store_close(a);
 }
+
+/* A savepoint rolled back inside a bulk load takes its writes' keys with
+ * it (the keys wait in memory until the load finishes): the register is
+ * that of the writes outside it. */
+Test(store_bulk, a_savepoint_rolled_back_in_a_bulk_load_drops_its_keys)
+{
+    sdat_store_t *a = fixture_store_open(dir_a), *b = fixture_store_open(dir_b);
+    cr_assert_eq(sdat_store_begin(a), 0);
+    cr_assert_eq(sdat_store_bulk_begin(a), 1);
+    writes(a);
+    cr_assert_eq(sdat_store_savepoint(a), 0);
+    json_t *gone = child("C9", "Gwendolyn", "Undone", "2017-07-07", "DE22 3XY", NULL);
+    json_t *changed = child("C1", "Ashlyn", "Otherway", "2016-04-12", "DE1 1AA", NULL);
+    cr_assert_eq(sdat_store_child_upsert(a, gone, 9), 0);
+    cr_assert_eq(sdat_store_child_upsert(a, changed, 9), 1);
+    cr_assert_eq(sdat_store_savepoint_rollback(a), 0);
+    json_decref(gone);
+    json_decref(changed);
+    json_t *after = child("C5", "Elowen", "Brightwater", "2013-02-03", "DE1 1AA", NULL);
+    cr_assert_eq(sdat_store_child_upsert(a, after, 9), 0);
+    cr_assert_eq(sdat_store_bulk_finish(a), 0);
+    cr_assert_eq(sdat_store_commit(a), 0);
+
+    cr_assert_eq(sdat_store_begin(b), 0);
+    writes(b);
+    cr_assert_eq(sdat_store_child_upsert(b, after, 9), 0);
+    cr_assert_eq(sdat_store_commit(b), 0);
+    json_decref(after);
+    char *da = dump(a), *db = dump(b);
+    cr_assert_str_eq(da, db);
+    cr_assert(strstr(da, "C5") && !strstr(da, "C9") && !strstr(da, "otherway"), "%s", da);
+    free(da);
+    free(db);
+    sdat_store_close(a);
+    sdat_store_close(b);
+}
