@@ -50,16 +50,14 @@ int sdat_engine_ingest(struct sdat_engine *e, const struct sdat_inbound *m, int6
 int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms);
 
 /* sdat_engine_process in two halves. The first, sdat_engine_prepare,
- * changes nothing and reads no store but reader (any thread may run it
- * while the writer works): the topic's schema, the size, parse, validation
- * and key checks, and for a police incident, when view is given and
- * p->matches points to room for them, its children's matches against the
- * register view, with what the writer would read for them from reader
- * (a read-only store of the caller's own; NULL: the writer reads it). The
- * second, sdat_engine_apply, on the writer within its transaction, does
- * the rest exactly as sdat_engine_process would, in the order the
- * messages are applied: the same message gives the same effects whichever
- * thread prepared it. */
+ * reads no store and changes nothing (any thread may run it while the
+ * writer works): the topic's schema, the size, parse, validation and key
+ * checks, and for a police incident, when view is given and p->matches
+ * points to room for them, its children's matches against the register
+ * view. The second, sdat_engine_apply, on the writer within its
+ * transaction, does the rest exactly as sdat_engine_process would, in the
+ * order the messages are applied: the same message gives the same effects
+ * whichever thread prepared it. */
 struct sdat_incident_matches;
 struct sdat_prepared {
     const char *schema; /* the topic's schema; NULL for a topic not read */
@@ -71,24 +69,20 @@ struct sdat_prepared {
     bool matched;                          /* matches holds them; else the writer matches */
 };
 void sdat_engine_prepare(const struct sdat_engine *e, const struct sdat_register_view *view,
-                         sdat_store_t *reader, const struct sdat_inbound *m,
-                         struct sdat_prepared *p);
+                         const struct sdat_inbound *m, struct sdat_prepared *p);
 int sdat_engine_apply(struct sdat_engine *e, const struct sdat_inbound *m,
                       const struct sdat_prepared *p, int64_t now_ms);
 void sdat_engine_prepared_clear(struct sdat_prepared *p); /* frees doc */
 
 /* Decision workers (workers.c): threads that prepare a batch's messages
  * while the writer applies them in the batch's order. */
-/* n >= 1 threads; each opens state_dir's store read-only for the register
- * documents it reads ahead (NULL: none read ahead). 0, or a negative
- * errno. */
-int sdat_workers_start(int n, const char *state_dir, sdat_workers_t **ret);
+/* n >= 1 threads. 0, or a negative errno. */
+int sdat_workers_start(int n, sdat_workers_t **ret);
 void sdat_workers_stop(sdat_workers_t *w); /* accepts NULL */
 int sdat_workers_count(const sdat_workers_t *w);
-/* Messages prepared (parsed, validated), incidents matched, and incidents
- * whose register reads were made ahead, on the workers since the start. */
-void sdat_workers_stats(const sdat_workers_t *w, int64_t *ret_prepared, int64_t *ret_matched,
-                        int64_t *ret_read_ahead);
+/* Messages prepared (parsed, validated) and incidents matched on the
+ * workers since the start. */
+void sdat_workers_stats(const sdat_workers_t *w, int64_t *ret_prepared, int64_t *ret_matched);
 /* Within a transaction the caller holds: sdat_engine_process for each
  * message of msgs in order, their preparation on e->workers (inline when
  * NULL). Stops at the first store error (negative; the caller rolls back);
@@ -209,10 +203,6 @@ struct sdat_incident_matches {
     bool in_scope[SDAT_INCIDENT_MAX_CHILDREN]; /* false: 18 or over (flows.md §1) */
     struct sdat_match_query queries[SDAT_INCIDENT_MAX_CHILDREN];
     struct sdat_match_outcome outcomes[SDAT_INCIDENT_MAX_CHILDREN];
-    /* For each child in scope, read ahead by a decision worker
-     * (sdat_engine_incident_fetch), else NULL: a match's register
-     * document, or the candidates shown to the MASH. Owned. */
-    json_t *fetched[SDAT_INCIDENT_MAX_CHILDREN];
 };
 
 /* Matches every child of a validated police.da-incident/1 (v: its
@@ -229,15 +219,6 @@ int sdat_engine_match_incident_view(const struct sdat_engine *e,
                                     const struct sdat_register_view *view, const json_t *doc,
                                     const struct sdat_validation *v, int32_t incident_days,
                                     struct sdat_incident_matches *ret);
-/* Reads, from reader (a read-only store of the worker's own), what the
- * writer would read next for each child of m: the matched child's register
- * document, or the candidates shown to the MASH. The register does not
- * change while the batch is prepared, so the last committed state is the
- * writer's. A read that fails is left to the writer. */
-void sdat_engine_incident_fetch(sdat_store_t *reader, struct sdat_incident_matches *m);
-/* Frees what sdat_engine_incident_fetch read (accepts matches never
- * fetched: match_incident sets fetched to NULL). */
-void sdat_engine_incident_matches_clear(struct sdat_incident_matches *m);
 /* An incident's local date (occurred_at in the configured zone): 0, or
  * -EDOM when it does not resolve. */
 int sdat_engine_incident_days(const struct sdat_engine *e, const json_t *doc, int32_t *ret_days);

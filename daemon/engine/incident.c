@@ -62,7 +62,7 @@ static json_t *candidate_ids(const struct sdat_match_outcome *o)
 /* The candidates shown to the MASH with an unmatched or review-needed
  * child: ids and scores with the names and date of birth the register
  * holds (a child deleted since is left out). New reference. */
-static int candidates_for_mash(sdat_store_t *st, const json_t *ids, json_t **ret_candidates)
+int incident_candidates_for_mash(struct sdat_engine *e, const json_t *ids, json_t **ret_candidates)
 {
     json_t *list = json_array();
     size_t i;
@@ -73,7 +73,7 @@ static int candidates_for_mash(sdat_store_t *st, const json_t *ids, json_t **ret
     json_array_foreach(ids, i, c)
     {
         json_t *doc = NULL;
-        int r = sdat_store_child_get(st, json_string_value(json_object_get(c, "child_id")), &doc);
+        int r = sdat_store_child_get(e->st, json_string_value(json_object_get(c, "child_id")), &doc);
         if (r == -ENOENT) {
             continue;
         }
@@ -91,40 +91,6 @@ static int candidates_for_mash(sdat_store_t *st, const json_t *ids, json_t **ret
     }
     *ret_candidates = list;
     return 0;
-}
-
-int incident_candidates_for_mash(struct sdat_engine *e, const json_t *ids, json_t **ret_candidates)
-{
-    return candidates_for_mash(e->st, ids, ret_candidates);
-}
-
-void sdat_engine_incident_fetch(sdat_store_t *reader, struct sdat_incident_matches *m)
-{
-    for (size_t i = 0; i < m->n; i++) {
-        const struct sdat_match_outcome *o = &m->outcomes[i];
-        json_t *ids = NULL;
-        m->fetched[i] = NULL;
-        if (!m->in_scope[i]) {
-            continue;
-        }
-        if (o->decision == SDAT_DECISION_MATCH) {
-            if (sdat_store_child_get(reader, o->child_id, &m->fetched[i]) < 0) {
-                m->fetched[i] = NULL;
-            }
-        } else if ((ids = candidate_ids(o)) &&
-                   candidates_for_mash(reader, ids, &m->fetched[i]) < 0) {
-            m->fetched[i] = NULL;
-        }
-        json_decref(ids);
-    }
-}
-
-void sdat_engine_incident_matches_clear(struct sdat_incident_matches *m)
-{
-    for (size_t i = 0; i < m->n; i++) {
-        json_decref(m->fetched[i]);
-        m->fetched[i] = NULL;
-    }
 }
 
 /* One child's match, its candidates from the register view when given,
@@ -176,7 +142,6 @@ static int match_incident(const struct sdat_engine *e, const struct sdat_registe
         bool use_dob = !ignored_field(v, i, "dob");
         int age = child_age(json_array_get(children, i), use_dob, incident_days);
         struct sdat_match_outcome *o = &ret->outcomes[i];
-        ret->fetched[i] = NULL;
         sdat_match_query_from_incident(doc, i, v, incident_days, &ret->queries[i]);
         ret->in_scope[i] = age < 18;
         *o = (struct sdat_match_outcome){
@@ -257,18 +222,12 @@ static int process_child(struct incident_ctx *ic, struct child_ctx *c,
     }
     const struct sdat_match_params params = m->params;
     const struct sdat_match_outcome o = m->outcomes[c->index];
-    /* What a worker read already (sdat_engine_incident_fetch), else read
-     * here: the same committed register either way. */
-    json_t *fetched = json_incref(m->fetched[c->index]);
     if (o.decision == SDAT_DECISION_MATCH) {
-        register_child = fetched;
-        r = fetched ? 0 : sdat_store_child_get(e->st, o.child_id, &register_child);
+        r = sdat_store_child_get(e->st, o.child_id, &register_child);
     } else if (!(ids = candidate_ids(&o))) {
-        json_decref(fetched);
         r = -ENOMEM;
     } else {
-        candidates = fetched;
-        r = fetched ? 0 : incident_candidates_for_mash(e, ids, &candidates);
+        r = incident_candidates_for_mash(e, ids, &candidates);
     }
     if (r < 0) {
         goto out;

@@ -104,8 +104,7 @@ static bool is_register_schema(const char *schema)
 }
 
 void sdat_engine_prepare(const struct sdat_engine *e, const struct sdat_register_view *view,
-                         sdat_store_t *reader, const struct sdat_inbound *m,
-                         struct sdat_prepared *p)
+                         const struct sdat_inbound *m, struct sdat_prepared *p)
 {
     json_error_t jerr;
     char key[200];
@@ -171,9 +170,6 @@ void sdat_engine_prepare(const struct sdat_engine *e, const struct sdat_register
         int32_t days;
         p->matched = sdat_engine_incident_days(e, p->doc, &days) == 0 &&
                      sdat_engine_match_incident_view(e, view, p->doc, &p->v, days, p->matches) == 0;
-        if (p->matched && reader) {
-            sdat_engine_incident_fetch(reader, p->matches);
-        }
     }
 }
 
@@ -181,10 +177,6 @@ void sdat_engine_prepared_clear(struct sdat_prepared *p)
 {
     json_decref(p->doc);
     p->doc = NULL;
-    if (p->matched) {
-        sdat_engine_incident_matches_clear(p->matches);
-        p->matched = false;
-    }
 }
 
 int sdat_engine_apply(struct sdat_engine *e, const struct sdat_inbound *m,
@@ -249,7 +241,7 @@ int sdat_engine_apply(struct sdat_engine *e, const struct sdat_inbound *m,
 int sdat_engine_process(struct sdat_engine *e, const struct sdat_inbound *m, int64_t now_ms)
 {
     struct sdat_prepared p = {.matches = NULL};
-    sdat_engine_prepare(e, NULL, NULL, m, &p);
+    sdat_engine_prepare(e, NULL, m, &p);
     int r = sdat_engine_apply(e, m, &p, now_ms);
     sdat_engine_prepared_clear(&p);
     return r;

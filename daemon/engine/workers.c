@@ -25,7 +25,6 @@ struct sdat_workers {
     pthread_cond_t done; /* a slot prepared, or a worker idle */
     pthread_t *threads;
     int n_threads;
-    char *state_dir; /* each worker's read-only store, or NULL */
     bool stop;
     /* The batch being prepared; the fields are set by the writer under
      * lock before next is reset, and read by the workers under lock. */
@@ -36,20 +35,12 @@ struct sdat_workers {
     size_t n_slots;
     size_t n, next; /* the batch's messages; the next one to take */
     size_t busy;    /* workers preparing a message now */
-    int64_t prepared, matched, read_ahead;
+    int64_t prepared, matched;
 };
 
 static void *worker(void *opaque)
 {
     struct sdat_workers *w = opaque;
-    /* Its own read-only store for the register documents it reads ahead;
-     * without one the writer reads them. */
-    sdat_store_t *reader = NULL;
-    char err[256];
-    if (w->state_dir &&
-        sdat_store_open(w->state_dir, SDAT_STORE_READONLY, &reader, err, sizeof err) < 0) {
-        reader = NULL;
-    }
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->stop && w->next >= w->n) {
@@ -66,22 +57,20 @@ static void *worker(void *opaque)
         w->busy++;
         pthread_mutex_unlock(&w->lock);
 
-        sdat_engine_prepare(e, view, view ? reader : NULL, m, &s->p);
+        sdat_engine_prepare(e, view, m, &s->p);
 
         pthread_mutex_lock(&w->lock);
         s->done = true;
         w->busy--;
         w->prepared++;
         w->matched += s->p.matched;
-        w->read_ahead += s->p.matched && view && reader;
         pthread_cond_broadcast(&w->done);
     }
     pthread_mutex_unlock(&w->lock);
-    sdat_store_close(reader);
     return NULL;
 }
 
-int sdat_workers_start(int n, const char *state_dir, sdat_workers_t **ret)
+int sdat_workers_start(int n, sdat_workers_t **ret)
 {
     if (n < 1) {
         return -EINVAL;
@@ -91,9 +80,7 @@ int sdat_workers_start(int n, const char *state_dir, sdat_workers_t **ret)
         return -ENOMEM;
     }
     w->threads = calloc((size_t)n, sizeof *w->threads);
-    w->state_dir = state_dir ? strdup(state_dir) : NULL;
-    if (!w->threads || (state_dir && !w->state_dir)) {
-        free(w->threads);
+    if (!w->threads) {
         free(w);
         return -ENOMEM;
     }
@@ -132,7 +119,6 @@ void sdat_workers_stop(sdat_workers_t *w)
     }
     free(w->slots);
     free(w->threads);
-    free(w->state_dir);
     pthread_cond_destroy(&w->done);
     pthread_cond_destroy(&w->work);
     pthread_mutex_destroy(&w->lock);
@@ -144,14 +130,12 @@ int sdat_workers_count(const sdat_workers_t *w)
     return w ? w->n_threads : 0;
 }
 
-void sdat_workers_stats(const sdat_workers_t *w, int64_t *ret_prepared, int64_t *ret_matched,
-                        int64_t *ret_read_ahead)
+void sdat_workers_stats(const sdat_workers_t *w, int64_t *ret_prepared, int64_t *ret_matched)
 {
     struct sdat_workers *mw = (struct sdat_workers *)w;
     pthread_mutex_lock(&mw->lock);
     *ret_prepared = w->prepared;
     *ret_matched = w->matched;
-    *ret_read_ahead = w->read_ahead;
     pthread_mutex_unlock(&mw->lock);
 }
 

@@ -276,7 +276,7 @@ static int start(struct daemon *d)
                                      .nicknames = d->nicknames};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = d->cfg->threads > 0 ? d->cfg->threads : cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 1;
-    r = sdat_workers_start(threads, d->cfg->state_dir, &d->engine.workers);
+    r = sdat_workers_start(threads, &d->engine.workers);
     if (r < 0) {
         log_error("main", "cannot start %d decision workers: %s", threads, strerror(-r));
         return r;

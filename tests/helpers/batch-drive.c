@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     }
     struct sdat_engine e = {
         .cfg = cfg, .st = st, .audit = audit, .schemas = schemas, .nicknames = nicknames};
-    if (threads > 0 && sdat_workers_start(threads, cfg->state_dir, &e.workers) < 0) {
+    if (threads > 0 && sdat_workers_start(threads, &e.workers) < 0) {
         fprintf(stderr, "batch-drive: cannot start %d workers\n", threads);
         return 1;
     }
@@ -136,13 +136,13 @@ int main(int argc, char **argv)
     }
     free(text);
     fclose(f);
-    int64_t prepared = 0, matched = 0, read_ahead = 0;
+    int64_t prepared = 0, matched = 0;
     if (e.workers) {
-        sdat_workers_stats(e.workers, &prepared, &matched, &read_ahead);
+        sdat_workers_stats(e.workers, &prepared, &matched);
     }
     printf("batch-drive: %zu messages in %zu batches, %d workers: %" PRId64 " prepared and %" PRId64
-           " incidents matched on them, %" PRId64 " read ahead; index %s\n",
-           total, batches, threads, prepared, matched, read_ahead,
+           " incidents matched on them; index %s\n",
+           total, batches, threads, prepared, matched,
            sdat_store_register_index_loaded(st) ? "loaded" : "dropped");
     sdat_workers_stop(e.workers);
     free(msgs);

@@ -101,12 +101,11 @@ static void message(unsigned i, char **ret_key, char **ret_value)
 
 /* The stream through a fresh engine with n workers, in batches of batch;
  * the audit records and notifications it left, as text. */
-static char *run(int n, size_t batch, int64_t *ret_prepared, int64_t *ret_matched,
-                 int64_t *ret_read_ahead)
+static char *run(int n, size_t batch, int64_t *ret_prepared, int64_t *ret_matched)
 {
     engine_setup();
     if (n > 0) {
-        cr_assert_eq(sdat_workers_start(n, dir, &engine.workers), 0);
+        cr_assert_eq(sdat_workers_start(n, &engine.workers), 0);
         cr_assert_eq(sdat_workers_count(engine.workers), n);
     }
     struct sdat_inbound msgs[MESSAGES];
@@ -130,9 +129,9 @@ static char *run(int n, size_t batch, int64_t *ret_prepared, int64_t *ret_matche
     struct text t = {0};
     cr_assert_eq(sdat_store_audit_each(st, 0, audit_line, &t), 0);
     cr_assert_eq(sdat_store_notifications_list(st, NULL, 1000000, notification_line, &t), 0);
-    *ret_prepared = *ret_matched = *ret_read_ahead = 0;
+    *ret_prepared = *ret_matched = 0;
     if (engine.workers) {
-        sdat_workers_stats(engine.workers, ret_prepared, ret_matched, ret_read_ahead);
+        sdat_workers_stats(engine.workers, ret_prepared, ret_matched);
     }
     cr_assert(sdat_store_register_index_loaded(st));
     sdat_workers_stop(engine.workers);
@@ -156,8 +155,8 @@ static size_t count(const char *text, const char *what)
 
 Test(workers, any_number_of_workers_leaves_the_same_audit_records_and_notifications)
 {
-    int64_t prepared, matched, read_ahead;
-    char *none = run(0, 64, &prepared, &matched, &read_ahead);
+    int64_t prepared, matched;
+    char *none = run(0, 64, &prepared, &matched);
     cr_assert_eq(prepared, 0);
     /* The stream is what it says: matches, reviews, the unmatched, the
      * dead letters, duplicates and amendments. */
@@ -173,12 +172,10 @@ Test(workers, any_number_of_workers_leaves_the_same_audit_records_and_notificati
         size_t batch;
     } runs[] = {{1, 64}, {4, 240}, {4, 7}, {3, 1}};
     for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
-        char *got = run(runs[r].workers, runs[r].batch, &prepared, &matched, &read_ahead);
+        char *got = run(runs[r].workers, runs[r].batch, &prepared, &matched);
         cr_assert_eq(prepared, MESSAGES, "%d workers: every message prepared on them",
                      runs[r].workers);
         cr_assert_gt(matched, 150, "%d workers: the incidents matched on them", runs[r].workers);
-        cr_assert_eq(read_ahead, matched, "%d workers: their register reads made ahead",
-                     runs[r].workers);
         size_t i = 0;
         while (none[i] && none[i] == got[i]) {
             i++;
@@ -193,8 +190,8 @@ Test(workers, any_number_of_workers_leaves_the_same_audit_records_and_notificati
 Test(workers, starts_and_stops_without_a_batch)
 {
     sdat_workers_t *w = NULL;
-    cr_assert_eq(sdat_workers_start(0, NULL, &w), -EINVAL);
-    cr_assert_eq(sdat_workers_start(3, NULL, &w), 0);
+    cr_assert_eq(sdat_workers_start(0, &w), -EINVAL);
+    cr_assert_eq(sdat_workers_start(3, &w), 0);
     cr_assert_eq(sdat_workers_count(w), 3);
     sdat_workers_stop(w);
     sdat_workers_stop(NULL);
